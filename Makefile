@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine: `make serve` and `make test`.
+# Both create .venv from the pinned requirements on first use and reuse it afterwards.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8866
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: serve test venv browser-deps train-demo verify bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, torchvision, fastai, voila, ipywidgets, predictors, widgets"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Serve every app notebook with Voila (config: voila.json) at http://$(HOST):$(PORT)/
+serve: venv
+	$(VENV)/bin/voila notebooks --Voila.ip=$(HOST) --port=$(PORT)
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The whole suite: unit tests, nbval on the notebooks, browser tests against a served Voila.
+test: venv browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+verify: venv
+	$(PY) -m predictors verify
+
+# Retrain the demo models from data/ (registers new versions in models/).
+train-demo: venv
+	$(PY) -m predictors train-tabular --csv data/adult_sample/adult.csv --target salary --name adult_income \
+	  --describe ">=50k=this person earns more than \$$50k a year" --describe "<50k=this person earns \$$50k a year or less"
+	$(PY) -m predictors train-image --folder data/fruit_emoji --name fruits --valid-style fluent_modern
+
+bench: venv
+	$(PY) benchmarks/tabular_predict.py
+	$(PY) benchmarks/image_predict.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,165 @@
+"""Command line: `python -m predictors VERB …` (`--help` on each verb).
+
+Exit status: 0 success; 1 when some inputs of `predict` could not be predicted (each has an
+`error` line); 2 with a one-line reason on bad input or a model that cannot be used.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from .store import ModelError, ModelStore
+
+__all__ = ['main']
+
+
+def _store(args) -> ModelStore: return ModelStore(args.models) if args.models else ModelStore()
+
+
+def _csv_list(v): return [c.strip() for c in v.split(',') if c.strip()] if v else None
+
+
+def cmd_list(args):
+    rows = _store(args).list()
+    if not rows: print('(no models)'); return 0
+    print(f'{"name":<20} {"version":<8} {"task":<8} {"active":<6} {"accuracy":<9} created')
+    for r in rows:
+        acc = r['metrics'].get('accuracy')
+        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<8} {"*" if r["active"] else "":<6} '
+              f'{"" if acc is None else f"{acc:.4f}":<9} {r["created"] or ""}')
+    return 0
+
+
+def cmd_card(args):
+    print(json.dumps(_store(args).card(args.name, args.version), indent=1))
+    return 0
+
+
+def cmd_activate(args):
+    st = _store(args)
+    st.activate(args.name, args.version)
+    print(f'{args.name}: {args.version} is now active')
+    return 0
+
+
+def cmd_train_tabular(args):
+    from .train import train_tabular
+    v = train_tabular(args.csv, args.target, args.name, cat=_csv_list(args.cat), cont=_csv_list(args.cont),
+                      store=_store(args), epochs=args.epochs, seed=args.seed, templates=args.describe,
+                      max_rows=args.max_rows, log=lambda m: print(m, file=sys.stderr))
+    print(f'registered {args.name} {v}')
+    return 0
+
+
+def cmd_train_image(args):
+    from .train import train_image
+    v = train_image(args.folder, args.name, store=_store(args), valid_style=args.valid_style,
+                    epochs=args.epochs, size=args.size, seed=args.seed, log=lambda m: print(m, file=sys.stderr))
+    print(f'registered {args.name} {v}')
+    return 0
+
+
+def cmd_import(args):
+    from .importer import import_learner
+    v = import_learner(args.path, args.name, csv=args.csv, store=_store(args))
+    print(f'registered {args.name} {v}')
+    return 0
+
+
+def cmd_predict(args):
+    from .predictor import load_predictor
+    pred = load_predictor(args.name, args.version, store=_store(args))
+    failed = 0
+    if pred.task == 'image':
+        for r in pred.predict_paths(args.files):
+            failed += not r.ok
+            print(json.dumps(r.to_dict(args.top)))
+        return 1 if failed else 0
+    import pandas as pd
+    from .tabular import read_csv_checked
+    for f in args.files:
+        try:
+            df = read_csv_checked(f)
+            res = pred.predict_frame(df)
+        except ModelError as e:
+            failed += 1
+            print(json.dumps(dict(file=str(f), error=str(e))))
+            continue
+        for i, p in enumerate(res):
+            failed += not p.ok
+            print(json.dumps(dict(file=str(f), row=i + 1, **p.to_dict())))
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog='python -m predictors', description=__doc__.split('\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--models', help='model store folder (default: $FASTAI_APPS_MODELS or models/)')
+    sub = ap.add_subparsers(dest='verb', required=True, metavar='VERB')
+
+    p = sub.add_parser('list', help='list models and versions (* = active)'); p.set_defaults(fn=cmd_list)
+    p = sub.add_parser('card', help='print the model card (JSON)')
+    p.add_argument('name'); p.add_argument('--version'); p.set_defaults(fn=cmd_card)
+    p = sub.add_parser('activate', help='make a version active (an older one is a rollback)')
+    p.add_argument('name'); p.add_argument('version'); p.set_defaults(fn=cmd_activate)
+
+    p = sub.add_parser('train-tabular', help='train a tabular classifier and register a new version')
+    p.add_argument('--csv', required=True, type=Path); p.add_argument('--target', required=True)
+    p.add_argument('--name', default='tabular_model')
+    p.add_argument('--cat', help='comma-separated categorical columns (default: inferred from dtypes)')
+    p.add_argument('--cont', help='comma-separated continuous columns (default: inferred from dtypes)')
+    p.add_argument('--epochs', type=int, default=4); p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--max-rows', type=int, help='train on a random sample of this many rows')
+    p.add_argument('--describe', action='append', metavar='CLASS=TEXT',
+                   help='sentence shown for a class, e.g. ">=50k=earns more than $50k a year"')
+    p.set_defaults(fn=cmd_train_tabular)
+
+    p = sub.add_parser('train-image', help='train an image classifier and register a new version')
+    p.add_argument('--folder', required=True, type=Path,
+                   help='one sub-folder per class, or <style>/<class>.png (one style held out)')
+    p.add_argument('--name', default='image_model'); p.add_argument('--valid-style')
+    p.add_argument('--epochs', type=int, default=100); p.add_argument('--size', type=int, default=64)
+    p.add_argument('--seed', type=int, default=42); p.set_defaults(fn=cmd_train_image)
+
+    p = sub.add_parser('import', help='register a learner exported elsewhere (learn.export())')
+    p.add_argument('path', type=Path); p.add_argument('--name', required=True)
+    p.add_argument('--csv', type=Path, help='its training data: ranges and reference statistics come from it')
+    p.set_defaults(fn=cmd_import)
+
+    p = sub.add_parser('predict', help='predict CSV rows or image files; one JSON line per input')
+    p.add_argument('name'); p.add_argument('files', nargs='+', type=Path); p.add_argument('--version')
+    p.add_argument('--top', type=int, default=3, help='image models: classes shown per image')
+    p.set_defaults(fn=cmd_predict)
+
+    p = sub.add_parser('verify', help='check the setup and every model (exit 1 if a check fails)')
+    p.set_defaults(fn=cmd_verify)
+    return ap
+
+
+def cmd_verify(args):
+    from .verify import run_checks
+    rows = run_checks(_store(args))
+    for r in rows:
+        print(f'{"PASS" if r["ok"] else "FAIL"}  {r["check"]}: {r["detail"]}' +
+              ('' if r['ok'] else f'\n      remedy: {r["remedy"]}'))
+    return 0 if all(r['ok'] for r in rows) else 1
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.filterwarnings('ignore')
+    try:
+        return args.fn(args)
+    except ModelError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        print(f'error: {e.strerror}: {e.filename}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

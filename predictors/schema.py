@@ -1,0 +1,120 @@
+"""Input schemas extracted from a fastai Learner itself, never from hand-written lists.
+
+A tabular schema lists the input columns the way the learner's own procs see them:
+categorical columns with their exact training values (from `Categorify`, leading spaces kept,
+`#na#` left out), continuous columns with fill values (from `FillMissing`) and, when the
+training data are at hand, integer-ness, min/max/median and defaults. An image schema lists
+the classes and the input size.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ['tabular_schema', 'image_schema', 'reference_stats', 'tabular_procs', 'schema_from_card']
+
+
+def tabular_procs(learn) -> dict:
+    "The fitted procs of a tabular learner by kind, with the column names it was trained on."
+    from fastai.data.transforms import Normalize
+    from fastai.tabular.core import Categorify, FillMissing
+    tp = learn.dls.train_ds
+    procs = list(getattr(tp, 'procs', []))
+    pick = lambda t: next((p for p in procs if isinstance(p, t)), None)
+    return dict(to=tp, procs=procs, categorify=pick(Categorify), fill=pick(FillMissing), normalize=pick(Normalize),
+                cat_names=list(tp.cat_names), cont_names=list(tp.cont_names), y_names=list(tp.y_names))
+
+
+def _py(v):
+    "A JSON-friendly Python scalar."
+    if isinstance(v, (np.integer,)): return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if math.isnan(f) else (int(f) if f.is_integer() and abs(f) < 2**53 else f)
+    if isinstance(v, np.bool_): return bool(v)
+    return v
+
+
+def tabular_schema(learn, df: pd.DataFrame | None = None) -> dict:
+    """Schema of a tabular learner; `df` (its training data) adds ranges, integer-ness and defaults.
+
+    Without `df` what only the data can tell is `None` (unknown).
+    """
+    p = tabular_procs(learn)
+    cat_proc, fill, norm = p['categorify'], p['fill'], p['normalize']
+    na_dict = dict(getattr(fill, 'na_dict', {}) or {})
+    derived = {f'{c}_na' for c in na_dict} if fill is not None and getattr(fill, 'add_col', False) else set()
+    inputs = []
+    for c in p['cat_names']:
+        if c in derived: continue
+        values = [_py(v) for v in list(cat_proc.classes[c])[1:]] if cat_proc is not None and c in cat_proc.classes else None
+        default = None
+        if df is not None and c in df.columns and len(df[c].dropna()):
+            default = _py(df[c].mode(dropna=True).iloc[0])
+        if default is None and values: default = values[0]
+        inputs.append(dict(name=c, kind='categorical', values=values, default=default))
+    for c in p['cont_names']:
+        col = dict(name=c, kind='continuous', integer=None, min=None, max=None, median=None,
+                   fill=_py(na_dict[c]) if c in na_dict else None,
+                   mean=_py(norm.means[c]) if norm is not None and c in getattr(norm, 'means', {}) else None,
+                   std=_py(norm.stds[c]) if norm is not None and c in getattr(norm, 'stds', {}) else None)
+        if df is not None and c in df.columns:
+            s = pd.to_numeric(df[c], errors='coerce').dropna()
+            if len(s):
+                col.update(integer=bool(pd.api.types.is_integer_dtype(df[c]) or (s % 1 == 0).all()),
+                           min=_py(s.min()), max=_py(s.max()), median=_py(s.median()))
+        col['default'] = next((v for v in (col['median'], col['fill'], col['mean']) if v is not None), 0)
+        if col['integer']: col['default'] = int(round(col['default']))
+        inputs.append(col)
+    if df is not None:  # the order of the training data's columns, as people know them
+        pos = {c: i for i, c in enumerate(df.columns)}
+        inputs.sort(key=lambda col: pos.get(col['name'], len(pos)))
+    return dict(inputs=inputs, derived=sorted(derived), target=p['y_names'][0] if p['y_names'] else None,
+                ranges_known=df is not None)
+
+
+def image_schema(learn) -> dict:
+    "Classes and the expected input size of an image learner (from its `Resize` item transform)."
+    size = None
+    for t in getattr(learn.dls, 'after_item', []).fs if hasattr(learn.dls, 'after_item') else []:
+        if type(t).__name__ in ('Resize', 'RandomResizedCrop') and hasattr(t, 'size'):
+            size = [int(s) for s in t.size]
+    return dict(input_size=size, classes=[str(c) for c in learn.dls.vocab])
+
+
+def schema_from_card(card: dict) -> dict:
+    "The schema of a card with name and version: what the widgets build a form from."
+    return dict(card.get('schema', {}), name=card.get('name'), version=card.get('version'),
+                task=card.get('task'), target=card.get('target'), classes=card.get('classes', []),
+                templates=card.get('templates', {}))
+
+
+def reference_stats(df: pd.DataFrame, schema: dict, valid_pred_dist: dict | None = None,
+                    bins: int = 10, sample: int = 500, seed: int = 0) -> dict:
+    """Training-data statistics kept in the card so drift can be measured without the data.
+
+    Continuous columns: quantile bin edges with their proportions and a random sample of values;
+    categorical columns: the proportion of each value.
+    """
+    out = dict(rows=len(df), columns={}, valid_pred_dist=valid_pred_dist or {})
+    for col in schema['inputs']:
+        c = col['name']
+        if c not in df.columns: continue
+        if col['kind'] == 'continuous':
+            s = pd.to_numeric(df[c], errors='coerce')
+            v = s.dropna().to_numpy(dtype=float)
+            if not len(v): continue
+            edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
+            counts = np.histogram(v, bins=edges)[0] if len(edges) > 1 else np.array([len(v)])
+            rng = np.random.default_rng(seed)
+            out['columns'][c] = dict(kind='continuous', edges=[float(e) for e in edges],
+                                     props=[round(float(n) / len(v), 6) for n in counts],
+                                     missing=round(float(s.isna().mean()), 6),
+                                     sample=[float(x) for x in rng.choice(v, min(sample, len(v)), replace=False)])
+        else:
+            vc = df[c].value_counts(normalize=True, dropna=False)
+            out['columns'][c] = dict(kind='categorical',
+                                     props={str(k): round(float(p), 6) for k, p in vc.items()})
+    return out

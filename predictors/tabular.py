@@ -1,0 +1,279 @@
+"""Fast, checked predictions for tabular fastai learners.
+
+`TabularPredictor` applies the learner's own fitted procs (Categorify, FillMissing, Normalize)
+with plain numpy and calls the model once per batch: the probabilities equal `learn.predict`
+for every row, without its per-call DataLoader overhead. Learners with other procs go through
+fastai's own `TabularPandas` processing instead. Every row is checked first: numbers that do
+not parse or are infinite fail that row alone; unseen categories, empty numbers and values
+outside the training range predict with a warning.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .schema import tabular_procs, tabular_schema
+
+__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked']
+
+
+@dataclass
+class Prediction:
+    "The answer for one input: the class, the probability of each class, warnings, or an error."
+    prediction: str | None = None
+    probabilities: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool: return self.error is None
+
+    @property
+    def probability(self) -> float | None:
+        return self.probabilities.get(self.prediction) if self.prediction is not None else None
+
+    def to_dict(self) -> dict:
+        d = dict(prediction=self.prediction, probabilities=self.probabilities)
+        if self.warnings: d['warnings'] = self.warnings
+        if self.error: d = dict(error=self.error)
+        return d
+
+
+@dataclass
+class BatchResult:
+    "Predictions for many rows: `probs` (n × classes), per-row errors and warnings by row index."
+    classes: list
+    probs: np.ndarray
+    errors: dict
+    warnings: dict
+    seconds: float = 0.0
+
+    def __len__(self): return len(self.probs)
+
+    def __getitem__(self, i) -> Prediction:
+        if i in self.errors: return Prediction(error=self.errors[i], warnings=self.warnings.get(i, []))
+        p = self.probs[i]
+        return Prediction(self.classes[int(p.argmax())], {c: float(v) for c, v in zip(self.classes, p)},
+                          self.warnings.get(i, []))
+
+    def __iter__(self): return (self[i] for i in range(len(self)))
+
+
+class TabularPredictor:
+    "Predictions of a tabular Learner with its own preprocessing, row checks and batching."
+    task = 'tabular'
+
+    def __init__(self, learn, card: dict | None = None, batch_size: int = 8192):
+        import torch
+        self.learn, self.card, self.batch_size = learn, card or {}, batch_size
+        self.model = learn.model.eval()
+        p = tabular_procs(learn)
+        self._to, self._cat_names, self._cont_names = p['to'], p['cat_names'], p['cont_names']
+        self._cat_proc, self._fill, self._norm = p['categorify'], p['fill'], p['normalize']
+        known = {type(x) for x in (self._cat_proc, self._fill, self._norm) if x is not None}
+        y_names = set(p['y_names'])
+        self._fast = all(type(x) in known or type(x).__name__ == 'Categorize' for x in p['procs'])
+        self.schema = self.card.get('schema') or tabular_schema(learn)
+        self.classes = [str(c) for c in learn.dls.vocab]
+        self.name, self.version = self.card.get('name'), self.card.get('version')
+        self.inputs = [c for c in self.schema['inputs'] if c['name'] not in y_names]
+        self._na = dict(getattr(self._fill, 'na_dict', {}) or {})
+        self._add_na_col = bool(getattr(self._fill, 'add_col', False))
+        self._o2i = {c: {v: i for i, v in enumerate(self._cat_proc.classes[c])}
+                     for c in self._cat_names} if self._cat_proc is not None else {}
+        # the same values written without their surrounding spaces (" Private" typed as "Private")
+        self._o2i_loose = {c: {k.strip(): i for k, i in o2i.items() if isinstance(k, str) and k != '#na#'}
+                           for c, o2i in self._o2i.items()}
+        self._means = np.array([float(self._norm.means[c]) for c in self._cont_names]) if self._norm else None
+        self._stds = np.array([float(self._norm.stds[c]) for c in self._cont_names]) if self._norm else None
+        self._act = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
+        self._col = {c['name']: c for c in self.inputs}
+
+    @classmethod
+    def from_store(cls, store, name: str, version: str | None = None):
+        card = store.card(name, version)
+        return cls(store.load_learner(name, card['version']), card)
+
+    # ---- checking and encoding --------------------------------------------------------------
+    def check_columns(self, columns) -> list[str]:
+        "Input columns the model needs that `columns` lacks."
+        have = set(columns)
+        return [c['name'] for c in self.inputs if c['name'] not in have]
+
+    def _prepare(self, cols: dict, n: int):
+        "Check and encode columns (name -> sequence of n values): x_cat, x_cont, errors, warnings."
+        errors, warns = {}, {}
+        add = lambda d, i, msg: d.setdefault(int(i), []).append(msg)
+        conts, na_flags = [], {}
+        for c in self._cont_names:
+            raw = cols[c]
+            arr = _to_float(raw)
+            bad = np.isnan(arr) & ~_is_missing(raw)
+            for i in np.flatnonzero(bad): add(errors, i, f'{c}: {raw[i]!r} is not a number')
+            inf = np.isinf(arr)
+            for i in np.flatnonzero(inf): add(errors, i, f'{c}: {raw[i]} is not a finite number')
+            miss = np.isnan(arr) & ~bad
+            spec = self._col.get(c, {})
+            if miss.any():
+                if c in self._na:
+                    fillv, how = float(self._na[c]), "the model's fill value"
+                else:
+                    fillv = next((float(v) for v in (spec.get('median'), spec.get('mean')) if v is not None), 0.0)
+                    how = 'the training median'
+                for i in np.flatnonzero(miss): add(warns, i, f'{c} was empty: used {how} {_fmt(fillv)}')
+                arr = np.where(miss, fillv, arr)
+            if c in self._na and self._add_na_col: na_flags[f'{c}_na'] = miss
+            lo, hi = spec.get('min'), spec.get('max')
+            if lo is not None and hi is not None:
+                out = ~miss & ~bad & ~inf & ((arr < lo) | (arr > hi))
+                for i in np.flatnonzero(out):
+                    add(warns, i, f'{c}={_fmt(arr[i])} is outside the training range {_fmt(lo)}–{_fmt(hi)}')
+            conts.append(arr)
+        cats = []
+        for c in self._cat_names:
+            if c in na_flags: vals = na_flags[c]
+            else: vals = cols[c]
+            o2i = self._o2i[c]
+            if n < 512: codes = np.fromiter((o2i.get(v, 0) for v in vals), dtype=np.int64, count=n)
+            else:
+                codes = pd.Categorical(np.asarray(vals, dtype=object),
+                                       categories=list(self._cat_proc.classes[c])[1:]).codes.astype(np.int64) + 1
+            if c not in na_flags:
+                loose = self._o2i_loose[c]
+                for i in np.flatnonzero(codes == 0):
+                    v = vals[i]
+                    if _is_missing(vals[i:i + 1])[0]: add(warns, i, f'{c} was empty; the model treats it as unknown')
+                    elif isinstance(v, str) and v.strip() in loose: codes[i] = loose[v.strip()]
+                    else: add(warns, i, f'{c}: {v!r} was not seen in training; the model treats it as unknown')
+            cats.append(codes)
+        x_cat = np.stack(cats, 1) if cats else np.zeros((n, 0), np.int64)
+        x_cont = np.stack(conts, 1) if conts else np.zeros((n, 0))
+        if self._means is not None and len(self._cont_names): x_cont = (x_cont - self._means) / self._stds
+        return x_cat, x_cont.astype(np.float32), {i: '; '.join(m) for i, m in errors.items()}, warns
+
+    def _prepare_fastai(self, df: pd.DataFrame):
+        "Fallback for learners with other procs: fastai's own `TabularPandas` processing."
+        cols = {c: df[c].to_numpy() for c in self._cont_names if c in df}
+        errors = {}
+        for c, raw in cols.items():
+            arr = _to_float(raw)
+            for i in np.flatnonzero((np.isnan(arr) & ~_is_missing(raw)) | np.isinf(arr)):
+                errors[int(i)] = f'{c}: {raw[i]!r} is not a finite number'
+        good = df.drop(index=df.index[list(errors)]) if errors else df
+        to = self._to.new(good.copy())
+        to.process()
+        return to.cats.to_numpy(np.int64), to.conts.to_numpy(np.float32), errors, {}, good
+
+    # ---- predicting -------------------------------------------------------------------------
+    def _forward(self, x_cat: np.ndarray, x_cont: np.ndarray) -> np.ndarray:
+        import torch
+        out = []
+        with torch.inference_mode():
+            for s in range(0, len(x_cat), self.batch_size):
+                xc = torch.from_numpy(np.ascontiguousarray(x_cat[s:s + self.batch_size]))
+                xn = torch.from_numpy(np.ascontiguousarray(x_cont[s:s + self.batch_size]))
+                out.append(self._act(self.model(xc, xn)).float().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+
+    def predict_frame(self, df: pd.DataFrame) -> BatchResult:
+        "Predict every row of `df`; rows with problems fail alone (see `BatchResult.errors`)."
+        t0 = time.perf_counter()
+        missing = self.check_columns(df.columns)
+        if missing:
+            from .store import ModelError
+            raise ModelError(f'the input lacks the column{"s" if len(missing) > 1 else ""} '
+                             f'{", ".join(missing)} that the model needs.')
+        n = len(df)
+        probs = np.full((n, len(self.classes)), np.nan, np.float32)
+        if self._fast:
+            cols = {c: df[c].to_numpy() for c in self._cat_names + self._cont_names if c in df}
+            x_cat, x_cont, errors, warns = self._prepare(cols, n)
+            ok = np.ones(n, bool); ok[list(errors)] = False
+            if ok.all(): probs[:] = self._forward(x_cat, x_cont)
+            elif ok.any(): probs[ok] = self._forward(x_cat[ok], x_cont[ok])
+        else:
+            pos = pd.RangeIndex(n)
+            x_cat, x_cont, errors, warns, good = self._prepare_fastai(df.set_axis(pos))
+            if len(good): probs[good.index.to_numpy()] = self._forward(x_cat, x_cont)
+        return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
+
+    def predict_one(self, values: dict) -> Prediction:
+        "Predict one input given as {column: value}; missing columns count as empty."
+        row = {c['name']: values.get(c['name'], np.nan) for c in self.inputs}
+        if self._fast:
+            cols = {k: np.array([v], dtype=object) for k, v in row.items()}
+            x_cat, x_cont, errors, warns = self._prepare(cols, 1)
+            if errors: return Prediction(error=errors[0], warnings=warns.get(0, []))
+            return BatchResult(self.classes, self._forward(x_cat, x_cont), {}, warns)[0]
+        return self.predict_frame(pd.DataFrame([row]))[0]
+
+    def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        "`df` with a `prediction` column, one `probability_<class>` column per class and `problem`."
+        res = self.predict_frame(df)
+        out = df.copy()
+        idx = np.nan_to_num(res.probs, nan=-1).argmax(1)
+        pred = np.array(self.classes, dtype=object)[idx]
+        pred[list(res.errors)] = None
+        out['prediction'] = pred
+        for j, c in enumerate(self.classes): out[f'probability_{c}'] = np.round(res.probs[:, j].astype(float), 6)
+        problem = np.full(len(df), '', dtype=object)
+        for i, w in res.warnings.items(): problem[i] = '; '.join(w)
+        for i, e in res.errors.items(): problem[i] = 'error: ' + e
+        out['problem'] = problem
+        return out
+
+    def sentence(self, pred: Prediction) -> str:
+        "The answer in plain English, from the card's template for the class when it has one."
+        if not pred.ok: return f'No prediction: {pred.error}.'
+        tpl = (self.card.get('templates') or {}).get(pred.prediction)
+        pct = f'{pred.probability * 100:.1f}%'
+        target = self.schema.get('target') or self.card.get('target') or 'class'
+        what = f'{pred.prediction} ({tpl})' if tpl else pred.prediction
+        return f'Predicted {target}: {what}, with probability {pct}.'
+
+
+def _to_float(raw) -> np.ndarray:
+    "Numbers as float64; text that does not parse becomes NaN (checked against `_is_missing`)."
+    a = np.asarray(raw)
+    if a.dtype.kind in 'iufb': return a.astype(np.float64)
+    return pd.to_numeric(pd.Series(a, dtype=object).map(_strip), errors='coerce').to_numpy(np.float64)
+
+
+def _strip(v):
+    return v.strip() if isinstance(v, str) else v
+
+
+def _is_missing(raw) -> np.ndarray:
+    a = np.asarray(raw)
+    if a.dtype.kind in 'iub': return np.zeros(a.shape, bool)
+    if a.dtype.kind == 'f': return np.isnan(a)
+    return np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) or
+                        (isinstance(v, str) and not v.strip()) for v in a), bool, count=len(a))
+
+
+def _fmt(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f'{v:.4g}'
+
+
+def read_csv_checked(src, **kwargs) -> pd.DataFrame:
+    "Read a CSV (path or bytes) or raise `ModelError` saying plainly why it cannot be read."
+    import io
+    from .store import ModelError
+    name = 'the upload' if isinstance(src, (bytes, bytearray, memoryview)) else str(src)
+    data = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, 'rb').read()
+    if not data.strip(): raise ModelError(f'{name} is empty: a CSV needs a header row and at least one row.')
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        raise ModelError(f'{name} is not UTF-8 text (byte {e.start}): save the file as CSV UTF-8 and try again.') from None
+    try:
+        df = pd.read_csv(io.StringIO(text), **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ModelError(f'{name} is not a readable CSV: {str(e).strip()}') from None
+    if df.empty: raise ModelError(f'{name} has a header but no rows.')
+    return df

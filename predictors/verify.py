@@ -1,0 +1,123 @@
+"""Setup checks behind the verification notebook, `python -m predictors verify` and the health check.
+
+Each check is a row: what was checked, pass or fail, what was found and, when it fails, the
+remedy in plain words.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from .store import MODEL_FILE, ModelError, ModelStore
+
+__all__ = ['run_checks', 'check_environment', 'check_models', 'REQUIRED']
+
+# what the project pins (requirements.txt); the check accepts the same minor series
+REQUIRED = dict(torch='2.14', torchvision='0.29', fastai='2.8', voila='0.5', ipywidgets='8.')
+REINSTALL = 'run `make venv` (or `make serve`) in the project folder: it installs the pinned versions into .venv'
+
+
+def _row(check, ok, detail, remedy=''):
+    return dict(check=check, ok=bool(ok), detail=detail, remedy='' if ok else remedy)
+
+
+def _version(mod):
+    import importlib
+    try:
+        return importlib.import_module(mod).__version__, None
+    except Exception as e:  # noqa: BLE001 - any import failure is the finding
+        return None, f'{type(e).__name__}: {e}'
+
+
+def check_environment() -> list[dict]:
+    rows = []
+    v = sys.version_info
+    rows.append(_row('Python ≥ 3.10', v >= (3, 10), f'Python {v.major}.{v.minor}.{v.micro} at {sys.executable}',
+                     'install Python 3.10 or newer and recreate the environment'))
+    for mod in ('torch', 'torchvision', 'fastai', 'voila', 'ipywidgets'):
+        ver, err = _version(mod)
+        want = REQUIRED[mod]
+        ok = ver is not None and ver.startswith(want)
+        detail = err or f'{mod} {ver}' + ('' if ok else f' (this project needs {want}*)')
+        rows.append(_row(f'{mod} installed', ok, detail, REINSTALL))
+        if mod == 'voila' and ok:
+            from packaging.version import Version
+            ok = Version(ver) >= Version('0.5.6')
+            rows.append(_row('voila has the /static file-read fix (≥ 0.5.6, CVE-2024-30265)', ok, f'voila {ver}', REINSTALL))
+    try:
+        import torch
+        import torchvision
+        from torchvision.ops import nms
+        nms(torch.tensor([[0., 0, 1, 1], [0, 0, 1, 1]]), torch.tensor([1., .5]), .5)
+        ok = torch.__version__.partition('+')[2] == torchvision.__version__.partition('+')[2]  # same build (cpu, cu130…)
+        rows.append(_row('torch and torchvision agree', ok,
+                         f'torch {torch.__version__}, torchvision {torchvision.__version__}, operators load',
+                         'torch and torchvision come from different builds: ' + REINSTALL))
+    except Exception as e:  # noqa: BLE001
+        rows.append(_row('torch and torchvision agree', False, f'{type(e).__name__}: {e}',
+                         'torchvision does not match torch: ' + REINSTALL))
+    try:
+        import torch
+        n, cpus = torch.get_num_threads(), os.cpu_count() or 1
+        rows.append(_row('CPU threads', n >= 1, f'torch uses {n} thread(s) of {cpus} CPU core(s)',
+                         'set OMP_NUM_THREADS to the number of cores'))
+    except Exception as e:  # noqa: BLE001
+        rows.append(_row('CPU threads', False, str(e), REINSTALL))
+    return rows
+
+
+def _smoke(pred):
+    "One prediction from defaults (tabular) or a synthetic picture (image); returns a short text."
+    if pred.task == 'tabular':
+        p = pred.predict_one({c['name']: c.get('default') for c in pred.inputs})
+        if not p.ok: raise ModelError(p.error)
+        total = sum(p.probabilities.values())
+        if abs(total - 1) > 1e-3: raise ModelError(f'class probabilities sum to {total:.4f}, not 1')
+        return f'answers {p.prediction!r} ({p.probability:.1%}) for the default input'
+    import io
+    from PIL import Image, ImageDraw
+    im = Image.new('RGB', (96, 96), 'white')
+    ImageDraw.Draw(im).ellipse((16, 16, 80, 80), fill=(220, 40, 40))
+    buf = io.BytesIO(); im.save(buf, 'PNG')
+    r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
+    if not r.ok: raise ModelError(r.error)
+    return f'answers {r.prediction!r} ({r.probabilities[r.prediction]:.1%}) for a test picture'
+
+
+def check_models(store: ModelStore) -> list[dict]:
+    "Every version's file and checksum; the active version of each model loads and answers."
+    from .predictor import predictor_for_learner
+    rows = []
+    names = store.names()
+    if not names:
+        return [_row('models registered', False, f'no models in {store.root}',
+                     'restore the demo models with `git checkout -- models/`, or train them with `make train-demo`')]
+    for name in names:
+        active = store.active_version(name)
+        for v in store.versions(name):
+            label = f'model {name} {v}' + (' (active)' if v == active else '')
+            path = store.root / name / v / MODEL_FILE
+            try:
+                store.verify(name, v)
+            except ModelError as e:
+                missing = not path.exists()
+                rows.append(_row(label + ': file and checksum', False, str(e),
+                                 (f'restore it with `git checkout -- {path}` or retrain it' if missing else
+                                  f'do not use this file (a pickle runs code when loaded): restore it with '
+                                  f'`git checkout -- {path}`, or register the model again')))
+                continue
+            rows.append(_row(label + ': file and checksum', True, f'{path} matches its card'))
+            if v != active: continue
+            try:
+                card = store.card(name, v)
+                pred = predictor_for_learner(store.load_learner(name, v), card)
+                rows.append(_row(label + ': loads and answers', True, _smoke(pred)))
+            except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the others
+                rows.append(_row(label + ': loads and answers', False, f'{type(e).__name__}: {e}',
+                                 'retrain or re-import the model with the versions installed here '
+                                 '(`python -m predictors train-… / import …`)'))
+    return rows
+
+
+def run_checks(store: ModelStore | None = None) -> list[dict]:
+    return check_environment() + check_models(store or ModelStore())

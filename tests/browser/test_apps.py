@@ -1,0 +1,175 @@
+"""The served apps in headless Chromium, as a person uses them."""
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from browser_helpers import shot
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+
+pytestmark = pytest.mark.browser
+
+
+def open_app(page, served, nb, ready):
+    page.goto(served.app(nb))
+    page.wait_for_selector(ready, state='visible', timeout=120_000)
+
+
+def test_landing_page_lists_the_apps(page, served):
+    page.goto(served.url)
+    for nb in ('00_verify_setup.ipynb', 'tabular_app.ipynb', 'image_app.ipynb'):
+        page.wait_for_selector(f'text={nb}')
+    shot(page, 'landing')
+
+
+def test_verification_page_shows_every_check_passing(page, served):
+    open_app(page, served, '00_verify_setup.ipynb', '.app-checks')
+    assert re.search(r'All \d+ checks passed', page.inner_text('.app-verdict'))
+    assert page.locator('.app-checks tr.app-fail').count() == 0
+    assert page.locator('.app-checks tr.app-pass').count() >= 10
+    assert 'run_checks' not in page.content(), 'notebook sources must not be shown'
+    shot(page, 'verify')
+
+
+def _set_form(page, values):
+    for name, v in values.items():
+        css = ''.join(ch if ch.isalnum() else '-' for ch in name)
+        sel = page.locator(f'.app-input-{css} select')
+        if sel.count():
+            sel.select_option(label=v)
+        else:
+            inp = page.locator(f'.app-input-{css} input')
+            inp.fill(str(v)); inp.press('Enter')
+
+
+def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
+    from predictors import load_predictor
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    # the form is the schema: every input column has a control, dropdowns show values without the space
+    pred = load_predictor('adult_income', store=served.models)
+    for col in pred.inputs:
+        css = ''.join(ch if ch.isalnum() else '-' for ch in col['name'])
+        assert page.locator(f'.app-input-{css}').count() == 1, col['name']
+    options = page.locator('.app-input-workclass select option').all_inner_texts()
+    assert 'Private' in options and '#na#' not in options and len(options) == len(pred._col['workclass']['values'])
+    values = {'age': 52, 'education': 'Masters', 'marital-status': 'Married-civ-spouse',
+              'occupation': 'Exec-managerial', 'hours-per-week': 55, 'capital-gain': 15000}
+    _set_form(page, values)
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-sentence')
+    sentence = page.inner_text('.app-result .app-sentence')
+    # the same input through the predictor directly gives the same answer
+    row = {c['name']: c['default'] for c in pred.inputs}
+    row.update({k: (v if isinstance(v, (int, float)) else ' ' + v) for k, v in values.items()})
+    want = pred.predict_one(row)
+    assert sentence.startswith(f'Predicted salary: {want.prediction}')
+    assert f'{want.probability * 100:.1f}%' in sentence
+    bars = page.locator('.app-result .app-bar-row')
+    assert bars.count() == 2
+    assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
+    shot(page, 'tabular_app')
+    # out of range and unknown values predict with a visible warning
+    _set_form(page, {'age': 120})
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-warning')
+    assert 'age=120 is outside the training range 17–90' in page.inner_text('.app-result')
+
+
+def upload(page, files):
+    "Click the FileUpload button and pick `files` in the file chooser it opens."
+    with page.expect_file_chooser() as fc:
+        page.click('.app-upload')
+    fc.value.set_files(files)
+
+
+def _upload_csv(page, name, df):
+    upload(page, [dict(name=name, mimeType='text/csv', buffer=df.to_csv(index=False).encode())])
+
+
+def test_batch_csv_of_1000_rows_is_scored_and_downloadable(page, served, tmp_path):
+    from predictors import load_predictor
+    df = pd.read_csv(ADULT_CSV).sample(1000, random_state=3).drop(columns=['salary'])
+    open_app(page, served, 'tabular_app.ipynb', '.app-upload')
+    _upload_csv(page, 'people.csv', df)
+    page.wait_for_selector('.app-batch-summary')
+    assert page.inner_text('.app-batch-summary').startswith('1000 of 1000 rows scored')
+    with page.expect_download() as dl:
+        page.click('.app-download')
+    path = tmp_path / 'scored.csv'
+    dl.value.save_as(path)
+    assert dl.value.suggested_filename == 'people_scored.csv'
+    scored = pd.read_csv(path)
+    assert len(scored) == 1000 and {'prediction', 'probability_<50k', 'probability_>=50k'} <= set(scored.columns)
+    want = load_predictor('adult_income', store=served.models).predict_frame(df)
+    assert np.allclose(scored['probability_>=50k'], want.probs[:, 1], atol=1e-5)
+
+
+def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, served):
+    df = pd.read_csv(ADULT_CSV).head(50).astype({'age': object, 'hours-per-week': object})
+    df.loc[2, 'age'] = 'thirty'         # row 3
+    df.loc[6, 'hours-per-week'] = 'lots'  # row 7
+    open_app(page, served, 'tabular_app.ipynb', '.app-upload')
+    _upload_csv(page, 'mixed.csv', df)
+    page.wait_for_selector('.app-batch-summary')
+    assert page.inner_text('.app-batch-summary').startswith('48 of 50 rows scored; 2 could not be scored')
+    errors = page.locator('.app-row-error').all_inner_texts()
+    assert len(errors) == 2
+    assert errors[0].startswith("row 3: age: 'thirty' is not a number")
+    assert errors[1].startswith("row 7: hours-per-week: 'lots' is not a number")
+
+
+def _image_payloads(n):
+    files = sorted(TEST_IMAGES.glob('*.png'))[:n]
+    return [dict(name=f.name, mimeType='image/png', buffer=f.read_bytes()) for f in files]
+
+
+def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
+    open_app(page, served, 'image_app.ipynb', '.app-upload')
+    good = _image_payloads(5)
+    broken = dict(name='broken.png', mimeType='image/png', buffer=b'\x89PNG\r\n\x1a\n garbage')
+    upload(page, good + [broken])
+    page.wait_for_selector('.app-summary-text')
+    assert page.inner_text('.app-summary-text') == '6 image(s): 5 classified, 1 rejected.'
+    cards = page.locator('.app-card-ok')
+    assert cards.count() == 5
+    for i in range(5):
+        assert cards.nth(i).locator('img').count() == 1
+        assert cards.nth(i).locator('.app-bar-row').count() == 3
+    err = page.inner_text('.app-card-error')
+    assert 'broken.png' in err and 'truncated or corrupt' in err
+    shot(page, 'image_app')
+    # a new upload replaces the grid
+    upload(page, _image_payloads(2))
+    page.wait_for_function("document.querySelectorAll('.app-card').length == 2")
+    assert page.inner_text('.app-summary-text') == '2 image(s): 2 classified, 0 rejected.'
+
+
+def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_path):
+    "Maintenance: a new version with new columns changes the served form; activating v1 brings it back."
+    df = pd.read_csv(ADULT_CSV).sample(3000, random_state=0)
+    df['years-in-job'] = (df['age'] - 17).clip(0, 45)
+    df['work-location'] = np.array(['remote', 'on-site', 'mixed'])[np.arange(len(df)) % 3]
+    df.loc[df.index[:100], 'native-country'] = ' United-Kingdom'
+    csv = tmp_path / 'new.csv'; df.to_csv(csv, index=False)
+    store = served.models
+    old = store.active_version('adult_income')
+    r = run_cli('train-tabular', '--csv', csv, '--target', 'salary', '--name', 'adult_income', '--epochs', '1',
+                models=store.root, check=0)
+    new = r.stdout.split()[-1]
+    try:
+        open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+        assert page.locator('.app-input-years-in-job input').count() == 1
+        assert 'training range 0 – 45' in page.inner_text('.app-input-years-in-job >> xpath=..')
+        assert sorted(page.locator('.app-input-work-location select option').all_inner_texts()) == \
+            ['mixed', 'on-site', 'remote']
+        assert 'United-Kingdom' in page.locator('.app-input-native-country select option').all_inner_texts()
+        page.click('.app-predict')
+        page.wait_for_selector('.app-result .app-sentence')
+        run_cli('activate', 'adult_income', old, models=store.root, check=0)
+        open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+        assert page.locator('.app-input-years-in-job').count() == 0
+        assert page.locator('.app-input-work-location').count() == 0
+    finally:
+        store.activate('adult_income', old)

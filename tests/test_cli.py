@@ -1,0 +1,72 @@
+"The command line: every verb, JSON lines out, exit codes and one-line reasons."
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+
+
+def test_help_on_each_verb():
+    r = run_cli('--help', check=0)
+    for verb in ('train-tabular', 'train-image', 'import', 'list', 'activate', 'card', 'predict', 'verify'):
+        assert verb in r.stdout
+        assert run_cli(verb, '--help', check=0).stdout.startswith('usage:')
+
+
+def test_list_and_card(demo_store):
+    r = run_cli('list', models=demo_store.root, check=0)
+    assert 'adult_income' in r.stdout and 'fruits' in r.stdout and '*' in r.stdout
+    card = json.loads(run_cli('card', 'adult_income', models=demo_store.root, check=0).stdout)
+    assert card['task'] == 'tabular' and card['target'] == 'salary' and len(card['sha256']) == 64
+
+
+def test_predict_csv_rows_one_json_line_each(tmp_path, demo_store, adult_df):
+    df = adult_df.head(5).astype({'age': object}).copy(); df.loc[3, 'age'] = 'old'
+    f = tmp_path / 'rows.csv'; df.to_csv(f, index=False)
+    r = run_cli('predict', 'adult_income', f, models=demo_store.root, check=1)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [l['row'] for l in lines] == [1, 2, 3, 4, 5]
+    assert 'error' in lines[3] and "'old' is not a number" in lines[3]['error']
+    for l in lines[:3] + lines[4:]:
+        assert l['prediction'] in ('<50k', '>=50k')
+        assert sum(l['probabilities'].values()) == pytest.approx(1, abs=1e-5)
+
+
+def test_predict_images(tmp_path, demo_store):
+    imgs = sorted(TEST_IMAGES.glob('*.png'))[:2]
+    bad = tmp_path / 'bad.png'; bad.write_bytes(b'nope')
+    r = run_cli('predict', 'fruits', *imgs, bad, models=demo_store.root, check=1)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(lines) == 3 and lines[0]['prediction'] and len(lines[0]['probabilities']) == 3
+    assert 'not an image' in lines[2]['error']
+
+
+@pytest.mark.parametrize('args,msg', [
+    (('card', 'nope'), "no model called 'nope'"),
+    (('activate', 'adult_income', 'v99'), "no version 'v99'"),
+    (('predict', 'adult_income', 'missing.csv'), 'No such file'),
+    (('train-tabular', '--csv', ADULT_CSV, '--target', 'income'), "target column 'income' is not in the CSV"),
+])
+def test_bad_input_exits_nonzero_with_one_line_reason(demo_store, args, msg):
+    r = run_cli(*args, models=demo_store.root)
+    assert r.returncode == 2
+    assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_import_registers_an_external_learner(tmp_path, adult_df):
+    "A learner exported elsewhere: schema from the learner; ranges only with --csv."
+    from predictors import ModelStore
+    demo = ModelStore(ADULT_CSV.parent.parent.parent / 'models')
+    src = demo.path('adult_income') / 'model.pkl'
+    store = tmp_path / 'models'
+    run_cli('import', src, '--name', 'ext', models=store, check=0)
+    card = json.loads(run_cli('card', 'ext', models=store, check=0).stdout)
+    age = next(c for c in card['schema']['inputs'] if c['name'] == 'age')
+    assert age['min'] is None and card['schema']['ranges_known'] is False and card['reference'] is None
+    run_cli('import', src, '--name', 'ext', '--csv', ADULT_CSV, models=store, check=0)
+    card = json.loads(run_cli('card', 'ext', models=store, check=0).stdout)
+    age = next(c for c in card['schema']['inputs'] if c['name'] == 'age')
+    assert card['version'] == 'v2' and age['min'] == 17 and age['max'] == 90
+    assert card['reference']['columns']['age']['kind'] == 'continuous'
+    assert card['metrics']['accuracy_on_csv'] > 0.8

@@ -1,0 +1,120 @@
+"The model store: versions, activation and rollback, checksums, refusing bad model files."
+import json
+import subprocess
+import sys
+
+import pytest
+
+from predictors import ModelError, ModelStore
+from predictors.store import load_learner_file
+
+
+def _fake_register(store, name, payload=b'model-bytes', **card):
+    import tempfile, os
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(payload)
+    try:
+        return store.register(name, f.name, dict(task='tabular', **card))
+    finally:
+        os.unlink(f.name)
+
+
+def test_versions_are_ordered_and_newest_is_active(tmp_store):
+    for i in range(11):
+        assert _fake_register(tmp_store, 'm', payload=bytes([i])) == f'v{i + 1}'
+    assert tmp_store.versions('m')[:3] == ['v1', 'v2', 'v3'] and tmp_store.versions('m')[-1] == 'v11'
+    assert tmp_store.active_version('m') == 'v11'
+    assert tmp_store.card('m')['version'] == 'v11'
+
+
+def test_activate_older_version_is_a_rollback(tmp_store):
+    _fake_register(tmp_store, 'm', b'a'); _fake_register(tmp_store, 'm', b'b')
+    tmp_store.activate('m', 'v1')
+    assert tmp_store.active_version('m') == 'v1'
+    assert [r['active'] for r in tmp_store.list()] == [True, False]
+    with pytest.raises(ModelError, match="no version 'v9'"):
+        tmp_store.activate('m', 'v9')
+
+
+def test_card_records_checksum_and_creation(tmp_store):
+    _fake_register(tmp_store, 'm', b'abc')
+    card = tmp_store.card('m')
+    import hashlib
+    assert card['sha256'] == hashlib.sha256(b'abc').hexdigest()
+    assert card['name'] == 'm' and card['created']
+
+
+def test_invalid_names_are_refused(tmp_store):
+    for bad in ('../evil', '', 'a/b', '.hidden'):
+        with pytest.raises(ModelError, match='invalid model name'):
+            _fake_register(tmp_store, bad)
+
+
+def test_unknown_model_is_a_clear_error(tmp_store):
+    with pytest.raises(ModelError, match="no model called 'nope'"):
+        tmp_store.card('nope')
+
+
+def test_tampered_model_is_refused_before_unpickling(store_copy, monkeypatch):
+    f = store_copy.path('adult_income') / 'model.pkl'
+    data = bytearray(f.read_bytes()); data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+    import fastai.learner
+    called = []
+    monkeypatch.setattr(fastai.learner, 'load_learner', lambda *a, **k: called.append(a))
+    with pytest.raises(ModelError, match='does not match its card'):
+        store_copy.load_learner('adult_income')
+    assert not called, 'the tampered pickle must not be loaded'
+
+
+def test_missing_model_file_is_reported(store_copy):
+    (store_copy.path('adult_income') / 'model.pkl').unlink()
+    with pytest.raises(ModelError, match='is missing'):
+        store_copy.load_learner('adult_income')
+
+
+def test_garbage_file_is_refused_with_reason(tmp_path):
+    f = tmp_path / 'x.pkl'; f.write_bytes(b'not a pickle at all')
+    with pytest.raises(ModelError, match='not a readable fastai export'):
+        load_learner_file(f)
+
+
+MAIN_EXPORT = r'''
+import sys
+from fastai.tabular.all import *
+df = pd.read_csv(sys.argv[1]).head(300)
+def my_label_func(x): return x
+to = TabularPandas(df, procs=[Categorify, FillMissing, Normalize], cat_names=['workclass'], cont_names=['age'],
+                   y_names='salary', y_block=CategoryBlock(), splits=RandomSplitter(seed=0)(range_of(df)))
+learn = tabular_learner(to.dataloaders(bs=64), metrics=accuracy)
+learn.my_func = my_label_func
+import pickle
+# plain pickle, as fastai < 2.8 and many published learners did (fastai 2.8 uses cloudpickle,
+# which stores __main__ functions by value)
+learn.export(sys.argv[2], pickle_module=pickle)
+'''
+
+
+def test_learner_with_main_function_names_the_missing_function(tmp_path):
+    from helpers import ADULT_CSV
+    script = tmp_path / 'export.py'; script.write_text(MAIN_EXPORT)
+    out = tmp_path / 'export.pkl'
+    subprocess.run([sys.executable, str(script), str(ADULT_CSV), str(out)], check=True, capture_output=True)
+    with pytest.raises(ModelError, match=r'function `my_label_func`.*`__main__`'):
+        load_learner_file(out)
+
+
+def test_learner_needing_an_uninstalled_module_names_it(tmp_path):
+    import pickle
+    import types
+    mod = types.ModuleType('someones_helpers')
+    exec('def get_y(r): return r', mod.__dict__)
+    mod.get_y.__module__ = 'someones_helpers'
+    sys.modules['someones_helpers'] = mod
+    try:
+        import torch
+        torch.save({'f': mod.get_y}, tmp_path / 'x.pkl', pickle_module=pickle)
+    finally:
+        del sys.modules['someones_helpers']
+    with pytest.raises(ModelError, match='module `someones_helpers`'):
+        load_learner_file(tmp_path / 'x.pkl')

@@ -1,0 +1,11 @@
+"""The view side of fastai-apps: ipywidgets builders that take a store, a schema or a predictor.
+
+No fastai internals here: the model side is `predictors`.
+"""
+from .common import probability_bars, message, model_picker
+from .tabular import TabularForm, TabularApp, tabular_app
+from .image import ImageApp, image_app, result_card
+from .checks import checks_table
+
+__all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
+           'ImageApp', 'image_app', 'result_card', 'checks_table']

@@ -1,0 +1,55 @@
+"""Small view pieces shared by the apps: probability bars, messages, the model picker."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+__all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS']
+
+esc = lambda s: html.escape(str(s))
+
+APP_CSS = """<style>
+.app-bars {font-family: system-ui, sans-serif; font-size: 13px; min-width: 220px; max-width: 560px}
+.app-bar-row {display: flex; align-items: center; gap: 6px; margin: 2px 0}
+.app-bar-label {width: 40%; max-width: 160px; overflow-wrap: anywhere}
+.app-bar-track {flex: 1; background: #eef0f3; border-radius: 3px; height: 14px}
+.app-bar-fill {background: #4a7bd0; height: 14px; border-radius: 3px}
+.app-bar-fill.app-top {background: #1f9d55}
+.app-bar-pct {width: 52px; text-align: right; font-variant-numeric: tabular-nums}
+.app-msg {font-family: system-ui, sans-serif; padding: 6px 10px; border-radius: 4px; margin: 4px 0}
+.app-ok {background: #e8f5ec; border-left: 4px solid #1f9d55}
+.app-warn {background: #fff6e0; border-left: 4px solid #e0a100}
+.app-err {background: #fdecea; border-left: 4px solid #d93025}
+.app-sentence {font-size: 17px; font-weight: 600}
+.app-table {border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif}
+.app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px}
+</style>"""
+
+
+def probability_bars(probs: dict, top: int | None = None) -> str:
+    "HTML bars for the probability of each class, the most likely first."
+    items = sorted(probs.items(), key=lambda kv: -kv[1])[:top]
+    best = items[0][0] if items else None
+    rows = ''.join(
+        f'<div class="app-bar-row" data-class="{esc(c)}"><span class="app-bar-label">{esc(c)}</span>'
+        f'<span class="app-bar-track"><span class="app-bar-fill{" app-top" if c == best else ""}" '
+        f'style="display:block;width:{max(0.0, min(1.0, p)) * 100:.1f}%"></span></span>'
+        f'<span class="app-bar-pct">{p * 100:.1f}%</span></div>' for c, p in items)
+    return f'<div class="app-bars">{rows}</div>'
+
+
+def message(text: str, kind: str = 'ok', cls: str = '') -> str:
+    "A coloured message box: kind is 'ok', 'warn' or 'err'."
+    return f'<div class="app-msg app-{kind} {cls}">{text}</div>'
+
+
+def model_picker(store, task: str) -> W.Dropdown:
+    "A Dropdown of (label, (name, version)) for every version of every model of `task`, active first."
+    options = []
+    for name in store.names(task):
+        active = store.active_version(name)
+        options.append((f'{name} {active} (active)', (name, active)))
+        options += [(f'{name} {v}', (name, v)) for v in reversed(store.versions(name)) if v != active]
+    return W.Dropdown(options=options, value=options[0][1] if options else None, description='Model',
+                      layout=W.Layout(width='420px'), style={'description_width': '60px'})

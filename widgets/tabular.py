@@ -1,0 +1,181 @@
+"""The tabular app: a form built from the model's schema, a sentence and bars, batch CSV scoring.
+
+Nothing here names a column or a category: every control comes from the schema in the card.
+"""
+from __future__ import annotations
+
+import base64
+import math
+
+import ipywidgets as W
+from IPython.display import HTML, display
+
+from .common import APP_CSS, esc, message, model_picker, probability_bars
+
+__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'BATCH_CHUNK']
+
+BATCH_CHUNK = 2000
+_LABEL = W.Layout(width='190px')
+
+
+def _fmt(v):
+    if v is None: return '?'
+    return f'{v:,.0f}' if float(v).is_integer() else f'{v:,.4g}'
+
+
+class TabularForm:
+    "One control per input column of a schema; `values()` gives {column: exact training value}."
+
+    def __init__(self, schema: dict):
+        self.schema, self.controls, self.unknown, rows = schema, {}, {}, []
+        for col in schema['inputs']:
+            name, hint = col['name'], ''
+            label = W.HTML(f'<b title="{esc(name)}">{esc(name)}</b>', layout=_LABEL)
+            if col['kind'] == 'categorical':
+                values = col.get('values') or []
+                opts = [(str(v).strip() or repr(v), v) for v in values]
+                ctl = W.Dropdown(options=opts, value=col['default'] if col['default'] in values else
+                                 (values[0] if values else None), layout=W.Layout(width='260px'))
+                hint = f'{len(values)} values seen in training'
+            else:
+                cls = W.IntText if col.get('integer') else W.FloatText
+                default = col.get('default')
+                ctl = cls(value=default if default is not None and math.isfinite(default) else 0,
+                          layout=W.Layout(width='160px'))
+                unk = W.Checkbox(value=False, description='unknown', indent=False, layout=W.Layout(width='90px'))
+                unk.observe(lambda ch, c=ctl: setattr(c, 'disabled', ch['new']), 'value')
+                self.unknown[name] = unk
+                if col.get('min') is not None:
+                    hint = f'training range {_fmt(col["min"])} – {_fmt(col["max"])}'
+                elif col.get('mean') is not None:
+                    hint = f'training mean {_fmt(col["mean"])} (range unknown)'
+            ctl.add_class('app-input'); ctl.add_class(f'app-input-{_css(name)}')
+            self.controls[name] = ctl
+            parts = [label, ctl] + ([self.unknown[name]] if name in self.unknown else [])
+            parts.append(W.HTML(f'<span style="color:#667">{esc(hint)}</span>'))
+            rows.append(W.HBox(parts, layout=W.Layout(align_items='center')))
+        self.widget = W.VBox(rows)
+
+    def values(self) -> dict:
+        "The inputs as the model expects them; unknown numbers are NaN (the predictor fills them)."
+        out = {}
+        for name, ctl in self.controls.items():
+            out[name] = float('nan') if name in self.unknown and self.unknown[name].value else ctl.value
+        return out
+
+
+def _css(name) -> str:
+    return ''.join(ch if ch.isalnum() else '-' for ch in str(name))
+
+
+class TabularApp:
+    "Model picker, schema form, prediction view and batch scoring for the tabular models of a store."
+
+    def __init__(self, store, load=None):
+        if load is None:
+            from predictors import load_predictor as load
+        self.store, self.load, self.predictor, self.form = store, load, None, None
+        self.picker = model_picker(store, 'tabular')
+        self.title = W.HTML()
+        self.form_box = W.VBox()
+        self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
+        self.button.add_class('app-predict')
+        self.result = W.HTML(); self.result.add_class('app-result')
+        self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV')
+        self.upload.add_class('app-upload')
+        self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
+        self.batch = W.HTML(); self.batch.add_class('app-batch')
+        self.button.on_click(lambda _: self.predict())
+        self.upload.observe(lambda ch: self.score_upload(), 'value')
+        self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
+        header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
+        self.widget = W.VBox([W.HTML(APP_CSS), header, self.title, self.form_box, self.button, self.result,
+                              W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'
+                                     '<p style="font-family:system-ui">Upload a CSV with the columns above; '
+                                     'you get every row back with a prediction and one probability column '
+                                     'per class.</p>'), self.upload, self.progress, self.batch])
+        if self.picker.value: self.select(*self.picker.value)
+        else: self.title.value = message('There is no tabular model in the store yet: train or import one '
+                                         '(see README).', 'warn')
+
+    def select(self, name: str, version: str):
+        "Load a model version and rebuild the form from its schema."
+        self.result.value = self.batch.value = ''
+        try:
+            self.predictor = self.load(name, version, store=self.store)
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
+            self.predictor, self.form = None, None
+            self.form_box.children = []
+            self.button.disabled = self.upload.disabled = True
+            self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
+            return
+        card = self.predictor.card
+        acc = card.get('metrics', {}).get('accuracy')
+        self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
+                            f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
+                            + (f', held-out accuracy {acc:.1%}' if acc is not None else '') + '</p>')
+        self.form = TabularForm(self.predictor.schema)
+        self.form_box.children = [self.form.widget]
+        self.button.disabled = self.upload.disabled = False
+
+    def predict(self):
+        "Predict the form's values and show the sentence, the bars and any warnings."
+        if self.predictor is None: return
+        try:
+            p = self.predictor.predict_one(self.form.values())
+        except Exception as e:  # noqa: BLE001
+            self.result.value = message(f'The prediction failed: {esc(e)}', 'err'); return
+        if not p.ok:
+            self.result.value = message(esc(self.predictor.sentence(p)), 'err'); return
+        warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
+        self.result.value = (message(f'<span class="app-sentence">{esc(self.predictor.sentence(p))}</span>')
+                             + probability_bars(p.probabilities) + warn)
+
+    def score_upload(self):
+        "Score the uploaded CSV in chunks: a table of the first rows, problems by row, a download."
+        if not self.upload.value or self.predictor is None: return
+        f = self.upload.value[0]
+        from predictors.tabular import read_csv_checked
+        import pandas as pd
+        try:
+            df = read_csv_checked(f['content'].tobytes() if hasattr(f['content'], 'tobytes') else f['content'])
+            missing = self.predictor.check_columns(df.columns)
+            if missing: raise ValueError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} '
+                                         f'{", ".join(missing)} that the model needs')
+        except Exception as e:  # noqa: BLE001
+            self.batch.value = message(f'{esc(f["name"])}: {esc(e)}', 'err'); return
+        self.progress.max, self.progress.value = len(df), 0
+        self.progress.layout.visibility = 'visible'
+        parts = []
+        for s in range(0, len(df), BATCH_CHUNK):
+            parts.append(self.predictor.score_frame(df.iloc[s:s + BATCH_CHUNK]))
+            self.progress.value = min(len(df), s + BATCH_CHUNK)
+        scored = pd.concat(parts)
+        self.progress.layout.visibility = 'hidden'
+        self.show_scored(f['name'], scored)
+
+    def show_scored(self, fname: str, scored):
+        errs = scored['problem'].str.startswith('error: ')
+        rows = [i + 1 for i in range(len(scored)) if errs.iloc[i]]
+        n_ok = int((~errs).sum())
+        out_name = fname.rsplit('.', 1)[0] + '_scored.csv'
+        data = base64.b64encode(scored.to_csv(index=False).encode()).decode()
+        summary = message(f'<span class="app-batch-summary">{n_ok} of {len(scored)} rows scored'
+                          + (f'; {len(rows)} could not be scored' if rows else '') + '.</span> '
+                          f'<a class="app-download" download="{esc(out_name)}" '
+                          f'href="data:text/csv;base64,{data}">Download {esc(out_name)}</a>',
+                          'warn' if rows else 'ok')
+        problems = ''.join(f'<li class="app-row-error">row {r}: {esc(scored["problem"].iloc[r - 1][7:])}</li>'
+                           for r in rows[:50])
+        if len(rows) > 50: problems += f'<li>… and {len(rows) - 50} more (see the problem column)</li>'
+        head = scored.head(10).to_html(index=False, classes='app-table', border=0, na_rep='')
+        self.batch.value = (summary + (message(f'<ul style="margin:0">{problems}</ul>', 'err') if rows else '')
+                            + '<p style="font-family:system-ui">First rows:</p>' + head)
+
+
+def tabular_app(store=None, load=None) -> W.Widget:
+    "The ready tabular app widget for every tabular model in `store`."
+    if store is None:
+        from predictors import ModelStore
+        store = ModelStore()
+    return TabularApp(store, load).widget
