@@ -57,8 +57,8 @@ def main():
             fn()  # warm up
             t = time.perf_counter(); fn(); return n / (time.perf_counter() - t)
 
-        def get_preds():
-            dl = learn.dls.test_dl(batch, bs=4096)
+        def get_preds(bs=None):
+            dl = learn.dls.test_dl(batch, **(dict(bs=bs) if bs else {}))
             learn.get_preds(dl=dl)
 
         def bare_batch():
@@ -67,6 +67,7 @@ def main():
 
         thr = {
             'test_dl + get_preds': rate(get_preds, len(batch)),
+            'same, bs=8192': rate(lambda: get_preds(8192), len(batch)),
             'our predictor': rate(lambda: pred.predict_frame(batch), len(batch)),
             'bare model forward': rate(bare_batch, len(batch)),
         }
@@ -77,7 +78,8 @@ def main():
           f'{single["our predictor"] / single["bare model forward"]:.1f}x the bare forward pass')
     print('\nbatch throughput')
     for k, v in thr.items(): print(f'  {k:<22} {v:12,.0f} rows/s')
-    print(f'  our predictor is {thr["our predictor"] / thr["test_dl + get_preds"]:.1f}x the throughput of get_preds, '
+    print(f'  our predictor is {thr["our predictor"] / thr["test_dl + get_preds"]:.1f}x the throughput of get_preds '
+          f'(learner\'s batch size {learn.dls.bs}), {thr["our predictor"] / thr["same, bs=8192"]:.1f}x with bs=8192; '
           f'{thr["bare model forward"] / thr["our predictor"]:.2f}x slower than the bare forward pass')
 
 
