@@ -122,6 +122,10 @@ def test_a_learner_of_another_shape_works_without_code_change(tmp_store):
     names = [c['name'] for c in pred.schema['inputs']]
     assert names == ['sepal length (cm)', 'sepal width (cm)', 'petal length (cm)', 'petal width (cm)']
     assert pred.classes == ['setosa', 'versicolor', 'virginica']
+    from widgets import TabularForm
+    form = TabularForm(pred.schema)           # the same form builder, no code change
+    assert list(form.controls) == names
+    assert pred.predict_one(form.values()).ok
     learn = tmp_store.load_learner('iris')
     res = pred.predict_frame(iris)
     for i in range(0, 150, 15):
