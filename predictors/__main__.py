@@ -1,7 +1,8 @@
 """Command line: `python -m predictors VERB …` (`--help` on each verb).
 
 Exit status: 0 success; 1 when some inputs of `predict` could not be predicted (each has an
-`error` line); 2 with a one-line reason on bad input or a model that cannot be used.
+`error` line) or when `drift` judges the data drifted; 2 with a one-line reason on bad input
+or a model that cannot be used.
 """
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def cmd_import(args):
 
 def cmd_predict(args):
     from .predictor import load_predictor
+    from .monitor import PredictionLog
     pred = load_predictor(args.name, args.version, store=_store(args))
+    if not args.no_log: pred.log = PredictionLog(args.log, source='cli')
     failed = 0
     if pred.task == 'image':
         for r in pred.predict_paths(args.files):
@@ -134,9 +137,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--top', type=int, default=3, help='image models: classes shown per image')
     p.set_defaults(fn=cmd_predict)
 
+    p.add_argument('--log', help='prediction log (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.add_argument('--no-log', action='store_true', help='do not record these predictions')
+
+    p = sub.add_parser('drift', help='drift of recent inputs against the training data (exit 1 if drifted)')
+    p.add_argument('name'); p.add_argument('--csv', type=Path, help='inputs to check instead of the prediction log')
+    p.add_argument('--since', help='logged predictions since: 24h, 7d, 30m or an ISO time (default: all)')
+    p.add_argument('--html', type=Path, help='also write a standalone HTML report here')
+    p.add_argument('--log', help='prediction log (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.add_argument('--share', type=float, default=0.5, help='share of drifted columns that makes the dataset drifted')
+    p.add_argument('--min-rows', type=int, default=100, help='fewer rows than this: "not enough data"')
+    p.set_defaults(fn=cmd_drift)
+
     p = sub.add_parser('verify', help='check the setup and every model (exit 1 if a check fails)')
     p.set_defaults(fn=cmd_verify)
     return ap
+
+
+def cmd_drift(args):
+    from .drift import DriftSettings, drift_report, report_from_log
+    from .monitor import PredictionLog
+    from .report import parse_since, report_page, report_text
+    store = _store(args)
+    card = store.card(args.name)
+    settings = DriftSettings(dataset_share=args.share, min_rows=args.min_rows)
+    log_df = None
+    if args.csv:
+        from .predictor import load_predictor
+        from .tabular import read_csv_checked
+        if card.get('task') != 'tabular': raise ModelError('--csv works for tabular models only.')
+        df = read_csv_checked(args.csv)
+        pred = load_predictor(args.name, store=store)
+        res = pred.predict_frame(df)
+        preds = [p.prediction for p in res if p.ok]
+        report = drift_report(card, df, preds, settings)
+    else:
+        try: since = parse_since(args.since)
+        except ValueError as e: raise ModelError(str(e)) from None
+        report, log_df = report_from_log(PredictionLog(args.log), card, since=since, settings=settings)
+    print(report_text(report))
+    if args.html:
+        args.html.write_text(report_page(report, log_df))
+        print(f'report written to {args.html}')
+    return 1 if report['verdict'] == 'drifted' else 0
 
 
 def cmd_verify(args):

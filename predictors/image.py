@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .monitor import Logged
 from .imaging import BadImage, ImageLimits, decode_image, image_stats
 from .schema import image_schema
 
@@ -41,7 +42,7 @@ class ImageResult:
                     probabilities=probs)
 
 
-class ImagePredictor:
+class ImagePredictor(Logged):
     "Predictions of an image Learner on uploaded bytes, in batches, with limits per upload."
     task = 'image'
 
@@ -92,6 +93,11 @@ class ImagePredictor:
             r.probabilities = {c: float(v) for c, v in zip(self.classes, p)}
             r.prediction = self.classes[int(np.argmax(p))]
         self.last_seconds = time.perf_counter() - t0
+        if self.log is not None:
+            per = self.last_seconds * 1000 / max(1, len(good))
+            self._record([dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
+                               probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
+                               error=r.error) for r in results])
         return results
 
     def predict_paths(self, paths) -> list[ImageResult]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .monitor import Logged
 from .schema import tabular_procs, tabular_schema
 
 __all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked']
@@ -63,7 +64,7 @@ class BatchResult:
     def __iter__(self): return (self[i] for i in range(len(self)))
 
 
-class TabularPredictor:
+class TabularPredictor(Logged):
     "Predictions of a tabular Learner with its own preprocessing, row checks and batching."
     task = 'tabular'
 
@@ -181,6 +182,19 @@ class TabularPredictor:
 
     def predict_frame(self, df: pd.DataFrame) -> BatchResult:
         "Predict every row of `df`; rows with problems fail alone (see `BatchResult.errors`)."
+        res = self._predict_frame(df)
+        if self.log is not None:
+            names = [c['name'] for c in self.inputs]
+            per_row = res.seconds * 1000 / max(1, len(res))
+            self._record([self._entry(r, p, per_row) for r, p in zip(df[names].to_dict('records'), res)])
+        return res
+
+    @staticmethod
+    def _entry(inputs: dict, p: Prediction, latency_ms: float) -> dict:
+        return dict(inputs=inputs, prediction=p.prediction, probabilities=p.probabilities,
+                    latency_ms=None if p.error else round(latency_ms, 3), error=p.error)
+
+    def _predict_frame(self, df: pd.DataFrame) -> BatchResult:
         t0 = time.perf_counter()
         missing = self.check_columns(df.columns)
         if missing:
@@ -203,13 +217,17 @@ class TabularPredictor:
 
     def predict_one(self, values: dict) -> Prediction:
         "Predict one input given as {column: value}; missing columns count as empty."
+        t0 = time.perf_counter()
         row = {c['name']: values.get(c['name'], np.nan) for c in self.inputs}
         if self._fast:
             cols = {k: np.array([v], dtype=object) for k, v in row.items()}
             x_cat, x_cont, errors, warns = self._prepare(cols, 1)
-            if errors: return Prediction(error=errors[0], warnings=warns.get(0, []))
-            return BatchResult(self.classes, self._forward(x_cat, x_cont), {}, warns)[0]
-        return self.predict_frame(pd.DataFrame([row]))[0]
+            if errors: p = Prediction(error=errors[0], warnings=warns.get(0, []))
+            else: p = BatchResult(self.classes, self._forward(x_cat, x_cont), {}, warns)[0]
+        else:
+            p = self._predict_frame(pd.DataFrame([row]))[0]
+        if self.log is not None: self._record([self._entry(row, p, (time.perf_counter() - t0) * 1000)])
+        return p
 
     def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         "`df` with a `prediction` column, one `probability_<class>` column per class and `problem`."

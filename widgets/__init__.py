@@ -6,6 +6,8 @@ from .common import probability_bars, message, model_picker
 from .tabular import TabularForm, TabularApp, tabular_app
 from .image import ImageApp, image_app, result_card
 from .checks import checks_table
+from .monitor import MonitorApp, monitor_app
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
-           'ImageApp', 'image_app', 'result_card', 'checks_table']
+           'ImageApp', 'image_app', 'result_card', 'checks_table',
+           'MonitorApp', 'monitor_app']

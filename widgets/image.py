@@ -37,10 +37,13 @@ def result_card(r, top: int = 3) -> W.Widget:
 class ImageApp:
     "Model picker, multi-file upload, a results grid with top-3 per image, a summary and a clear button."
 
-    def __init__(self, store, load=None, top: int = 3):
+    def __init__(self, store, load=None, log=None, top: int = 3):
         if load is None:
             from predictors import load_predictor as load
-        self.store, self.load, self.top, self.predictor = store, load, top, None
+        if log is None:
+            from predictors.monitor import PredictionLog
+            log = PredictionLog(source='app')
+        self.store, self.load, self.log, self.top, self.predictor = store, load, log, top, None
         self.picker = model_picker(store, 'image')
         self.title = W.HTML()
         self.upload = W.FileUpload(accept='image/*', multiple=True, description='Upload images')
@@ -64,6 +67,7 @@ class ImageApp:
         self.clear()
         try:
             self.predictor = self.load(name, version, store=self.store)
+            self.predictor.log = self.log
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.predictor = None
             self.upload.disabled = True
@@ -100,9 +104,9 @@ class ImageApp:
         if self.upload.value: self.upload.value = ()
 
 
-def image_app(store=None, load=None) -> W.Widget:
+def image_app(store=None, load=None, log=None) -> W.Widget:
     "The ready image app widget for every image model in `store`."
     if store is None:
         from predictors import ModelStore
         store = ModelStore()
-    return ImageApp(store, load).widget
+    return ImageApp(store, load, log).widget

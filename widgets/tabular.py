@@ -71,10 +71,13 @@ def _css(name) -> str:
 class TabularApp:
     "Model picker, schema form, prediction view and batch scoring for the tabular models of a store."
 
-    def __init__(self, store, load=None):
+    def __init__(self, store, load=None, log=None):
         if load is None:
             from predictors import load_predictor as load
-        self.store, self.load, self.predictor, self.form = store, load, None, None
+        if log is None:
+            from predictors.monitor import PredictionLog
+            log = PredictionLog(source='app')
+        self.store, self.load, self.log, self.predictor, self.form = store, load, log, None, None
         self.picker = model_picker(store, 'tabular')
         self.title = W.HTML()
         self.form_box = W.VBox()
@@ -103,6 +106,7 @@ class TabularApp:
         self.result.value = self.batch.value = ''
         try:
             self.predictor = self.load(name, version, store=self.store)
+            self.predictor.log = self.log
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.predictor, self.form = None, None
             self.form_box.children = []
@@ -173,9 +177,9 @@ class TabularApp:
                             + '<p style="font-family:system-ui">First rows:</p>' + head)
 
 
-def tabular_app(store=None, load=None) -> W.Widget:
+def tabular_app(store=None, load=None, log=None) -> W.Widget:
     "The ready tabular app widget for every tabular model in `store`."
     if store is None:
         from predictors import ModelStore
         store = ModelStore()
-    return TabularApp(store, load).widget
+    return TabularApp(store, load, log).widget

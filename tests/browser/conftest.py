@@ -39,7 +39,7 @@ def served(tmp_path_factory):
     d = tmp_path_factory.mktemp('served')
     shutil.copytree(ROOT / 'models', d / 'models')
     port = free_port()
-    env = dict(os.environ, FASTAI_APPS_MODELS=str(d / 'models'))
+    env = dict(os.environ, FASTAI_APPS_MODELS=str(d / 'models'), FASTAI_APPS_LOG=str(d / 'predictions.db'))
     log = d / 'voila.log'
     voila = Path(sys.executable).parent / 'voila'
     with open(log, 'w') as f:
@@ -57,6 +57,7 @@ def served(tmp_path_factory):
             raise RuntimeError('voila did not start:\n' + log.read_text()[-3000:])
         time.sleep(0.5)
     srv = Server(url, ModelStore(d / 'models'), proc, log)
+    srv.log_db = d / 'predictions.db'
     yield srv
     os.killpg(proc.pid, signal.SIGTERM)
     try: proc.wait(20)

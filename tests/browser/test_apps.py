@@ -146,6 +146,26 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     assert page.inner_text('.app-summary-text') == '2 image(s): 2 classified, 0 rejected.'
 
 
+def test_monitor_shows_what_the_tabular_app_predicted(page, served):
+    from predictors.monitor import PredictionLog
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    _set_form(page, {'age': 33, 'hours-per-week': 20})
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-sentence')
+    shown = page.inner_text('.app-result .app-sentence').split(':', 1)[1].split(',')[0].split(' (')[0].strip()
+    log = PredictionLog(served.log_db)
+    last = log.read(model='adult_income', limit=1).iloc[0]
+    assert last['source'] == 'app' and last['prediction'] == shown and last['inputs']['age'] == 33
+    n = int(log.read(model='adult_income')['error'].isna().sum())   # rows that were predicted
+    open_app(page, served, 'monitor.ipynb', '.drift-table')
+    assert page.inner_text('.drift-summary').startswith(f'{n} prediction(s) compared with the training data')
+    assert page.locator('.drift-row').count() == 15          # 14 input columns and the predicted class
+    first = page.locator('.drift-latest tr').nth(1).inner_text()
+    assert 'app' in first and shown in first
+    assert page.locator('.drift-hist').count() == 15 and page.locator('.drift-per-hour').count() == 1
+    shot(page, 'monitor')
+
+
 def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_path):
     "Maintenance: a new version with new columns changes the served form; activating v1 brings it back."
     df = pd.read_csv(ADULT_CSV).sample(3000, random_state=0)

@@ -1,0 +1,145 @@
+"""Drift of what a model sees now against its training data, from the reference statistics in its card.
+
+Numeric columns: Kolmogorov–Smirnov test and Population Stability Index (PSI) on the card's
+quantile bins. Categorical columns: chi-square test and PSI, values never seen in training
+counted apart. The predicted-class distribution is compared with the validation-set
+predictions. A change must be both significant and material: a column is *drifted* when its
+test rejects "same distribution" (p < `alpha`, Bonferroni-corrected over the columns tested,
+so checking 14 columns does not flag one by chance every other time) and PSI ≥ `psi_drift`;
+*watch* when significant and `psi_watch` ≤ PSI < `psi_drift`; *ok* otherwise; and *not
+enough data* below `min_rows` rows. The dataset is drifted when the share of drifted columns
+reaches `dataset_share`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'IMAGE_STATS']
+
+IMAGE_STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')
+_EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    psi_drift: float = 0.2       # PSI at or above: drifted (common practice)
+    psi_watch: float = 0.1       # PSI at or above: watch
+    alpha: float = 0.05          # significance of the KS / chi-square tests
+    min_rows: int = 100          # fewer rows: "not enough data"
+    dataset_share: float = 0.5   # share of drifted columns at which the dataset is drifted
+
+
+def psi(ref_props, cur_props) -> float:
+    "Population Stability Index of two distributions over the same bins."
+    r = np.clip(np.asarray(ref_props, float), _EPS, None)
+    c = np.clip(np.asarray(cur_props, float), _EPS, None)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _verdict(p_value, score, n, s: DriftSettings, m: int = 1) -> str:
+    "Drifted or watch only when the change is both material (PSI) and significant (Bonferroni over m tests)."
+    if n < s.min_rows: return 'not enough data'
+    if p_value is not None and p_value >= s.alpha / max(1, m): return 'ok'
+    if score >= s.psi_drift: return 'drifted'
+    if score >= s.psi_watch: return 'watch'
+    return 'ok'
+
+
+def _numeric(ref: dict, values, s: DriftSettings) -> dict:
+    from scipy.stats import ks_2samp
+    v = pd.to_numeric(pd.Series(values), errors='coerce').to_numpy(float)
+    v = v[np.isfinite(v)]
+    edges = np.asarray(ref['edges'], float)
+    inner = edges[1:-1]
+    cur = np.bincount(np.searchsorted(inner, v, side='right'), minlength=len(ref['props']))[:len(ref['props'])]
+    cur_props = cur / max(1, len(v))
+    score = psi(ref['props'], cur_props) if len(v) else 0.0
+    p = float(ks_2samp(ref['sample'], v).pvalue) if len(v) and len(ref.get('sample', [])) else None
+    return dict(kind='continuous', test='Kolmogorov–Smirnov', rows=int(len(v)), psi=round(score, 4),
+                p_value=None if p is None else float(f'{p:.4g}'), verdict=_verdict(p, score, len(v), s),
+                ref_mean=float(np.mean(ref['sample'])) if ref.get('sample') else None,
+                cur_mean=float(v.mean()) if len(v) else None,
+                bins=[float(e) for e in edges], ref_props=ref['props'], cur_props=[round(float(x), 6) for x in cur_props])
+
+
+def _categorical(ref: dict, values, s: DriftSettings) -> dict:
+    from scipy.stats import chisquare
+    vals = pd.Series(values).map(lambda x: 'nan' if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
+    n = len(vals)
+    known = list(ref['props'])
+    counts = vals.value_counts()
+    unseen = {k: int(c) for k, c in counts.items() if k not in ref['props']}
+    cur = np.array([counts.get(k, 0) for k in known] + [sum(unseen.values())], float)
+    ref_p = np.array([ref['props'][k] for k in known] + [0.0])
+    # categories too rare to be tested at this sample size (expected count < 5) are pooled, as the
+    # chi-square test needs and so PSI is not inflated by sparse bins; unseen values stay apart
+    rare = ref_p[:-1] * n < 5
+    pool = lambda a: np.append(a[:-1][~rare], a[:-1][rare].sum()) if rare.any() else a[:-1]
+    ref_m, cur_m = pool(ref_p), pool(cur)
+    score = psi(np.append(ref_m, 0.0), np.append(cur_m, cur[-1]) / max(1, n)) if n else 0.0
+    p = None
+    if n and len(ref_m) > 1 and cur_m.sum() > 0:
+        keep = ref_m > 0
+        exp = ref_m[keep] / ref_m[keep].sum() * cur_m[keep].sum()
+        p = float(chisquare(cur_m[keep], exp).pvalue)
+    if cur[-1] > 0: p = 0.0   # values never seen in training cannot come from the training distribution
+    return dict(kind='categorical', test='chi-square', rows=int(n), psi=round(score, 4),
+                p_value=None if p is None else float(f'{p:.4g}'), verdict=_verdict(p, score, n, s),
+                unseen=dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:20]),
+                unseen_share=round(sum(unseen.values()) / max(1, n), 4),
+                categories=known + ['(unseen)'], ref_props=[float(x) for x in ref_p],
+                cur_props=[round(float(x), 6) for x in cur / max(1, n)])
+
+
+def _stat_reference(values, bins=10) -> dict:
+    "Reference bins and sample for an image statistic kept as a plain list in the card."
+    v = np.asarray(values, float)
+    edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
+    counts = np.histogram(v, bins=edges)[0] if len(edges) > 1 else np.array([len(v)])
+    return dict(edges=list(edges), props=list(counts / len(v)), sample=list(v))
+
+
+def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: DriftSettings = DriftSettings()) -> dict:
+    """Drift of `inputs` (one row per prediction; for images the logged image statistics) and of
+    the predicted classes against the card's reference statistics."""
+    ref = card.get('reference') or {}
+    columns = {}
+    if card.get('task') == 'image':
+        stats = (ref.get('image_stats') or {})
+        for c in IMAGE_STATS:
+            if c in stats and c in inputs.columns:
+                columns[c] = _numeric(_stat_reference(stats[c]), inputs[c], settings)
+    else:
+        for c, r in (ref.get('columns') or {}).items():
+            if c not in inputs.columns: continue
+            columns[c] = (_numeric if r['kind'] == 'continuous' else _categorical)(r, inputs[c], settings)
+    pred = None
+    if predictions is not None and ref.get('valid_pred_dist'):
+        pr = pd.Series(list(predictions)).dropna()
+        pred = _categorical(dict(props=ref['valid_pred_dist']), pr, settings)
+        pred['test'] = 'chi-square (predicted classes)'
+    m = len(columns)
+    for c in columns.values(): c['verdict'] = _verdict(c['p_value'], c['psi'], c['rows'], settings, m)
+    n = int(len(inputs))
+    judged = [c for c in columns.values() if c['verdict'] != 'not enough data']
+    drifted = [k for k, c in columns.items() if c['verdict'] == 'drifted']
+    share = len(drifted) / len(judged) if judged else 0.0
+    if n < settings.min_rows or not judged: verdict = 'not enough data'
+    else: verdict = 'drifted' if share >= settings.dataset_share else ('watch' if drifted or any(
+        c['verdict'] == 'watch' for c in judged) or (pred and pred['verdict'] in ('drifted', 'watch')) else 'ok')
+    return dict(model=card.get('name'), version=card.get('version'), task=card.get('task'), rows=n,
+                settings=asdict(settings), columns=columns, predictions=pred, drifted_columns=drifted,
+                drift_share=round(share, 4), verdict=verdict)
+
+
+def report_from_log(log, card: dict, since: float | None = None, until: float | None = None,
+                    settings: DriftSettings = DriftSettings()) -> tuple[dict, pd.DataFrame]:
+    "Drift of the predictions logged for the card's model (all its versions) in a time window."
+    df = log.read(model=card.get('name'), since=since, until=until)
+    ok = df[df['error'].isna()] if len(df) else df
+    inputs = pd.DataFrame(list(ok['inputs'])) if len(ok) else pd.DataFrame()
+    return drift_report(card, inputs, ok['prediction'] if len(ok) else [], settings), df

@@ -1,0 +1,153 @@
+"Monitoring: the prediction log and drift against the training data."
+import json
+import multiprocessing as mp
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from predictors.drift import DriftSettings, drift_report
+from predictors.monitor import PredictionLog
+
+
+@pytest.fixture(scope='module')
+def card(demo_store):
+    return demo_store.card('adult_income')
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_sample_from_training_distribution_is_not_flagged(card, adult_df, seed):
+    r = drift_report(card, adult_df.sample(1000, random_state=seed))
+    assert r['verdict'] == 'ok' and r['drifted_columns'] == []
+    assert len(r['columns']) == 14 and all(c['verdict'] == 'ok' for c in r['columns'].values())
+
+
+def _shift(df, how):
+    df = df.copy()
+    if how == 'age': df['age'] += 15
+    if how == 'workclass': df['workclass'] = ' Private'
+    if how == 'native-country': df.loc[df.index[:150], 'native-country'] = ' Atlantis'
+    return df
+
+
+@pytest.mark.parametrize('how', ['age', 'workclass', 'native-country'])
+def test_shifted_samples_are_flagged_on_exactly_the_shifted_column(card, adult_df, how):
+    r = drift_report(card, _shift(adult_df.sample(500, random_state=7), how))
+    assert r['drifted_columns'] == [how]
+    assert r['verdict'] == 'watch'      # one column of 14 is below the dataset share
+    if how == 'native-country':
+        c = r['columns'][how]
+        assert c['unseen'] == {' Atlantis': 150} and c['unseen_share'] == 0.3
+
+
+def test_dataset_is_drifted_when_enough_columns_are(card, adult_df):
+    df = _shift(_shift(_shift(adult_df.sample(500, random_state=1), 'age'), 'workclass'), 'native-country')
+    r = drift_report(card, df, settings=DriftSettings(dataset_share=0.2))
+    assert r['verdict'] == 'drifted' and r['drift_share'] == pytest.approx(3 / 14, abs=1e-4)
+
+
+def test_too_small_a_sample_says_so(card, adult_df):
+    r = drift_report(card, _shift(adult_df.sample(30, random_state=0), 'age'))
+    assert r['verdict'] == 'not enough data'
+    assert all(c['verdict'] == 'not enough data' for c in r['columns'].values())
+
+
+def test_predicted_class_distribution_drift(card, adult_df):
+    df = adult_df.sample(500, random_state=0)
+    assert drift_report(card, df, ['<50k'] * 380 + ['>=50k'] * 120)['predictions']['verdict'] == 'ok'
+    assert drift_report(card, df, ['>=50k'] * 500)['predictions']['verdict'] == 'drifted'
+
+
+def test_image_statistics_drift(demo_store):
+    card = demo_store.card('fruits')
+    stats = pd.DataFrame(card['reference']['image_stats'])
+    same = stats.sample(200, replace=True, random_state=0)
+    assert drift_report(card, same, settings=DriftSettings(min_rows=50))['drifted_columns'] == []
+    dark = same.assign(brightness=same['brightness'] * 0.3)
+    assert drift_report(card, dark, settings=DriftSettings(min_rows=50))['drifted_columns'] == ['brightness']
+
+
+def test_predictions_are_logged(tmp_path, adult_predictor, fruits_predictor, adult_df):
+    log = PredictionLog(tmp_path / 'log.db', source='test')
+    try:
+        adult_predictor.log = fruits_predictor.log = log
+        adult_predictor.predict_one({'age': 40, 'workclass': ' Private'})
+        adult_predictor.predict_frame(adult_df.head(5).assign(age=['x', 30, 31, 32, 33]))
+        img = sorted(TEST_IMAGES.glob('*.png'))[0]
+        fruits_predictor.predict_files([(img.name, img.read_bytes()), ('bad.txt', b'hello')])
+    finally:
+        adult_predictor.log = fruits_predictor.log = None
+    df = log.read()
+    assert len(df) == 8 and set(df['source']) == {'test'} and df['session'].nunique() == 1
+    tab = df[df['model'] == 'adult_income']
+    assert tab.iloc[0]['inputs']['age'] == 40 and tab.iloc[0]['inputs']['education'] is None
+    assert tab.iloc[1]['error'].startswith("age: 'x'") and tab.iloc[2]['prediction'] in ('<50k', '>=50k')
+    assert abs(sum(tab.iloc[2]['probabilities'].values()) - 1) < 1e-4
+    img_rows = df[df['model'] == 'fruits']
+    assert img_rows.iloc[0]['inputs']['file'] == img.name and 'brightness' in img_rows.iloc[0]['inputs']
+    assert img_rows.iloc[1]['error'].startswith('bad.txt:')
+    assert (df['version'] == 'v1').all() and df['latency_ms'].notna().sum() == 6
+
+
+def test_a_log_that_cannot_be_written_never_breaks_a_prediction(tmp_path, adult_predictor):
+    blocker = tmp_path / 'file'; blocker.write_text('x')
+    log = PredictionLog(blocker / 'sub' / 'log.db')          # a folder inside a file: cannot exist
+    adult_predictor.log = log
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            p1 = adult_predictor.predict_one({'age': 40})
+            p2 = adult_predictor.predict_one({'age': 50})
+    finally:
+        adult_predictor.log = None
+    assert p1.ok and p2.ok
+    assert log.problem and 'not being logged' in log.problem
+    assert len([x for x in w if 'not being logged' in str(x.message)]) == 1, 'reported once'
+
+
+def _writer(path, k, n):
+    log = PredictionLog(path, source=f'proc{k}')
+    for i in range(n):
+        assert log.record('m', 'v1', 'tabular', [dict(inputs={'i': i}, prediction='a', probabilities={'a': 1.0})])
+
+
+def test_many_processes_logging_at_once_lose_no_row(tmp_path):
+    path = tmp_path / 'log.db'
+    ctx = mp.get_context('spawn')
+    procs = [ctx.Process(target=_writer, args=(path, k, 60)) for k in range(4)]
+    for p in procs: p.start()
+    for p in procs: p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    df = PredictionLog(path).read()
+    assert len(df) == 240
+    assert sorted(df.groupby('source').size().tolist()) == [60, 60, 60, 60]
+
+
+def test_cli_drift_from_csv_and_html_report(tmp_path, demo_store, adult_df):
+    ok = tmp_path / 'ok.csv'; adult_df.sample(800, random_state=0).to_csv(ok, index=False)
+    r = run_cli('drift', 'adult_income', '--csv', ok, models=demo_store.root)
+    assert r.returncode == 0 and r.stdout.startswith('adult_income (card v1): ok')
+    bad = tmp_path / 'bad.csv'
+    _shift(_shift(adult_df.sample(800, random_state=0), 'age'), 'workclass').to_csv(bad, index=False)
+    html = tmp_path / 'report.html'
+    r = run_cli('drift', 'adult_income', '--csv', bad, '--share', '0.1', '--html', html, models=demo_store.root)
+    assert r.returncode == 1, r.stdout
+    assert 'drifted' in r.stdout.splitlines()[0]
+    page = html.read_text()
+    assert page.startswith('<!doctype html>') and page.count('src="data:image/png;base64,') >= 15
+    assert 'http://' not in page and 'https://' not in page
+
+
+def test_cli_drift_from_the_prediction_log(tmp_path, demo_store, adult_df):
+    log = tmp_path / 'log.db'
+    rows = tmp_path / 'rows.csv'; _shift(adult_df.sample(300, random_state=0), 'age').to_csv(rows, index=False)
+    run_cli('predict', 'adult_income', rows, '--log', log, models=demo_store.root, check=0)
+    assert PredictionLog(log).count('adult_income') == 300
+    r = run_cli('drift', 'adult_income', '--log', log, '--since', '1h', models=demo_store.root, check=0)
+    assert 'age' in r.stdout and 'drifted' in [l.split()[1] for l in r.stdout.splitlines()[1:] if l.split()[0] == 'age']
+    r = run_cli('drift', 'adult_income', '--log', log, '--since', '2099-01-01', models=demo_store.root, check=0)
+    assert 'not enough data' in r.stdout.splitlines()[0]
+    r = run_cli('drift', 'adult_income', '--log', log, '--since', 'yesterday', models=demo_store.root)
+    assert r.returncode == 2 and 'cannot read the time' in r.stderr

@@ -1,0 +1,56 @@
+"""The monitor app: pick a model and a time window; see drift per column, traffic and the latest predictions."""
+from __future__ import annotations
+
+import ipywidgets as W
+
+from .common import APP_CSS, esc, message
+
+__all__ = ['MonitorApp', 'monitor_app', 'WINDOWS']
+
+WINDOWS = [('last hour', '1h'), ('last 24 hours', '24h'), ('last 7 days', '7d'), ('last 30 days', '30d'),
+           ('all time', '')]
+
+
+class MonitorApp:
+    "Drift of logged predictions against each model's training data, from the card's reference statistics."
+
+    def __init__(self, store, log=None, window: str = '7d'):
+        from predictors.monitor import PredictionLog
+        self.store, self.log = store, log or PredictionLog()
+        names = store.names()
+        self.picker = W.Dropdown(options=names, value=names[0] if names else None, description='Model',
+                                 style={'description_width': '60px'}, layout=W.Layout(width='320px'))
+        self.window = W.Dropdown(options=WINDOWS, value=window, description='Window',
+                                 style={'description_width': '60px'}, layout=W.Layout(width='260px'))
+        self.refresh_button = W.Button(description='Refresh', icon='refresh')
+        self.refresh_button.add_class('app-refresh')
+        self.out = W.HTML(); self.out.add_class('app-monitor')
+        for w in (self.picker, self.window): w.observe(lambda ch: self.refresh(), 'value')
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.refresh_button]), self.out])
+        self.refresh()
+
+    def refresh(self):
+        from predictors.drift import report_from_log
+        from predictors.report import parse_since, report_html
+        if not self.picker.value:
+            self.out.value = message('There are no models in the store.', 'warn'); return
+        try:
+            card = self.store.card(self.picker.value)
+            report, df = report_from_log(self.log, card, since=parse_since(self.window.value))
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
+            self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return
+        if self.log.problem:
+            self.out.value = message(esc(self.log.problem), 'err'); return
+        if not len(df):
+            self.out.value = message(f'No predictions of {esc(card["name"])} logged in this window yet '
+                                     f'(log: {esc(self.log.path)}).', 'warn'); return
+        self.out.value = report_html(report, df)
+
+
+def monitor_app(store=None, log=None) -> W.Widget:
+    "The ready monitor widget for every model in `store`."
+    if store is None:
+        from predictors import ModelStore
+        store = ModelStore()
+    return MonitorApp(store, log).widget
