@@ -122,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('train-image', help='train an image classifier and register a new version')
     p.add_argument('--folder', required=True, type=Path,
-                   help='one sub-folder per class, or <style>/<class>.png (one style held out)')
-    p.add_argument('--name', default='image_model'); p.add_argument('--valid-style')
+                   help='one sub-folder per class (20%% of each held out), or <style>/<class>.png with --valid-style')
+    p.add_argument('--name', default='image_model')
+    p.add_argument('--valid-style', help='style layout: the style sub-folder held out for validation')
     p.add_argument('--epochs', type=int, default=100); p.add_argument('--size', type=int, default=64)
     p.add_argument('--seed', type=int, default=42); p.set_defaults(fn=cmd_train_image)
 

@@ -116,10 +116,13 @@ def _class_dist(idx, classes) -> dict:
 
 # ---- images ---------------------------------------------------------------------------------
 def find_image_items(folder, valid_style: str | None = None, valid_pct: float = 0.2, seed: int = 42):
-    """Items `(path, label, is_valid)` from `folder`: `<class>/<images>` or `<style>/<class>.<ext>`.
+    """Items `(path, label, is_valid)` from `folder`: `<class>/<images>`, or `<style>/<class>.<ext>`
+    when `valid_style` names the style to hold out.
 
-    In the style layout every sub-folder holds one image per class with the class as file name;
-    one whole style (`valid_style`, default the last) is held out for validation.
+    In the class layout `valid_pct` of each class is held out at random. In the style layout every
+    sub-folder holds one image per class with the class as file name, and the whole
+    `valid_style` sub-folder is held out, so validation measures images of a style never seen.
+    (The two layouts cannot be told apart from file names alone: `0.png`… can be either.)
     """
     folder = Path(folder)
     if not folder.is_dir(): raise ModelError(f'{folder} is not a folder.')
@@ -127,13 +130,10 @@ def find_image_items(folder, valid_style: str | None = None, valid_pct: float = 
     imgs = {s: sorted(f for f in s.iterdir() if f.suffix.lower() in IMAGE_EXTS) for s in subs}
     subs = [s for s in subs if imgs[s]]
     if not subs: raise ModelError(f'{folder} has no sub-folders with images.')
-    stems = [{f.stem for f in imgs[s]} for s in subs]
-    style_layout = len(subs) > 1 and all(len(st) > 1 for st in stems) and len(set.intersection(*stems)) >= 2
-    if style_layout:
+    if valid_style:
         names = [s.name for s in subs]
-        vs = valid_style or names[-1]
-        if vs not in names: raise ModelError(f'no style folder {vs!r} (styles: {", ".join(names)}).')
-        return [(f, f.stem, s.name == vs) for s in subs for f in imgs[s]]
+        if valid_style not in names: raise ModelError(f'no style folder {valid_style!r} (styles: {", ".join(names)}).')
+        return [(f, f.stem, s.name == valid_style) for s in subs for f in imgs[s]]
     rng = random.Random(seed)
     items = []
     for s in subs:

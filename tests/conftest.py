@@ -37,25 +37,24 @@ def adult_df():
     return pd.read_csv(ADULT_CSV)
 
 
-@pytest.fixture(scope='session')
-def adult_learner(demo_store):
-    return demo_store.load_learner('adult_income')
-
-
-@pytest.fixture(scope='session')
-def adult_predictor(demo_store):
+def _predictor(store, name):
     from predictors import load_predictor
-    return load_predictor('adult_income', store=demo_store)
+    return load_predictor(name, store=store)
 
 
 @pytest.fixture(scope='session')
-def fruits_learner(demo_store):
-    return demo_store.load_learner('fruits')
+def adult_predictor(demo_store): return _predictor(demo_store, 'adult_income')
 
 
 @pytest.fixture(scope='session')
-def fruits_predictor(demo_store):
-    from predictors import load_predictor
-    return load_predictor('fruits', store=demo_store)
+def adult_learner(adult_predictor): return adult_predictor.learn
+
+
+@pytest.fixture(scope='session')
+def fruits_predictor(demo_store): return _predictor(demo_store, 'fruits')
+
+
+@pytest.fixture(scope='session')
+def fruits_learner(fruits_predictor): return fruits_predictor.learn
 
 

@@ -35,7 +35,7 @@ def test_unknown_style_and_empty_folder_are_explained(tmp_path):
 def test_columns_are_inferred_from_dtypes():
     df = pd.DataFrame(dict(a=[1, 2], b=['x', 'y'], c=[0.5, 1.5], flag=[True, False], y=['p', 'q']))
     assert infer_columns(df, 'y') == (['b', 'flag'], ['a', 'c'])
-    assert infer_columns(df, 'y', cat=['a']) == (['a'], ['c'])
+    assert infer_columns(df, 'y', cat=['a']) == (['a'], ['c', 'flag'])   # a bool is a number (0/1)
 
 
 def test_templates_accept_classes_containing_equals():

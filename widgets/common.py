@@ -5,7 +5,7 @@ import html
 
 import ipywidgets as W
 
-__all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS']
+__all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS', 'model_side']
 
 esc = lambda s: html.escape(str(s))
 
@@ -53,3 +53,16 @@ def model_picker(store, task: str) -> W.Dropdown:
         options += [(f'{name} {v}', (name, v)) for v in reversed(store.versions(name)) if v != active]
     return W.Dropdown(options=options, value=options[0][1] if options else None, description='Model',
                       layout=W.Layout(width='420px'), style={'description_width': '60px'})
+
+
+def model_side(store=None, load=None, log=None):
+    "The model-side objects an app uses, defaulting to the store, `load_predictor` and an app log."
+    if store is None:
+        from predictors import ModelStore
+        store = ModelStore()
+    if load is None:
+        from predictors import load_predictor as load
+    if log is None:
+        from predictors.monitor import PredictionLog
+        log = PredictionLog(source='app')
+    return store, load, log

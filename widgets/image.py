@@ -5,7 +5,7 @@ import io
 
 import ipywidgets as W
 
-from .common import APP_CSS, esc, message, model_picker, probability_bars
+from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
 
 __all__ = ['ImageApp', 'image_app', 'result_card']
 
@@ -37,14 +37,10 @@ def result_card(r, top: int = 3) -> W.Widget:
 class ImageApp:
     "Model picker, multi-file upload, a results grid with top-3 per image, a summary and a clear button."
 
-    def __init__(self, store, load=None, log=None, top: int = 3):
-        if load is None:
-            from predictors import load_predictor as load
-        if log is None:
-            from predictors.monitor import PredictionLog
-            log = PredictionLog(source='app')
-        self.store, self.load, self.log, self.top, self.predictor = store, load, log, top, None
-        self.picker = model_picker(store, 'image')
+    def __init__(self, store=None, load=None, log=None, top: int = 3):
+        self.store, self.load, self.log = model_side(store, load, log)
+        self.top, self.predictor = top, None
+        self.picker = model_picker(self.store, 'image')
         self.title = W.HTML()
         self.upload = W.FileUpload(accept='image/*', multiple=True, description='Upload images')
         self.upload.add_class('app-upload')
@@ -106,7 +102,4 @@ class ImageApp:
 
 def image_app(store=None, load=None, log=None) -> W.Widget:
     "The ready image app widget for every image model in `store`."
-    if store is None:
-        from predictors import ModelStore
-        store = ModelStore()
     return ImageApp(store, load, log).widget

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from .common import APP_CSS, esc, message
+from .common import APP_CSS, esc, message, model_side
 
 __all__ = ['MonitorApp', 'monitor_app', 'WINDOWS']
 
@@ -14,10 +14,9 @@ WINDOWS = [('last hour', '1h'), ('last 24 hours', '24h'), ('last 7 days', '7d'),
 class MonitorApp:
     "Drift of logged predictions against each model's training data, from the card's reference statistics."
 
-    def __init__(self, store, log=None, window: str = '7d'):
-        from predictors.monitor import PredictionLog
-        self.store, self.log = store, log or PredictionLog()
-        names = store.names()
+    def __init__(self, store=None, log=None, window: str = '7d'):
+        self.store, _, self.log = model_side(store, None, log)
+        names = self.store.names()
         self.picker = W.Dropdown(options=names, value=names[0] if names else None, description='Model',
                                  style={'description_width': '60px'}, layout=W.Layout(width='320px'))
         self.window = W.Dropdown(options=WINDOWS, value=window, description='Window',
@@ -50,7 +49,4 @@ class MonitorApp:
 
 def monitor_app(store=None, log=None) -> W.Widget:
     "The ready monitor widget for every model in `store`."
-    if store is None:
-        from predictors import ModelStore
-        store = ModelStore()
     return MonitorApp(store, log).widget

@@ -10,7 +10,7 @@ import math
 import ipywidgets as W
 from IPython.display import HTML, display
 
-from .common import APP_CSS, esc, message, model_picker, probability_bars
+from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
 
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'BATCH_CHUNK']
 
@@ -71,14 +71,10 @@ def _css(name) -> str:
 class TabularApp:
     "Model picker, schema form, prediction view and batch scoring for the tabular models of a store."
 
-    def __init__(self, store, load=None, log=None):
-        if load is None:
-            from predictors import load_predictor as load
-        if log is None:
-            from predictors.monitor import PredictionLog
-            log = PredictionLog(source='app')
-        self.store, self.load, self.log, self.predictor, self.form = store, load, log, None, None
-        self.picker = model_picker(store, 'tabular')
+    def __init__(self, store=None, load=None, log=None):
+        self.store, self.load, self.log = model_side(store, load, log)
+        self.predictor, self.form = None, None
+        self.picker = model_picker(self.store, 'tabular')
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
@@ -179,7 +175,4 @@ class TabularApp:
 
 def tabular_app(store=None, load=None, log=None) -> W.Widget:
     "The ready tabular app widget for every tabular model in `store`."
-    if store is None:
-        from predictors import ModelStore
-        store = ModelStore()
     return TabularApp(store, load, log).widget

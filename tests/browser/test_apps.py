@@ -19,7 +19,7 @@ def open_app(page, served, nb, ready):
 
 def test_landing_page_lists_the_apps(page, served):
     page.goto(served.url)
-    for nb in ('00_verify_setup.ipynb', 'tabular_app.ipynb', 'image_app.ipynb'):
+    for nb in ('00_verify_setup.ipynb', 'tabular_app.ipynb', 'image_app.ipynb', 'monitor.ipynb'):
         page.wait_for_selector(f'text={nb}')
     shot(page, 'landing')
 
