@@ -144,6 +144,31 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     upload(page, _image_payloads(2))
     page.wait_for_function("document.querySelectorAll('.app-card').length == 2")
     assert page.inner_text('.app-summary-text') == '2 image(s): 2 classified, 0 rejected.'
+    page.click('.app-clear')
+    page.wait_for_function("document.querySelectorAll('.app-card').length == 0")
+    assert page.locator('.app-summary-text').count() == 0
+
+
+def test_a_tampered_model_is_refused_in_the_app_which_keeps_working(page, served):
+    "A model file changed after registration is not unpickled; the app says why and serves the others."
+    import shutil
+    from helpers import run_cli
+    store = served.models
+    v = run_cli('import', store.path('adult_income') / 'model.pkl', '--name', 'zz_tampered',
+                models=store.root, check=0).stdout.split()[-1]
+    f = store.path('zz_tampered', v) / 'model.pkl'
+    data = bytearray(f.read_bytes()); data[-100] ^= 0xFF; f.write_bytes(bytes(data))
+    try:
+        open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+        page.select_option('.widget-dropdown select >> nth=0', label=f'zz_tampered {v} (active)')
+        page.wait_for_selector('text=does not match its card')
+        assert 'cannot be used' in page.inner_text('body')
+        page.select_option('.widget-dropdown select >> nth=0', index=0)
+        page.wait_for_selector('.app-input-age')
+        page.click('.app-predict')
+        page.wait_for_selector('.app-result .app-sentence')
+    finally:
+        shutil.rmtree(store.root / 'zz_tampered')
 
 
 def test_monitor_shows_what_the_tabular_app_predicted(page, served):
