@@ -46,9 +46,10 @@ class ImagePredictor(Logged):
     "Predictions of an image Learner on uploaded bytes, in batches, with limits per upload."
     task = 'image'
 
-    def __init__(self, learn, card: dict | None = None, limits: ImageLimits = ImageLimits(), batch_size: int = 32):
+    def __init__(self, learn, card: dict | None = None, limits: ImageLimits | None = None, batch_size: int = 32):
         import torch
-        self.learn, self.card, self.limits, self.batch_size = learn, card or {}, limits, batch_size
+        self.learn, self.card, self.batch_size = learn, card or {}, batch_size
+        self.limits = limits or ImageLimits.from_env()
         self.model = learn.model.eval()
         self.schema = self.card.get('schema') or image_schema(learn)
         self.classes = [str(c) for c in learn.dls.vocab]
@@ -73,12 +74,16 @@ class ImagePredictor(Logged):
 
     def predict_files(self, files: list[tuple[str, bytes]]) -> list[ImageResult]:
         "Decode and classify uploaded `(name, bytes)` pairs; each bad file fails alone."
-        results = []
+        results, total = [], 0
         for i, (name, data) in enumerate(files):
             r = ImageResult(name=str(name), size=len(data) if data is not None else 0)
+            total += r.size
             if i >= self.limits.max_files:
                 r.error = (f'{name}: not classified: an upload may hold at most {self.limits.max_files} '
                            f'files ({len(files)} were sent).')
+            elif total > self.limits.max_upload_bytes:
+                r.error = (f'{name}: not classified: the files of one upload may hold '
+                           f'{self.limits.max_upload_bytes // 2**20} MB together; upload the rest separately.')
             else:
                 try:
                     r.image = decode_image(data, str(name), self.limits)

@@ -17,10 +17,27 @@ __all__ = ['ImageLimits', 'BadImage', 'decode_image', 'to_rgb', 'image_stats']
 
 @dataclass(frozen=True)
 class ImageLimits:
-    "Limits for one upload; every bad file fails alone with a message."
-    max_bytes: int = 10 * 1024 * 1024      # per file
-    max_pixels: int = 40_000_000           # width*height, decompression-bomb guard
-    max_files: int = 64                    # per upload
+    """Limits for one upload; every file over a limit fails alone with a message.
+
+    `max_upload_bytes` stays below the server's websocket message limit (voila.json:
+    `websocket_max_message_size`, 128 MiB), which carries all files of one selection.
+    Override with the environment: FASTAI_APPS_MAX_IMAGE_BYTES, FASTAI_APPS_MAX_PIXELS,
+    FASTAI_APPS_MAX_FILES, FASTAI_APPS_MAX_UPLOAD_BYTES.
+    """
+    max_bytes: int = 10 * 1024 * 1024          # per file
+    max_pixels: int = 40_000_000               # width*height, decompression-bomb guard
+    max_files: int = 64                        # per upload
+    max_upload_bytes: int = 100 * 1024 * 1024  # all files of one upload together
+
+    @classmethod
+    def from_env(cls, env=None) -> 'ImageLimits':
+        import os
+        env = os.environ if env is None else env
+        kw = {f: int(env[k]) for f, k in (('max_bytes', 'FASTAI_APPS_MAX_IMAGE_BYTES'),
+                                          ('max_pixels', 'FASTAI_APPS_MAX_PIXELS'),
+                                          ('max_files', 'FASTAI_APPS_MAX_FILES'),
+                                          ('max_upload_bytes', 'FASTAI_APPS_MAX_UPLOAD_BYTES')) if env.get(k)}
+        return cls(**kw)
 
 
 class BadImage(ValueError):

@@ -106,7 +106,9 @@ def check_models(store: ModelStore) -> list[dict]:
                                   f'do not use this file (a pickle runs code when loaded): restore it with '
                                   f'`git checkout -- {path}`, or register the model again')))
                 continue
-            rows.append(_row(label + ': file and checksum', True, f'{path} matches its card'))
+            sha = store.card(name, v).get('sha256', '')
+            rows.append(_row(label + ': file and checksum', True,
+                             f'{name}/{v}/{MODEL_FILE} matches its card (sha256 {sha[:12]}…) in {store.root}'))
             if v != active: continue
             try:
                 card = store.card(name, v)

@@ -122,3 +122,14 @@ def test_too_many_files_in_one_upload(fruits_learner, fruits_predictor):
     res = p.predict_files(_good_files()[:3])
     assert [r.ok for r in res] == [True, True, False]
     assert 'at most 2 files' in res[2].error
+
+
+def test_upload_total_limit_and_limits_from_the_environment(fruits_learner, fruits_predictor):
+    from predictors.image import ImagePredictor
+    files = _good_files()[:3]
+    limit = len(files[0][1]) + len(files[1][1])
+    p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=ImageLimits(max_upload_bytes=limit))
+    res = p.predict_files(files)
+    assert [r.ok for r in res] == [True, True, False] and 'together' in res[2].error
+    lim = ImageLimits.from_env({'FASTAI_APPS_MAX_FILES': '5', 'FASTAI_APPS_MAX_IMAGE_BYTES': '1000'})
+    assert (lim.max_files, lim.max_bytes, lim.max_pixels) == (5, 1000, ImageLimits().max_pixels)

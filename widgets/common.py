@@ -23,7 +23,7 @@ APP_CSS = """<style>
 .app-err {background: #fdecea; border-left: 4px solid #d93025}
 .app-sentence {font-size: 17px; font-weight: 600}
 .app-table {border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif}
-.app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px}
+.app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px; text-align: left !important}
 </style>"""
 
 

@@ -76,7 +76,8 @@ class ImageApp:
             f'<h2 style="font-family:system-ui;margin:4px 0">What is in the picture?</h2>'
             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)} knows '
             f'{len(classes)} classes' + (f' (held-out accuracy {acc:.1%})' if acc is not None else '') +
-            f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each.</p>')
+            f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and '
+            f'{lim.max_upload_bytes // 2**20} MB in all.</p>')
         self.upload.disabled = False
 
     def classify(self):
