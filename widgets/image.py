@@ -1,4 +1,4 @@
-"""The image app: upload one or many images, see each with its top predictions."""
+"""The image app: drop or choose one or many images, see each with its top predictions."""
 from __future__ import annotations
 
 import io
@@ -6,6 +6,7 @@ import io
 import ipywidgets as W
 
 from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
+from .dropzone import DropZone
 
 __all__ = ['ImageApp', 'image_app', 'result_card']
 
@@ -42,14 +43,14 @@ class ImageApp:
         self.top, self.predictor = top, None
         self.picker = model_picker(self.store, 'image')
         self.title = W.HTML()
-        self.upload = W.FileUpload(accept='image/*', multiple=True, description='Upload images')
+        self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-upload')
         self.clear_button = W.Button(description='Clear', icon='trash')
         self.clear_button.add_class('app-clear')
         self.summary = W.HTML(); self.summary.add_class('app-summary')
         self.grid = W.Box(layout=W.Layout(display='flex', flex_flow='row wrap', gap='8px'))
         self.grid.add_class('app-grid')
-        self.upload.observe(lambda ch: self.classify(), 'value')
+        self.upload.on_upload(self.classify)
         self.clear_button.on_click(lambda _: self.clear())
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
@@ -78,18 +79,20 @@ class ImageApp:
             f'{len(classes)} classes' + (f' (held-out accuracy {acc:.1%})' if acc is not None else '') +
             f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and '
             f'{lim.max_upload_bytes // 2**20} MB in all.</p>')
+        self.upload.max_bytes, self.upload.max_files = lim.max_bytes, lim.max_files
+        self.upload.max_total_bytes = lim.max_upload_bytes
         self.upload.disabled = False
 
-    def classify(self):
-        "Classify every file of the current upload in batches; bad files fail alone."
-        if not self.upload.value or self.predictor is None: return
-        files = [(f['name'], f['content'].tobytes() if hasattr(f['content'], 'tobytes') else bytes(f['content']))
-                 for f in self.upload.value]
+    def classify(self, files: list, rejected: list = ()):
+        "Classify the dropped or chosen files in batches; bad or oversized files fail alone."
+        if self.predictor is None: return
         self.summary.value = message(f'Classifying {len(files)} file(s)…', 'warn')
         try:
             results = self.predictor.predict_files(files)
         except Exception as e:  # noqa: BLE001
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
+        from predictors.image import ImageResult
+        results += [ImageResult(name=n, size=size, error=f'{n}: {reason}') for n, size, reason in rejected]
         n_ok = sum(r.ok for r in results)
         self.grid.children = [result_card(r, self.top) for r in results]
         self.summary.value = message(f'<span class="app-summary-text">{len(results)} image(s): {n_ok} classified, '
@@ -98,7 +101,6 @@ class ImageApp:
     def clear(self):
         self.grid.children = []
         self.summary.value = ''
-        if self.upload.value: self.upload.value = ()
 
 
 def image_app(store=None, load=None, log=None) -> W.Widget:

@@ -149,6 +149,34 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     assert page.locator('.app-summary-text').count() == 0
 
 
+def drop(page, files, big=()):
+    "Drop files on the drop zone as a person drags them from a file manager; `big`: (name, size) blanks."
+    import base64
+    payload = [dict(name=f['name'], type=f['mimeType'], b64=base64.b64encode(f['buffer']).decode()) for f in files]
+    page.evaluate("""([files, big]) => {
+        const dt = new DataTransfer();
+        for (const f of files) {
+            const bin = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0));
+            dt.items.add(new File([bin], f.name, {type: f.type}));
+        }
+        for (const [name, size] of big) dt.items.add(new File([new Uint8Array(size)], name, {type: 'image/png'}));
+        document.querySelector('.app-dropzone').dispatchEvent(
+            new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }""", [payload, [list(b) for b in big]])
+
+
+def test_images_dropped_on_the_app_and_an_oversized_one_refused_in_the_browser(page, served):
+    "Drag-and-drop works; a file over the size limit is never sent, is reported, and the page keeps working."
+    open_app(page, served, 'image_app.ipynb', '.app-dropzone')
+    drop(page, _image_payloads(2), big=[('huge.png', 11 * 2**20)])
+    page.wait_for_selector('.app-summary-text')
+    assert page.inner_text('.app-summary-text') == '3 image(s): 2 classified, 1 rejected.'
+    err = page.inner_text('.app-card-error')
+    assert 'huge.png' in err and 'over the limit of 10.0 MB per file' in err
+    drop(page, _image_payloads(3))
+    page.wait_for_function("document.querySelectorAll('.app-card-ok').length == 3")
+
+
 def test_a_tampered_model_is_refused_in_the_app_which_keeps_working(page, served):
     "A model file changed after registration is not unpickled; the app says why and serves the others."
     import shutil
