@@ -62,3 +62,53 @@ def test_app_page_hides_sources(make_serve):
 def test_nothing_else_is_served(make_serve, path):
     status, body = _get(make_serve + path)
     assert status in (403, 404, 405), (status, body[:200])
+
+
+def _kernel_ws(url, html):
+    import re
+    kid = re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
+    return url.replace('http://', 'ws://') + f'api/kernels/{kid}/channels'
+
+
+def _msg(msg_type, content):
+    import datetime
+    import uuid
+    return dict(header=dict(msg_id=uuid.uuid4().hex, username='t', session=uuid.uuid4().hex, msg_type=msg_type,
+                            version='5.3', date=datetime.datetime.now(datetime.timezone.utc).isoformat()),
+                parent_header={}, metadata={}, content=content, channel='shell', buffers=[])
+
+
+def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
+    "Voilà passes only widget messages to the kernel: an execute_request is dropped (checked with a control)."
+    import asyncio
+    import json
+    from tornado.websocket import websocket_connect
+    status, html = _get(make_serve + 'voila/render/tabular_app.ipynb')
+    assert status == 200
+    ws_url = _kernel_ws(make_serve, html)
+    marker = tmp_path / 'pwned'
+
+    async def talk():
+        ws = await websocket_connect(ws_url)
+        info = _msg('kernel_info_request', {})
+        ws.write_message(json.dumps(info))
+        execute = _msg('execute_request', dict(code=f'open({str(marker)!r}, "w").write("x")', silent=False,
+                                               store_history=False, user_expressions={}, allow_stdin=False))
+        ws.write_message(json.dumps(execute))
+        replies = []
+        try:
+            while True:
+                m = await asyncio.wait_for(ws.read_message(), 8)
+                if m is None: break
+                if isinstance(m, str): replies.append(json.loads(m))
+        except asyncio.TimeoutError:
+            pass
+        ws.close()
+        return info, execute, replies
+
+    info, execute, replies = asyncio.run(talk())
+    answered = {}
+    for r in replies: answered.setdefault(r.get('parent_header', {}).get('msg_id'), set()).add(r['msg_type'])
+    assert 'kernel_info_reply' in answered.get(info['header']['msg_id'], ()), 'control: the channel works'
+    assert execute['header']['msg_id'] not in answered, 'the kernel must not see an execute_request'
+    assert not marker.exists()
