@@ -19,7 +19,9 @@ import pandas as pd
 from .monitor import Logged
 from .schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked']
+__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'MAX_STDS']
+
+MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
 
 
 @dataclass
@@ -153,7 +155,17 @@ class TabularPredictor(Logged):
             cats.append(codes)
         x_cat = np.stack(cats, 1) if cats else np.zeros((n, 0), np.int64)
         x_cont = np.stack(conts, 1) if conts else np.zeros((n, 0))
-        if self._means is not None and len(self._cont_names): x_cont = (x_cont - self._means) / self._stds
+        if self._means is not None and len(self._cont_names):
+            x_cont = (x_cont - self._means) / self._stds
+            # finite but absurd numbers (1e300) overflow the network: refuse them by name
+            with np.errstate(invalid='ignore'):
+                far = np.abs(x_cont) > MAX_STDS
+            for i, j in zip(*np.nonzero(far)):
+                if int(i) in errors: continue
+                c = self._cont_names[j]
+                spec = self._col.get(c, {})
+                rng = (f' (training range {_fmt(spec["min"])}–{_fmt(spec["max"])})' if spec.get('min') is not None else '')
+                add(errors, i, f'{c}={_fmt(conts[j][i])} is too far outside the training data for the model{rng}')
         return x_cat, x_cont.astype(np.float32), {i: '; '.join(m) for i, m in errors.items()}, warns
 
     def _prepare_fastai(self, df: pd.DataFrame):
@@ -209,6 +221,7 @@ class TabularPredictor(Logged):
             ok = np.ones(n, bool); ok[list(errors)] = False
             if ok.all(): probs[:] = self._forward(x_cat, x_cont)
             elif ok.any(): probs[ok] = self._forward(x_cat[ok], x_cont[ok])
+            _guard(probs, ok, errors)
         else:
             pos = pd.RangeIndex(n)
             x_cat, x_cont, errors, warns, good = self._prepare_fastai(df.set_axis(pos))
@@ -222,8 +235,11 @@ class TabularPredictor(Logged):
         if self._fast:
             cols = {k: np.array([v], dtype=object) for k, v in row.items()}
             x_cat, x_cont, errors, warns = self._prepare(cols, 1)
-            if errors: p = Prediction(error=errors[0], warnings=warns.get(0, []))
-            else: p = BatchResult(self.classes, self._forward(x_cat, x_cont), {}, warns)[0]
+            if not errors:
+                probs = self._forward(x_cat, x_cont)
+                _guard(probs, np.ones(1, bool), errors)
+            p = (Prediction(error=errors[0], warnings=warns.get(0, [])) if errors
+                 else BatchResult(self.classes, probs, {}, warns)[0])
         else:
             p = self._predict_frame(pd.DataFrame([row]))[0]
         if self.log is not None: self._record([self._entry(row, p, (time.perf_counter() - t0) * 1000)])
@@ -254,15 +270,27 @@ class TabularPredictor(Logged):
         return f'Predicted {target}: {what}, with probability {pct}.'
 
 
+def _guard(probs: np.ndarray, ok: np.ndarray, errors: dict) -> None:
+    "Rows the model answered with NaN or inf become errors instead of a meaningless answer."
+    for i in np.flatnonzero(ok & ~np.isfinite(probs).all(1)):
+        errors[int(i)] = 'the model could not compute an answer for these values (a number is too extreme)'
+
+
 def _to_float(raw) -> np.ndarray:
-    "Numbers as float64; text that does not parse becomes NaN (checked against `_is_missing`)."
+    "Numbers as float64; text that does not parse becomes NaN (checked against `_is_missing`), huge ones ±inf."
     a = np.asarray(raw)
     if a.dtype.kind in 'iufb': return a.astype(np.float64)
-    return pd.to_numeric(pd.Series(a, dtype=object).map(_strip), errors='coerce').to_numpy(np.float64)
+    return np.fromiter((_num(v) for v in a), np.float64, count=len(a))
 
 
-def _strip(v):
-    return v.strip() if isinstance(v, str) else v
+def _num(v) -> float:
+    if isinstance(v, str): v = v.strip()
+    try:
+        return float(v)
+    except OverflowError:                       # an integer beyond float range
+        return math.inf if v > 0 else -math.inf
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _is_missing(raw) -> np.ndarray:

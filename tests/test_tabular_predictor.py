@@ -60,6 +60,16 @@ def test_bad_numbers_fail_the_row_alone(adult_predictor, sample):
     assert all(res[i].ok for i in (0, 2, 4))
 
 
+@pytest.mark.parametrize('value', [10 ** 400, 1e300, -1e300, '1e999', float('-inf')])
+def test_absurd_numbers_are_refused_not_answered(adult_predictor, value):
+    p = adult_predictor.predict_one({'age': 30, 'capital-gain': value})
+    assert not p.ok and p.error.startswith('capital-gain') and p.prediction is None
+    df = pd.DataFrame({c['name']: [c['default']] * 3 for c in adult_predictor.inputs})
+    df['capital-gain'] = pd.Series([0, value, 5], dtype=object)
+    res = adult_predictor.predict_frame(df)
+    assert set(res.errors) == {1} and np.isfinite(res.probs[[0, 2]]).all()
+
+
 def test_warnings_for_unknown_category_empty_number_and_range(adult_predictor):
     p = adult_predictor.predict_one({'age': 150, 'workclass': ' Space-agency', 'hours-per-week': float('nan')})
     assert p.ok and p.prediction in adult_predictor.classes
