@@ -112,3 +112,83 @@ def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     assert 'kernel_info_reply' in answered.get(info['header']['msg_id'], ()), 'control: the channel works'
     assert execute['header']['msg_id'] not in answered, 'the kernel must not see an execute_request'
     assert not marker.exists()
+
+
+class _Kernel:
+    "A client speaking the widget protocol over a served page's kernel websocket, as a forged browser would."
+
+    def __init__(self, ws):
+        self.ws, self.seen = ws, []
+
+    async def send(self, msg_type, content):
+        import json
+        m = _msg(msg_type, content)
+        await self.ws.write_message(json.dumps(m))
+        return m['header']['msg_id']
+
+    async def read_until(self, pred, timeout=20):
+        import asyncio
+        import json
+        import time
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                raw = await asyncio.wait_for(self.ws.read_message(), max(0.1, end - time.time()))
+            except asyncio.TimeoutError:
+                break
+            if raw is None: break
+            if isinstance(raw, bytes): continue     # binary frames carry buffers; not needed here
+            m = json.loads(raw)
+            self.seen.append(m)
+            if pred(m): return m
+        return None
+
+    async def widget_states(self):
+        mid = await self.send('comm_info_request', {'target_name': 'jupyter.widget'})
+        reply = await self.read_until(lambda m: m['msg_type'] == 'comm_info_reply')
+        states = {}
+        for cid in reply['content']['comms']:
+            await self.send('comm_msg', {'comm_id': cid, 'data': {'method': 'request_state'}})
+            m = await self.read_until(lambda m: m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == cid)
+            if m: states[cid] = m['content']['data']['state']
+        return states
+
+
+def test_forged_widget_messages_are_validated_by_the_server(make_serve):
+    "A client can set any widget value over comm_msg; the callbacks re-validate and the app keeps working."
+    import asyncio
+    from tornado.websocket import websocket_connect
+    status, html = _get(make_serve + 'voila/render/tabular_app.ipynb')
+
+    def find(states, cls):
+        return next(cid for cid, s in states.items() if cls in (s.get('_dom_classes') or []))
+
+    async def scenario():
+        k = _Kernel(await websocket_connect(_kernel_ws(make_serve, html)))
+        states = await k.widget_states()
+        gain, button, result = (find(states, c) for c in ('app-input-capital-gain', 'app-predict', 'app-result'))
+        workclass = find(states, 'app-input-workclass')
+        result_text = lambda m: (m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == result
+                                 and 'value' in m['content']['data'].get('state', {}))
+
+        async def click():
+            await k.send('comm_msg', {'comm_id': button, 'data': {'method': 'custom', 'content': {'event': 'click'}}})
+            m = await k.read_until(result_text, 30)
+            return m and m['content']['data']['state']['value']
+
+        out = {}
+        await k.send('comm_msg', {'comm_id': gain, 'data': {'method': 'update', 'state': {'value': 10 ** 300},
+                                                            'buffer_paths': []}})
+        out['huge'] = await click()
+        await k.send('comm_msg', {'comm_id': workclass, 'data': {'method': 'update', 'state': {'index': 999},
+                                                                 'buffer_paths': []}})
+        await k.send('comm_msg', {'comm_id': gain, 'data': {'method': 'update', 'state': {'value': 0},
+                                                            'buffer_paths': []}})
+        out['after'] = await click()
+        k.ws.close()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
+    assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
+    assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
