@@ -64,6 +64,14 @@ def test_nothing_else_is_served(make_serve, path):
     assert status in (403, 404, 405), (status, body[:200])
 
 
+def _run(coro_fn):
+    "Run a coroutine in its own thread and loop (Playwright's sync API may hold this thread's loop)."
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as ex:
+        return ex.submit(lambda: asyncio.run(coro_fn())).result()
+
+
 def _kernel_ws(url, html):
     import re
     kid = re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
@@ -106,7 +114,7 @@ def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
         ws.close()
         return info, execute, replies
 
-    info, execute, replies = asyncio.run(talk())
+    info, execute, replies = _run(talk)
     answered = {}
     for r in replies: answered.setdefault(r.get('parent_header', {}).get('msg_id'), set()).add(r['msg_type'])
     assert 'kernel_info_reply' in answered.get(info['header']['msg_id'], ()), 'control: the channel works'
@@ -188,7 +196,7 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
         k.ws.close()
         return out
 
-    out = asyncio.run(scenario())
+    out = _run(scenario)
     assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
     assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
     assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
