@@ -166,7 +166,9 @@ class TabularPredictor(Logged):
                 spec = self._col.get(c, {})
                 rng = (f' (training range {_fmt(spec["min"])}–{_fmt(spec["max"])})' if spec.get('min') is not None else '')
                 add(errors, i, f'{c}={_fmt(conts[j][i])} is too far outside the training data for the model{rng}')
-        return x_cat, x_cont.astype(np.float32), {i: '; '.join(m) for i, m in errors.items()}, warns
+        with np.errstate(over='ignore', invalid='ignore'):   # refused rows may not fit in float32
+            x_cont = x_cont.astype(np.float32)
+        return x_cat, x_cont, {i: '; '.join(m) for i, m in errors.items()}, warns
 
     def _prepare_fastai(self, df: pd.DataFrame):
         "Fallback for learners with other procs: fastai's own `TabularPandas` processing."

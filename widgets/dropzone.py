@@ -40,6 +40,7 @@ function render({ model, el }) {
     const maxBytes = model.get('max_bytes'), maxTotal = model.get('max_total_bytes'), maxFiles = model.get('max_files');
     const meta = [], rejected = [], buffers = [];
     let total = 0;
+    label.textContent = `Reading ${files.length} file(s)…`;
     for (const [i, f] of files.entries()) {
       let reason = null;
       if (i >= maxFiles) reason = `not sent: an upload may hold at most ${maxFiles} files (${files.length} were chosen).`;
@@ -50,9 +51,8 @@ function render({ model, el }) {
       meta.push({ name: f.name, type: f.type, size: f.size });
       buffers.push(await f.arrayBuffer());
     }
-    label.textContent = `Sending ${meta.length} file(s)…`;
     model.send({ event: 'upload', files: meta, rejected }, undefined, buffers);
-    setTimeout(update, 800);
+    update();
   }
   zone.addEventListener('click', () => { if (!model.get('disabled')) { input.value = ''; input.click(); } });
   zone.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') zone.click(); });
