@@ -11,15 +11,22 @@ _CACHE: dict = {}
 def learner_task(learn) -> str:
     "'tabular' or 'image', from the learner's data (refuses anything else with the reason)."
     ds = getattr(learn.dls, 'train_ds', None)
-    if hasattr(ds, 'procs') and hasattr(ds, 'cat_names'): return 'tabular'
-    try:
-        from fastai.vision.core import PILImage
-        tfms = [f for f in getattr(ds, 'tfms', [])][0]
-        if any(getattr(t, 'name', '') == 'PILBase.create' or 'PILImage' in repr(t) for t in tfms.fs): return 'image'
-    except Exception: pass
-    if hasattr(learn.dls, 'vocab') and 'vision' in type(learn.model).__module__ + repr(type(learn.model)): return 'image'
+    if hasattr(ds, 'procs') and hasattr(ds, 'cat_names'):
+        if not _has_vocab(learn):
+            raise ModelError('the learner predicts a number (regression); the apps serve classifiers.')
+        return 'tabular'
+    x_pipeline = next(iter(getattr(ds, 'tfms', None) or []), None)   # the input's type transforms
+    if x_pipeline is not None and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs):
+        if hasattr(learn.dls, 'vocab'): return 'image'
     raise ModelError('the learner is neither a tabular nor an image classifier, which are the two kinds '
                      'the apps serve.')
+
+
+def _has_vocab(learn) -> bool:
+    try:
+        return len(learn.dls.vocab) > 1
+    except (AttributeError, TypeError):
+        return False
 
 
 def predictor_for_learner(learn, card: dict | None = None):

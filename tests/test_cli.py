@@ -70,3 +70,21 @@ def test_import_registers_an_external_learner(tmp_path, adult_df):
     assert card['version'] == 'v2' and age['min'] == 17 and age['max'] == 90
     assert card['reference']['columns']['age']['kind'] == 'continuous'
     assert card['metrics']['accuracy_on_csv'] > 0.8
+
+
+def test_import_of_an_image_learner(tmp_path, demo_store):
+    src = demo_store.path('fruits') / 'model.pkl'
+    run_cli('import', src, '--name', 'pics', models=tmp_path / 'models', check=0)
+    card = json.loads(run_cli('card', 'pics', models=tmp_path / 'models', check=0).stdout)
+    assert card['task'] == 'image' and card['schema']['input_size'] == [64, 64] and len(card['classes']) == 36
+
+
+def test_import_refuses_a_regression_learner(tmp_path, adult_df):
+    from fastai.tabular.all import Categorify, Normalize, RandomSplitter, TabularPandas, range_of, tabular_learner
+    df = adult_df.head(200)
+    to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=['workclass'], cont_names=['age'],
+                       y_names='hours-per-week', splits=RandomSplitter(seed=0)(range_of(df)))
+    learn = tabular_learner(to.dataloaders(bs=32))
+    learn.export(tmp_path / 'reg.pkl')
+    r = run_cli('import', tmp_path / 'reg.pkl', '--name', 'reg', models=tmp_path / 'models')
+    assert r.returncode == 2 and 'regression' in r.stderr
