@@ -49,7 +49,7 @@ def _verdict(p_value, score, n, s: DriftSettings, m: int = 1) -> str:
     return 'ok'
 
 
-def _numeric(ref: dict, values, s: DriftSettings) -> dict:
+def _numeric(ref: dict, values) -> dict:
     from scipy.stats import ks_2samp
     v = pd.to_numeric(pd.Series(values), errors='coerce').to_numpy(float)
     v = v[np.isfinite(v)]
@@ -60,13 +60,13 @@ def _numeric(ref: dict, values, s: DriftSettings) -> dict:
     score = psi(ref['props'], cur_props) if len(v) else 0.0
     p = float(ks_2samp(ref['sample'], v).pvalue) if len(v) and len(ref.get('sample', [])) else None
     return dict(kind='continuous', test='Kolmogorov–Smirnov', rows=int(len(v)), psi=round(score, 4),
-                p_value=None if p is None else float(f'{p:.4g}'), verdict=_verdict(p, score, len(v), s),
+                p_value=None if p is None else float(f'{p:.4g}'),
                 ref_mean=float(np.mean(ref['sample'])) if ref.get('sample') else None,
                 cur_mean=float(v.mean()) if len(v) else None,
                 bins=[float(e) for e in edges], ref_props=ref['props'], cur_props=[round(float(x), 6) for x in cur_props])
 
 
-def _categorical(ref: dict, values, s: DriftSettings) -> dict:
+def _categorical(ref: dict, values) -> dict:
     from scipy.stats import chisquare
     vals = pd.Series(values).map(lambda x: 'nan' if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
     n = len(vals)
@@ -88,7 +88,7 @@ def _categorical(ref: dict, values, s: DriftSettings) -> dict:
         p = float(chisquare(cur_m[keep], exp).pvalue)
     if cur[-1] > 0: p = 0.0   # values never seen in training cannot come from the training distribution
     return dict(kind='categorical', test='chi-square', rows=int(n), psi=round(score, 4),
-                p_value=None if p is None else float(f'{p:.4g}'), verdict=_verdict(p, score, n, s),
+                p_value=None if p is None else float(f'{p:.4g}'),
                 unseen=dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:20]),
                 unseen_share=round(sum(unseen.values()) / max(1, n), 4),
                 categories=known + ['(unseen)'], ref_props=[float(x) for x in ref_p],
@@ -112,18 +112,18 @@ def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: D
         stats = (ref.get('image_stats') or {})
         for c in IMAGE_STATS:
             if c in stats and c in inputs.columns:
-                columns[c] = _numeric(_stat_reference(stats[c]), inputs[c], settings)
+                columns[c] = _numeric(_stat_reference(stats[c]), inputs[c])
     else:
         for c, r in (ref.get('columns') or {}).items():
             if c not in inputs.columns: continue
-            columns[c] = (_numeric if r['kind'] == 'continuous' else _categorical)(r, inputs[c], settings)
+            columns[c] = (_numeric if r['kind'] == 'continuous' else _categorical)(r, inputs[c])
     pred = None
     if predictions is not None and ref.get('valid_pred_dist'):
         pr = pd.Series(list(predictions)).dropna()
-        pred = _categorical(dict(props=ref['valid_pred_dist']), pr, settings)
+        pred = _categorical(dict(props=ref['valid_pred_dist']), pr)
         pred['test'] = 'chi-square (predicted classes)'
-    m = len(columns)
-    for c in columns.values(): c['verdict'] = _verdict(c['p_value'], c['psi'], c['rows'], settings, m)
+    for c in columns.values(): c['verdict'] = _verdict(c['p_value'], c['psi'], c['rows'], settings, len(columns))
+    if pred: pred['verdict'] = _verdict(pred['p_value'], pred['psi'], pred['rows'], settings)
     n = int(len(inputs))
     judged = [c for c in columns.values() if c['verdict'] != 'not enough data']
     drifted = [k for k, c in columns.items() if c['verdict'] == 'drifted']

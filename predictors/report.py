@@ -34,19 +34,23 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     return d.timestamp()
 
 
+def _pyplot():
+    "matplotlib's pyplot drawing off screen (no display on a server)."
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=80, bbox_inches='tight')
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    _pyplot().close(fig)
     return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
 
 
 def _hist(name: str, c: dict) -> str:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(4.2, 2.4))
+    fig, ax = _pyplot().subplots(figsize=(4.2, 2.4))
     if c['kind'] == 'continuous':
         e = c['bins']
         labels = [f'{e[i]:.3g}–{e[i + 1]:.3g}' for i in range(len(e) - 1)] or ['all']
@@ -64,12 +68,9 @@ def _hist(name: str, c: dict) -> str:
 
 def _per_hour(log_df: pd.DataFrame) -> str | None:
     if log_df is None or not len(log_df): return None
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     hours = pd.to_datetime(log_df['ts'], unit='s', utc=True).dt.floor('h')
     counts = hours.value_counts().sort_index()
-    fig, ax = plt.subplots(figsize=(8, 2.2))
+    fig, ax = _pyplot().subplots(figsize=(8, 2.2))
     ax.bar(counts.index, counts.values, width=0.03, color='#4a7bd0')
     ax.set_title('predictions per hour (UTC)', fontsize=9); ax.tick_params(labelsize=7)
     fig.autofmt_xdate()
