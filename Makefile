@@ -8,7 +8,7 @@ PORT   ?= 8866
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test venv browser-deps train-demo verify bench clean-venv
+.PHONY: serve test venv test-deps train-demo verify bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,14 @@ venv: $(STAMP)
 serve: venv
 	$(VENV)/bin/voila notebooks --Voila.ip=$(HOST) --port=$(PORT)
 
-# Debian's Chromium for the browser tests (never a downloaded browser build).
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian's Chromium for the browser tests (never a downloaded browser build) and Debian's
+# PostgreSQL server, which the tests start on a private socket to check the log's second backend.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
 
 # The whole suite: unit tests, nbval on the notebooks, browser tests against a served Voila.
-test: venv browser-deps
+test: venv test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 verify: venv

@@ -138,14 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--top', type=int, default=3, help='image models: classes shown per image')
     p.set_defaults(fn=cmd_predict)
 
-    p.add_argument('--log', help='prediction log (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.add_argument('--no-log', action='store_true', help='do not record these predictions')
 
     p = sub.add_parser('drift', help='drift of recent inputs against the training data (exit 1 if drifted)')
     p.add_argument('name'); p.add_argument('--csv', type=Path, help='inputs to check instead of the prediction log')
     p.add_argument('--since', help='logged predictions since: 24h, 7d, 30m or an ISO time (default: all)')
     p.add_argument('--html', type=Path, help='also write a standalone HTML report here')
-    p.add_argument('--log', help='prediction log (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.add_argument('--share', type=float, default=0.5, help='share of drifted columns that makes the dataset drifted')
     p.add_argument('--min-rows', type=int, default=100, help='fewer rows than this: "not enough data"')
     p.set_defaults(fn=cmd_drift)

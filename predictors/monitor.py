@@ -1,46 +1,78 @@
-"""The prediction log: every prediction the apps and the CLI make, in SQLite (WAL mode).
+"""The prediction log: every prediction the apps and the CLI make, in a SQL database.
 
-Logging never slows or breaks a prediction: a failed write is reported once (a warning and
-`PredictionLog.problem`) and the prediction is returned all the same.
+The default is one SQLite file in WAL mode (`logs/predictions.db`); `$FASTAI_APPS_LOG` or a
+`--log` option may name another file or a SQLAlchemy URL such as
+`postgresql+psycopg://user:password@host/dbname`. Logging never slows or breaks a prediction:
+a failed write is reported once (a warning and `PredictionLog.problem`) and the prediction is
+returned all the same.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import sqlite3
 import time
 import uuid
 import warnings
 from pathlib import Path
 
-__all__ = ['PredictionLog', 'Logged', 'default_log_path', 'SESSION']
+import sqlalchemy as sa
+
+__all__ = ['PredictionLog', 'Logged', 'default_log_target', 'log_url', 'SESSION']
 
 SESSION = uuid.uuid4().hex[:12]   # one per process: a Voila kernel serves one visitor
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    model TEXT NOT NULL,
-    version TEXT NOT NULL,
-    task TEXT NOT NULL,
-    source TEXT NOT NULL,
-    session TEXT NOT NULL,
-    inputs TEXT NOT NULL,
-    prediction TEXT,
-    probabilities TEXT,
-    latency_ms REAL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS predictions_model_ts ON predictions (model, ts);
-"""
+_META = sa.MetaData()
+_TABLE = sa.Table(
+    'predictions', _META,
+    sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column('ts', sa.Double, nullable=False),
+    sa.Column('model', sa.Text, nullable=False),
+    sa.Column('version', sa.Text, nullable=False),
+    sa.Column('task', sa.Text, nullable=False),
+    sa.Column('source', sa.Text, nullable=False),
+    sa.Column('session', sa.Text, nullable=False),
+    sa.Column('inputs', sa.Text, nullable=False),
+    sa.Column('prediction', sa.Text),
+    sa.Column('probabilities', sa.Text),
+    sa.Column('latency_ms', sa.Double),
+    sa.Column('error', sa.Text),
+    sa.Index('predictions_model_ts', 'model', 'ts'),
+    sqlite_autoincrement=True,
+)
+_COLS = [c.name for c in _TABLE.columns]
+_ENGINES: dict[str, sa.Engine] = {}
 
 
-def default_log_path() -> Path:
-    "`$FASTAI_APPS_LOG`, else `logs/predictions.db` in this repository."
-    env = os.environ.get('FASTAI_APPS_LOG')
-    return Path(env) if env else Path(__file__).resolve().parent.parent / 'logs' / 'predictions.db'
+def default_log_target() -> str:
+    "`$FASTAI_APPS_LOG` (a path or a SQLAlchemy URL), else `logs/predictions.db` in this repository."
+    return os.environ.get('FASTAI_APPS_LOG') or str(Path(__file__).resolve().parent.parent / 'logs' / 'predictions.db')
+
+
+def log_url(target=None) -> sa.URL:
+    "The SQLAlchemy URL of a log given as a URL, a file path (SQLite) or None (the default)."
+    target = default_log_target() if target is None else target
+    if isinstance(target, str) and '://' in target: return sa.make_url(target)
+    return sa.URL.create('sqlite', database=str(Path(target).expanduser().resolve()))
+
+
+def _sqlite_pragmas(con, _record):
+    con.execute('PRAGMA busy_timeout=30000')
+    con.execute('PRAGMA journal_mode=WAL')
+
+
+def _engine(url: sa.URL) -> sa.Engine:
+    "One engine per database and process (engines hold a connection pool)."
+    key = url.render_as_string(hide_password=False)
+    if key not in _ENGINES:
+        if url.get_backend_name() == 'sqlite':
+            eng = sa.create_engine(url, connect_args={'timeout': 30}, poolclass=sa.pool.NullPool)
+            sa.event.listen(eng, 'connect', _sqlite_pragmas)
+        else:
+            args = {'connect_timeout': 5} if url.get_backend_name() == 'postgresql' else {}
+            eng = sa.create_engine(url, connect_args=args, pool_pre_ping=True, pool_size=2, max_overflow=2)
+        _ENGINES[key] = eng
+    return _ENGINES[key]
 
 
 def _clean(v):
@@ -51,21 +83,36 @@ def _clean(v):
 
 
 class PredictionLog:
-    "Append-only log of predictions in one SQLite file; safe for many processes at once."
+    "Append-only log of predictions in SQLite or any SQLAlchemy database; safe for many processes at once."
 
-    def __init__(self, path=None, source: str = 'app', session: str = SESSION):
-        self.path = Path(path) if path is not None else default_log_path()
+    def __init__(self, target=None, source: str = 'app', session: str = SESSION):
+        self.url = log_url(target)
         self.source, self.session, self.problem, self._ready = source, session, None, False
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        con.execute('PRAGMA busy_timeout=30000')
+    @property
+    def path(self) -> Path | None:
+        "The SQLite file, or None for a database server."
+        return Path(self.url.database) if self.url.get_backend_name() == 'sqlite' else None
+
+    @property
+    def where(self) -> str:
+        "Where the log is, for messages (no password)."
+        return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
+
+    def _exists(self) -> bool:
+        "False for a SQLite file not yet written (reading never creates it)."
+        return self.path is None or self.path.exists()
+
+    def _engine(self) -> sa.Engine:
+        eng = _engine(self.url)
         if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute('PRAGMA journal_mode=WAL')
-            con.executescript(_SCHEMA)
+            if self.path: self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _META.create_all(eng)
+            except sa.exc.DBAPIError:      # another process created the table at the same moment
+                _META.create_all(eng)
             self._ready = True
-        return con
+        return eng
 
     def record(self, model: str, version: str, task: str, entries: list[dict]) -> bool:
         """Append entries {inputs, prediction, probabilities, latency_ms, error}; False if it failed.
@@ -74,24 +121,20 @@ class PredictionLog:
         """
         if not entries: return True
         now = time.time()
-        rows = [(now, model or '?', version or '?', task, self.source, self.session,
-                 json.dumps({k: _clean(v) for k, v in (e.get('inputs') or {}).items()}, default=str),
-                 e.get('prediction'),
-                 json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()}) if e.get('probabilities') else None,
-                 e.get('latency_ms'), e.get('error')) for e in entries]
+        rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=self.source,
+                     session=self.session,
+                     inputs=json.dumps({k: _clean(v) for k, v in (e.get('inputs') or {}).items()}, default=str),
+                     prediction=e.get('prediction'),
+                     probabilities=json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()})
+                     if e.get('probabilities') else None,
+                     latency_ms=e.get('latency_ms'), error=e.get('error')) for e in entries]
         try:
-            con = self._connect()
-            try:
-                con.execute('BEGIN IMMEDIATE')
-                con.executemany('INSERT INTO predictions (ts, model, version, task, source, session, inputs, '
-                                'prediction, probabilities, latency_ms, error) VALUES (?,?,?,?,?,?,?,?,?,?,?)', rows)
-                con.execute('COMMIT')
-            finally:
-                con.close()
+            with self._engine().begin() as con:
+                con.execute(_TABLE.insert(), rows)
             return True
-        except (sqlite3.Error, OSError) as e:
+        except (sa.exc.SQLAlchemyError, OSError, ImportError) as e:
             if self.problem is None:
-                self.problem = f'predictions are not being logged to {self.path}: {e}'
+                self.problem = f'predictions are not being logged to {self.where}: {_short(e)}'
                 warnings.warn(self.problem, RuntimeWarning, stacklevel=2)
             return False
 
@@ -99,33 +142,30 @@ class PredictionLog:
              limit: int | None = None):
         "Logged predictions as a DataFrame (newest last); `inputs` and `probabilities` parsed."
         import pandas as pd
-        cols = ['id', 'ts', 'model', 'version', 'task', 'source', 'session', 'inputs', 'prediction',
-                'probabilities', 'latency_ms', 'error']
-        if not self.path.exists(): return pd.DataFrame(columns=cols)
-        q, args = 'SELECT ' + ', '.join(cols) + ' FROM predictions WHERE 1=1', []
-        if model: q += ' AND model = ?'; args.append(model)
-        if since is not None: q += ' AND ts >= ?'; args.append(since)
-        if until is not None: q += ' AND ts < ?'; args.append(until)
-        q += ' ORDER BY id' + (' DESC LIMIT ?' if limit else '')
-        if limit: args.append(limit)
-        con = self._connect()
-        try:
-            df = pd.DataFrame(con.execute(q, args).fetchall(), columns=cols)
-        finally:
-            con.close()
+        if not self._exists(): return pd.DataFrame(columns=_COLS)
+        q, t = sa.select(_TABLE), _TABLE.c
+        if model: q = q.where(t.model == model)
+        if since is not None: q = q.where(t.ts >= since)
+        if until is not None: q = q.where(t.ts < until)
+        q = q.order_by(t.id.desc()).limit(limit) if limit else q.order_by(t.id)
+        with self._engine().connect() as con:
+            df = pd.DataFrame(con.execute(q).all(), columns=_COLS)
         if limit: df = df.iloc[::-1].reset_index(drop=True)
         df['inputs'] = df['inputs'].map(json.loads)
         df['probabilities'] = df['probabilities'].map(lambda s: json.loads(s) if s else None)
         return df
 
     def count(self, model: str | None = None) -> int:
-        if not self.path.exists(): return 0
-        con = self._connect()
-        try:
-            q = 'SELECT COUNT(*) FROM predictions' + (' WHERE model = ?' if model else '')
-            return con.execute(q, [model] if model else []).fetchone()[0]
-        finally:
-            con.close()
+        if not self._exists(): return 0
+        q = sa.select(sa.func.count()).select_from(_TABLE)
+        if model: q = q.where(_TABLE.c.model == model)
+        with self._engine().connect() as con:
+            return con.execute(q).scalar_one()
+
+
+def _short(e: Exception) -> str:
+    "The driver's own message, without SQLAlchemy's statement dump and help link."
+    return str(getattr(e, 'orig', None) or e).strip().splitlines()[0]
 
 
 class Logged:

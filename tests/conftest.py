@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))          # tests/: help
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the project itself
 
 from helpers import ADULT_CSV, ROOT  # noqa: E402
+from pg import new_database, postgres_server  # noqa: E402
 
 
 @pytest.fixture(scope='session')
@@ -58,3 +59,17 @@ def fruits_predictor(demo_store): return _predictor(demo_store, 'fruits')
 def fruits_learner(fruits_predictor): return fruits_predictor.learn
 
 
+
+
+@pytest.fixture(scope='session')
+def postgres():
+    "Base URL of a throwaway PostgreSQL server, for the whole session."
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=['sqlite', 'postgresql'])
+def log_target(request, tmp_path):
+    "An empty prediction log: a SQLite file, or a fresh database on the PostgreSQL server (a URL)."
+    if request.param == 'sqlite': return tmp_path / 'log.db'
+    return new_database(request.getfixturevalue('postgres'))

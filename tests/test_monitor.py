@@ -69,8 +69,8 @@ def test_image_statistics_drift(demo_store):
     assert drift_report(card, dark, settings=DriftSettings(min_rows=50))['drifted_columns'] == ['brightness']
 
 
-def test_predictions_are_logged(tmp_path, adult_predictor, fruits_predictor, adult_df):
-    log = PredictionLog(tmp_path / 'log.db', source='test')
+def test_predictions_are_logged(log_target, adult_predictor, fruits_predictor, adult_df):
+    log = PredictionLog(log_target, source='test')
     try:
         adult_predictor.log = fruits_predictor.log = log
         adult_predictor.predict_one({'age': 40, 'workclass': ' Private'})
@@ -107,14 +107,29 @@ def test_a_log_that_cannot_be_written_never_breaks_a_prediction(tmp_path, adult_
     assert len([x for x in w if 'not being logged' in str(x.message)]) == 1, 'reported once'
 
 
+def test_an_unreachable_database_never_breaks_a_prediction(tmp_path, adult_predictor):
+    log = PredictionLog(f'postgresql+psycopg://app:secret@/predictions?host={tmp_path}&port=1')
+    assert 'secret' not in log.where
+    adult_predictor.log = log
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            assert adult_predictor.predict_one({'age': 40}).ok and adult_predictor.predict_one({'age': 50}).ok
+    finally:
+        adult_predictor.log = None
+    assert log.problem.startswith('predictions are not being logged to postgresql+psycopg://app:***@')
+    assert 'secret' not in log.problem and 'connection' in log.problem.lower()
+    assert len([x for x in w if 'not being logged' in str(x.message)]) == 1, 'reported once'
+
+
 def _writer(path, k, n):
     log = PredictionLog(path, source=f'proc{k}')
     for i in range(n):
         assert log.record('m', 'v1', 'tabular', [dict(inputs={'i': i}, prediction='a', probabilities={'a': 1.0})])
 
 
-def test_many_processes_logging_at_once_lose_no_row(tmp_path):
-    path = tmp_path / 'log.db'
+def test_many_processes_logging_at_once_lose_no_row(log_target):
+    path = log_target
     ctx = mp.get_context('spawn')
     procs = [ctx.Process(target=_writer, args=(path, k, 60)) for k in range(4)]
     for p in procs: p.start()
@@ -140,8 +155,8 @@ def test_cli_drift_from_csv_and_html_report(tmp_path, demo_store, adult_df):
     assert 'http://' not in page and 'https://' not in page
 
 
-def test_cli_drift_from_the_prediction_log(tmp_path, demo_store, adult_df):
-    log = tmp_path / 'log.db'
+def test_cli_drift_from_the_prediction_log(tmp_path, log_target, demo_store, adult_df):
+    log = log_target
     rows = tmp_path / 'rows.csv'; _shift(adult_df.sample(300, random_state=0), 'age').to_csv(rows, index=False)
     run_cli('predict', 'adult_income', rows, '--log', log, models=demo_store.root, check=0)
     assert PredictionLog(log).count('adult_income') == 300

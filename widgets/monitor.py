@@ -43,7 +43,7 @@ class MonitorApp:
             self.out.value = message(esc(self.log.problem), 'err'); return
         if not len(df):
             self.out.value = message(f'No predictions of {esc(card["name"])} logged in this window yet '
-                                     f'(log: {esc(self.log.path)}).', 'warn'); return
+                                     f'(log: {esc(self.log.where)}).', 'warn'); return
         self.out.value = report_html(report, df)
 
 
