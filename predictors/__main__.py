@@ -81,19 +81,32 @@ def cmd_predict(args):
             failed += not r.ok
             print(json.dumps(r.to_dict(args.top)))
         return 1 if failed else 0
-    import pandas as pd
-    from .tabular import read_csv_checked
+    from .tabular import iter_csv_checked
+    if args.out and len(args.files) != 1: raise ModelError('--out writes the scores of one CSV: give one file.')
     for f in args.files:
+        out = None
         try:
-            df = read_csv_checked(f)
-            res = pred.predict_frame(df)
+            row = 0
+            for df in iter_csv_checked(f):          # in chunks: a file of any size in bounded memory
+                if row == 0 and (unused := pred.unused_columns(df.columns)):
+                    print(f'{f}: not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
+                if args.out:
+                    scored = pred.score_frame(df)
+                    failed += int(scored['problem'].str.startswith('error: ').sum())
+                    out = out or open(args.out, 'w', newline='')
+                    scored.to_csv(out, index=False, header=row == 0)
+                else:
+                    for i, p in enumerate(pred.predict_frame(df)):
+                        failed += not p.ok
+                        print(json.dumps(dict(file=str(f), row=row + i + 1, **p.to_dict())))
+                row += len(df)
         except ModelError as e:
             failed += 1
             print(json.dumps(dict(file=str(f), error=str(e))))
-            continue
-        for i, p in enumerate(res):
-            failed += not p.ok
-            print(json.dumps(dict(file=str(f), row=i + 1, **p.to_dict())))
+        finally:
+            if out: out.close()
+        if args.out and out:
+            print(json.dumps(dict(file=str(f), rows=row, failed=failed, scored=str(args.out))))
     return 1 if failed else 0
 
 
@@ -136,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('predict', help='predict CSV rows or image files; one JSON line per input')
     p.add_argument('name'); p.add_argument('files', nargs='+', type=Path); p.add_argument('--version')
     p.add_argument('--top', type=int, default=3, help='image models: classes shown per image')
+    p.add_argument('--out', type=Path, help='tabular models: write the scored CSV here (prediction, '
+                   'probability_<class>, problem columns) instead of JSON lines; one input CSV')
     p.set_defaults(fn=cmd_predict)
 
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')

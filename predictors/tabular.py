@@ -19,7 +19,7 @@ import pandas as pd
 from .monitor import Logged
 from .schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'MAX_STDS']
+__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS']
 
 MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
 
@@ -84,6 +84,7 @@ class TabularPredictor(Logged):
         self.classes = [str(c) for c in learn.dls.vocab]
         self.name, self.version = self.card.get('name'), self.card.get('version')
         self.inputs = [c for c in self.schema['inputs'] if c['name'] not in y_names]
+        self._y_names = sorted(y_names)
         self._na = dict(getattr(self._fill, 'na_dict', {}) or {})
         self._add_na_col = bool(getattr(self._fill, 'add_col', False))
         self._o2i = {c: {v: i for i, v in enumerate(self._cat_proc.classes[c])}
@@ -106,6 +107,11 @@ class TabularPredictor(Logged):
         "Input columns the model needs that `columns` lacks."
         have = set(columns)
         return [c['name'] for c in self.inputs if c['name'] not in have]
+
+    def unused_columns(self, columns) -> list[str]:
+        "Columns of `columns` the model does not read (neither an input nor the target)."
+        known = {c['name'] for c in self.inputs} | set(self._y_names) | {self.schema.get('target')}
+        return [c for c in columns if c not in known]
 
     def _prepare(self, cols: dict, n: int):
         "Check and encode columns (name -> sequence of n values): x_cat, x_cont, errors, warnings."
@@ -308,20 +314,43 @@ def _fmt(v) -> str:
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f'{v:.4g}'
 
 
-def read_csv_checked(src, **kwargs) -> pd.DataFrame:
-    "Read a CSV (path or bytes) or raise `ModelError` saying plainly why it cannot be read."
+CSV_CHUNK = 50_000   # rows per chunk when a CSV is read as a stream
+
+
+def iter_csv_checked(src, chunksize: int = CSV_CHUNK, progress=None, **kwargs):
+    """Read a CSV (path or bytes) as a stream of DataFrames of `chunksize` rows, so memory stays
+    bounded whatever the file's size; raise `ModelError` saying plainly why it cannot be read.
+
+    `progress(done_bytes, total_bytes)` is called after each chunk."""
     import io
     from .store import ModelError
-    name = 'the upload' if isinstance(src, (bytes, bytearray, memoryview)) else str(src)
-    data = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, 'rb').read()
-    if not data.strip(): raise ModelError(f'{name} is empty: a CSV needs a header row and at least one row.')
+    inline = isinstance(src, (bytes, bytearray, memoryview))
+    name = 'the upload' if inline else str(src)
     try:
-        text = data.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        raise ModelError(f'{name} is not UTF-8 text (byte {e.start}): save the file as CSV UTF-8 and try again.') from None
-    try:
-        df = pd.read_csv(io.StringIO(text), **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise ModelError(f'{name} is not a readable CSV: {str(e).strip()}') from None
-    if df.empty: raise ModelError(f'{name} has a header but no rows.')
-    return df
+        fh = io.BytesIO(src) if inline else open(src, 'rb')
+    except OSError as e:
+        raise ModelError(f'{name} cannot be opened: {e.strerror or e}.') from None
+    with fh:
+        total = fh.seek(0, io.SEEK_END); fh.seek(0)
+        while (block := fh.read(1 << 16)) and not block.strip(): pass
+        if not block.strip():
+            raise ModelError(f'{name} is empty: a CSV needs a header row and at least one row.')
+        fh.seek(0)
+        rows = 0
+        try:
+            for chunk in pd.read_csv(fh, chunksize=chunksize, encoding='utf-8-sig', **kwargs):
+                if not len(chunk): continue
+                rows += len(chunk)
+                if progress: progress(min(fh.tell(), total), total)
+                yield chunk
+        except UnicodeDecodeError:
+            where = f'after row {rows}' if rows else 'in the first rows'
+            raise ModelError(f'{name} is not UTF-8 text ({where}): save the file as CSV UTF-8 and try again.') from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise ModelError(f'{name} is not a readable CSV: {str(e).strip()}') from None
+    if not rows: raise ModelError(f'{name} has a header but no rows.')
+
+
+def read_csv_checked(src, **kwargs) -> pd.DataFrame:
+    "The whole CSV (path or bytes) as one DataFrame, or `ModelError` saying plainly why it cannot be read."
+    return pd.concat(list(iter_csv_checked(src, **kwargs)), ignore_index=True)

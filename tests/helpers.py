@@ -18,3 +18,22 @@ def run_cli(*args, models=None, check=None):
                        cwd=ROOT, env=env, timeout=900)
     if check is not None: assert r.returncode == check, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     return r
+
+
+_ADULT_HEAD = ('age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,'
+               'capital-gain,capital-loss,hours-per-week,native-country')
+_ADULT_ROW = '39, State-gov,77516, Bachelors,13, Never-married, Adm-clerical, Not-in-family, White, Male,2174,0,40,'
+# name -> (file bytes, what the user is told): run through the CLI and through the served app
+HOSTILE_CSV = {
+    'empty': (b'', 'is empty: a CSV needs a header row and at least one row'),
+    'blank-lines': (b'\n\n  \n', 'is empty'),
+    'header-only': (_ADULT_HEAD.encode() + b'\n', 'has a header but no rows'),
+    'not-utf8': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' M\xe9xico\n').encode('latin-1'),
+                 'is not UTF-8 text (in the first rows): save the file as CSV UTF-8'),
+    'binary': (bytes(range(256)) * 4, 'is not UTF-8 text'),
+    'missing-columns': (b'age,workclass\n39, State-gov\n', 'lacks the columns fnlwgt, education'),
+    'extra-columns': ((_ADULT_HEAD + ',favourite-colour\n' + _ADULT_ROW + ' United-States,blue\n'
+                       + _ADULT_ROW + ' Cuba,red\n').encode(), 'not used by the model (kept as they are): favourite-colour'),
+    'unknown-category': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' Atlantis\n').encode(),
+                         "native-country: ' Atlantis' was not seen in training"),
+}

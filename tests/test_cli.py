@@ -45,13 +45,20 @@ def test_predict_images(tmp_path, demo_store):
 @pytest.mark.parametrize('args,msg', [
     (('card', 'nope'), "no model called 'nope'"),
     (('activate', 'adult_income', 'v99'), "no version 'v99'"),
-    (('predict', 'adult_income', 'missing.csv'), 'No such file'),
     (('train-tabular', '--csv', ADULT_CSV, '--target', 'income'), "target column 'income' is not in the CSV"),
 ])
 def test_bad_input_exits_nonzero_with_one_line_reason(demo_store, args, msg):
     r = run_cli(*args, models=demo_store.root)
     assert r.returncode == 2
     assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_csv_fails_alone(tmp_path, demo_store):
+    ok = tmp_path / 'ok.csv'; ok.write_text(''.join(open(ADULT_CSV).readlines()[:3]))
+    r = run_cli('predict', 'adult_income', tmp_path / 'missing.csv', ok, '--no-log', models=demo_store.root, check=1)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert lines[0]['error'].endswith('missing.csv cannot be opened: No such file or directory.')
+    assert [l['row'] for l in lines[1:]] == [1, 2] and all(l['prediction'] for l in lines[1:])
 
 
 def test_import_registers_an_external_learner(tmp_path, adult_df):
