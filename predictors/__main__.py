@@ -89,7 +89,7 @@ def cmd_predict(args):
             row = 0
             for df in iter_csv_checked(f):          # in chunks: a file of any size in bounded memory
                 if row == 0 and (unused := pred.unused_columns(df.columns)):
-                    print(f'{f}: not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
+                    print(f'{f}: columns not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
                 if args.out:
                     scored = pred.score_frame(df)
                     failed += int(scored['problem'].str.startswith('error: ').sum())

@@ -12,9 +12,10 @@ from IPython.display import HTML, display
 
 from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
 
-__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'BATCH_CHUNK']
+__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'BATCH_CHUNK', 'DOWNLOAD_LIMIT']
 
-BATCH_CHUNK = 2000
+BATCH_CHUNK = 20_000             # rows scored at a time: memory stays bounded whatever the file's size
+DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
 _LABEL = W.Layout(width='190px')
 
 
@@ -132,45 +133,74 @@ class TabularApp:
                              + probability_bars(p.probabilities) + warn)
 
     def score_upload(self):
-        "Score the uploaded CSV in chunks: a table of the first rows, problems by row, a download."
+        """Score the uploaded CSV as a stream of chunks (memory bounded whatever its size): a table of
+        the first rows, problems by row, a download of the scored file."""
         if not self.upload.value or self.predictor is None: return
+        import tempfile
+        from predictors.tabular import iter_csv_checked
         f = self.upload.value[0]
-        from predictors.tabular import read_csv_checked
-        import pandas as pd
-        try:
-            df = read_csv_checked(f['content'].tobytes() if hasattr(f['content'], 'tobytes') else f['content'])
-            missing = self.predictor.check_columns(df.columns)
-            if missing: raise ValueError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} '
-                                         f'{", ".join(missing)} that the model needs')
-        except Exception as e:  # noqa: BLE001
-            self.batch.value = message(f'{esc(f["name"])}: {esc(e)}', 'err'); return
-        self.progress.max, self.progress.value = len(df), 0
+        name = _safe_name(f.get('name'))
+        content = f['content']
+        data = content if isinstance(content, (bytes, bytearray, memoryview)) else bytes(content)
+        self.progress.max, self.progress.value = max(1, len(data)), 0
         self.progress.layout.visibility = 'visible'
-        parts = []
-        for s in range(0, len(df), BATCH_CHUNK):
-            parts.append(self.predictor.score_frame(df.iloc[s:s + BATCH_CHUNK]))
-            self.progress.value = min(len(df), s + BATCH_CHUNK)
-        scored = pd.concat(parts)
-        self.progress.layout.visibility = 'hidden'
-        self.show_scored(f['name'], scored)
+        n = n_err = 0
+        head, problems, unused = None, [], []
 
-    def show_scored(self, fname: str, scored):
-        errs = scored['problem'].str.startswith('error: ')
-        rows = [i + 1 for i in range(len(scored)) if errs.iloc[i]]
-        n_ok = int((~errs).sum())
+        def progress(done, total): self.progress.value = done
+        try:
+            with tempfile.TemporaryFile('w+b') as out:
+                for df in iter_csv_checked(data, chunksize=BATCH_CHUNK, progress=progress):
+                    if head is None:
+                        missing = self.predictor.check_columns(df.columns)
+                        if missing: raise ValueError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} '
+                                                     f'{", ".join(missing)} that the model needs')
+                        unused = self.predictor.unused_columns(df.columns)
+                    scored = self.predictor.score_frame(df)
+                    if head is None: head = scored.head(10)
+                    errs = scored['problem'].str.startswith('error: ').to_numpy()
+                    for i in errs.nonzero()[0][:max(0, 51 - len(problems))]:
+                        problems.append((n + i + 1, scored['problem'].iloc[i][7:]))
+                    n, n_err = n + len(scored), n_err + int(errs.sum())
+                    out.write(scored.to_csv(index=False, header=out.tell() == 0).encode())
+                size = out.tell(); out.seek(0)
+                csv = out.read() if size <= DOWNLOAD_LIMIT else None
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
+            self.batch.value = message(f'{esc(name)}: {esc(e)}', 'err')
+            return
+        finally:
+            self.progress.layout.visibility = 'hidden'
+        self.show_scored(name, head, n, n_err, problems, unused, csv, size)
+
+    def show_scored(self, fname, head, n, n_err, problems, unused, csv, size):
         out_name = fname.rsplit('.', 1)[0] + '_scored.csv'
-        data = base64.b64encode(scored.to_csv(index=False).encode()).decode()
-        summary = message(f'<span class="app-batch-summary">{n_ok} of {len(scored)} rows scored'
-                          + (f'; {len(rows)} could not be scored' if rows else '') + '.</span> '
-                          f'<a class="app-download" download="{esc(out_name)}" '
-                          f'href="data:text/csv;base64,{data}">Download {esc(out_name)}</a>',
-                          'warn' if rows else 'ok')
-        problems = ''.join(f'<li class="app-row-error">row {r}: {esc(scored["problem"].iloc[r - 1][7:])}</li>'
-                           for r in rows[:50])
-        if len(rows) > 50: problems += f'<li>… and {len(rows) - 50} more (see the problem column)</li>'
-        head = scored.head(10).to_html(index=False, classes='app-table', border=0, na_rep='')
-        self.batch.value = (summary + (message(f'<ul style="margin:0">{problems}</ul>', 'err') if rows else '')
-                            + '<p style="font-family:system-ui">First rows:</p>' + head)
+        if csv is not None:
+            link = (f'<a class="app-download" download="{esc(out_name)}" '
+                    f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}">Download {esc(out_name)}</a>')
+        else:
+            name = self.predictor.name or 'NAME'
+            link = (f'<span class="app-download-too-large">The scored file ({size / 2**20:.0f} MB) is too large to '
+                    f'download from the page: <code>python -m predictors predict {esc(name)} FILE.csv --out '
+                    f'{esc(out_name)}</code> scores it on the command line.</span>')
+        summary = message(f'<span class="app-batch-summary">{n - n_err} of {n} rows scored'
+                          + (f'; {n_err} could not be scored' if n_err else '') + '.</span> ' + link,
+                          'warn' if n_err else 'ok')
+        if unused:
+            summary += message(f'Columns not used by the model (kept as they are): {esc(", ".join(unused))}.', 'warn',
+                               'app-unused')
+        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in problems[:50])
+        if n_err > 50: items += f'<li>… and {n_err - 50} more (see the problem column)</li>'
+        table = head.to_html(index=False, classes='app-table', border=0, na_rep='')
+        self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
+                            + '<p style="font-family:system-ui">First rows:</p>' + table)
+
+
+def _safe_name(name) -> str:
+    "A file name fit to show and to offer as a download: no folders, no odd characters."
+    import re
+    base = re.split(r'[\\/]', str(name or 'upload.csv'))[-1]
+    base = re.sub(r'[^\w.\- ]', '_', base).strip(' .')[:100]
+    return base or 'upload.csv'
 
 
 def tabular_app(store=None, load=None, log=None) -> W.Widget:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from browser_helpers import shot
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, HOSTILE_CSV, TEST_IMAGES, run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +118,25 @@ def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, serv
     assert len(errors) == 2
     assert errors[0].startswith("row 3: age: 'thirty' is not a number")
     assert errors[1].startswith("row 7: hours-per-week: 'lots' is not a number")
+
+
+def test_hostile_csv_files_one_after_another_each_with_its_message(page, served):
+    "The cases of tests/test_hostile_csv.py through the served app; the same page survives them all."
+    open_app(page, served, 'tabular_app.ipynb', '.app-upload')
+    for case, (data, msg) in sorted(HOSTILE_CSV.items()):
+        before = page.inner_text('.app-batch')
+        upload(page, [dict(name=f'{case}.csv', mimeType='text/csv', buffer=data)])
+        page.wait_for_function("b => document.querySelector('.app-batch').innerText !== b", arg=before,
+                               timeout=60_000)
+        text = page.inner_text('.app-batch')
+        assert msg in text, (case, text[:500])
+        if case in ('extra-columns', 'unknown-category'):
+            assert re.search(r'(\d+) of \1 rows scored', text), (case, text[:300])
+        else:
+            assert text.startswith(f'{case}.csv: '), (case, text[:300])
+    # the app still predicts from the form
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-sentence')
 
 
 def _image_payloads(n):
