@@ -9,14 +9,10 @@ import urllib.request
 import pytest
 
 from helpers import ROOT
+from widget_client import get, kernel_ws_url, msg, open_app
 
 
-def _get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=60) as r:
-            return r.status, r.read().decode(errors='replace')
-    except urllib.error.HTTPError as e:
-        return e.code, ''
+_get, _kernel_ws, _msg = get, kernel_ws_url, msg
 
 
 @pytest.fixture(scope='module')
@@ -72,20 +68,6 @@ def _run(coro_fn):
         return ex.submit(lambda: asyncio.run(coro_fn())).result()
 
 
-def _kernel_ws(url, html):
-    import re
-    kid = re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
-    return url.replace('http://', 'ws://') + f'api/kernels/{kid}/channels'
-
-
-def _msg(msg_type, content):
-    import datetime
-    import uuid
-    return dict(header=dict(msg_id=uuid.uuid4().hex, username='t', session=uuid.uuid4().hex, msg_type=msg_type,
-                            version='5.3', date=datetime.datetime.now(datetime.timezone.utc).isoformat()),
-                parent_header={}, metadata={}, content=content, channel='shell', buffers=[])
-
-
 def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     "Voilà passes only widget messages to the kernel: an execute_request is dropped (checked with a control)."
     import asyncio
@@ -122,81 +104,105 @@ def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     assert not marker.exists()
 
 
-class _Kernel:
-    "A client speaking the widget protocol over a served page's kernel websocket, as a forged browser would."
-
-    def __init__(self, ws):
-        self.ws, self.seen = ws, []
-
-    async def send(self, msg_type, content):
-        import json
-        m = _msg(msg_type, content)
-        await self.ws.write_message(json.dumps(m))
-        return m['header']['msg_id']
-
-    async def read_until(self, pred, timeout=20):
-        import asyncio
-        import json
-        import time
-        end = time.time() + timeout
-        while time.time() < end:
-            try:
-                raw = await asyncio.wait_for(self.ws.read_message(), max(0.1, end - time.time()))
-            except asyncio.TimeoutError:
-                break
-            if raw is None: break
-            if isinstance(raw, bytes): continue     # binary frames carry buffers; not needed here
-            m = json.loads(raw)
-            self.seen.append(m)
-            if pred(m): return m
-        return None
-
-    async def widget_states(self):
-        mid = await self.send('comm_info_request', {'target_name': 'jupyter.widget'})
-        reply = await self.read_until(lambda m: m['msg_type'] == 'comm_info_reply')
-        states = {}
-        for cid in reply['content']['comms']:
-            await self.send('comm_msg', {'comm_id': cid, 'data': {'method': 'request_state'}})
-            m = await self.read_until(lambda m: m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == cid)
-            if m: states[cid] = m['content']['data']['state']
-        return states
-
-
 def test_forged_widget_messages_are_validated_by_the_server(make_serve):
     "A client can set any widget value over comm_msg; the callbacks re-validate and the app keeps working."
-    import asyncio
-    from tornado.websocket import websocket_connect
-    status, html = _get(make_serve + 'voila/render/tabular_app.ipynb')
-
-    def find(states, cls):
-        return next(cid for cid, s in states.items() if cls in (s.get('_dom_classes') or []))
-
     async def scenario():
-        k = _Kernel(await websocket_connect(_kernel_ws(make_serve, html)))
-        states = await k.widget_states()
-        gain, button, result = (find(states, c) for c in ('app-input-capital-gain', 'app-predict', 'app-result'))
-        workclass = find(states, 'app-input-workclass')
-        result_text = lambda m: (m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == result
-                                 and 'value' in m['content']['data'].get('state', {}))
-
-        async def click():
-            await k.send('comm_msg', {'comm_id': button, 'data': {'method': 'custom', 'content': {'event': 'click'}}})
-            m = await k.read_until(result_text, 30)
-            return m and m['content']['data']['state']['value']
-
+        k = await open_app(make_serve)
+        gain, button, result, workclass = (k.find(c) for c in ('app-input-capital-gain', 'app-predict',
+                                                               'app-result', 'app-input-workclass'))
         out = {}
-        await k.send('comm_msg', {'comm_id': gain, 'data': {'method': 'update', 'state': {'value': 10 ** 300},
-                                                            'buffer_paths': []}})
-        out['huge'] = await click()
-        await k.send('comm_msg', {'comm_id': workclass, 'data': {'method': 'update', 'state': {'index': 999},
-                                                                 'buffer_paths': []}})
-        await k.send('comm_msg', {'comm_id': gain, 'data': {'method': 'update', 'state': {'value': 0},
-                                                            'buffer_paths': []}})
-        out['after'] = await click()
-        k.ws.close()
+        await k.update(gain, value=10 ** 300)
+        out['huge'] = await k.click_and_read(button, result)
+        await k.update(workclass, index=999)
+        await k.update(gain, value=0)
+        out['after'] = await k.click_and_read(button, result)
+        k.close()
         return out
 
     out = _run(scenario)
     assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
     assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
     assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
+
+
+@pytest.fixture
+def capped_server(tmp_path):
+    "The tabular app alone, preheated, at most 2 kernels, idle kernels culled after a few seconds."
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    cmd = [str(ROOT / '.venv' / 'bin' / 'voila'), 'notebooks/tabular_app.ipynb', f'--port={port}',
+           '--CappedKernelManager.max_kernels=2', '--MappingKernelManager.cull_idle_timeout=6',
+           '--MappingKernelManager.cull_interval=2']
+    log = open(tmp_path / 'voila.log', 'w')
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=dict(os.environ, FASTAI_APPS_LOG=str(tmp_path / 'log.db')))
+    url = f'http://127.0.0.1:{port}/'
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + 'favicon.ico', timeout=2); break
+        except urllib.error.HTTPError:          # an answer: the server is up (GET / would take a kernel)
+            break
+        except OSError:
+            if proc.poll() is not None: raise RuntimeError((tmp_path / 'voila.log').read_text()[-3000:])
+            time.sleep(0.5)
+    yield url, proc, tmp_path / 'voila.log'
+    os.killpg(proc.pid, signal.SIGTERM)
+    try: proc.wait(30)
+    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _kernels(proc):
+    "Kernel processes the server runs."
+    import psutil
+    out = []
+    for c in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if c.status() != psutil.STATUS_ZOMBIE and 'ipykernel' in ' '.join(c.cmdline()): out.append(c)
+        except psutil.Error:
+            pass                                # it ended meanwhile
+    return out
+
+
+def _rss_mb(proc):
+    "Resident memory of the server and its kernels."
+    import psutil
+    total = 0
+    for p in [psutil.Process(proc.pid)] + _kernels(proc):
+        try: total += p.memory_info().rss
+        except psutil.Error: pass
+    return total / 2 ** 20
+
+
+def _wait(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond(): return
+        time.sleep(0.5)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def test_kernels_are_capped_and_idle_ones_culled(capped_server):
+    """A page beyond the cap gets a plain 503 at once (not a hang, not a new kernel); idle kernels
+    are culled, memory goes back, and the next visitor is served."""
+    url, proc, log = capped_server
+    filled = lambda: log.read_text().count('Kernel pool of tabular_app.ipynb is filled')
+    _wait(lambda: filled() == 1, 120, 'the preheated kernel')
+    time.sleep(3); base = _rss_mb(proc)
+    a, _ = _get(url)                       # takes the preheated kernel; the pool refills (2 kernels)
+    b, _ = _get(url)                       # takes the refilled one; the refill now waits for room
+    assert (a, b) == (200, 200)
+    t = time.time()
+    c, body = _get(url)
+    assert c == 503 and '503: The server is busy: every app session is taken (2 running)' in body
+    assert time.time() - t < 20
+    assert len(_kernels(proc)) == 2 and 'Kernel cap reached' in log.read_text()
+    peak = _rss_mb(proc)
+    # nobody talks to the two kernels: culled after 6 s idle; the waiting refill starts; memory goes back
+    _wait(lambda: filled() == 3 and len(_kernels(proc)) == 1, 180, 'culling and the pool refill')
+    time.sleep(3); after = _rss_mb(proc)
+    assert peak > base + 300, (base, peak)
+    assert after < base + 250, f'memory after culling {after:.0f} MB vs {base:.0f} MB before the visitors'
+    d, body = _get(url)
+    assert d == 200 and 'kernelId' in body

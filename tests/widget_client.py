@@ -1,0 +1,98 @@
+"""A client speaking Jupyter's widget protocol over a served Voila page's kernel websocket, as the
+page's JavaScript does (and as a forged browser could). Used by tests/test_serve.py and benchmarks/."""
+import asyncio
+import datetime
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+__all__ = ['get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app']
+
+
+def get(url, timeout=120):
+    "(status, body) of a GET; HTTP errors are returned, not raised."
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode(errors='replace')
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors='replace')
+
+
+def kernel_ws_url(base_url, html):
+    kid = re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
+    return base_url.replace('http://', 'ws://') + f'api/kernels/{kid}/channels'
+
+
+def msg(msg_type, content, session=None):
+    return dict(header=dict(msg_id=uuid.uuid4().hex, username='client', session=session or uuid.uuid4().hex,
+                            msg_type=msg_type, version='5.3',
+                            date=datetime.datetime.now(datetime.timezone.utc).isoformat()),
+                parent_header={}, metadata={}, content=content, channel='shell', buffers=[])
+
+
+class WidgetClient:
+    "One app session: the page's kernel, its widgets' states, updates and button clicks."
+
+    def __init__(self, ws):
+        self.ws, self.seen, self.session, self.states = ws, [], uuid.uuid4().hex, {}
+
+    async def send(self, msg_type, content):
+        m = msg(msg_type, content, self.session)
+        await self.ws.write_message(json.dumps(m))
+        return m['header']['msg_id']
+
+    async def read_until(self, pred, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                raw = await asyncio.wait_for(self.ws.read_message(), max(0.1, end - time.time()))
+            except asyncio.TimeoutError:
+                break
+            if raw is None: break
+            if isinstance(raw, bytes): continue     # binary frames carry buffers; not needed here
+            m = json.loads(raw)
+            self.seen.append(m)
+            if pred(m): return m
+        return None
+
+    async def widget_states(self):
+        await self.send('comm_info_request', {'target_name': 'jupyter.widget'})
+        reply = await self.read_until(lambda m: m['msg_type'] == 'comm_info_reply')
+        for cid in reply['content']['comms']:
+            await self.send('comm_msg', {'comm_id': cid, 'data': {'method': 'request_state'}})
+            m = await self.read_until(lambda m: m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == cid)
+            if m: self.states[cid] = m['content']['data']['state']
+        return self.states
+
+    def find(self, css_class):
+        "The comm id of the widget with this CSS class."
+        return next(cid for cid, s in self.states.items() if css_class in (s.get('_dom_classes') or []))
+
+    async def update(self, comm_id, **state):
+        await self.send('comm_msg', {'comm_id': comm_id, 'data': {'method': 'update', 'state': state,
+                                                                  'buffer_paths': []}})
+
+    async def click_and_read(self, button, result, timeout=30):
+        "Click a Button; the next `value` the `result` widget is given (None on timeout)."
+        await self.send('comm_msg', {'comm_id': button, 'data': {'method': 'custom', 'content': {'event': 'click'}}})
+        m = await self.read_until(lambda m: (m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == result
+                                             and 'value' in m['content']['data'].get('state', {})), timeout)
+        return m and m['content']['data']['state']['value']
+
+    def close(self):
+        self.ws.close()
+
+
+async def open_app(base_url, notebook='tabular_app.ipynb', timeout=300):
+    "GET the app page (its kernel starts), connect to the kernel, read the widgets: a WidgetClient."
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.websocket import websocket_connect
+    r = await AsyncHTTPClient().fetch(base_url + f'voila/render/{notebook}', request_timeout=timeout,
+                                      raise_error=False)
+    if r.code != 200: raise RuntimeError(f'HTTP {r.code}: {r.body[:300]!r}')
+    c = WidgetClient(await websocket_connect(kernel_ws_url(base_url, r.body.decode())))
+    await c.widget_states()
+    return c
