@@ -111,6 +111,6 @@ class ImagePredictor(Logged):
         for p in paths:
             try:
                 with open(p, 'rb') as f: files.append((str(p), f.read(self.limits.max_bytes + 1)))
-            except OSError as e:
+            except OSError:
                 files.append((str(p), None))
         return self.predict_files(files)

@@ -85,7 +85,7 @@ def _badge(v: str) -> str:
 def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 20, plots: bool = True) -> str:
     "The report's body: verdict, a table of columns, histograms, predictions per hour, latest predictions."
     s = report['settings']
-    out = [f'<div class="drift-report" style="font-family:system-ui,sans-serif">',
+    out = ['<div class="drift-report" style="font-family:system-ui,sans-serif">',
            f'<h3>Drift of {esc(report["model"])} (card {esc(report["version"])}): {_badge(report["verdict"])}</h3>',
            f'<p class="drift-summary">{report["rows"]} prediction(s) compared with the training data; '
            f'{len(report["drifted_columns"])} drifted column(s)'

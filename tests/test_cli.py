@@ -1,7 +1,6 @@
 "The command line: every verb, JSON lines out, exit codes and one-line reasons."
 import json
 
-import pandas as pd
 import pytest
 
 from helpers import ADULT_CSV, TEST_IMAGES, run_cli

@@ -1,13 +1,11 @@
 "Monitoring: the prediction log and drift against the training data."
-import json
 import multiprocessing as mp
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import TEST_IMAGES, run_cli
 from predictors.drift import DriftSettings, drift_report
 from predictors.monitor import PredictionLog
 

@@ -1,14 +1,9 @@
 "`make serve` itself: the README's command serves the landing page and the apps, and nothing else."
-import os
-import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from helpers import ROOT
+from voila_server import VoilaServer
 from widget_client import get, kernel_ws_url, msg, open_app
 
 
@@ -17,23 +12,8 @@ _get, _kernel_ws, _msg = get, kernel_ws_url, msg
 
 @pytest.fixture(scope='module')
 def make_serve():
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    proc = subprocess.Popen(['make', 'serve', f'PORT={port}'], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f'http://127.0.0.1:{port}/'
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2); break
-        except OSError:
-            if proc.poll() is not None: raise RuntimeError(proc.stdout.read().decode()[-3000:])
-            time.sleep(0.5)
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
-    try: proc.wait(30)
-    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+    with VoilaServer(make=True) as srv:
+        yield srv.url
 
 
 def test_landing_page_lists_the_apps(make_serve):
@@ -128,29 +108,10 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
 @pytest.fixture
 def capped_server(tmp_path):
     "The tabular app alone, preheated, at most 2 kernels, idle kernels culled after a few seconds."
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    cmd = [str(ROOT / '.venv' / 'bin' / 'voila'), 'notebooks/tabular_app.ipynb', f'--port={port}',
-           '--CappedKernelManager.max_kernels=2', '--MappingKernelManager.cull_idle_timeout=6',
-           '--MappingKernelManager.cull_interval=2']
-    log = open(tmp_path / 'voila.log', 'w')
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, FASTAI_APPS_LOG=str(tmp_path / 'log.db')))
-    url = f'http://127.0.0.1:{port}/'
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + 'favicon.ico', timeout=2); break
-        except urllib.error.HTTPError:          # an answer: the server is up (GET / would take a kernel)
-            break
-        except OSError:
-            if proc.poll() is not None: raise RuntimeError((tmp_path / 'voila.log').read_text()[-3000:])
-            time.sleep(0.5)
-    yield url, proc, tmp_path / 'voila.log'
-    os.killpg(proc.pid, signal.SIGTERM)
-    try: proc.wait(30)
-    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+    args = ['notebooks/tabular_app.ipynb', '--CappedKernelManager.max_kernels=2',
+            '--MappingKernelManager.cull_idle_timeout=6', '--MappingKernelManager.cull_interval=2']
+    with VoilaServer(args, env=dict(FASTAI_APPS_LOG=tmp_path / 'log.db'), log=tmp_path / 'voila.log') as srv:
+        yield srv.url, srv.proc, srv.log
 
 
 def _kernels(proc):

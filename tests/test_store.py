@@ -1,11 +1,10 @@
 "The model store: versions, activation and rollback, checksums, refusing bad model files."
-import json
 import subprocess
 import sys
 
 import pytest
 
-from predictors import ModelError, ModelStore
+from predictors import ModelError
 from predictors.store import load_learner_file
 
 

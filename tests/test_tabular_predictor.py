@@ -1,12 +1,10 @@
 "The tabular predictor: equal to learn.predict, checked inputs, batch scoring, another learner shape."
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from predictors import ModelError
-from predictors.tabular import TabularPredictor, read_csv_checked
+from predictors.tabular import read_csv_checked
 
 
 def _learn_probs(learn, row):

@@ -8,7 +8,6 @@ import base64
 import math
 
 import ipywidgets as W
-from IPython.display import HTML, display
 
 from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
 

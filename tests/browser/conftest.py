@@ -1,67 +1,29 @@
 "A real Voila server on a free local port, serving a copy of the demo store, and headless Chromium."
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import ROOT  # noqa: E402
+from voila_server import VoilaServer  # noqa: E402
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync']
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, url, models, proc, log):
-        self.url, self.models, self.proc, self.log = url, models, proc, log
-
-    def app(self, nb): return f'{self.url}voila/render/{nb}'
-
-    def log_text(self): return Path(self.log).read_text(errors='replace')
-
-
 @pytest.fixture(scope='session')
 def served(tmp_path_factory):
+    "Voila serving the apps (voila.json) on a copy of the demo store and an empty prediction log."
     from predictors import ModelStore
     d = tmp_path_factory.mktemp('served')
     shutil.copytree(ROOT / 'models', d / 'models')
-    port = free_port()
-    env = dict(os.environ, FASTAI_APPS_MODELS=str(d / 'models'), FASTAI_APPS_LOG=str(d / 'predictions.db'))
-    log = d / 'voila.log'
-    voila = Path(sys.executable).parent / 'voila'
-    with open(log, 'w') as f:
-        proc = subprocess.Popen([str(voila), 'notebooks', f'--port={port}', '--Voila.ip=127.0.0.1'], cwd=ROOT,
-                                env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f'http://127.0.0.1:{port}/'
-    deadline = time.time() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200: break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            raise RuntimeError('voila did not start:\n' + log.read_text()[-3000:])
-        time.sleep(0.5)
-    srv = Server(url, ModelStore(d / 'models'), proc, log)
-    srv.log_db = d / 'predictions.db'
-    yield srv
-    os.killpg(proc.pid, signal.SIGTERM)
-    try: proc.wait(20)
-    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+    with VoilaServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
+                     log=d / 'voila.log') as srv:
+        srv.models, srv.log_db = ModelStore(d / 'models'), d / 'predictions.db'
+        yield srv
 
 
 @pytest.fixture(scope='session')

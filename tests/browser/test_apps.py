@@ -1,5 +1,4 @@
 """The served apps in headless Chromium, as a person uses them."""
-import io
 import re
 
 import numpy as np
@@ -252,6 +251,7 @@ def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_
     new = r.stdout.split()[-1]
     try:
         open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+        assert f'Model adult_income {new}' in page.inner_text('body')
         assert page.locator('.app-input-years-in-job input').count() == 1
         assert 'training range 0 – 45' in page.inner_text('.app-input-years-in-job >> xpath=..')
         assert sorted(page.locator('.app-input-work-location select option').all_inner_texts()) == \
