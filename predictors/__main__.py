@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('verify', help='check the setup and every model (exit 1 if a check fails)')
     p.set_defaults(fn=cmd_verify)
+
+    p = sub.add_parser('health', help='for a process supervisor: server up, store readable, each model loads '
+                                      'and answers, log readable (exit 1 if not)')
+    p.add_argument('--url', help='the served apps, e.g. http://127.0.0.1:8866/ (default: no server check)')
+    p.add_argument('--json', action='store_true', help='one JSON object instead of lines')
+    p.set_defaults(fn=cmd_health)
     return ap
 
 
@@ -200,7 +206,19 @@ def cmd_drift(args):
 
 def cmd_verify(args):
     from .verify import run_checks
-    rows = run_checks(_store(args))
+    return _print_checks(run_checks(_store(args)))
+
+
+def cmd_health(args):
+    from .verify import health_checks
+    rows = health_checks(args.url, _store(args))
+    if args.json:
+        print(json.dumps(dict(ok=all(r['ok'] for r in rows), checks=rows)))
+        return 0 if all(r['ok'] for r in rows) else 1
+    return _print_checks(rows)
+
+
+def _print_checks(rows):
     for r in rows:
         print(f'{"PASS" if r["ok"] else "FAIL"}  {r["check"]}: {r["detail"]}' +
               ('' if r['ok'] else f'\n      remedy: {r["remedy"]}'))

@@ -10,7 +10,7 @@ import sys
 
 from .store import MODEL_FILE, ModelError, ModelStore
 
-__all__ = ['run_checks', 'check_environment', 'check_models', 'REQUIRED']
+__all__ = ['run_checks', 'health_checks', 'check_environment', 'check_models', 'check_server', 'check_log', 'REQUIRED']
 
 # what the project pins (requirements.txt); the check accepts the same minor series
 REQUIRED = dict(torch='2.14', torchvision='0.29', fastai='2.8', voila='0.5', ipywidgets='8.')
@@ -123,3 +123,40 @@ def check_models(store: ModelStore) -> list[dict]:
 
 def run_checks(store: ModelStore | None = None) -> list[dict]:
     return check_environment() + check_models(store or ModelStore())
+
+
+APPS = ('00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb')
+
+
+def check_server(url: str, timeout: float = 10) -> list[dict]:
+    "The Voila server at `url` answers and lists the apps (starts no kernel)."
+    import json
+    import urllib.request
+    url = url.rstrip('/') + '/'
+    try:
+        with urllib.request.urlopen(url + 'voila/api/contents', timeout=timeout) as r:
+            names = {c['name'] for c in json.loads(r.read())['content']}
+    except Exception as e:  # noqa: BLE001 - any failure is the finding
+        return [_row(f'server {url} answers', False, f'{type(e).__name__}: {e}',
+                     'start it with `make serve` (see its output for the reason it stopped)')]
+    missing = [a for a in APPS if a not in names]
+    return [_row(f'server {url} answers', not missing,
+                 f'lists {len(names)} app(s)' + (f'; missing: {", ".join(missing)}' if missing else ''),
+                 'serve the notebooks/ folder from the project folder: `make serve`')]
+
+
+def check_log() -> list[dict]:
+    "The prediction log ($FASTAI_APPS_LOG) can be read (nothing is written)."
+    from .monitor import PredictionLog
+    log = PredictionLog()
+    try:
+        n = log.count()
+    except Exception as e:  # noqa: BLE001
+        return [_row('prediction log readable', False, f'{log.where}: {type(e).__name__}: {e}',
+                     'check $FASTAI_APPS_LOG: a writable file path or a reachable database URL')]
+    return [_row('prediction log readable', True, f'{n} prediction(s) in {log.where}')]
+
+
+def health_checks(url: str | None = None, store: ModelStore | None = None) -> list[dict]:
+    "What a process supervisor polls: the server (when `url` is given), the store and every model, the log."
+    return (check_server(url) if url else []) + check_models(store or ModelStore()) + check_log()

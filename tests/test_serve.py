@@ -167,3 +167,43 @@ def test_kernels_are_capped_and_idle_ones_culled(capped_server):
     assert after < base + 250, f'memory after culling {after:.0f} MB vs {base:.0f} MB before the visitors'
     d, body = _get(url)
     assert d == 200 and 'kernelId' in body
+
+
+def test_restarting_make_serve_loses_no_acknowledged_prediction(tmp_path):
+    """A visitor predicts non-stop while `make serve` is killed (SIGKILL), restarted, and stopped
+    (SIGTERM); every prediction whose answer reached the visitor is in the log afterwards."""
+    import asyncio
+    import signal
+    import threading
+    from predictors.monitor import PredictionLog
+    from voila_server import free_port
+    log_db, port, acked, ids = tmp_path / 'log.db', free_port(), [], iter(range(100_000, 200_000))
+
+    def visitor(url, stop):
+        async def go():
+            c = await open_app(url)
+            fnlwgt, button, result = (c.find(x) for x in ('app-input-fnlwgt', 'app-predict', 'app-result'))
+            while not stop.is_set():
+                i = next(ids)
+                try:
+                    await c.update(fnlwgt, value=i)
+                    text = await c.click_and_read(button, result, timeout=10)
+                except Exception:  # noqa: BLE001 - the server went away mid-prediction
+                    return
+                if not text: return
+                assert 'Predicted salary' in text
+                acked.append(i)
+        asyncio.run(go())
+
+    for sig in (signal.SIGKILL, signal.SIGTERM):
+        srv = VoilaServer(make=True, port=port, env=dict(FASTAI_APPS_LOG=log_db), log=tmp_path / 'voila.log')
+        srv.start()
+        stop, before = threading.Event(), len(acked)
+        th = threading.Thread(target=visitor, args=(srv.url, stop)); th.start()
+        _wait(lambda: len(acked) >= before + 20, 300, 'predictions')
+        srv.stop(sig)                         # while the visitor is still predicting
+        stop.set(); th.join(60)
+        assert len(acked) >= before + 20
+    logged = set(PredictionLog(log_db).read()['inputs'].map(lambda d: d.get('fnlwgt')))
+    lost = [i for i in acked if i not in logged]
+    assert not lost, f'{len(lost)} of {len(acked)} acknowledged predictions are not in the log: {lost[:5]}'

@@ -1,0 +1,144 @@
+"""Load: N concurrent sessions of the served tabular app, each making P predictions over the
+widget protocol (what the page's JavaScript sends: set a field, click the button, read the result).
+
+    .venv/bin/python benchmarks/load_test.py [--sessions 20] [--predictions 10] [--cull 30]
+
+Starts its own Voila server (voila.json: preheated pool, kernel cap) on a free port with a
+temporary prediction log, and reports: sessions opened, predictions answered, latency
+percentiles (page open, prediction), the server's memory (server + kernels) before, at the
+peak and after the sessions closed and their kernels were culled (`--cull` seconds idle), and
+that every answered prediction is in the log.
+"""
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tests'))
+sys.path.insert(0, str(ROOT))
+from voila_server import VoilaServer  # noqa: E402
+from widget_client import open_app  # noqa: E402
+
+print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
+
+
+def tree(proc):
+    "(resident MB, kernels) of the server process and its kernels."
+    import psutil
+    rss, kernels = 0, 0
+    for p in [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE: continue
+            rss += p.memory_info().rss
+            kernels += 'ipykernel' in ' '.join(p.cmdline())
+        except psutil.Error:
+            pass
+    return rss / 2 ** 20, kernels
+
+
+async def session(url, k, n, out):
+    t = time.perf_counter()
+    try:
+        c = await open_app(url, timeout=600)
+    except Exception as e:  # noqa: BLE001 - counted and reported
+        out['open_failed'].append(f'{type(e).__name__}: {e}'[:200])
+        if args_verbose: print(f'  session {k}: {out["open_failed"][-1]}')
+        return
+    if args_verbose: print(f'  session {k}: opened in {time.perf_counter() - t:.1f} s')
+    out['open'].append(time.perf_counter() - t)
+    age, fnlwgt, button, result = (c.find(x) for x in ('app-input-age', 'app-input-fnlwgt', 'app-predict',
+                                                      'app-result'))
+    rng = random.Random(k)
+    for i in range(n):
+        await c.update(age, value=rng.randint(18, 80))
+        await c.update(fnlwgt, value=100_000 + 1000 * k + i)   # unique: found again in the log
+        t = time.perf_counter()
+        text = await c.click_and_read(button, result, timeout=120)
+        if text and 'Predicted salary' in text:
+            out['latency'].append(time.perf_counter() - t); out['answered'].append(100_000 + 1000 * k + i)
+        else:
+            out['failed'].append(str(text)[:200])
+    c.close()
+
+
+args_verbose = False
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] if xs else float('nan')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--sessions', type=int, default=20); ap.add_argument('--predictions', type=int, default=10)
+    ap.add_argument('--cull', type=int, default=30, help='idle seconds before a kernel is culled (voila.json: 900)')
+    ap.add_argument('--verbose', action='store_true', help='a line per session as it opens')
+    args = ap.parse_args()
+    global args_verbose
+    args_verbose = args.verbose
+    tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-load-'))
+    log_db = tmp / 'predictions.db'
+    extra = [f'--MappingKernelManager.cull_idle_timeout={args.cull}', '--MappingKernelManager.cull_interval=5']
+    with VoilaServer(['notebooks', *extra], env=dict(FASTAI_APPS_LOG=log_db), log=tmp / 'voila.log') as srv:
+        print(f'server {srv.url} (voila.json; cull after {args.cull} s idle); waiting for the preheated pool')
+        while srv.log_text().count('is filled with') < 4: time.sleep(1)
+        time.sleep(5)
+        base, k0 = tree(srv.proc)
+        peak = [base, k0]
+        stop = threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                m, k = tree(srv.proc)
+                if m > peak[0]: peak[:] = [m, k]
+                time.sleep(1)
+        threading.Thread(target=watch, daemon=True).start()
+        out = {k: [] for k in ('open', 'open_failed', 'latency', 'answered', 'failed')}
+
+        async def run_all():
+            from tornado.httpclient import AsyncHTTPClient
+            AsyncHTTPClient.configure(None, max_clients=args.sessions)    # all page loads at once
+            await asyncio.gather(*(session(srv.url, k, args.predictions, out) for k in range(args.sessions)))
+        t = time.perf_counter()
+        asyncio.run(run_all())
+        wall = time.perf_counter() - t
+        stop.set()
+        print(f'{args.sessions} sessions x {args.predictions} predictions in {wall:.0f} s')
+        n = args.sessions * args.predictions
+        print(f'  sessions opened        {len(out["open"])}/{args.sessions}'
+              + (f'  (failed: {out["open_failed"][:3]})' if out['open_failed'] else ''))
+        print(f'  predictions answered   {len(out["answered"])}/{n} ({len(out["answered"]) / n:.1%})'
+              + (f'  (failed: {out["failed"][:3]})' if out['failed'] else ''))
+        for name, xs in (('page open (s)', out['open']), ('prediction (ms)', [x * 1000 for x in out['latency']])):
+            if xs:
+                print(f'  {name:<22} p50 {pct(xs, 50):8.1f}  p95 {pct(xs, 95):8.1f}  p99 {pct(xs, 99):8.1f}  '
+                      f'max {max(xs):8.1f}')
+        print(f'  server memory          before {base:7.0f} MB ({k0} pooled kernels)   '
+              f'peak {peak[0]:7.0f} MB ({peak[1]} kernels)')
+        t = time.time()
+        while time.time() - t < args.cull + 120:
+            m, k = tree(srv.proc)
+            if k <= k0: break
+            time.sleep(2)
+        time.sleep(5)
+        m, k = tree(srv.proc)
+        print(f'  after the sessions     {m:7.0f} MB ({k} kernels) {time.time() - t:.0f} s after they closed: '
+              f'{m / base:.2f}x the memory before')
+    from predictors.monitor import PredictionLog
+    df = PredictionLog(log_db).read(model='adult_income')
+    logged = set(df['inputs'].map(lambda d: d.get('fnlwgt')))
+    missing = [h for h in out['answered'] if h not in logged]
+    print(f'  prediction log         {len(df)} rows; answered predictions missing from it: {len(missing)}')
+    ok = not out['open_failed'] and not out['failed'] and not missing
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
