@@ -12,7 +12,6 @@ that every answered prediction is in the log.
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import tempfile
 import threading

@@ -9,11 +9,12 @@ FRUIT_DIR = ROOT / 'data' / 'fruit_emoji'
 TEST_IMAGES = ROOT / 'test_images'
 
 
-def run_cli(*args, models=None, check=None):
-    "Run `python -m predictors …` in a subprocess; returns CompletedProcess."
+def run_cli(*args, models=None, log=None, check=None):
+    "Run `python -m predictors …` in a subprocess (store and prediction log if given); returns CompletedProcess."
     import subprocess
     env = dict(os.environ)
     if models is not None: env['FASTAI_APPS_MODELS'] = str(models)
+    if log is not None: env['FASTAI_APPS_LOG'] = str(log)
     r = subprocess.run([sys.executable, '-m', 'predictors', *map(str, args)], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=900)
     if check is not None: assert r.returncode == check, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])

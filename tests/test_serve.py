@@ -1,9 +1,11 @@
 "`make serve` itself: the README's command serves the landing page and the apps, and nothing else."
+import json
 import time
 
 import pytest
 
-from voila_server import VoilaServer
+from helpers import run_cli
+from voila_server import VoilaServer, free_port
 from widget_client import get, kernel_ws_url, msg, open_app
 
 
@@ -24,6 +26,24 @@ def test_landing_page_lists_the_apps(make_serve):
     status, listing = _get(make_serve + 'voila/api/contents')
     names = sorted(c['name'] for c in json.loads(listing)['content'])
     assert names == ['00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb']
+
+
+def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):
+    "Server up, store readable, each model loads and answers, log readable: exit 0; any failure: exit 1."
+    env_log = tmp_path / 'log.db'
+    r = run_cli('health', '--url', make_serve, '--json', models=store_copy.root, log=env_log, check=0)
+    rep = json.loads(r.stdout)
+    names = [c['check'] for c in rep['checks']]
+    assert rep['ok'] and names[0] == f'server {make_serve} answers' and rep['checks'][0]['detail'] == 'lists 4 app(s)'
+    assert 'model adult_income v1 (active): loads and answers' in names
+    assert 'model fruits v1 (active): loads and answers' in names and names[-1] == 'prediction log readable'
+    # a tampered model file and a server that is down: both reported, exit 1
+    with open(store_copy.path('fruits') / 'model.pkl', 'r+b') as f:
+        f.seek(1000); f.write(b'\x00')
+    r = run_cli('health', '--url', f'http://127.0.0.1:{free_port()}/', models=store_copy.root, log=env_log, check=1)
+    fails = [l for l in r.stdout.splitlines() if l.startswith('FAIL')]
+    assert len(fails) == 2 and 'answers: URLError' in fails[0] and 'fruits v1 (active): file and checksum' in fails[1]
+    assert 'remedy: start it with `make serve`' in r.stdout
 
 
 def test_app_page_hides_sources(make_serve):
@@ -103,6 +123,26 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
     assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
     assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
     assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
+
+
+def test_a_forged_upload_name_and_size_are_not_trusted(make_serve):
+    "A FileUpload value set over comm_msg with a path for a name and an absurd size: only the bytes count."
+    from helpers import ADULT_CSV
+    csv = ''.join(open(ADULT_CSV).readlines()[:4]).encode()
+
+    async def scenario():
+        k = await open_app(make_serve)
+        upload, batch = k.find('app-upload'), k.find('app-batch')
+        await k.update_with_buffers(upload, {'value': [dict(name='../../etc/passwd', type='text/csv', size=10 ** 12,
+                                                            last_modified=0)]},
+                                    [['value', 0, 'content']], [csv])
+        text = await k.read_value(batch, 60)
+        k.close()
+        return text
+
+    text = _run(scenario)
+    assert text and '3 of 3 rows scored' in text and 'download="passwd_scored.csv"' in text
+    assert '../' not in text and 'root:' not in text
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ class WidgetClient:
             if isinstance(raw, bytes): continue     # binary frames carry buffers; not needed here
             m = json.loads(raw)
             self.seen.append(m)
+            if m['msg_type'] == 'comm_msg' and m['content']['data'].get('method') == 'update':
+                self.states.setdefault(m['content']['comm_id'], {}).update(m['content']['data'].get('state', {}))
             if pred(m): return m
         return None
 
@@ -75,12 +77,32 @@ class WidgetClient:
         await self.send('comm_msg', {'comm_id': comm_id, 'data': {'method': 'update', 'state': state,
                                                                   'buffer_paths': []}})
 
-    async def click_and_read(self, button, result, timeout=30):
-        "Click a Button; the next `value` the `result` widget is given (None on timeout)."
-        await self.send('comm_msg', {'comm_id': button, 'data': {'method': 'custom', 'content': {'event': 'click'}}})
-        m = await self.read_until(lambda m: (m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == result
+    async def update_with_buffers(self, comm_id, state, buffer_paths, buffers):
+        "An update carrying binary buffers (a FileUpload's content), in Jupyter's binary websocket framing."
+        import struct
+        m = msg('comm_msg', {'comm_id': comm_id, 'data': {'method': 'update', 'state': state,
+                                                          'buffer_paths': buffer_paths}}, self.session)
+        m.pop('buffers')
+        parts = [json.dumps(m).encode(), *map(bytes, buffers)]
+        offsets = [4 * (len(parts) + 1)]
+        for p in parts[:-1]: offsets.append(offsets[-1] + len(p))
+        await self.ws.write_message(struct.pack('!' + 'I' * (len(parts) + 1), len(parts), *offsets)
+                                    + b''.join(parts), binary=True)
+
+    async def read_value(self, comm_id, timeout=30):
+        "The next `value` the widget is given (None on timeout)."
+        m = await self.read_until(lambda m: (m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == comm_id
                                              and 'value' in m['content']['data'].get('state', {})), timeout)
         return m and m['content']['data']['state']['value']
+
+    async def click_and_read(self, button, result, timeout=30):
+        """Click a Button; the `result` widget's value once the kernel has handled the click (it
+        may be unchanged: an equal value is not sent again). None on timeout."""
+        mid = await self.send('comm_msg', {'comm_id': button, 'data': {'method': 'custom',
+                                                                       'content': {'event': 'click'}}})
+        done = await self.read_until(lambda m: (m['msg_type'] == 'status' and m['content']['execution_state'] == 'idle'
+                                                and m['parent_header'].get('msg_id') == mid), timeout)
+        return done and self.states[result].get('value')
 
     def close(self):
         self.ws.close()
