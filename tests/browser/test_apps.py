@@ -167,6 +167,25 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     assert page.locator('.app-summary-text').count() == 0
 
 
+def test_every_bad_and_unusual_image_case_through_the_served_app(page, served):
+    "The predictor's corpus of bad files (each fails alone, with its message) and unusual ones (classified)."
+    from image_corpus import _bad_corpus, _unusual
+    bad, unusual = _bad_corpus(), _unusual()
+    files = (_image_payloads(2) + [dict(name=n, mimeType='application/octet-stream', buffer=d) for n, (d, _) in bad.items()]
+             + [dict(name=n, mimeType='application/octet-stream', buffer=d) for n, (d, _) in unusual.items()])
+    open_app(page, served, 'image_app.ipynb', '.app-upload')
+    upload(page, files)
+    page.wait_for_selector('.app-summary-text')
+    n = len(files)
+    assert page.inner_text('.app-summary-text') == f'{n} image(s): {n - len(bad)} classified, {len(bad)} rejected.'
+    errors = page.locator('.app-card-error').all_inner_texts()
+    assert len(errors) == len(bad)
+    for (name, (_, msg)), err in zip(bad.items(), errors):
+        assert name in err and re.search(msg, err), (name, err)
+    ok = page.locator('.app-card-ok').all_inner_texts()
+    for name in unusual: assert any(name in t for t in ok), name
+
+
 def drop(page, files, big=()):
     "Drop files on the drop zone as a person drags them from a file manager; `big`: (name, size) blanks."
     import base64
