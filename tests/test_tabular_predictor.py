@@ -139,3 +139,23 @@ def test_a_learner_of_another_shape_works_without_code_change(tmp_store):
     for i in range(0, 150, 15):
         assert np.abs(res.probs[i] - learn.predict(iris.iloc[i])[2].numpy()).max() <= 1e-5
     assert (np.array(pred.classes)[res.probs.argmax(1)] == iris['species']).mean() > 0.8
+
+
+_HOSTILE_NUMBERS = [('', 'warn', 'was empty: used'), (float('nan'), 'warn', 'was empty: used'),
+                    (float('inf'), 'err', 'is not a finite number'), (float('-inf'), 'err', 'is not a finite number'),
+                    (1e300, 'err', 'is too far outside the training data'), (-5, 'warn', 'outside the training range'),
+                    ('abc', 'err', "'abc' is not a number")]
+
+
+def test_every_numeric_field_with_every_hostile_value(adult_predictor):
+    "Each continuous input × empty, NaN, ±inf, huge, negative, text: the expected message, never a NaN answer."
+    conts = [c['name'] for c in adult_predictor.inputs if c['kind'] == 'continuous']
+    assert len(conts) == 6
+    for col in conts:
+        for value, kind, msg in _HOSTILE_NUMBERS:
+            p = adult_predictor.predict_one({col: value})
+            if kind == 'err':
+                assert not p.ok and p.error.startswith(col) and msg in p.error, (col, value, p.error)
+            else:
+                assert p.ok and abs(sum(p.probabilities.values()) - 1) < 1e-5, (col, value, p.error)
+                assert any(w.startswith(col) and msg in w for w in p.warnings), (col, value, p.warnings)
