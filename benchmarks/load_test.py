@@ -87,7 +87,7 @@ def main():
     extra = [f'--MappingKernelManager.cull_idle_timeout={args.cull}', '--MappingKernelManager.cull_interval=5']
     with VoilaServer(['notebooks', *extra], env=dict(FASTAI_APPS_LOG=log_db), log=tmp / 'voila.log') as srv:
         print(f'server {srv.url} (voila.json; cull after {args.cull} s idle); waiting for the preheated pool')
-        while srv.log_text().count('is filled with') < 4: time.sleep(1)
+        srv.wait_for_pools(4)
         time.sleep(5)
         base, k0 = tree(srv.proc)
         peak = [base, k0]

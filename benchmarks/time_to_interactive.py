@@ -7,36 +7,16 @@ and cold (preheating off), each on its own Voila server started by this script o
 are connected).
 """
 import argparse
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tests'))
+from voila_server import VoilaServer  # noqa: E402
+
 READY = {'tabular_app.ipynb': '.app-predict', 'image_app.ipynb': '.app-upload', '00_verify_setup.ipynb': '.app-checks'}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-
-def start(preheat: bool):
-    port = free_port()
-    cmd = [str(Path(sys.executable).parent / 'voila'), 'notebooks', f'--port={port}', '--Voila.ip=127.0.0.1',
-           f'--preheat_kernel={preheat}']
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f'http://127.0.0.1:{port}/'
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url, timeout=2); break
-        except OSError: time.sleep(0.5)
-    return proc, url
 
 
 def measure(browser, url, app, runs, settle):
@@ -63,11 +43,8 @@ def main():
             '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
             '--disable-sync'])
         for label, preheat, settle in (('warm (preheated pool)', True, args.settle), ('cold (no preheat)', False, 3)):
-            proc, url = start(preheat)
-            try:
-                res[label] = measure(browser, url, args.app, args.runs, settle)
-            finally:
-                os.killpg(proc.pid, signal.SIGTERM); proc.wait(30)
+            with VoilaServer(['notebooks', f'--preheat_kernel={preheat}']) as srv:
+                res[label] = measure(browser, srv.url, args.app, args.runs, settle)
         browser.close()
     print(f'time to interactive of {args.app} in headless Chromium ({args.runs} runs each)')
     for k, v in res.items():

@@ -54,6 +54,13 @@ class VoilaServer:
             time.sleep(0.5)
         return self
 
+    def wait_for_pools(self, n, timeout=300):
+        "Wait until `n` preheated kernel pools are filled (needs `log`)."
+        end = time.time() + timeout
+        while self.log_text().count('is filled with') < n:
+            if time.time() > end: raise RuntimeError('the kernel pools did not fill:\n' + self.log_text()[-3000:])
+            time.sleep(0.5)
+
     def stop(self, sig=signal.SIGTERM, timeout=30):
         "Signal the server's process group (make, voila); SIGKILL if it has not ended in `timeout` s."
         if self.proc is None: return

@@ -23,6 +23,7 @@ def served(tmp_path_factory):
     with VoilaServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
                      log=d / 'voila.log') as srv:
         srv.models, srv.log_db = ModelStore(d / 'models'), d / 'predictions.db'
+        srv.wait_for_pools(4)       # the tests start on a calm machine, not beside 4 kernels starting
         yield srv
 
 
@@ -38,6 +39,10 @@ def browser():
 @pytest.fixture
 def page(browser):
     ctx = browser.new_context(viewport={'width': 1280, 'height': 900}, accept_downloads=True)
+    # the page asks a CDN for Font Awesome: refuse anything off this machine at once (no waiting on
+    # the network; icons still render from the bundled font)
+    ctx.route('**/*', lambda route: route.continue_() if route.request.url.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:', 'blob:'))
+              else route.abort())
     pg = ctx.new_page()
     pg.set_default_timeout(90_000)
     yield pg
