@@ -1,7 +1,7 @@
 """Load: N concurrent sessions of the served tabular app, each making P predictions over the
 widget protocol (what the page's JavaScript sends: set a field, click the button, read the result).
 
-    .venv/bin/python benchmarks/load_test.py [--sessions 20] [--predictions 10] [--cull 30]
+    .venv/bin/python benchmarks/load_test.py [--sessions 20] [--predictions 10] [--cull 30] [--ramp 0]
 
 Starts its own Voila server (voila.json: preheated pool, kernel cap) on a free port with a
 temporary prediction log, and reports: sessions opened, predictions answered, latency
@@ -41,7 +41,8 @@ def tree(proc):
     return rss / 2 ** 20, kernels
 
 
-async def session(url, k, n, out):
+async def session(url, k, n, out, delay=0.0):
+    await asyncio.sleep(delay)
     t = time.perf_counter()
     try:
         c = await open_app(url, timeout=600)
@@ -78,6 +79,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sessions', type=int, default=20); ap.add_argument('--predictions', type=int, default=10)
     ap.add_argument('--cull', type=int, default=30, help='idle seconds before a kernel is culled (voila.json: 900)')
+    ap.add_argument('--ramp', type=float, default=0, help='spread the arrivals evenly over this many seconds '
+                    '(default 0: all at once)')
     ap.add_argument('--verbose', action='store_true', help='a line per session as it opens')
     args = ap.parse_args()
     global args_verbose
@@ -104,12 +107,14 @@ def main():
         async def run_all():
             from tornado.httpclient import AsyncHTTPClient
             AsyncHTTPClient.configure(None, max_clients=args.sessions)    # all page loads at once
-            await asyncio.gather(*(session(srv.url, k, args.predictions, out) for k in range(args.sessions)))
+            await asyncio.gather(*(session(srv.url, k, args.predictions, out, k * args.ramp / args.sessions)
+                                   for k in range(args.sessions)))
         t = time.perf_counter()
         asyncio.run(run_all())
         wall = time.perf_counter() - t
         stop.set()
-        print(f'{args.sessions} sessions x {args.predictions} predictions in {wall:.0f} s')
+        print(f'{args.sessions} sessions x {args.predictions} predictions in {wall:.0f} s'
+              + (f' (arrivals spread over {args.ramp:.0f} s)' if args.ramp else ' (all arriving at once)'))
         n = args.sessions * args.predictions
         print(f'  sessions opened        {len(out["open"])}/{args.sessions}'
               + (f'  (failed: {out["open_failed"][:3]})' if out['open_failed'] else ''))

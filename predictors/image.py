@@ -77,14 +77,15 @@ class ImagePredictor(Logged):
         results, total = [], 0
         for i, (name, data) in enumerate(files):
             r = ImageResult(name=str(name), size=len(data) if data is not None else 0)
-            total += r.size
+            counted = r.size <= self.limits.max_bytes      # as the drop zone: refused files use no room
             if i >= self.limits.max_files:
                 r.error = (f'{name}: not classified: an upload may hold at most {self.limits.max_files} '
                            f'files ({len(files)} were sent).')
-            elif total > self.limits.max_upload_bytes:
+            elif counted and total + r.size > self.limits.max_upload_bytes:
                 r.error = (f'{name}: not classified: the files of one upload may hold '
                            f'{self.limits.max_upload_bytes // 2**20} MB together; upload the rest separately.')
             else:
+                total += r.size if counted else 0
                 try:
                     r.image = decode_image(data, str(name), self.limits)
                     r.stats = image_stats(r.image)

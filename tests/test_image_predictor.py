@@ -77,5 +77,10 @@ def test_upload_total_limit_and_limits_from_the_environment(fruits_learner, frui
     p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=ImageLimits(max_upload_bytes=limit))
     res = p.predict_files(files)
     assert [r.ok for r in res] == [True, True, False] and 'together' in res[2].error
+    # a file refused for its own size takes no room from the others (as in the drop zone)
+    small = ImageLimits(max_bytes=max(len(d) for _, d in files), max_upload_bytes=limit)
+    p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=small)
+    res = p.predict_files([('huge.png', b'x' * (small.max_bytes + 1))] + files[:2])
+    assert [r.ok for r in res] == [False, True, True] and 'over the limit' in res[0].error
     lim = ImageLimits.from_env({'FASTAI_APPS_MAX_FILES': '5', 'FASTAI_APPS_MAX_IMAGE_BYTES': '1000'})
     assert (lim.max_files, lim.max_bytes, lim.max_pixels) == (5, 1000, ImageLimits().max_pixels)
