@@ -81,7 +81,7 @@ def cmd_predict(args):
             failed += not r.ok
             print(json.dumps(r.to_dict(args.top)))
         return 1 if failed else 0
-    from .tabular import iter_csv_checked
+    from .tabular import iter_csv_checked, scored_errors
     if args.out and len(args.files) != 1: raise ModelError('--out writes the scores of one CSV: give one file.')
     for f in args.files:
         out = None
@@ -92,7 +92,7 @@ def cmd_predict(args):
                     print(f'{f}: columns not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
                 if args.out:
                     scored = pred.score_frame(df)
-                    failed += int(scored['problem'].str.startswith('error: ').sum())
+                    failed += len(scored_errors(scored))
                     out = out or open(args.out, 'w', newline='')
                     scored.to_csv(out, index=False, header=row == 0)
                 else:

@@ -19,7 +19,8 @@ import pandas as pd
 from .monitor import Logged
 from .schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS']
+__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS',
+           'ERROR_PREFIX', 'scored_errors']
 
 MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
 
@@ -264,7 +265,7 @@ class TabularPredictor(Logged):
         for j, c in enumerate(self.classes): out[f'probability_{c}'] = np.round(res.probs[:, j].astype(float), 6)
         problem = np.full(len(df), '', dtype=object)
         for i, w in res.warnings.items(): problem[i] = '; '.join(w)
-        for i, e in res.errors.items(): problem[i] = 'error: ' + e
+        for i, e in res.errors.items(): problem[i] = ERROR_PREFIX + e
         out['problem'] = problem
         return out
 
@@ -276,6 +277,16 @@ class TabularPredictor(Logged):
         target = self.schema.get('target') or self.card.get('target') or 'class'
         what = f'{pred.prediction} ({tpl})' if tpl else pred.prediction
         return f'Predicted {target}: {what}, with probability {pct}.'
+
+
+ERROR_PREFIX = 'error: '   # a `problem` of `score_frame` that starts so: the row has no prediction
+
+
+def scored_errors(scored: pd.DataFrame) -> list[tuple[int, str]]:
+    "(position, reason) of each row of a `score_frame` result that could not be scored."
+    problem = scored['problem'].to_numpy()
+    bad = scored['problem'].str.startswith(ERROR_PREFIX).to_numpy()
+    return [(int(i), problem[i][len(ERROR_PREFIX):]) for i in np.flatnonzero(bad)]
 
 
 def _guard(probs: np.ndarray, ok: np.ndarray, errors: dict) -> None:

@@ -136,7 +136,7 @@ class TabularApp:
         the first rows, problems by row, a download of the scored file."""
         if not self.upload.value or self.predictor is None: return
         import tempfile
-        from predictors.tabular import iter_csv_checked
+        from predictors.tabular import iter_csv_checked, scored_errors
         f = self.upload.value[0]
         name = _safe_name(f.get('name'))
         content = f['content']
@@ -157,10 +157,9 @@ class TabularApp:
                         unused = self.predictor.unused_columns(df.columns)
                     scored = self.predictor.score_frame(df)
                     if head is None: head = scored.head(10)
-                    errs = scored['problem'].str.startswith('error: ').to_numpy()
-                    for i in errs.nonzero()[0][:max(0, 51 - len(problems))]:
-                        problems.append((n + i + 1, scored['problem'].iloc[i][7:]))
-                    n, n_err = n + len(scored), n_err + int(errs.sum())
+                    errs = scored_errors(scored)
+                    problems += [(n + i + 1, e) for i, e in errs[:50 - len(problems)]]
+                    n, n_err = n + len(scored), n_err + len(errs)
                     out.write(scored.to_csv(index=False, header=out.tell() == 0).encode())
                 size = out.tell(); out.seek(0)
                 csv = out.read() if size <= DOWNLOAD_LIMIT else None
@@ -187,7 +186,7 @@ class TabularApp:
         if unused:
             summary += message(f'Columns not used by the model (kept as they are): {esc(", ".join(unused))}.', 'warn',
                                'app-unused')
-        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in problems[:50])
+        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in problems)
         if n_err > 50: items += f'<li>… and {n_err - 50} more (see the problem column)</li>'
         table = head.to_html(index=False, classes='app-table', border=0, na_rep='')
         self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
