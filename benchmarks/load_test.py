@@ -27,20 +27,6 @@ from widget_client import open_app  # noqa: E402
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
 
 
-def tree(proc):
-    "(resident MB, kernels) of the server process and its kernels."
-    import psutil
-    rss, kernels = 0, 0
-    for p in [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True):
-        try:
-            if p.status() == psutil.STATUS_ZOMBIE: continue
-            rss += p.memory_info().rss
-            kernels += 'ipykernel' in ' '.join(p.cmdline())
-        except psutil.Error:
-            pass
-    return rss / 2 ** 20, kernels
-
-
 async def session(url, k, n, out, delay=0.0):
     await asyncio.sleep(delay)
     t = time.perf_counter()
@@ -92,13 +78,13 @@ def main():
         print(f'server {srv.url} (voila.json; cull after {args.cull} s idle); waiting for the preheated pool')
         srv.wait_for_pools(4)
         time.sleep(5)
-        base, k0 = tree(srv.proc)
+        base, k0 = srv.usage()
         peak = [base, k0]
         stop = threading.Event()
 
         def watch():
             while not stop.is_set():
-                m, k = tree(srv.proc)
+                m, k = srv.usage()
                 if m > peak[0]: peak[:] = [m, k]
                 time.sleep(1)
         threading.Thread(target=watch, daemon=True).start()
@@ -128,11 +114,11 @@ def main():
               f'peak {peak[0]:7.0f} MB ({peak[1]} kernels)')
         t = time.time()
         while time.time() - t < args.cull + 120:
-            m, k = tree(srv.proc)
+            m, k = srv.usage()
             if k <= k0: break
             time.sleep(2)
         time.sleep(5)
-        m, k = tree(srv.proc)
+        m, k = srv.usage()
         print(f'  after the sessions     {m:7.0f} MB ({k} kernels) {time.time() - t:.0f} s after they closed: '
               f'{m / base:.2f}x the memory before')
     from predictors.monitor import PredictionLog

@@ -1,4 +1,4 @@
-"""Serving: a kernel manager with a cap for Voila (set in voila.json), and the health check.
+"""Serving: a kernel manager with a cap for Voila (set in voila.json).
 
 Each app visitor gets a kernel (~700 MB with torch, fastai and the models loaded). Voila
 starts one per page load with no limit, so a loop of page loads could exhaust memory; idle

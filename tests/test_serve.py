@@ -9,9 +9,6 @@ from voila_server import VoilaServer, free_port
 from widget_client import get, kernel_ws_url, msg, open_app
 
 
-_get, _kernel_ws, _msg = get, kernel_ws_url, msg
-
-
 @pytest.fixture(scope='module')
 def make_serve():
     with VoilaServer(make=True) as srv:
@@ -21,9 +18,9 @@ def make_serve():
 def test_landing_page_lists_the_apps(make_serve):
     "The landing page is drawn by JavaScript (see the browser tests) from the notebook listing."
     import json
-    status, html = _get(make_serve)
+    status, html = get(make_serve)
     assert status == 200 and 'Voil' in html
-    status, listing = _get(make_serve + 'voila/api/contents')
+    status, listing = get(make_serve + 'voila/api/contents')
     names = sorted(c['name'] for c in json.loads(listing)['content'])
     assert names == ['00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb']
 
@@ -47,7 +44,7 @@ def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):
 
 
 def test_app_page_hides_sources(make_serve):
-    status, html = _get(make_serve + 'voila/render/tabular_app.ipynb')
+    status, html = get(make_serve + 'voila/render/tabular_app.ipynb')
     assert status == 200
     assert 'wait_for_request' not in html and 'preload(' not in html
 
@@ -56,7 +53,7 @@ def test_app_page_hides_sources(make_serve):
                                   'voila/files/../README.md', 'voila/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd',
                                   'voila/render/../Makefile', 'api/kernels', 'tree', 'lab'])
 def test_nothing_else_is_served(make_serve, path):
-    status, body = _get(make_serve + path)
+    status, body = get(make_serve + path)
     assert status in (403, 404, 405), (status, body[:200])
 
 
@@ -73,16 +70,16 @@ def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     import asyncio
     import json
     from tornado.websocket import websocket_connect
-    status, html = _get(make_serve + 'voila/render/tabular_app.ipynb')
+    status, html = get(make_serve + 'voila/render/tabular_app.ipynb')
     assert status == 200
-    ws_url = _kernel_ws(make_serve, html)
+    ws_url = kernel_ws_url(make_serve, html)
     marker = tmp_path / 'pwned'
 
     async def talk():
         ws = await websocket_connect(ws_url)
-        info = _msg('kernel_info_request', {})
+        info = msg('kernel_info_request', {})
         ws.write_message(json.dumps(info))
-        execute = _msg('execute_request', dict(code=f'open({str(marker)!r}, "w").write("x")', silent=False,
+        execute = msg('execute_request', dict(code=f'open({str(marker)!r}, "w").write("x")', silent=False,
                                                store_history=False, user_expressions={}, allow_stdin=False))
         ws.write_message(json.dumps(execute))
         replies = []
@@ -151,29 +148,7 @@ def capped_server(tmp_path):
     args = ['notebooks/tabular_app.ipynb', '--CappedKernelManager.max_kernels=2',
             '--MappingKernelManager.cull_idle_timeout=6', '--MappingKernelManager.cull_interval=2']
     with VoilaServer(args, env=dict(FASTAI_APPS_LOG=tmp_path / 'log.db'), log=tmp_path / 'voila.log') as srv:
-        yield srv.url, srv.proc, srv.log
-
-
-def _kernels(proc):
-    "Kernel processes the server runs."
-    import psutil
-    out = []
-    for c in psutil.Process(proc.pid).children(recursive=True):
-        try:
-            if c.status() != psutil.STATUS_ZOMBIE and 'ipykernel' in ' '.join(c.cmdline()): out.append(c)
-        except psutil.Error:
-            pass                                # it ended meanwhile
-    return out
-
-
-def _rss_mb(proc):
-    "Resident memory of the server and its kernels."
-    import psutil
-    total = 0
-    for p in [psutil.Process(proc.pid)] + _kernels(proc):
-        try: total += p.memory_info().rss
-        except psutil.Error: pass
-    return total / 2 ** 20
+        yield srv
 
 
 def _wait(cond, timeout, what):
@@ -187,25 +162,26 @@ def _wait(cond, timeout, what):
 def test_kernels_are_capped_and_idle_ones_culled(capped_server):
     """A page beyond the cap gets a plain 503 at once (not a hang, not a new kernel); idle kernels
     are culled, memory goes back, and the next visitor is served."""
-    url, proc, log = capped_server
+    srv, url, log = capped_server, capped_server.url, capped_server.log
+    kernels = lambda: srv.usage()[1]
     filled = lambda: log.read_text().count('Kernel pool of tabular_app.ipynb is filled')
     _wait(lambda: filled() == 1, 120, 'the preheated kernel')
-    time.sleep(3); base = _rss_mb(proc)
-    a, _ = _get(url)                       # takes the preheated kernel; the pool refills (2 kernels)
-    b, _ = _get(url)                       # takes the refilled one; the refill now waits for room
+    time.sleep(3); base = srv.usage()[0]
+    a, _ = get(url)                       # takes the preheated kernel; the pool refills (2 kernels)
+    b, _ = get(url)                       # takes the refilled one; the refill now waits for room
     assert (a, b) == (200, 200)
     t = time.time()
-    c, body = _get(url)
+    c, body = get(url)
     assert c == 503 and '503: The server is busy: every app session is taken (2 running)' in body
     assert time.time() - t < 20
-    assert len(_kernels(proc)) == 2 and 'Kernel cap reached' in log.read_text()
-    peak = _rss_mb(proc)
+    assert kernels() == 2 and 'Kernel cap reached' in log.read_text()
+    peak = srv.usage()[0]
     # nobody talks to the two kernels: culled after 6 s idle; the waiting refill starts; memory goes back
-    _wait(lambda: filled() == 3 and len(_kernels(proc)) == 1, 180, 'culling and the pool refill')
-    time.sleep(3); after = _rss_mb(proc)
+    _wait(lambda: filled() == 3 and kernels() == 1, 180, 'culling and the pool refill')
+    time.sleep(3); after = srv.usage()[0]
     assert peak > base + 300, (base, peak)
     assert after < base + 250, f'memory after culling {after:.0f} MB vs {base:.0f} MB before the visitors'
-    d, body = _get(url)
+    d, body = get(url)
     assert d == 200 and 'kernelId' in body
 
 

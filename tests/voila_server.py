@@ -61,6 +61,20 @@ class VoilaServer:
             if time.time() > end: raise RuntimeError('the kernel pools did not fill:\n' + self.log_text()[-3000:])
             time.sleep(0.5)
 
+    def usage(self):
+        "(resident MB of the server and its live descendants, how many of those are kernels)."
+        import psutil
+        root = psutil.Process(self.proc.pid)
+        mb, kernels = 0.0, 0
+        for p in [root] + root.children(recursive=True):
+            try:
+                if p.status() == psutil.STATUS_ZOMBIE: continue
+                mb += p.memory_info().rss / 2 ** 20
+                kernels += 'ipykernel' in ' '.join(p.cmdline())
+            except psutil.Error:
+                pass                            # it ended meanwhile
+        return mb, kernels
+
     def stop(self, sig=signal.SIGTERM, timeout=30):
         "Signal the server's process group (make, voila); SIGKILL if it has not ended in `timeout` s."
         if self.proc is None: return
