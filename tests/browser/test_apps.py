@@ -105,6 +105,21 @@ def test_batch_csv_of_1000_rows_is_scored_and_downloadable(page, served, tmp_pat
     assert np.allclose(scored['probability_>=50k'], want.probs[:, 1], atol=1e-5)
 
 
+def test_a_large_csv_is_scored_in_chunks_and_sent_to_the_cli_for_its_download(page, served):
+    "200,000 rows (~22 MB), scored in chunks: the scored file (over 20 MB) is not put in the page; the CLI is named."
+    from widgets.tabular import DOWNLOAD_LIMIT
+    df = pd.concat([pd.read_csv(ADULT_CSV).drop(columns=['salary'])] * 7, ignore_index=True).head(200_000)
+    open_app(page, served, 'tabular_app.ipynb', '.app-upload')
+    _upload_csv(page, 'many.csv', df)
+    page.wait_for_selector('.app-batch-summary', timeout=180_000)
+    assert page.inner_text('.app-batch-summary').startswith('200000 of 200000 rows scored')
+    assert page.locator('.app-download').count() == 0
+    note = page.inner_text('.app-download-too-large')
+    size_mb = int(re.search(r'The scored file \((\d+) MB\)', note).group(1))
+    assert size_mb > DOWNLOAD_LIMIT / 2 ** 20
+    assert 'python -m predictors predict adult_income FILE.csv --out many_scored.csv' in note
+
+
 def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, served):
     df = pd.read_csv(ADULT_CSV).head(50).astype({'age': object, 'hours-per-week': object})
     df.loc[2, 'age'] = 'thirty'         # row 3
