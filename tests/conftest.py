@@ -12,6 +12,18 @@ from helpers import ADULT_CSV, ROOT  # noqa: E402
 from pg import new_database, postgres_server  # noqa: E402
 
 
+def pytest_configure(config):
+    "Every prediction the tests make (CLI, notebooks, apps) goes to a throwaway log, never the user's own."
+    import os
+    import tempfile
+    config._fastai_apps_log = tempfile.mkdtemp(prefix='fastai-apps-test-log-')
+    os.environ['FASTAI_APPS_LOG'] = str(Path(config._fastai_apps_log) / 'predictions.db')
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, '_fastai_apps_log', ''), ignore_errors=True)
+
+
 @pytest.fixture(scope='session')
 def demo_store():
     "The committed store (read only: tests that change a store copy it first)."
