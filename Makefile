@@ -5,6 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8866
+API_PORT ?= 8865
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -14,14 +15,15 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import torch, torchvision, fastai, voila, ipywidgets, predictors, widgets"
+	$(PY) -c "import torch, torchvision, fastai, voila, ipywidgets, fastapi, uvicorn, httpx, predictors, widgets"
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
-# Serve every app notebook with Voila (config: voila.json) at http://$(HOST):$(PORT)/
+# The model server on 127.0.0.1:$(API_PORT) and every app notebook with Voila (config: voila.json) at
+# http://$(HOST):$(PORT)/, the app kernels thin (FASTAI_APPS_API); Ctrl-C stops both.
 serve: venv
-	$(VENV)/bin/voila notebooks --Voila.ip=$(HOST) --port=$(PORT)
+	$(PY) -m predictors serve --host $(HOST) --port $(PORT) --api-port $(API_PORT)
 
 # Debian's Chromium for the browser tests (never a downloaded browser build) and Debian's
 # PostgreSQL server, which the tests start on a private socket to check the log's second backend.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -71,43 +72,69 @@ def cmd_import(args):
 
 
 def cmd_predict(args):
-    from .predictor import load_predictor
     from .monitor import PredictionLog
-    pred = load_predictor(args.name, args.version, store=_store(args))
-    if not args.no_log: pred.log = PredictionLog(args.log, source='cli')
-    failed = 0
-    if pred.task == 'image':
-        for r in pred.predict_paths(args.files):
+    from .service import LocalModels
+    models = LocalModels(_store(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
+    card = models.card(args.name, args.version)
+    version, failed = card['version'], 0
+    if card.get('task') == 'image':
+        for r in models.classify(args.name, [(str(p), _read(p)) for p in args.files], version):
             failed += not r.ok
             print(json.dumps(r.to_dict(args.top)))
         return 1 if failed else 0
-    from .tabular import iter_csv_checked, scored_errors
+    from .tabular import iter_csv_checked
     if args.out and len(args.files) != 1: raise ModelError('--out writes the scores of one CSV: give one file.')
     for f in args.files:
-        out = None
         try:
+            if args.out:
+                scored = models.scored_csv(args.name, f, version)
+                _unused(f, scored.unused)
+                with open(args.out, 'wb') as out:        # in chunks: a file of any size in bounded memory
+                    for block in scored: out.write(block)
+                failed += scored.failed
+                print(json.dumps(dict(file=str(f), rows=scored.rows, failed=scored.failed, scored=str(args.out))))
+                continue
             row = 0
-            for df in iter_csv_checked(f):          # in chunks: a file of any size in bounded memory
-                if row == 0 and (unused := pred.unused_columns(df.columns)):
-                    print(f'{f}: columns not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
-                if args.out:
-                    scored = pred.score_frame(df)
-                    failed += len(scored_errors(scored))
-                    out = out or open(args.out, 'w', newline='')
-                    scored.to_csv(out, index=False, header=row == 0)
-                else:
-                    for i, p in enumerate(pred.predict_frame(df)):
-                        failed += not p.ok
-                        print(json.dumps(dict(file=str(f), row=row + i + 1, **p.to_dict())))
+            for df in iter_csv_checked(f):
+                if row == 0: _unused(f, models.predictor(args.name, version).unused_columns(df.columns))
+                for i, p in enumerate(models.predict_frame(args.name, df, version)):
+                    failed += not p.ok
+                    print(json.dumps(dict(file=str(f), row=row + i + 1, **p.to_dict())))
                 row += len(df)
         except ModelError as e:
             failed += 1
             print(json.dumps(dict(file=str(f), error=str(e))))
-        finally:
-            if out: out.close()
-        if args.out and out:
-            print(json.dumps(dict(file=str(f), rows=row, failed=failed, scored=str(args.out))))
     return 1 if failed else 0
+
+
+def _read(path) -> bytes | None:
+    "An image file's bytes (at most one byte over the per-file limit), or None if it cannot be read."
+    from .imaging import ImageLimits
+    try:
+        with open(path, 'rb') as f: return f.read(ImageLimits.from_env().max_bytes + 1)
+    except OSError:
+        return None
+
+
+def _unused(f, unused):
+    if unused: print(f'{f}: columns not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
+
+
+def cmd_api(args):
+    import uvicorn
+    from .imaging import ImageLimits
+    ImageLimits.from_env()          # a bad limit in the environment is reported before the server starts
+    print(f'model server on http://{args.host}:{args.port}/ (docs at /docs); store {_store(args).root}',
+          file=sys.stderr, flush=True)
+    if args.models: os.environ['FASTAI_APPS_MODELS'] = str(args.models)   # create_app reads the environment
+    uvicorn.run('predictors.api:create_app', factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_serve(args):
+    from .supervise import serve
+    return serve(host=args.host, port=args.port, api_port=args.api_port, voila_args=args.voila_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.add_argument('--no-log', action='store_true', help='do not record these predictions')
 
+    p = sub.add_parser('api', help='the model server: the models over HTTP (FastAPI; docs at /docs)')
+    p.add_argument('--host', default='127.0.0.1'); p.add_argument('--port', type=int, default=8865)
+    p.add_argument('--workers', type=int, default=1, help='processes, each with the models loaded (default 1)')
+    p.add_argument('--log-level', default='warning', help='uvicorn log level (default: warning)')
+    p.set_defaults(fn=cmd_api)
+
+    p = sub.add_parser('serve', help='the model server and the Voila apps together (`make serve`); Ctrl-C stops both')
+    p.add_argument('--host', default='127.0.0.1', help='where Voila listens (the model server stays on 127.0.0.1)')
+    p.add_argument('--port', type=int, default=8866); p.add_argument('--api-port', type=int, default=8865)
+    p.add_argument('voila_args', nargs='*', help='more options for voila (after --)')
+    p.set_defaults(fn=cmd_serve)
+
     p = sub.add_parser('drift', help='drift of recent inputs against the training data (exit 1 if drifted)')
     p.add_argument('name'); p.add_argument('--csv', type=Path, help='inputs to check instead of the prediction log')
     p.add_argument('--since', help='logged predictions since: 24h, 7d, 30m or an ISO time (default: all)')
@@ -171,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('health', help='for a process supervisor: server up, store readable, each model loads '
                                       'and answers, log readable (exit 1 if not)')
     p.add_argument('--url', help='the served apps, e.g. http://127.0.0.1:8866/ (default: no server check)')
+    p.add_argument('--api', help='the model server, e.g. http://127.0.0.1:8865 (default: $FASTAI_APPS_API if set)')
     p.add_argument('--json', action='store_true', help='one JSON object instead of lines')
     p.set_defaults(fn=cmd_health)
     return ap
@@ -189,8 +229,7 @@ def cmd_drift(args):
         from .tabular import read_csv_checked
         if card.get('task') != 'tabular': raise ModelError('--csv works for tabular models only.')
         df = read_csv_checked(args.csv)
-        pred = load_predictor(args.name, store=store)
-        res = pred.predict_frame(df)
+        res = load_predictor(args.name, store=store).predict_frame(df)
         preds = [p.prediction for p in res if p.ok]
         report = drift_report(card, df, preds, settings)
     else:
@@ -211,7 +250,7 @@ def cmd_verify(args):
 
 def cmd_health(args):
     from .verify import health_checks
-    rows = health_checks(args.url, _store(args))
+    rows = health_checks(args.url, _store(args), api=args.api or os.environ.get('FASTAI_APPS_API'))
     if args.json:
         print(json.dumps(dict(ok=all(r['ok'] for r in rows), checks=rows)))
         return 0 if all(r['ok'] for r in rows) else 1
@@ -227,7 +266,11 @@ def _print_checks(rows):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    warnings.filterwarnings('ignore')
+    # library chatter (deprecations) is not the user's concern; the log's own RuntimeWarning is
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    warnings.filterwarnings('ignore', category=UserWarning)
+    warnings.formatwarning = lambda message, category, *a, **k: f'warning: {message}\n'
     try:
         return args.fn(args)
     except ModelError as e:

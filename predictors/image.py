@@ -6,43 +6,16 @@ the model in batches, so probabilities equal `learn.predict` on the same image.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from .monitor import Logged
 from .imaging import BadImage, ImageLimits, decode_image, image_stats
+from .results import ImageResult
 from .schema import image_schema
 
 __all__ = ['ImagePredictor', 'ImageResult']
 
 
-@dataclass
-class ImageResult:
-    "One file's answer: top classes with probabilities, or the reason it was rejected."
-    name: str
-    size: int = 0
-    prediction: str | None = None
-    probabilities: dict = field(default_factory=dict)
-    error: str | None = None
-    image: object = None          # the decoded RGB PIL image (for thumbnails)
-    stats: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool: return self.error is None
-
-    def top(self, k: int = 3) -> list[tuple[str, float]]:
-        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
-
-    def to_dict(self, k: int | None = None) -> dict:
-        if self.error: return dict(file=self.name, error=self.error)
-        probs = dict(self.top(k)) if k else self.probabilities
-        return dict(file=self.name, prediction=self.prediction, probability=self.probabilities[self.prediction],
-                    probabilities=probs)
-
-
-class ImagePredictor(Logged):
+class ImagePredictor:
     "Predictions of an image Learner on uploaded bytes, in batches, with limits per upload."
     task = 'image'
 
@@ -74,6 +47,13 @@ class ImagePredictor(Logged):
 
     def predict_files(self, files: list[tuple[str, bytes]]) -> list[ImageResult]:
         "Decode and classify uploaded `(name, bytes)` pairs; each bad file fails alone."
+        results = self.decode_files(files)
+        good = [r for r in results if r.ok]
+        self.fill(good, self.predict_images([r.image for r in good]))
+        return results
+
+    def decode_files(self, files: list[tuple[str, bytes]]) -> list[ImageResult]:
+        "Check the upload limits and decode each file: results with `.image` set, or `.error` for that file."
         results, total = [], 0
         for i, (name, data) in enumerate(files):
             r = ImageResult(name=str(name), size=len(data) if data is not None else 0)
@@ -92,19 +72,13 @@ class ImagePredictor(Logged):
                 except BadImage as e:
                     r.error = str(e)
             results.append(r)
-        good = [r for r in results if r.ok]
-        t0 = time.perf_counter()
-        probs = self.predict_images([r.image for r in good]) if good else []
+        return results
+
+    def fill(self, good: list[ImageResult], probs) -> None:
+        "Set the class probabilities (rows of `probs`) on the decoded results `good`."
         for r, p in zip(good, probs):
             r.probabilities = {c: float(v) for c, v in zip(self.classes, p)}
             r.prediction = self.classes[int(np.argmax(p))]
-        self.last_seconds = time.perf_counter() - t0
-        if self.log is not None:
-            per = self.last_seconds * 1000 / max(1, len(good))
-            self._record([dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
-                               probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
-                               error=r.error) for r in results])
-        return results
 
     def predict_paths(self, paths) -> list[ImageResult]:
         "Classify image files on disk (the CLI)."

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ['PredictionLog', 'Logged', 'default_log_target', 'log_url', 'SESSION']
+__all__ = ['PredictionLog', 'default_log_target', 'log_url', 'SESSION']
 
-SESSION = uuid.uuid4().hex[:12]   # one per process: a Voila kernel serves one visitor
+SESSION = uuid.uuid4().hex[:12]   # the default session: one per process (a CLI run)
 
 _META = sa.MetaData()
 _TABLE = sa.Table(
@@ -114,15 +114,17 @@ class PredictionLog:
             self._ready = True
         return eng
 
-    def record(self, model: str, version: str, task: str, entries: list[dict]) -> bool:
+    def record(self, model: str, version: str, task: str, entries: list[dict], session: str | None = None,
+               source: str | None = None) -> bool:
         """Append entries {inputs, prediction, probabilities, latency_ms, error}; False if it failed.
 
-        A failure is reported once per log object and never raised.
+        `session` and `source` default to the log's own. A failure is reported once per log object
+        and never raised.
         """
         if not entries: return True
         now = time.time()
-        rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=self.source,
-                     session=self.session,
+        rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=source or self.source,
+                     session=session or self.session,
                      inputs=json.dumps({k: _clean(v) for k, v in (e.get('inputs') or {}).items()}, default=str),
                      prediction=e.get('prediction'),
                      probabilities=json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()})
@@ -132,7 +134,7 @@ class PredictionLog:
             with self._engine().begin() as con:
                 con.execute(_TABLE.insert(), rows)
             return True
-        except (sa.exc.SQLAlchemyError, OSError, ImportError) as e:
+        except Exception as e:  # noqa: BLE001 - logging must never break a prediction
             if self.problem is None:
                 self.problem = f'predictions are not being logged to {self.where}: {_short(e)}'
                 warnings.warn(self.problem, RuntimeWarning, stacklevel=2)
@@ -166,17 +168,3 @@ class PredictionLog:
 def _short(e: Exception) -> str:
     "The driver's own message, without SQLAlchemy's statement dump and help link."
     return str(getattr(e, 'orig', None) or e).strip().splitlines()[0]
-
-
-class Logged:
-    "Mixin for predictors: set `.log` to a PredictionLog and every prediction is recorded."
-    log: PredictionLog | None = None
-
-    def _record(self, entries: list[dict]) -> None:
-        if self.log is None or not entries: return
-        try:
-            self.log.record(self.name, self.version, self.task, entries)
-        except Exception as e:  # noqa: BLE001 - logging must never break a prediction
-            if self.log.problem is None:
-                self.log.problem = f'predictions are not being logged: {type(e).__name__}: {e}'
-                warnings.warn(self.log.problem, RuntimeWarning, stacklevel=2)

@@ -1,11 +1,14 @@
 """One entry point from the store to a ready predictor, whatever the model's task."""
 from __future__ import annotations
 
+import threading
+
 from .store import ModelError, ModelStore
 
 __all__ = ['load_predictor', 'predictor_for_learner', 'learner_task', 'preload']
 
 _CACHE: dict = {}
+_LOADING = threading.Lock()
 
 
 def learner_task(learn) -> str:
@@ -51,9 +54,10 @@ def load_predictor(name: str, version: str | None = None, store: ModelStore | No
     card = store.card(name, version)
     key = (str(store.root.resolve()), name, card['version'], card.get('sha256'))
     if cache and key in _CACHE: return _CACHE[key]
-    pred = predictor_for_learner(store.load_learner(name, card['version']), card)
-    if cache: _CACHE[key] = pred
-    return pred
+    if not cache: return predictor_for_learner(store.load_learner(name, card['version']), card)
+    with _LOADING:                      # threads of the model server asking at once load it once
+        if key not in _CACHE: _CACHE[key] = predictor_for_learner(store.load_learner(name, card['version']), card)
+        return _CACHE[key]
 
 
 def preload(task: str | None = None, store: ModelStore | None = None) -> list:

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'load_learner_file',
+__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file',
            'MODEL_FILE', 'CARD_FILE']
 
 MODEL_FILE, CARD_FILE, ACTIVE_FILE = 'model.pkl', 'card.json', 'ACTIVE'
@@ -25,6 +25,10 @@ _VERSION_RE = re.compile(r'^v(\d+)$')
 
 class ModelError(Exception):
     "A model cannot be registered, found or loaded; the message says why in plain words."
+
+
+class UnknownModel(ModelError):
+    "No model of that name, or no such version of it, in the store."
 
 
 def default_root() -> Path:
@@ -99,7 +103,8 @@ class ModelStore:
         return out
 
     def versions(self, name: str) -> list[str]:
-        "The versions of `name`, oldest first."
+        "The versions of `name`, oldest first (none for a name that is not a model name)."
+        if not _NAME_RE.match(str(name or '')): return []
         d = self.root / name
         if not d.is_dir(): return []
         vs = [p.name for p in d.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)
@@ -109,7 +114,7 @@ class ModelStore:
     def active_version(self, name: str) -> str:
         "The active version: the one recorded by `activate`, else the newest."
         vs = self.versions(name)
-        if not vs: raise ModelError(f'no model called {name!r} in the store at {self.root}.')
+        if not vs: raise UnknownModel(f'no model called {name!r} in the store at {self.root}.')
         f = self.root / name / ACTIVE_FILE
         if f.exists():
             v = f.read_text().strip()
@@ -118,11 +123,11 @@ class ModelStore:
 
     def path(self, name: str, version: str | None = None) -> Path:
         version = version or self.active_version(name)
-        d = self.root / name / version
-        if not (d / CARD_FILE).exists():
-            raise ModelError(f'model {name!r} has no version {version!r} '
-                             f'(versions: {", ".join(self.versions(name)) or "none"}).')
-        return d
+        vs = self.versions(name)
+        if not vs: raise UnknownModel(f'no model called {name!r} in the store at {self.root}.')
+        if version not in vs:
+            raise UnknownModel(f'model {name!r} has no version {version!r} (versions: {", ".join(vs)}).')
+        return self.root / name / version
 
     def card(self, name: str, version: str | None = None) -> dict:
         "The model card of `name` (active version unless `version` is given)."

@@ -11,40 +11,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .monitor import Logged
+from .results import ERROR_PREFIX, Prediction
 from .schema import tabular_procs, tabular_schema
 
 __all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS',
            'ERROR_PREFIX', 'scored_errors']
 
 MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
-
-
-@dataclass
-class Prediction:
-    "The answer for one input: the class, the probability of each class, warnings, or an error."
-    prediction: str | None = None
-    probabilities: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool: return self.error is None
-
-    @property
-    def probability(self) -> float | None:
-        return self.probabilities.get(self.prediction) if self.prediction is not None else None
-
-    def to_dict(self) -> dict:
-        d = dict(prediction=self.prediction, probabilities=self.probabilities)
-        if self.warnings: d['warnings'] = self.warnings
-        if self.error: d = dict(error=self.error)
-        return d
 
 
 @dataclass
@@ -67,7 +45,7 @@ class BatchResult:
     def __iter__(self): return (self[i] for i in range(len(self)))
 
 
-class TabularPredictor(Logged):
+class TabularPredictor:
     "Predictions of a tabular Learner with its own preprocessing, row checks and batching."
     task = 'tabular'
 
@@ -203,19 +181,6 @@ class TabularPredictor(Logged):
 
     def predict_frame(self, df: pd.DataFrame) -> BatchResult:
         "Predict every row of `df`; rows with problems fail alone (see `BatchResult.errors`)."
-        res = self._predict_frame(df)
-        if self.log is not None:
-            names = [c['name'] for c in self.inputs]
-            per_row = res.seconds * 1000 / max(1, len(res))
-            self._record([self._entry(r, p, per_row) for r, p in zip(df[names].to_dict('records'), res)])
-        return res
-
-    @staticmethod
-    def _entry(inputs: dict, p: Prediction, latency_ms: float) -> dict:
-        return dict(inputs=inputs, prediction=p.prediction, probabilities=p.probabilities,
-                    latency_ms=None if p.error else round(latency_ms, 3), error=p.error)
-
-    def _predict_frame(self, df: pd.DataFrame) -> BatchResult:
         t0 = time.perf_counter()
         missing = self.check_columns(df.columns)
         if missing:
@@ -223,40 +188,39 @@ class TabularPredictor(Logged):
             raise ModelError(f'the input lacks the column{"s" if len(missing) > 1 else ""} '
                              f'{", ".join(missing)} that the model needs.')
         n = len(df)
-        probs = np.full((n, len(self.classes)), np.nan, np.float32)
         if self._fast:
-            cols = {c: df[c].to_numpy() for c in self._cat_names + self._cont_names if c in df}
-            x_cat, x_cont, errors, warns = self._prepare(cols, n)
-            ok = np.ones(n, bool); ok[list(errors)] = False
-            if ok.all(): probs[:] = self._forward(x_cat, x_cont)
-            elif ok.any(): probs[ok] = self._forward(x_cat[ok], x_cont[ok])
-            _guard(probs, ok, errors)
-        else:
-            pos = pd.RangeIndex(n)
-            x_cat, x_cont, errors, warns, good = self._prepare_fastai(df.set_axis(pos))
-            if len(good): probs[good.index.to_numpy()] = self._forward(x_cat, x_cont)
+            return self._predict_columns({c: df[c].to_numpy() for c in self._cat_names + self._cont_names if c in df},
+                                         n, t0)
+        probs = np.full((n, len(self.classes)), np.nan, np.float32)
+        x_cat, x_cont, errors, warns, good = self._prepare_fastai(df.set_axis(pd.RangeIndex(n)))
+        if len(good): probs[good.index.to_numpy()] = self._forward(x_cat, x_cont)
         return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
+
+    def _predict_columns(self, cols: dict, n: int, t0: float) -> BatchResult:
+        "The fast path: check and encode with numpy, one forward pass per batch of the rows that passed."
+        probs = np.full((n, len(self.classes)), np.nan, np.float32)
+        x_cat, x_cont, errors, warns = self._prepare(cols, n)
+        ok = np.ones(n, bool); ok[list(errors)] = False
+        if ok.all(): probs[:] = self._forward(x_cat, x_cont)
+        elif ok.any(): probs[ok] = self._forward(x_cat[ok], x_cont[ok])
+        _guard(probs, ok, errors)
+        return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
+
+    def predict_records(self, records: list[dict]) -> BatchResult:
+        "Predict inputs given as {column: value} dicts; a missing column counts as empty."
+        t0 = time.perf_counter()
+        cols = {c['name']: np.array([r.get(c['name'], np.nan) for r in records], dtype=object) for c in self.inputs}
+        if not self._fast: return self.predict_frame(pd.DataFrame(cols))
+        return self._predict_columns(cols, len(records), t0)
 
     def predict_one(self, values: dict) -> Prediction:
         "Predict one input given as {column: value}; missing columns count as empty."
-        t0 = time.perf_counter()
-        row = {c['name']: values.get(c['name'], np.nan) for c in self.inputs}
-        if self._fast:
-            cols = {k: np.array([v], dtype=object) for k, v in row.items()}
-            x_cat, x_cont, errors, warns = self._prepare(cols, 1)
-            if not errors:
-                probs = self._forward(x_cat, x_cont)
-                _guard(probs, np.ones(1, bool), errors)
-            p = (Prediction(error=errors[0], warnings=warns.get(0, [])) if errors
-                 else BatchResult(self.classes, probs, {}, warns)[0])
-        else:
-            p = self._predict_frame(pd.DataFrame([row]))[0]
-        if self.log is not None: self._record([self._entry(row, p, (time.perf_counter() - t0) * 1000)])
-        return p
+        return self.predict_records([values])[0]
 
-    def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
-        "`df` with a `prediction` column, one `probability_<class>` column per class and `problem`."
-        res = self.predict_frame(df)
+    def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
+        """`df` with a `prediction` column, one `probability_<class>` column per class and `problem`
+        (`res`: the predictions of `df` when already made)."""
+        res = self.predict_frame(df) if res is None else res
         out = df.copy()
         idx = np.nan_to_num(res.probs, nan=-1).argmax(1)
         pred = np.array(self.classes, dtype=object)[idx]
@@ -268,18 +232,6 @@ class TabularPredictor(Logged):
         for i, e in res.errors.items(): problem[i] = ERROR_PREFIX + e
         out['problem'] = problem
         return out
-
-    def sentence(self, pred: Prediction) -> str:
-        "The answer in plain English, from the card's template for the class when it has one."
-        if not pred.ok: return f'No prediction: {pred.error}.'
-        tpl = (self.card.get('templates') or {}).get(pred.prediction)
-        pct = f'{pred.probability * 100:.1f}%'
-        target = self.schema.get('target') or self.card.get('target') or 'class'
-        what = f'{pred.prediction} ({tpl})' if tpl else pred.prediction
-        return f'Predicted {target}: {what}, with probability {pct}.'
-
-
-ERROR_PREFIX = 'error: '   # a `problem` of `score_frame` that starts so: the row has no prediction
 
 
 def scored_errors(scored: pd.DataFrame) -> list[tuple[int, str]]:

@@ -10,7 +10,8 @@ import sys
 
 from .store import MODEL_FILE, ModelError, ModelStore
 
-__all__ = ['run_checks', 'health_checks', 'check_environment', 'check_models', 'check_server', 'check_log', 'REQUIRED']
+__all__ = ['run_checks', 'health_checks', 'check_environment', 'check_models', 'check_server', 'check_api', 'check_log',
+           'smoke', 'REQUIRED']
 
 # what the project pins (requirements.txt); the check accepts the same minor series
 REQUIRED = dict(torch='2.14', torchvision='0.29', fastai='2.8', voila='0.5', ipywidgets='8.')
@@ -66,7 +67,7 @@ def check_environment() -> list[dict]:
     return rows
 
 
-def _smoke(pred):
+def smoke(pred):
     "One prediction from defaults (tabular) or a synthetic picture (image); returns a short text."
     if pred.task == 'tabular':
         p = pred.predict_one({c['name']: c.get('default') for c in pred.inputs})
@@ -113,7 +114,7 @@ def check_models(store: ModelStore) -> list[dict]:
             try:
                 card = store.card(name, v)
                 pred = predictor_for_learner(store.load_learner(name, v), card)
-                rows.append(_row(label + ': loads and answers', True, _smoke(pred)))
+                rows.append(_row(label + ': loads and answers', True, smoke(pred)))
             except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the others
                 rows.append(_row(label + ': loads and answers', False, f'{type(e).__name__}: {e}',
                                  'retrain or re-import the model with the versions installed here '
@@ -122,7 +123,9 @@ def check_models(store: ModelStore) -> list[dict]:
 
 
 def run_checks(store: ModelStore | None = None) -> list[dict]:
-    return check_environment() + check_models(store or ModelStore())
+    "Every check of this machine and store (and of the model server, when $FASTAI_APPS_API names one)."
+    api = os.environ.get('FASTAI_APPS_API')
+    return check_environment() + check_models(store or ModelStore()) + (check_api(api) if api else [])
 
 
 APPS = ('00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb')
@@ -145,6 +148,27 @@ def check_server(url: str, timeout: float = 10) -> list[dict]:
                  'serve the notebooks/ folder from the project folder: `make serve`')]
 
 
+def check_api(url: str, timeout: float = 30) -> list[dict]:
+    "The model server at `url` is ready: its store is readable and every active model loads and answers."
+    import json
+    import urllib.error
+    import urllib.request
+    url = url.rstrip('/')
+    try:
+        with urllib.request.urlopen(url + '/readyz', timeout=timeout) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        body = json.loads(e.read() or b'{}')
+    except Exception as e:  # noqa: BLE001 - any failure is the finding
+        return [_row(f'model server {url} answers', False, f'{type(e).__name__}: {e}',
+                     'start it with `make serve` (or `python -m predictors api`)')]
+    bad = [c for c in body.get('checks', []) if not c['ok']]
+    detail = (f'ready: {len(body.get("checks", []))} model(s) load and answer' if body.get('ready') else
+              '; '.join(f'{c["check"]}: {c["detail"]}' for c in bad) or 'not ready')
+    return [_row(f'model server {url} answers', bool(body.get('ready')), detail,
+                 'see the model server\'s output; `python -m predictors verify` names the model that fails')]
+
+
 def check_log() -> list[dict]:
     "The prediction log ($FASTAI_APPS_LOG) can be read (nothing is written)."
     from .monitor import PredictionLog
@@ -157,6 +181,7 @@ def check_log() -> list[dict]:
     return [_row('prediction log readable', True, f'{n} prediction(s) in {log.where}')]
 
 
-def health_checks(url: str | None = None, store: ModelStore | None = None) -> list[dict]:
-    "What a process supervisor polls: the server (when `url` is given), the store and every model, the log."
-    return (check_server(url) if url else []) + check_models(store or ModelStore()) + check_log()
+def health_checks(url: str | None = None, store: ModelStore | None = None, api: str | None = None) -> list[dict]:
+    "What a process supervisor polls: the server (when `url` is given), the model server (`api`), the store and every model, the log."
+    return ((check_server(url) if url else []) + (check_api(api) if api else []) + check_models(store or ModelStore())
+            + check_log())

@@ -8,6 +8,7 @@ import pytest
 from helpers import TEST_IMAGES, run_cli
 from predictors.drift import DriftSettings, drift_report
 from predictors.monitor import PredictionLog
+from predictors.service import LocalModels
 
 
 @pytest.fixture(scope='module')
@@ -67,18 +68,17 @@ def test_image_statistics_drift(demo_store):
     assert drift_report(card, dark, settings=DriftSettings(min_rows=50))['drifted_columns'] == ['brightness']
 
 
-def test_predictions_are_logged(log_target, adult_predictor, fruits_predictor, adult_df):
+def test_predictions_are_logged(log_target, demo_store, adult_df):
+    "The service logs each call with its session and source; batch scoring is logged as batch."
     log = PredictionLog(log_target, source='test')
-    try:
-        adult_predictor.log = fruits_predictor.log = log
-        adult_predictor.predict_one({'age': 40, 'workclass': ' Private'})
-        adult_predictor.predict_frame(adult_df.head(5).assign(age=['x', 30, 31, 32, 33]))
-        img = sorted(TEST_IMAGES.glob('*.png'))[0]
-        fruits_predictor.predict_files([(img.name, img.read_bytes()), ('bad.txt', b'hello')])
-    finally:
-        adult_predictor.log = fruits_predictor.log = None
+    models = LocalModels(demo_store, log, session='visitor-1', source='test')
+    models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}])
+    models.predict_frame('adult_income', adult_df.head(5).assign(age=['x', 30, 31, 32, 33]))
+    img = sorted(TEST_IMAGES.glob('*.png'))[0]
+    models.classify('fruits', [(img.name, img.read_bytes()), ('bad.txt', b'hello')])
     df = log.read()
-    assert len(df) == 8 and set(df['source']) == {'test'} and df['session'].nunique() == 1
+    assert len(df) == 8 and set(df['session']) == {'visitor-1'}
+    assert df['source'].tolist() == ['test'] + ['test:batch'] * 5 + ['test'] * 2
     tab = df[df['model'] == 'adult_income']
     assert tab.iloc[0]['inputs']['age'] == 40 and tab.iloc[0]['inputs']['education'] is None
     assert tab.iloc[1]['error'].startswith("age: 'x'") and tab.iloc[2]['prediction'] in ('<50k', '>=50k')
@@ -89,32 +89,26 @@ def test_predictions_are_logged(log_target, adult_predictor, fruits_predictor, a
     assert (df['version'] == 'v1').all() and df['latency_ms'].notna().sum() == 6
 
 
-def test_a_log_that_cannot_be_written_never_breaks_a_prediction(tmp_path, adult_predictor):
+def test_a_log_that_cannot_be_written_never_breaks_a_prediction(tmp_path, demo_store):
     blocker = tmp_path / 'file'; blocker.write_text('x')
     log = PredictionLog(blocker / 'sub' / 'log.db')          # a folder inside a file: cannot exist
-    adult_predictor.log = log
-    try:
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always')
-            p1 = adult_predictor.predict_one({'age': 40})
-            p2 = adult_predictor.predict_one({'age': 50})
-    finally:
-        adult_predictor.log = None
+    models = LocalModels(demo_store, log)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        p1, = models.predict('adult_income', [{'age': 40}])
+        p2, = models.predict('adult_income', [{'age': 50}])
     assert p1.ok and p2.ok
     assert log.problem and 'not being logged' in log.problem
     assert len([x for x in w if 'not being logged' in str(x.message)]) == 1, 'reported once'
 
 
-def test_an_unreachable_database_never_breaks_a_prediction(tmp_path, adult_predictor):
+def test_an_unreachable_database_never_breaks_a_prediction(tmp_path, demo_store):
     log = PredictionLog(f'postgresql+psycopg://app:secret@/predictions?host={tmp_path}&port=1')
     assert 'secret' not in log.where
-    adult_predictor.log = log
-    try:
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always')
-            assert adult_predictor.predict_one({'age': 40}).ok and adult_predictor.predict_one({'age': 50}).ok
-    finally:
-        adult_predictor.log = None
+    models = LocalModels(demo_store, log)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        assert models.predict('adult_income', [{'age': 40}])[0].ok and models.predict('adult_income', [{'age': 50}])[0].ok
     assert log.problem.startswith('predictions are not being logged to postgresql+psycopg://app:***@')
     assert 'secret' not in log.problem and 'connection' in log.problem.lower()
     assert len([x for x in w if 'not being logged' in str(x.message)]) == 1, 'reported once'

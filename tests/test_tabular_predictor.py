@@ -86,9 +86,24 @@ def test_value_without_leading_space_is_matched(adult_predictor, sample):
 
 
 def test_sentence_uses_card_template(adult_predictor, sample):
+    from predictors.results import sentence
     p = adult_predictor.predict_one(sample.iloc[0].to_dict())
-    s = adult_predictor.sentence(p)
+    s = sentence(adult_predictor.card, p)
     assert s.startswith(f'Predicted salary: {p.prediction}') and f'{p.probability * 100:.1f}%' in s
+    tpl = adult_predictor.card['templates'][p.prediction]
+    assert f'{p.prediction} ({tpl})' in s
+
+
+def test_many_records_at_once_equal_one_at_a_time(adult_predictor, sample):
+    "`predict_records` (the form and the API's JSON) gives each record the answer it gets alone."
+    rows = [sample.iloc[i].to_dict() for i in range(10)]
+    rows[3] = dict(rows[3], age='thirty')
+    many = list(adult_predictor.predict_records(rows))
+    for r, m in zip(rows, many):
+        one = adult_predictor.predict_one(r)
+        assert m.error == one.error and m.prediction == one.prediction
+        assert m.probabilities == pytest.approx(one.probabilities, abs=1e-6)
+    assert many[3].error == "age: 'thirty' is not a number"
 
 
 def test_score_frame_adds_prediction_and_class_columns(adult_predictor, sample):

@@ -5,7 +5,7 @@ import html
 
 import ipywidgets as W
 
-__all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS', 'model_side']
+__all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS', 'model_service', 'waiting_shown_in']
 
 esc = lambda s: html.escape(str(s))
 
@@ -44,25 +44,23 @@ def message(text: str, kind: str = 'ok', cls: str = '') -> str:
     return f'<div class="app-msg app-{kind} {cls}">{text}</div>'
 
 
-def model_picker(store, task: str) -> W.Dropdown:
+def model_picker(models, task: str | None = None) -> W.Dropdown:
     "A Dropdown of (label, (name, version)) for every version of every model of `task`, active first."
     options = []
-    for name in store.names(task):
-        active = store.active_version(name)
-        options.append((f'{name} {active} (active)', (name, active)))
-        options += [(f'{name} {v}', (name, v)) for v in reversed(store.versions(name)) if v != active]
+    for m in models.models(task):
+        options.append((f'{m["name"]} {m["active"]} (active)', (m['name'], m['active'])))
+        options += [(f'{m["name"]} {v}', (m['name'], v)) for v in reversed(m['versions']) if v != m['active']]
     return W.Dropdown(options=options, value=options[0][1] if options else None, description='Model',
                       layout=W.Layout(width='420px'), style={'description_width': '60px'})
 
 
-def model_side(store=None, load=None, log=None):
-    "The model-side objects an app uses, defaulting to the store, `load_predictor` and an app log."
-    if store is None:
-        from predictors import ModelStore
-        store = ModelStore()
-    if load is None:
-        from predictors import load_predictor as load
-    if log is None:
-        from predictors.monitor import PredictionLog
-        log = PredictionLog(source='app')
-    return store, load, log
+def model_service(models=None):
+    "The predictor interface an app uses: `models` if given, else `predictors.connect()` (the one place that chooses)."
+    if models is not None: return models
+    from predictors.service import connect
+    return connect()
+
+
+def waiting_shown_in(models, view: W.HTML) -> None:
+    "While the model server restarts, a remote service says so in `view` (it retries meanwhile)."
+    if hasattr(models, 'on_wait'): models.on_wait = lambda text: setattr(view, 'value', message(esc(text), 'warn'))

@@ -5,7 +5,10 @@ import io
 
 import ipywidgets as W
 
-from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
+from predictors.imaging import BadImage, decode_image
+from predictors.results import ImageResult
+
+from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
 
 __all__ = ['ImageApp', 'image_app', 'result_card']
@@ -13,14 +16,19 @@ __all__ = ['ImageApp', 'image_app', 'result_card']
 THUMB = 128
 
 
-def _thumb_png(im) -> bytes:
-    im = im.copy(); im.thumbnail((THUMB, THUMB))
+def _thumb_png(data: bytes, limits) -> bytes | None:
+    "A small PNG of an image the model classified (decoded safely, as the model side does)."
+    try:
+        im = decode_image(data, 'thumbnail', limits)
+    except BadImage:
+        return None
+    im.thumbnail((THUMB, THUMB))
     buf = io.BytesIO(); im.save(buf, 'PNG')
     return buf.getvalue()
 
 
-def result_card(r, top: int = 3) -> W.Widget:
-    "One file's card: thumbnail and top classes as bars, or the reason it was rejected."
+def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3) -> W.Widget:
+    "One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected."
     title = W.HTML(f'<div style="font:12px system-ui;overflow-wrap:anywhere;width:230px" '
                    f'title="{esc(r.name)}">{esc(r.name)}</div>')
     if not r.ok:
@@ -28,9 +36,9 @@ def result_card(r, top: int = 3) -> W.Widget:
                      layout=W.Layout(width='250px', padding='6px', border='1px solid #f3c1bd'))
         box.add_class('app-card'); box.add_class('app-card-error')
         return box
-    img = W.Image(value=_thumb_png(r.image), format='png', layout=W.Layout(max_width=f'{THUMB}px'))
+    img = [W.Image(value=thumb, format='png', layout=W.Layout(max_width=f'{THUMB}px'))] if thumb else []
     bars = W.HTML(f'<div style="font:600 14px system-ui">{esc(r.prediction)}</div>' + probability_bars(r.probabilities, top))
-    box = W.VBox([title, img, bars], layout=W.Layout(width='250px', padding='6px', border='1px solid #dde'))
+    box = W.VBox([title, *img, bars], layout=W.Layout(width='250px', padding='6px', border='1px solid #dde'))
     box.add_class('app-card'); box.add_class('app-card-ok')
     return box
 
@@ -38,10 +46,10 @@ def result_card(r, top: int = 3) -> W.Widget:
 class ImageApp:
     "Model picker, multi-file upload, a results grid with top-3 per image, a summary and a clear button."
 
-    def __init__(self, store=None, load=None, log=None, top: int = 3):
-        self.store, self.load, self.log = model_side(store, load, log)
-        self.top, self.predictor = top, None
-        self.picker = model_picker(self.store, 'image')
+    def __init__(self, models=None, top: int = 3):
+        self.models = model_service(models)
+        self.top, self.card = top, None
+        self.picker = model_picker(self.models, 'image')
         self.title = W.HTML()
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-upload')
@@ -63,14 +71,14 @@ class ImageApp:
     def select(self, name: str, version: str):
         self.clear()
         try:
-            self.predictor = self.load(name, version, store=self.store)
-            self.predictor.log = self.log
+            card, lim = self.models.card(name, version), self.models.limits()
+            if card.get('task') != 'image': raise ValueError(f'it is an {card.get("task")} model')
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
-            self.predictor = None
+            self.card = None
             self.upload.disabled = True
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
-        card, lim = self.predictor.card, self.predictor.limits
+        self.card, self.limits = card, lim
         acc = card.get('metrics', {}).get('accuracy')
         classes = card.get('classes', [])
         self.title.value = (
@@ -85,24 +93,26 @@ class ImageApp:
 
     def classify(self, files: list, rejected: list = ()):
         "Classify the dropped or chosen files in batches; bad or oversized files fail alone."
-        if self.predictor is None: return
+        if self.card is None: return
         self.summary.value = message(f'Classifying {len(files)} file(s)…', 'warn')
+        waiting_shown_in(self.models, self.summary)
         try:
-            results = self.predictor.predict_files(files)
-        except Exception as e:  # noqa: BLE001
+            results = self.models.classify(self.card['name'], files, self.card['version'])
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
-        from predictors.image import ImageResult
-        results += [ImageResult(name=n, size=size, error=f'{n}: {reason}') for n, size, reason in rejected]
-        n_ok = sum(r.ok for r in results)
-        self.grid.children = [result_card(r, self.top) for r in results]
-        self.summary.value = message(f'<span class="app-summary-text">{len(results)} image(s): {n_ok} classified, '
-                                     f'{len(results) - n_ok} rejected.</span>', 'ok' if n_ok == len(results) else 'warn')
+        cards = [result_card(r, _thumb_png(d, self.limits) if r.ok else None, self.top)     # in the order sent
+                 for r, (_, d) in zip(results, files)]
+        cards += [result_card(ImageResult(name=n, size=size, error=f'{n}: {reason}')) for n, size, reason in rejected]
+        n_ok, n = sum(r.ok for r in results), len(cards)
+        self.grid.children = cards
+        self.summary.value = message(f'<span class="app-summary-text">{n} image(s): {n_ok} classified, '
+                                     f'{n - n_ok} rejected.</span>', 'ok' if n_ok == n else 'warn')
 
     def clear(self):
         self.grid.children = []
         self.summary.value = ''
 
 
-def image_app(store=None, load=None, log=None) -> W.Widget:
-    "The ready image app widget for every image model in `store`."
-    return ImageApp(store, load, log).widget
+def image_app(models=None) -> W.Widget:
+    "The ready image app for every image model of `models` (default: `predictors.connect()`)."
+    return ImageApp(models).widget

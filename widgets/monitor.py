@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from .common import APP_CSS, esc, message, model_side
+from .common import APP_CSS, esc, message, model_service
 
 __all__ = ['MonitorApp', 'monitor_app', 'WINDOWS']
 
@@ -14,9 +14,11 @@ WINDOWS = [('last hour', '1h'), ('last 24 hours', '24h'), ('last 7 days', '7d'),
 class MonitorApp:
     "Drift of logged predictions against each model's training data, from the card's reference statistics."
 
-    def __init__(self, store=None, log=None, window: str = '7d'):
-        self.store, _, self.log = model_side(store, None, log)
-        names = self.store.names()
+    def __init__(self, models=None, log=None, window: str = '7d'):
+        from predictors.monitor import PredictionLog
+        self.models = model_service(models)
+        self.log = log if log is not None else PredictionLog(source='app')
+        names = [m['name'] for m in self.models.models()]
         self.picker = W.Dropdown(options=names, value=names[0] if names else None, description='Model',
                                  style={'description_width': '60px'}, layout=W.Layout(width='320px'))
         self.window = W.Dropdown(options=WINDOWS, value=window, description='Window',
@@ -35,7 +37,7 @@ class MonitorApp:
         if not self.picker.value:
             self.out.value = message('There are no models in the store.', 'warn'); return
         try:
-            card = self.store.card(self.picker.value)
+            card = self.models.card(self.picker.value)
             report, df = report_from_log(self.log, card, since=parse_since(self.window.value))
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return
@@ -47,6 +49,6 @@ class MonitorApp:
         self.out.value = report_html(report, df)
 
 
-def monitor_app(store=None, log=None) -> W.Widget:
-    "The ready monitor widget for every model in `store`."
-    return MonitorApp(store, log).widget
+def monitor_app(models=None, log=None) -> W.Widget:
+    "The ready monitor for every model of `models` (default: `predictors.connect()`) and the prediction log."
+    return MonitorApp(models, log).widget

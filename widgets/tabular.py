@@ -9,11 +9,12 @@ import math
 
 import ipywidgets as W
 
-from .common import APP_CSS, esc, message, model_picker, model_side, probability_bars
+from predictors.results import sentence
 
-__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'BATCH_CHUNK', 'DOWNLOAD_LIMIT']
+from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 
-BATCH_CHUNK = 20_000             # rows scored at a time: memory stays bounded whatever the file's size
+__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT']
+
 DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
 _LABEL = W.Layout(width='190px')
 
@@ -69,12 +70,12 @@ def _css(name) -> str:
 
 
 class TabularApp:
-    "Model picker, schema form, prediction view and batch scoring for the tabular models of a store."
+    "Model picker, schema form, prediction view and batch scoring for the tabular models of a model service."
 
-    def __init__(self, store=None, load=None, log=None):
-        self.store, self.load, self.log = model_side(store, load, log)
-        self.predictor, self.form = None, None
-        self.picker = model_picker(self.store, 'tabular')
+    def __init__(self, models=None):
+        self.models = model_service(models)
+        self.card, self.form = None, None
+        self.picker = model_picker(self.models, 'tabular')
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
@@ -98,99 +99,97 @@ class TabularApp:
                                          '(see README).', 'warn')
 
     def select(self, name: str, version: str):
-        "Load a model version and rebuild the form from its schema."
+        "Read a model version's card and rebuild the form from its schema."
         self.result.value = self.batch.value = ''
         try:
-            self.predictor = self.load(name, version, store=self.store)
-            self.predictor.log = self.log
+            card = self.models.card(name, version)
+            if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
-            self.predictor, self.form = None, None
+            self.card, self.form = None, None
             self.form_box.children = []
             self.button.disabled = self.upload.disabled = True
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
-        card = self.predictor.card
+        self.card = card
         acc = card.get('metrics', {}).get('accuracy')
         self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
                             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
                             + (f', held-out accuracy {acc:.1%}' if acc is not None else '') + '</p>')
-        self.form = TabularForm(self.predictor.schema)
+        self.form = TabularForm(card['schema'])
         self.form_box.children = [self.form.widget]
         self.button.disabled = self.upload.disabled = False
 
     def predict(self):
         "Predict the form's values and show the sentence, the bars and any warnings."
-        if self.predictor is None: return
+        if self.card is None: return
+        waiting_shown_in(self.models, self.result)
         try:
-            p = self.predictor.predict_one(self.form.values())
-        except Exception as e:  # noqa: BLE001
+            p = self.models.predict(self.card['name'], [self.form.values()], self.card['version'])[0]
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.result.value = message(f'The prediction failed: {esc(e)}', 'err'); return
         if not p.ok:
-            self.result.value = message(esc(self.predictor.sentence(p)), 'err'); return
+            self.result.value = message(esc(sentence(self.card, p)), 'err'); return
         warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
-        self.result.value = (message(f'<span class="app-sentence">{esc(self.predictor.sentence(p))}</span>')
+        self.result.value = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>')
                              + probability_bars(p.probabilities) + warn)
 
     def score_upload(self):
-        """Score the uploaded CSV as a stream of chunks (memory bounded whatever its size): a table of
-        the first rows, problems by row, a download of the scored file."""
-        if not self.upload.value or self.predictor is None: return
+        """Score the uploaded CSV as a stream of chunks (memory bounded whatever its size) into a
+        temporary file: a table of the first rows, problems by row, a download of the scored file."""
+        if not self.upload.value or self.card is None: return
+        import io
         import tempfile
-        from predictors.tabular import iter_csv_checked, scored_errors
+        from predictors.results import summarise_scored
         f = self.upload.value[0]
         name = _safe_name(f.get('name'))
         content = f['content']
         data = content if isinstance(content, (bytes, bytearray, memoryview)) else bytes(content)
         self.progress.max, self.progress.value = max(1, len(data)), 0
         self.progress.layout.visibility = 'visible'
-        n = n_err = 0
-        head, problems, unused = None, [], []
+        waiting_shown_in(self.models, self.batch)
 
         def progress(done, total): self.progress.value = done
         try:
             with tempfile.TemporaryFile('w+b') as out:
-                for df in iter_csv_checked(data, chunksize=BATCH_CHUNK, progress=progress):
-                    if head is None:
-                        missing = self.predictor.check_columns(df.columns)
-                        if missing: raise ValueError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} '
-                                                     f'{", ".join(missing)} that the model needs')
-                        unused = self.predictor.unused_columns(df.columns)
-                    scored = self.predictor.score_frame(df)
-                    if head is None: head = scored.head(10)
-                    errs = scored_errors(scored)
-                    problems += [(n + i + 1, e) for i, e in errs[:50 - len(problems)]]
-                    n, n_err = n + len(scored), n_err + len(errs)
-                    out.write(scored.to_csv(index=False, header=out.tell() == 0).encode())
+                unused = self.models.score_csv(self.card['name'], data, out, self.card['version'], progress)
                 size = out.tell(); out.seek(0)
+                summary = summarise_scored(io.TextIOWrapper(out, encoding='utf-8', newline=''))
+                out.seek(0)
                 csv = out.read() if size <= DOWNLOAD_LIMIT else None
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.batch.value = message(f'{esc(name)}: {esc(e)}', 'err')
             return
         finally:
             self.progress.layout.visibility = 'hidden'
-        self.show_scored(name, head, n, n_err, problems, unused, csv, size)
+        self.show_scored(name, summary, unused, csv, size)
 
-    def show_scored(self, fname, head, n, n_err, problems, unused, csv, size):
+    def show_scored(self, fname, s, unused, csv, size):
         out_name = fname.rsplit('.', 1)[0] + '_scored.csv'
         if csv is not None:
             link = (f'<a class="app-download" download="{esc(out_name)}" '
                     f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}">Download {esc(out_name)}</a>')
         else:
-            name = self.predictor.name or 'NAME'
             link = (f'<span class="app-download-too-large">The scored file ({size / 2**20:.0f} MB) is too large to '
-                    f'download from the page: <code>python -m predictors predict {esc(name)} FILE.csv --out '
-                    f'{esc(out_name)}</code> scores it on the command line.</span>')
+                    f'download from the page: <code>python -m predictors predict {esc(self.card["name"])} FILE.csv '
+                    f'--out {esc(out_name)}</code> scores it on the command line.</span>')
+        n, n_err = s.rows, s.failed
         summary = message(f'<span class="app-batch-summary">{n - n_err} of {n} rows scored'
                           + (f'; {n_err} could not be scored' if n_err else '') + '.</span> ' + link,
                           'warn' if n_err else 'ok')
         if unused:
             summary += message(f'Columns not used by the model (kept as they are): {esc(", ".join(unused))}.', 'warn',
                                'app-unused')
-        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in problems)
-        if n_err > 50: items += f'<li>… and {n_err - 50} more (see the problem column)</li>'
-        table = head.to_html(index=False, classes='app-table', border=0, na_rep='')
+        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in s.problems)
+        if n_err > len(s.problems): items += f'<li>… and {n_err - len(s.problems)} more (see the problem column)</li>'
         self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
-                            + '<p style="font-family:system-ui">First rows:</p>' + table)
+                            + '<p style="font-family:system-ui">First rows:</p>' + _table(s.header, s.head))
+
+
+def _table(header: list, rows: list) -> str:
+    "An HTML table of text cells."
+    head = ''.join(f'<th>{esc(h)}</th>' for h in header)
+    body = ''.join('<tr>' + ''.join(f'<td>{esc(v)}</td>' for v in r) + '</tr>' for r in rows)
+    return f'<table class="app-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _safe_name(name) -> str:
@@ -201,6 +200,6 @@ def _safe_name(name) -> str:
     return base or 'upload.csv'
 
 
-def tabular_app(store=None, load=None, log=None) -> W.Widget:
-    "The ready tabular app widget for every tabular model in `store`."
-    return TabularApp(store, load, log).widget
+def tabular_app(models=None) -> W.Widget:
+    "The ready tabular app for every tabular model of `models` (default: `predictors.connect()`)."
+    return TabularApp(models).widget

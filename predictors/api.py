@@ -1,0 +1,304 @@
+"""The model server: one process that loads each model once and answers every app and program over HTTP.
+
+`python -m predictors api [--host] [--port] [--workers]` serves `create_app()` with uvicorn;
+the OpenAPI schema is at `/openapi.json` and interactive docs at `/docs`. The store and the
+prediction log come from the environment (`FASTAI_APPS_MODELS`, `FASTAI_APPS_LOG`) or are
+given to `create_app`. Every request reads the store's active version, so a version
+registered or activated later is served without a restart. Every prediction is logged here
+(one writer), with the caller's `X-Session-Id` and `X-Source` headers.
+
+    GET  /v1/models                      the models (name, task, active version, versions) and upload limits
+    GET  /v1/models/{name}[?version=]    the model card, with the schema the forms are built from
+    POST /v1/models/{name}/predict       JSON {"records": [...]} -> one result per record
+                                         text/csv -> the scored CSV, streamed
+                                         multipart images ("files") -> one result per image [?top=k]
+    GET  /healthz                        the process is up
+    GET  /readyz                         the store is readable and every active model loads and answers
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .monitor import PredictionLog
+from .service import LocalModels, model_rows
+from .store import ModelError, ModelStore, UnknownModel
+
+__all__ = ['create_app', 'ApiError', 'Limits']
+
+_SOURCE_RE = re.compile(r'^[A-Za-z0-9_.-]{1,32}$')
+
+
+class ApiError(Exception):
+    "A request that cannot be answered: `status` and a plain-English `reason` (sent as JSON)."
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class Limits:
+    "Request limits: the apps' image limits, and JSON and CSV bodies (env: FASTAI_APPS_MAX_*)."
+
+    def __init__(self, env=None):
+        from .imaging import ImageLimits
+        env = os.environ if env is None else env
+        self.images = ImageLimits.from_env(env)
+        self.json_bytes = int(env.get('FASTAI_APPS_MAX_JSON_BYTES') or 10 * 2**20)
+        self.records = int(env.get('FASTAI_APPS_MAX_RECORDS') or 10_000)
+        self.csv_bytes = int(env.get('FASTAI_APPS_MAX_CSV_BYTES') or 2**30)
+
+    def to_dict(self) -> dict:
+        i = self.images
+        return dict(max_image_bytes=i.max_bytes, max_pixels=i.max_pixels, max_files=i.max_files,
+                    max_upload_bytes=i.max_upload_bytes, max_json_bytes=self.json_bytes, max_records=self.records,
+                    max_csv_bytes=self.csv_bytes)
+
+
+# ---- dependencies -----------------------------------------------------------------------------
+def get_store(request: Request) -> ModelStore: return request.app.state.store
+
+
+def get_limits(request: Request) -> Limits: return request.app.state.limits
+
+
+def get_models(request: Request, x_session_id: str | None = Header(None), x_source: str | None = Header(None)) -> LocalModels:
+    "The models as seen by this caller: predictions logged with its session id and source."
+    session = x_session_id if x_session_id and _SOURCE_RE.match(x_session_id) else None
+    source = x_source if x_source and _SOURCE_RE.match(x_source) else 'api'
+    return LocalModels(request.app.state.store, request.app.state.log, session=session, source=source,
+                       batch_images=True)
+
+
+def _card(models: LocalModels, name: str, version: str | None) -> dict:
+    try:
+        return models.card(name, version)
+    except UnknownModel as e:
+        raise ApiError(404, str(e).replace(f' at {models.store.root}', '')) from None   # no server paths
+
+
+def _predictor(models: LocalModels, name: str, version: str | None, task: str):
+    "The loaded predictor of a card's version; a model that cannot be used is the server's problem (500)."
+    card = _card(models, name, version)
+    if card.get('task') != task:
+        raise ApiError(415, f'{name} is an {card.get("task")} model: ' +
+                       ('send images as multipart/form-data.' if card.get('task') == 'image' else
+                        'send JSON records or a CSV.'))
+    try:
+        return models.predictor(name, card['version'], task)
+    except UnknownModel as e:
+        raise ApiError(404, str(e)) from None
+    except ModelError as e:
+        raise ApiError(500, f'model {name} {card["version"]} cannot be used: {e}') from None
+
+
+# ---- routes -----------------------------------------------------------------------------------
+router = APIRouter(prefix='/v1')
+
+
+@router.get('/models', summary='The models and the upload limits')
+def list_models(store: ModelStore = Depends(get_store), limits: Limits = Depends(get_limits)):
+    return dict(models=model_rows(store), limits=limits.to_dict())
+
+
+@router.get('/models/{name}', summary="A model's card (its active version unless `version` is given)")
+def get_card(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    return _card(models, name, version)
+
+
+@router.post('/models/{name}/predict', summary='Predict JSON records, a CSV, or images', responses={
+    200: {'content': {'application/json': {}, 'text/csv': {}},
+          'description': 'JSON: one result per record or image. CSV: the scored CSV (the input\'s columns, '
+                         '`prediction`, `probability_<class>`, `problem`), streamed.'}})
+async def predict(name: str, request: Request, version: str | None = None,
+                  top: int = Query(0, ge=0, description='images: the classes given per image (0: all)'),
+                  models: LocalModels = Depends(get_models), limits: Limits = Depends(get_limits)):
+    """Send `application/json` `{"records": [{column: value, ...}, ...]}`, a `text/csv` body, or
+    `multipart/form-data` with image files under `files`. Bad records, rows and files fail alone."""
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype == 'application/json': return await _predict_json(name, version, request, models, limits)
+    if ctype in ('text/csv', 'application/csv'): return await _predict_csv(name, version, request, models, limits)
+    if ctype == 'multipart/form-data': return await _predict_images(name, version, top, request, models, limits)
+    raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records, '
+                        'a text/csv file or multipart/form-data images.')
+
+
+async def _body(request: Request, limit: int, what: str) -> bytes:
+    "The request body, refused with 413 as soon as it passes `limit` bytes."
+    _check_length(request, limit, what)
+    chunks, n = [], 0
+    async for chunk in request.stream():
+        n += len(chunk)
+        if n > limit: raise ApiError(413, f'{what} is over the limit of {_mb(limit)}.')
+        chunks.append(chunk)
+    return b''.join(chunks)
+
+
+def _check_length(request: Request, limit: int, what: str) -> None:
+    n = request.headers.get('content-length')
+    if n and n.isdigit() and int(n) > limit: raise ApiError(413, f'{what} is over the limit of {_mb(limit)}.')
+
+
+def _mb(n: int) -> str: return f'{n / 2**20:.0f} MB' if n >= 2**20 else f'{n} bytes'
+
+
+async def _predict_json(name, version, request, models, limits):
+    pred = await run_in_threadpool(_predictor, models, name, version, 'tabular')
+    raw = await _body(request, limits.json_bytes, 'the JSON body')
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, f'the body is not valid JSON: {e}.') from None
+    records = body.get('records') if isinstance(body, dict) else body
+    if not isinstance(records, list) or not records:
+        raise ApiError(422, 'send {"records": [{column: value, ...}, ...]} with at least one record.')
+    if len(records) > limits.records:
+        raise ApiError(413, f'{len(records)} records in one request; at most {limits.records} '
+                            '(send a CSV for more: it is scored as a stream).')
+    known = [c['name'] for c in pred.inputs]
+    for i, r in enumerate(records):
+        if not isinstance(r, dict): raise ApiError(422, f'record {i + 1} is not an object of column: value.')
+        unknown = [k for k in r if k not in known]
+        if unknown:
+            raise ApiError(422, f'record {i + 1}: unknown column{"s" if len(unknown) > 1 else ""} '
+                                f'{", ".join(map(repr, unknown))}; the model reads {", ".join(known)}.')
+        for k, v in r.items():
+            if not (v is None or isinstance(v, (str, int, float, bool))):
+                raise ApiError(422, f'record {i + 1}: {k} is {type(v).__name__}, not a number or a text.')
+            if isinstance(v, float) and not math.isfinite(v): r[k] = None
+    out = await run_in_threadpool(models.predict, name, records, pred.version)
+    return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
+
+
+async def _predict_csv(name, version, request, models, limits):
+    pred = await run_in_threadpool(_predictor, models, name, version, 'tabular')
+    _check_length(request, limits.csv_bytes, 'the CSV')
+    fd, path = tempfile.mkstemp(prefix='fastai-apps-', suffix='.csv')
+    try:
+        n = 0
+        with os.fdopen(fd, 'wb') as f:           # to disk as it arrives: memory stays bounded
+            async for chunk in request.stream():
+                n += len(chunk)
+                if n > limits.csv_bytes: raise ApiError(413, f'the CSV is over the limit of {_mb(limits.csv_bytes)}.')
+                f.write(chunk)
+        try:
+            scored = await run_in_threadpool(models.scored_csv, name, path, pred.version)
+        except ModelError as e:
+            raise ApiError(422, str(e).replace(path, 'the CSV')) from None
+    except BaseException:
+        os.unlink(path)
+        raise
+    headers = {'X-Model': name, 'X-Model-Version': pred.version,
+               'X-Unused-Columns': json.dumps(scored.unused),
+               'Content-Disposition': f'attachment; filename="{name}_scored.csv"'}
+    return StreamingResponse(_stream_scored(scored), media_type='text/csv', headers=headers,
+                             background=BackgroundTask(os.unlink, path))
+
+
+def _stream_scored(scored):
+    "The scored CSV's bytes; a failure after the first byte ends the stream with a line saying why."
+    try:
+        yield from scored
+    except ModelError as e:      # e.g. a malformed line far down the file: the rows before it are sent
+        yield f'\n# error: {e}\n'.encode()
+
+
+async def _predict_images(name, version, top, request, models, limits):
+    pred = await run_in_threadpool(_predictor, models, name, version, 'image')
+    lim = limits.images
+    if not request.headers.get('content-length', '').isdigit():
+        raise ApiError(411, 'send the Content-Length of an image upload.')
+    _check_length(request, lim.max_upload_bytes + 2**20, 'the upload')
+    try:
+        form = await request.form(max_files=lim.max_files, max_fields=100)
+    except StarletteHTTPException as e:
+        if 'Too many files' in str(e.detail):
+            raise ApiError(413, f'an upload may hold at most {lim.max_files} files.') from None
+        raise ApiError(400, f'the upload is not readable multipart/form-data: {e.detail}') from None
+    try:
+        uploads = [f for f in form.getlist('files') if hasattr(f, 'read')]
+        if not uploads: raise ApiError(422, 'send the images as multipart/form-data files named "files".')
+        files = [(_base_name(f.filename, i), await f.read()) for i, f in enumerate(uploads)]
+    finally:
+        await form.close()
+    out = await run_in_threadpool(models.classify, name, files, pred.version)
+    return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
+
+
+def _base_name(name, i) -> str:
+    name = str(name or f'file {i + 1}')
+    return name.replace('\\', '/').rsplit('/', 1)[-1][:200] or f'file {i + 1}'
+
+
+health = APIRouter()
+
+
+@health.get('/healthz', summary='The process is up')
+def healthz():
+    return dict(status='ok')
+
+
+@health.get('/readyz', summary='The store is readable and every active model loads and answers')
+def readyz(store: ModelStore = Depends(get_store)):
+    from .verify import smoke
+    from .predictor import load_predictor
+    checks, ok = [], True
+    try:
+        names = store.names()
+    except OSError as e:
+        return JSONResponse(dict(ready=False, checks=[dict(check='store', ok=False, detail=str(e))]), 503)
+    for n in names:
+        label = f'{n} {store.active_version(n)}'
+        try:
+            checks.append(dict(check=label, ok=True, detail=smoke(load_predictor(n, store=store))))
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            ok = False
+            checks.append(dict(check=label, ok=False, detail=f'{type(e).__name__}: {e}'))
+    return JSONResponse(dict(ready=ok, checks=checks), 200 if ok else 503)
+
+
+# ---- the app ----------------------------------------------------------------------------------
+def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None) -> FastAPI:
+    "The model server's ASGI app (store and log default to the environment's)."
+    @asynccontextmanager
+    async def lifespan(app):
+        from .predictor import preload
+        # load the active models in the background: /healthz answers at once, requests that come
+        # before a model is loaded wait for it
+        threading.Thread(target=preload, args=(None, app.state.store), daemon=True).start()
+        yield
+
+    app = FastAPI(title='fastai-apps model server', version='1',
+                  description='Predictions of the models in the store, for the apps and any other program.',
+                  lifespan=lifespan)
+    app.state.store = store or ModelStore()
+    app.state.log = log if log is not None else PredictionLog(source='api')
+    app.state.limits = limits or Limits()
+    app.include_router(router)
+    app.include_router(health)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request, e: ApiError):
+        return JSONResponse(dict(detail=e.reason), e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_params(request, e: RequestValidationError):
+        parts = [f'{".".join(map(str, err.get("loc", ())[1:])) or "request"}: {err.get("msg")}' for err in e.errors()]
+        return JSONResponse(dict(detail='; '.join(parts)), 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request, e: Exception):     # never a traceback to the caller
+        return JSONResponse(dict(detail=f'the server could not answer: {type(e).__name__}: {e}'), 500)
+    return app

@@ -1,0 +1,102 @@
+"""What a prediction returns, in plain Python: the same objects in-process and over HTTP.
+
+Nothing here imports numpy, pandas, torch or fastai, so a thin app kernel can use them.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+__all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX']
+
+ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
+
+
+@dataclass
+class Prediction:
+    "The answer for one input: the class, the probability of each class, warnings, or an error."
+    prediction: str | None = None
+    probabilities: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool: return self.error is None
+
+    @property
+    def probability(self) -> float | None:
+        return self.probabilities.get(self.prediction) if self.prediction is not None else None
+
+    def to_dict(self) -> dict:
+        d = dict(prediction=self.prediction, probabilities=self.probabilities)
+        if self.warnings: d['warnings'] = self.warnings
+        if self.error: d = dict(error=self.error)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'Prediction':
+        return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'))
+
+
+@dataclass
+class ImageResult:
+    "One file's answer: the class and the probability of each class, or the reason it was rejected."
+    name: str
+    size: int = 0
+    prediction: str | None = None
+    probabilities: dict = field(default_factory=dict)
+    error: str | None = None
+    image: object = None          # the decoded RGB PIL image (in-process only)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool: return self.error is None
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
+
+    def to_dict(self, k: int | None = None) -> dict:
+        if self.error: return dict(file=self.name, size=self.size, error=self.error)
+        probs = dict(self.top(k)) if k else self.probabilities
+        return dict(file=self.name, size=self.size, prediction=self.prediction,
+                    probability=self.probabilities[self.prediction], probabilities=probs)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'ImageResult':
+        return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
+                   probabilities=d.get('probabilities') or {}, error=d.get('error'))
+
+
+def sentence(card: dict, pred: Prediction) -> str:
+    "The answer in plain English, from the card's template for the class when it has one."
+    if not pred.ok: return f'No prediction: {pred.error}.'
+    tpl = (card.get('templates') or {}).get(pred.prediction)
+    pct = f'{pred.probability * 100:.1f}%'
+    target = (card.get('schema') or {}).get('target') or card.get('target') or 'class'
+    what = f'{pred.prediction} ({tpl})' if tpl else pred.prediction
+    return f'Predicted {target}: {what}, with probability {pct}.'
+
+
+@dataclass
+class CsvSummary:
+    "What a scored CSV holds: rows, failed rows with their reasons (the first `keep`), the first rows."
+    rows: int = 0
+    failed: int = 0
+    problems: list = field(default_factory=list)   # (row number from 1, reason)
+    header: list = field(default_factory=list)
+    head: list = field(default_factory=list)       # the first rows, as lists of strings
+
+
+def summarise_scored(fh, keep: int = 50, head: int = 10) -> CsvSummary:
+    "Read a scored CSV (text file object, from the start) once: counts, reasons of failed rows, first rows."
+    s = CsvSummary()
+    reader = csv.reader(fh)
+    s.header = next(reader, [])
+    at = s.header.index('problem') if 'problem' in s.header else None
+    for row in reader:
+        s.rows += 1
+        if len(s.head) < head: s.head.append(row)
+        if at is not None and at < len(row) and row[at].startswith(ERROR_PREFIX):
+            s.failed += 1
+            if len(s.problems) < keep: s.problems.append((s.rows, row[at][len(ERROR_PREFIX):]))
+    return s

@@ -1,0 +1,240 @@
+"""The one predictor interface the apps talk to, and its in-process implementation.
+
+`ModelService` is what a view needs: the models and their cards, predictions for form inputs,
+a scored CSV, classified images. Two implementations: `LocalModels` (in this process: torch,
+fastai and the store; the default in a notebook) and `predictors.client.RemoteModels` (the
+model server over HTTP: a thin app kernel). `connect()` chooses, in one place: the model server
+at `$FASTAI_APPS_API` when it is set, else in-process.
+
+Every prediction is logged here, per call, with the caller's session id and source; batch
+scoring (a CSV) is logged with the source `<source>:batch` so drift can tell it from form answers.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from .imaging import ImageLimits
+from .results import ImageResult, Prediction
+from .store import ModelError, ModelStore
+
+__all__ = ['ModelService', 'LocalModels', 'connect', 'ScoredCsv', 'BatchQueue', 'model_rows', 'API_ENV']
+
+API_ENV = 'FASTAI_APPS_API'
+
+
+@runtime_checkable
+class ModelService(Protocol):
+    "What the apps call; `LocalModels` and `RemoteModels` implement it."
+    session: str
+    where: str
+
+    def models(self, task: str | None = None) -> list[dict]:
+        "One row per model: name, task, active version, versions (oldest first)."
+
+    def card(self, name: str, version: str | None = None) -> dict:
+        "The model card (the schema the forms are built from)."
+
+    def limits(self) -> ImageLimits:
+        "The upload limits for images."
+
+    def predict(self, name: str, records: list[dict], version: str | None = None) -> list[Prediction]:
+        "One answer per input given as {column: value} (tabular models)."
+
+    def score_csv(self, name: str, data: bytes, out: BinaryIO, version: str | None = None,
+                  progress=None) -> list[str]:
+        "Write the scored CSV of `data` to `out`; return the columns the model does not use."
+
+    def classify(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
+        "One result per `(name, bytes)` file (image models); each bad file fails alone."
+
+    def preload(self, task: str | None = None) -> None:
+        "Get ready before a visitor arrives (in-process: import torch and fastai, load the models)."
+
+
+def connect(session: str | None = None, source: str = 'app', store=None, log=None) -> ModelService:
+    "The model server at `$FASTAI_APPS_API` when it is set, else the models in this process."
+    url = os.environ.get(API_ENV)
+    if url:
+        from .client import RemoteModels
+        return RemoteModels(url, session=session, source=source)
+    return LocalModels(store, log, session=session, source=source)
+
+
+def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
+    "The store's models as `ModelService.models` rows."
+    return [dict(name=n, task=store.card(n).get('task'), active=store.active_version(n), versions=store.versions(n))
+            for n in store.names(task)]
+
+
+class LocalModels:
+    """The models of a store, in this process; predictions logged to `log` (None: not logged).
+
+    `batch_images=True` (the model server) makes concurrent `classify` calls share forward passes.
+    """
+    where = 'in-process'
+
+    def __init__(self, store: ModelStore | None = None, log=..., session: str | None = None, source: str = 'app',
+                 batch_images: bool = False):
+        if log is ...:
+            from .monitor import PredictionLog
+            log = PredictionLog(source=source)
+        self.store, self.log = store or ModelStore(), log
+        self.session, self.source = session or uuid.uuid4().hex[:12], source
+        self.batch_images = batch_images
+
+    def predictor(self, name: str, version: str | None = None, task: str | None = None):
+        "The loaded predictor (cached per process); `task` refuses a model of another kind."
+        from .predictor import load_predictor
+        pred = load_predictor(name, version, store=self.store)
+        if task and pred.task != task:
+            raise ModelError(f'{name} is an {pred.task} model: ' +
+                             ('send images.' if pred.task == 'image' else 'send records or a CSV.'))
+        return pred
+
+    def models(self, task=None): return model_rows(self.store, task)
+
+    def card(self, name, version=None): return self.store.card(name, version)
+
+    def limits(self): return ImageLimits.from_env()
+
+    def preload(self, task=None):
+        from .predictor import preload
+        preload(task, self.store)
+
+    def _record(self, pred, entries: list[dict], batch: bool = False) -> None:
+        if self.log is None: return
+        source = f'{self.source}:batch' if batch else self.source
+        self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
+
+    # ---- tabular --------------------------------------------------------------------------
+    def predict(self, name, records, version=None) -> list[Prediction]:
+        pred = self.predictor(name, version, 'tabular')
+        res = pred.predict_records(records)
+        out = list(res)
+        rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
+        self._record(pred, tabular_entries(rows, out, res.seconds))
+        return out
+
+    def predict_frame(self, name, df, version=None):
+        "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."
+        pred = self.predictor(name, version, 'tabular')
+        res = pred.predict_frame(df)
+        self._record(pred, tabular_entries(df[[c['name'] for c in pred.inputs]].to_dict('records'), list(res),
+                                           res.seconds), batch=True)
+        return res
+
+    def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
+        "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
+        pred = self.predictor(name, version, 'tabular')
+        record = None if self.log is None else lambda entries: self._record(pred, entries, batch=True)
+        return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
+
+    def score_csv(self, name, data, out, version=None, progress=None) -> list[str]:
+        scored = self.scored_csv(name, data, version, progress)
+        for block in scored: out.write(block)
+        return scored.unused
+
+    # ---- images ---------------------------------------------------------------------------
+    def classify(self, name, files, version=None) -> list[ImageResult]:
+        pred = self.predictor(name, version, 'image')
+        t0 = time.perf_counter()
+        results = pred.decode_files(files)
+        good = [r for r in results if r.ok]
+        forward = _queue_for(pred) if self.batch_images else pred.predict_images
+        if good: pred.fill(good, forward([r.image for r in good]))
+        per = (time.perf_counter() - t0) * 1000 / max(1, len(good))
+        self._record(pred, [dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
+                                 probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
+                                 error=r.error) for r in results])
+        return results
+
+
+def tabular_entries(rows: list[dict], preds: list[Prediction], seconds: float) -> list[dict]:
+    "Log entries for tabular inputs and their predictions (latency: the call's time per row)."
+    per = seconds * 1000 / max(1, len(preds))
+    return [dict(inputs=r, prediction=p.prediction, probabilities=p.probabilities,
+                 latency_ms=None if p.error else round(per, 3), error=p.error) for r, p in zip(rows, preds)]
+
+
+class ScoredCsv:
+    """A CSV (path or bytes) scored chunk by chunk: bounded memory whatever its size.
+
+    The first chunk is read at once, so a file that cannot be read or lacks a column the model
+    needs raises `ModelError` here, and `unused` (columns the model does not read) is known before
+    any output. Iterating yields the scored CSV's bytes (header first): the input's columns,
+    `prediction`, `probability_<class>` and `problem`. `rows` and `failed` count as it goes.
+    """
+
+    def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None):
+        from .tabular import CSV_CHUNK, iter_csv_checked
+        self.pred, self.record = pred, record
+        self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress)
+        first = next(self._chunks)
+        missing = pred.check_columns(first.columns)
+        if missing:
+            raise ModelError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} {", ".join(missing)} '
+                             f'that the model needs.')
+        self.unused = pred.unused_columns(first.columns)
+        self._first, self.rows, self.failed = first, 0, 0
+
+    def __iter__(self):
+        names = [c['name'] for c in self.pred.inputs]
+        for i, df in enumerate(itertools.chain([self._first], self._chunks)):
+            res = self.pred.predict_frame(df)
+            if self.record: self.record(tabular_entries(df[names].to_dict('records'), list(res), res.seconds))
+            self.rows += len(df); self.failed += len(res.errors)
+            yield self.pred.score_frame(df, res).to_csv(index=False, header=i == 0).encode()
+        self._first = None
+
+
+class BatchQueue:
+    """Calls of `fn(items) -> rows` that arrive together share one call: each caller blocks until
+    its rows are back. A worker thread takes what is queued (up to `max_items`, waiting at most
+    `max_wait` s for more), so while one forward pass runs the next batch gathers."""
+
+    def __init__(self, fn, max_items: int = 64, max_wait: float = 0.002):
+        self.fn, self.max_items, self.max_wait = fn, max_items, max_wait
+        self._q: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name='batch-queue').start()
+
+    def __call__(self, items: list):
+        fut: Future = Future()
+        self._q.put((list(items), fut))
+        return fut.result()
+
+    def _run(self):
+        while True:
+            batch = [self._q.get()]
+            n, end = len(batch[0][0]), time.monotonic() + self.max_wait
+            while n < self.max_items:
+                try: nxt = self._q.get(timeout=max(0.0, end - time.monotonic()))
+                except queue.Empty: break
+                batch.append(nxt); n += len(nxt[0])
+            try:
+                out = self.fn([x for items, _ in batch for x in items])
+            except Exception as e:  # noqa: BLE001 - every waiting caller gets the failure
+                for _, fut in batch: fut.set_exception(e)
+                continue
+            i = 0
+            for items, fut in batch:
+                fut.set_result(out[i:i + len(items)]); i += len(items)
+
+
+_QUEUES: dict = {}
+_QUEUES_LOCK = threading.Lock()
+
+
+def _queue_for(pred) -> BatchQueue:
+    "One batch queue per loaded image predictor."
+    with _QUEUES_LOCK:
+        q = _QUEUES.get(id(pred))
+        if q is None or q.fn.__self__ is not pred:
+            q = _QUEUES[id(pred)] = BatchQueue(pred.predict_images, max_items=pred.batch_size)
+        return q
