@@ -9,6 +9,7 @@ registered or activated later is served without a restart. Every prediction is l
 
     GET  /v1/models                      the models (name, task, active version, versions) and upload limits
     GET  /v1/models/{name}[?version=]    the model card, with the schema the forms are built from
+    GET  /v1/models/{name}/ready         the version loads and can answer (500 with the reason if not)
     POST /v1/models/{name}/predict       JSON {"records": [...]} -> one result per record
                                          text/csv -> the scored CSV, streamed
                                          multipart images ("files") -> one result per image [?top=k]
@@ -118,6 +119,13 @@ def get_card(name: str, version: str | None = None, models: LocalModels = Depend
     return _card(models, name, version)
 
 
+@router.get('/models/{name}/ready', summary='The model version loads and can answer (500 with the reason if not)')
+def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    card = _card(models, name, version)
+    _predictor(models, name, card['version'], card.get('task'))
+    return dict(ready=True, model=name, version=card['version'])
+
+
 @router.post('/models/{name}/predict', summary='Predict JSON records, a CSV, or images', responses={
     200: {'content': {'application/json': {}, 'text/csv': {}},
           'description': 'JSON: one result per record or image. CSV: the scored CSV (the input\'s columns, '
@@ -220,7 +228,9 @@ async def _predict_images(name, version, top, request, models, limits):
     lim = limits.images
     if not request.headers.get('content-length', '').isdigit():
         raise ApiError(411, 'send the Content-Length of an image upload.')
-    _check_length(request, lim.max_upload_bytes + 2**20, 'the upload')
+    if int(request.headers['content-length']) > lim.max_upload_bytes + 2**20:     # files and multipart framing
+        raise ApiError(413, f'the files of one upload may hold {_mb(lim.max_upload_bytes)} together; '
+                            'send the rest in another request.')
     try:
         form = await request.form(max_files=lim.max_files, max_fields=100)
     except StarletteHTTPException as e:
@@ -292,6 +302,12 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     @app.exception_handler(ApiError)
     async def api_error(request, e: ApiError):
         return JSONResponse(dict(detail=e.reason), e.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, e: StarletteHTTPException):
+        reason = (f'no such endpoint: {request.method} {request.url.path} (see /docs)' if e.status_code in (404, 405)
+                  else str(e.detail))
+        return JSONResponse(dict(detail=reason), e.status_code, headers=getattr(e, 'headers', None))
 
     @app.exception_handler(RequestValidationError)
     async def bad_params(request, e: RequestValidationError):

@@ -77,6 +77,8 @@ class RemoteModels:
         return ImageLimits(max_bytes=l['max_image_bytes'], max_pixels=l['max_pixels'], max_files=l['max_files'],
                            max_upload_bytes=l['max_upload_bytes'])
 
+    def check(self, name, version=None): self._get(f'/v1/models/{name}/ready', version=version)
+
     def preload(self, task=None):
         "Nothing heavy to load in a thin kernel."
 

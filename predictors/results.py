@@ -28,9 +28,8 @@ class Prediction:
         return self.probabilities.get(self.prediction) if self.prediction is not None else None
 
     def to_dict(self) -> dict:
-        d = dict(prediction=self.prediction, probabilities=self.probabilities)
+        d = dict(error=self.error) if self.error else dict(prediction=self.prediction, probabilities=self.probabilities)
         if self.warnings: d['warnings'] = self.warnings
-        if self.error: d = dict(error=self.error)
         return d
 
     @classmethod

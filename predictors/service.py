@@ -44,6 +44,9 @@ class ModelService(Protocol):
     def limits(self) -> ImageLimits:
         "The upload limits for images."
 
+    def check(self, name: str, version: str | None = None) -> None:
+        "Raise `ModelError` with the reason when the model cannot be used (its file does not match its card…)."
+
     def predict(self, name: str, records: list[dict], version: str | None = None) -> list[Prediction]:
         "One answer per input given as {column: value} (tabular models)."
 
@@ -103,6 +106,8 @@ class LocalModels:
     def card(self, name, version=None): return self.store.card(name, version)
 
     def limits(self): return ImageLimits.from_env()
+
+    def check(self, name, version=None): self.predictor(name, version)
 
     def preload(self, task=None):
         from .predictor import preload

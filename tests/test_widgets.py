@@ -28,3 +28,27 @@ def test_browser_side_rejections_are_reported_and_other_messages_ignored():
     zone._receive(zone, {'event': 'something else'}, [])
     zone._receive(zone, 'not a dict', [])
     assert got == []
+
+
+def test_the_apps_in_process_predict_score_and_classify(demo_store):
+    "The embedded default (a notebook in JupyterLab): the same views over `LocalModels`."
+    import datetime
+    import html
+    from helpers import ADULT_CSV, TEST_IMAGES
+    from predictors.service import LocalModels
+    from widgets.image import ImageApp
+    from widgets.tabular import TabularApp
+    models = LocalModels(demo_store, None)
+    app = TabularApp(models)
+    app.predict()
+    assert 'Predicted salary:' in app.result.value and 'app-bar-row' in app.result.value
+    csv = ''.join(open(ADULT_CSV).readlines()[:30]).replace('\n39,', '\nthirty-nine,', 1).encode()
+    app.upload.value = ({'name': 'x.csv', 'content': memoryview(csv), 'size': len(csv), 'type': 'text/csv',
+                         'last_modified': datetime.datetime.now()},)
+    assert '28 of 29 rows scored; 1 could not be scored' in app.batch.value
+    assert "row 1: age: 'thirty-nine' is not a number" in html.unescape(app.batch.value) and 'download="x_scored.csv"' in app.batch.value
+    img = ImageApp(models)
+    files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:2]] + [('bad.png', b'x')]
+    img.classify(files, [('huge.png', 2**30, 'over the limit')])
+    assert '4 image(s): 2 classified, 2 rejected.' in img.summary.value
+    assert [len(c.children) for c in img.grid.children] == [3, 3, 2, 2]     # title, thumbnail, bars / title, error

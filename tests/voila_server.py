@@ -1,5 +1,5 @@
-"""Start and stop a real Voila server (or `make serve`) on a free local port, for the tests and the
-benchmarks."""
+"""Start and stop a real Voila server (alone, with the model server as `python -m predictors serve`, or as
+`make serve`) or the model server alone, on free local ports, for the tests and the benchmarks."""
 import os
 import signal
 import socket
@@ -9,10 +9,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ['free_port', 'VoilaServer', 'ROOT', 'VOILA']
+__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY']
 
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
+PY = str(ROOT / '.venv' / 'bin' / 'python')
 
 
 def free_port() -> int:
@@ -21,14 +22,20 @@ def free_port() -> int:
 
 
 class VoilaServer:
-    """`with VoilaServer(args, env=..., log=path) as srv:` runs `voila ARGS --port=P` (or `make serve
-    PORT=P` when `make=True`) from the project folder and waits until it answers HTTP."""
+    """`with VoilaServer(args, env=..., log=path) as srv:` runs `voila ARGS --port=P` from the project
+    folder and waits until it answers HTTP. `serve=True`: the model server and Voila together
+    (`python -m predictors serve`, thin app kernels; `api_url` is the model server's); `make=True`:
+    the same through `make serve PORT=P API_PORT=Q`."""
 
-    def __init__(self, args=('notebooks',), env=None, log=None, make=False, port=None, timeout=300):
-        self.port = port or free_port()
+    def __init__(self, args=('notebooks',), env=None, log=None, make=False, serve=False, port=None, api_port=None,
+                 timeout=300):
+        self.port, self.api_port = port or free_port(), api_port or free_port()
         self.url = f'http://127.0.0.1:{self.port}/'
-        self.cmd = (['make', 'serve', f'PORT={self.port}'] if make
-                    else [VOILA, *map(str, args), f'--port={self.port}', '--Voila.ip=127.0.0.1'])
+        self.api_url = f'http://127.0.0.1:{self.api_port}' if make or serve else None
+        if make: self.cmd = ['make', 'serve', f'PORT={self.port}', f'API_PORT={self.api_port}']
+        elif serve: self.cmd = [PY, '-m', 'predictors', 'serve', '--port', str(self.port), '--api-port',
+                                str(self.api_port), '--', *map(str, args[1:])]
+        else: self.cmd = [VOILA, *map(str, args), f'--port={self.port}', '--Voila.ip=127.0.0.1']
         self.env = dict(os.environ, **{k: str(v) for k, v in (env or {}).items()})
         self.log, self.timeout, self.proc = Path(log) if log else None, timeout, None
 
@@ -61,18 +68,48 @@ class VoilaServer:
             if time.time() > end: raise RuntimeError('the kernel pools did not fill:\n' + self.log_text()[-3000:])
             time.sleep(0.5)
 
-    def usage(self):
-        "(resident MB of the server and its live descendants, how many of those are kernels)."
+    def processes(self):
+        "The live processes of the server (itself and its descendants)."
         import psutil
         root = psutil.Process(self.proc.pid)
-        mb, kernels = 0.0, 0
+        out = []
         for p in [root] + root.children(recursive=True):
             try:
-                if p.status() == psutil.STATUS_ZOMBIE: continue
-                mb += p.memory_info().rss / 2 ** 20
-                kernels += 'ipykernel' in ' '.join(p.cmdline())
+                if p.status() != psutil.STATUS_ZOMBIE: out.append(p)
             except psutil.Error:
                 pass                            # it ended meanwhile
+        return out
+
+    def kernels(self):
+        "{kernel id: process} of the app kernels."
+        import re
+        out = {}
+        for p in self.processes():
+            try:
+                m = re.search(r'kernel-([0-9a-f-]{36})\.json', ' '.join(p.cmdline()))
+            except Exception:  # noqa: BLE001 - it ended meanwhile
+                continue
+            if m: out[m.group(1)] = p
+        return out
+
+    def api_process(self):
+        "The model server's process (`python -m predictors api`), or None."
+        for p in self.processes():
+            try:
+                if 'predictors api' in ' '.join(p.cmdline()): return p
+            except Exception:  # noqa: BLE001
+                pass
+        return None
+
+    def usage(self):
+        "(resident MB of the server and its live descendants, how many of those are kernels)."
+        mb, kernels = 0.0, 0
+        for p in self.processes():
+            try:
+                mb += p.memory_info().rss / 2 ** 20
+                kernels += 'ipykernel' in ' '.join(p.cmdline())
+            except Exception:  # noqa: BLE001 - it ended meanwhile
+                pass
         return mb, kernels
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
@@ -81,6 +118,57 @@ class VoilaServer:
         try:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        self.proc = None
+
+    def __enter__(self): return self.start()
+
+    def __exit__(self, *exc): self.stop()
+
+
+class ApiServer:
+    """`with ApiServer(env=..., log=path) as api:` runs the model server (`python -m predictors api`) on a
+    free port and waits until /healthz answers; `api.url`, `api.proc`."""
+
+    def __init__(self, env=None, log=None, port=None, timeout=120):
+        self.port = port or free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.env = dict(os.environ, **{k: str(v) for k, v in (env or {}).items()})
+        self.log, self.timeout, self.proc = Path(log) if log else None, timeout, None
+
+    def start(self):
+        out = open(self.log, 'a') if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen([PY, '-m', 'predictors', 'api', '--port', str(self.port)], cwd=ROOT, env=self.env,
+                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.url + '/healthz', timeout=2); break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError('the model server did not start:\n' + (self.log.read_text()[-3000:] if self.log else ''))
+            time.sleep(0.3)
+        return self
+
+    def wait_ready(self, timeout=120):
+        "Until /readyz says every active model loads and answers."
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                urllib.request.urlopen(self.url + '/readyz', timeout=30); return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError('the model server did not become ready')
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None: return
+        try:
+            os.killpg(self.proc.pid, sig); self.proc.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait(10)
         except ProcessLookupError:

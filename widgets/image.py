@@ -73,6 +73,7 @@ class ImageApp:
         try:
             card, lim = self.models.card(name, version), self.models.limits()
             if card.get('task') != 'image': raise ValueError(f'it is an {card.get("task")} model')
+            self.models.check(name, version)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.card = None
             self.upload.disabled = True

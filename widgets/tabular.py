@@ -104,6 +104,7 @@ class TabularApp:
         try:
             card = self.models.card(name, version)
             if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
+            self.models.check(name, version)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.card, self.form = None, None
             self.form_box.children = []
@@ -153,8 +154,9 @@ class TabularApp:
             with tempfile.TemporaryFile('w+b') as out:
                 unused = self.models.score_csv(self.card['name'], data, out, self.card['version'], progress)
                 size = out.tell(); out.seek(0)
-                summary = summarise_scored(io.TextIOWrapper(out, encoding='utf-8', newline=''))
-                out.seek(0)
+                text = io.TextIOWrapper(out, encoding='utf-8', newline='')
+                summary = summarise_scored(text)
+                text.detach(); out.seek(0)              # (a collected wrapper would close the file)
                 csv = out.read() if size <= DOWNLOAD_LIMIT else None
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.batch.value = message(f'{esc(name)}: {esc(e)}', 'err')

@@ -16,11 +16,12 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
 
 @pytest.fixture(scope='session')
 def served(tmp_path_factory):
-    "Voila serving the apps (voila.json) on a copy of the demo store and an empty prediction log."
+    """The apps as `make serve` serves them (the model server and Voila with voila.json, thin app
+    kernels) on a copy of the demo store and an empty prediction log."""
     from predictors import ModelStore
     d = tmp_path_factory.mktemp('served')
     shutil.copytree(ROOT / 'models', d / 'models')
-    with VoilaServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
+    with VoilaServer(serve=True, env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
                      log=d / 'voila.log') as srv:
         srv.models, srv.log_db = ModelStore(d / 'models'), d / 'predictions.db'
         srv.wait_for_pools(4)       # the tests start on a calm machine, not beside 4 kernels starting

@@ -299,3 +299,61 @@ def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_
         assert page.locator('.app-input-work-location').count() == 0
     finally:
         store.activate('adult_income', old)
+
+
+def _kernel_modules(served, page, heavy=('torch', 'fastai', 'torchvision', 'numpy', 'pandas', 'scipy')):
+    "The heavy modules imported in the served kernel of `page`, asked over the kernel's own connection file."
+    from jupyter_client import BlockingKernelClient
+    kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', page.content()).group(1)
+    proc = served.kernels()[kid]
+    conn = next(a for a in proc.cmdline() if a.endswith(f'kernel-{kid}.json'))
+    kc = BlockingKernelClient(connection_file=conn); kc.load_connection_file(); kc.start_channels()
+    msgs = []
+    try:
+        reply = kc.execute_interactive(f'import sys; print(sorted(m for m in {list(heavy)!r} if m in sys.modules))',
+                                       timeout=60, output_hook=msgs.append)
+    finally:
+        kc.stop_channels()
+    text = ''.join(m['content'].get('text', '') for m in msgs if m['msg_type'] == 'stream')
+    assert reply['content']['status'] == 'ok', reply
+    return eval(text), proc.memory_full_info().uss / 2**20
+
+
+@pytest.mark.parametrize('nb,ready', [('tabular_app.ipynb', '.app-predict'), ('image_app.ipynb', '.app-upload')])
+def test_served_app_kernels_are_thin(page, served, nb, ready):
+    "With the model server, an app kernel never imports torch or fastai: checked in the served kernel's sys.modules."
+    open_app(page, served, nb, ready)
+    if nb == 'tabular_app.ipynb':
+        page.click('.app-predict')
+        page.wait_for_selector('.app-result .app-sentence')
+    else:
+        upload(page, _image_payloads(2))
+        page.wait_for_selector('.app-summary-text')
+    heavy, uss = _kernel_modules(served, page)
+    assert 'torch' not in heavy and 'fastai' not in heavy and 'torchvision' not in heavy, heavy
+    assert uss < 200, f'{uss:.0f} MB'
+
+
+def test_the_model_server_restarting_is_said_and_the_same_page_predicts_again(page, served):
+    "The model server killed mid-session: the page says it is restarting, then answers; the answer is logged."
+    import signal
+    import time
+    from predictors.monitor import PredictionLog
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-sentence')
+    old = served.api_process()
+    old.send_signal(signal.SIGKILL)
+    old.wait(10)
+    _set_form(page, {'fnlwgt': 424242})
+    t = time.time()
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result >> text=The model server is restarting', timeout=30_000)
+    page.wait_for_selector('.app-result .app-sentence', timeout=120_000)
+    new = served.api_process()
+    assert new is not None and new.pid != old.pid
+    assert time.time() - t < 60
+    last = PredictionLog(served.log_db).read(model='adult_income', limit=1).iloc[0]
+    assert last['inputs']['fnlwgt'] == 424242 and last['source'] == 'app'
+    shown = page.inner_text('.app-result .app-sentence')
+    assert shown.startswith(f'Predicted salary: {last["prediction"]}')

@@ -1,0 +1,281 @@
+"""The model server (`python -m predictors api`) with an HTTP client, as another program would use it."""
+import io
+import json
+import shutil
+import threading
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from voila_server import ApiServer
+
+LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_MAX_UPLOAD_BYTES=3 * 2**20,
+              FASTAI_APPS_MAX_IMAGE_BYTES=2**20)
+
+
+@pytest.fixture(scope='module')
+def api(tmp_path_factory):
+    "The model server on a copy of the demo store, a fresh log and small limits."
+    from predictors import ModelStore
+    d = tmp_path_factory.mktemp('api')
+    shutil.copytree(ModelStore().root, d / 'models')
+    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', **LIMITS)
+    with ApiServer(env=env, log=d / 'api.log') as srv:
+        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
+        srv.http = httpx.Client(base_url=srv.url, timeout=300)
+        yield srv
+        srv.http.close()
+
+
+def _images(n):
+    return [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:n]]
+
+
+def test_health_and_readiness(api):
+    assert api.http.get('/healthz').json() == {'status': 'ok'}
+    r = api.http.get('/readyz')
+    assert r.status_code == 200 and r.json()['ready'] is True
+    assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'fruits v1']
+    assert all(c['ok'] and c['detail'].startswith('answers') for c in r.json()['checks'])
+
+
+def test_models_and_cards(api):
+    body = api.http.get('/v1/models').json()
+    assert [(m['name'], m['task'], m['active']) for m in body['models']] == [('adult_income', 'tabular', 'v1'),
+                                                                             ('fruits', 'image', 'v1')]
+    assert body['limits']['max_files'] == 30 and body['limits']['max_records'] == 50
+    card = api.http.get('/v1/models/adult_income').json()
+    assert card == api.store.card('adult_income')                      # the card the forms are built from
+    assert api.http.get('/v1/models/adult_income', params={'version': 'v1'}).json()['version'] == 'v1'
+    assert api.http.get('/openapi.json').json()['paths'].keys() >= {'/v1/models', '/v1/models/{name}/predict',
+                                                                     '/healthz', '/readyz'}
+    assert 'swagger' in api.http.get('/docs').text.lower()
+
+
+def test_tabular_records_equal_learn_predict(api, adult_learner, adult_df):
+    "Probabilities over HTTP equal fastai's own learn.predict (≤ 1e-5) for every row."
+    rows = adult_df.sample(20, random_state=5).drop(columns=['salary'])
+    records = json.loads(rows.to_json(orient='records'))
+    body = api.http.post('/v1/models/adult_income/predict', json={'records': records}).json()
+    assert body['model'] == 'adult_income' and body['version'] == 'v1' and len(body['results']) == 20
+    vocab = [str(c) for c in adult_learner.dls.vocab]
+    for (_, row), res in zip(rows.iterrows(), body['results']):
+        want = adult_learner.predict(row)[2].numpy()
+        got = np.array([res['probabilities'][c] for c in vocab])
+        assert np.abs(got - want).max() <= 1e-5
+        assert res['prediction'] == vocab[int(want.argmax())]
+
+
+def test_a_bad_record_fails_alone_with_warnings_for_the_others(api):
+    recs = [{'age': 40, 'workclass': 'Private'}, {'age': 'thirty'}, {'age': 150, 'hours-per-week': None}]
+    res = api.http.post('/v1/models/adult_income/predict', json={'records': recs}).json()['results']
+    assert res[0]['prediction'] in ('<50k', '>=50k') and 'warnings' in res[0]
+    assert res[1]['error'] == "age: 'thirty' is not a number" and 'prediction' not in res[1]
+    assert any('age=150 is outside the training range 17–90' in w for w in res[2]['warnings'])
+    assert any('hours-per-week was empty' in w for w in res[2]['warnings'])
+
+
+@pytest.mark.parametrize('call,status,reason', [
+    (lambda h: h.post('/v1/models/nope/predict', json={'records': [{}]}), 404, "no model called 'nope'"),
+    (lambda h: h.get('/v1/models/adult_income', params={'version': 'v9'}), 404, "has no version 'v9'"),
+    (lambda h: h.get('/v1/models/adult_income', params={'version': '../../../etc'}), 404, "has no version '../../../etc'"),
+    (lambda h: h.get('/v1/modells'), 404, 'no such endpoint: GET /v1/modells (see /docs)'),
+    (lambda h: h.post('/v1/models/adult_income/predict', json={'records': [{'agee': 40}]}), 422,
+     "record 1: unknown column 'agee'; the model reads age, workclass"),
+    (lambda h: h.post('/v1/models/adult_income/predict', json={'records': [{'age': [40]}]}), 422,
+     'record 1: age is list, not a number or a text'),
+    (lambda h: h.post('/v1/models/adult_income/predict', json={'records': ['age=40']}), 422,
+     'record 1 is not an object'),
+    (lambda h: h.post('/v1/models/adult_income/predict', json={'records': []}), 422, 'at least one record'),
+    (lambda h: h.post('/v1/models/adult_income/predict', json={'records': [{}] * 51}), 413,
+     '51 records in one request; at most 50'),
+    (lambda h: h.post('/v1/models/adult_income/predict', content=b'{"records": [', headers={
+        'content-type': 'application/json'}), 400, 'not valid JSON'),
+    (lambda h: h.post('/v1/models/adult_income/predict', content=b'age=40', headers={
+        'content-type': 'application/x-www-form-urlencoded'}), 415, 'unsupported content type'),
+    (lambda h: h.post('/v1/models/adult_income/predict', files=[('files', ('a.png', b'x'))]), 415,
+     'adult_income is an tabular model: send JSON records or a CSV'),
+    (lambda h: h.post('/v1/models/fruits/predict', json={'records': [{}]}), 415,
+     'fruits is an image model: send images as multipart/form-data'),
+    (lambda h: h.post('/v1/models/fruits/predict', files=[('files', (f'{i}.png', b'x')) for i in range(31)]), 413,
+     'an upload may hold at most 30 files'),
+    (lambda h: h.post('/v1/models/fruits/predict', files=[('files', ('big.png', b'x' * (4 * 2**20)))]), 413,
+     'the files of one upload may hold 3 MB together'),
+    (lambda h: h.post('/v1/models/fruits/predict', files=[('other', ('a.png', b'x'))]), 422, 'named "files"'),
+    (lambda h: h.post('/v1/models/fruits/predict', params={'top': -1}, files=[('files', ('a.png', b'x'))]), 422,
+     'top: Input should be greater than or equal to 0'),
+    (lambda h: h.post('/v1/models/adult_income/predict', content=b'age,workclass\n39,x\n', headers={
+        'content-type': 'text/csv'}), 422, 'the CSV lacks the columns fnlwgt, education'),
+    (lambda h: h.post('/v1/models/adult_income/predict', content=b'\xff\xfe\x00bad', headers={
+        'content-type': 'text/csv'}), 422, 'is not UTF-8 text'),
+])
+def test_bad_requests_get_a_4xx_with_a_json_reason(api, call, status, reason):
+    r = call(api.http)
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert r.headers['content-type'] == 'application/json'
+    assert reason in r.json()['detail'], r.json()
+    assert 'Traceback' not in r.text and str(api.store.root) not in r.text
+
+
+def test_images_good_bad_and_unusual_in_one_request(api, fruits_learner):
+    "Each bad file fails alone with its message; the good and unusual ones equal learn.predict (≤ 1e-5)."
+    from fastai.vision.core import PILImage
+    from image_corpus import _bad_corpus, _unusual
+    from predictors.imaging import decode_image
+    bad = {n: d for n, (d, msg) in _bad_corpus().items() if len(d) <= 2**20}
+    unusual = {n: d for n, (d, _) in _unusual().items()}
+    good = _images(12)
+    files = good + list(bad.items()) + list(unusual.items())
+    r = api.http.post('/v1/models/fruits/predict', files=[('files', (n, d)) for n, d in files], params={'top': 3})
+    assert r.status_code == 200, r.text[:500]
+    res = r.json()['results']
+    assert [x['file'] for x in res] == [n for n, _ in files]
+    msgs = {n: m for n, (_, m) in _bad_corpus().items()}
+    for x in res[len(good):len(good) + len(bad)]:
+        import re
+        assert 'error' in x and re.search(msgs[x['file']], x['error']), x
+    for x in res[:len(good)] + res[len(good) + len(bad):]:
+        assert 'error' not in x and len(x['probabilities']) == 3
+    vocab = [str(c) for c in fruits_learner.dls.vocab]
+    full = api.http.post('/v1/models/fruits/predict', files=[('files', (n, d)) for n, d in good]).json()['results']
+    for (n, d), x in zip(good, full):
+        want = fruits_learner.predict(PILImage(decode_image(d)))[2].numpy()   # transparency on white, as trained
+        got = np.array([x['probabilities'][c] for c in vocab])
+        assert np.abs(got - want).max() <= 1e-5, n
+
+
+def test_concurrent_image_requests_are_answered_each_with_its_own_result(api):
+    "Requests that arrive together share forward passes (the batch queue) and still get their own answers."
+    from concurrent.futures import ThreadPoolExecutor
+    imgs = _images(12)
+    alone = {n: api.http.post('/v1/models/fruits/predict', files=[('files', (n, d))]).json()['results'][0]
+             for n, d in imgs}
+    with httpx.Client(base_url=api.url, timeout=120) as h, ThreadPoolExecutor(12) as ex:
+        together = list(ex.map(lambda nd: h.post('/v1/models/fruits/predict', files=[('files', nd)]).json(),
+                               imgs * 3))
+    for (n, _), body in zip(imgs * 3, together):
+        got = body['results'][0]
+        assert got['file'] == n and got['prediction'] == alone[n]['prediction']
+        assert got['probability'] == pytest.approx(alone[n]['probability'], abs=1e-5)
+
+
+def test_csv_is_streamed_back_scored_like_the_cli(api, tmp_path):
+    df = pd.read_csv(ADULT_CSV).head(300).astype({'age': object})
+    df.loc[4, 'age'] = 'old'
+    df['favourite-colour'] = 'blue'
+    src = tmp_path / 'in.csv'; df.to_csv(src, index=False)
+    r = api.http.post('/v1/models/adult_income/predict', content=src.read_bytes(), headers={'content-type': 'text/csv'})
+    assert r.status_code == 200 and r.headers['content-type'].startswith('text/csv')
+    assert r.headers['x-model-version'] == 'v1' and json.loads(r.headers['x-unused-columns']) == ['favourite-colour']
+    got = pd.read_csv(io.BytesIO(r.content))
+    run_cli('predict', 'adult_income', src, '--out', tmp_path / 'cli.csv', '--no-log', models=api.store.root)
+    want = pd.read_csv(tmp_path / 'cli.csv')
+    pd.testing.assert_frame_equal(got, want)
+    assert got.loc[4, 'problem'].startswith("error: age: 'old' is not a number")
+
+
+def test_a_100_mb_csv_is_scored_in_bounded_memory(api, tmp_path):
+    "Upload and answer are streamed: the server's memory grows by far less than the file."
+    import psutil
+    from test_hostile_csv import _big_csv
+    big = tmp_path / 'big.csv'; n = _big_csv(big, 100)
+    proc = psutil.Process(api.proc.pid)
+    api.http.post('/v1/models/adult_income/predict', content=b'age\n1\n', headers={'content-type': 'text/csv'})
+    base, peak, stop = proc.memory_info().rss, [0], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss); time.sleep(0.05)
+    threading.Thread(target=watch, daemon=True).start()
+    rows, problems = -1, 0
+    with open(big, 'rb') as f, api.http.stream('POST', '/v1/models/adult_income/predict', content=f,
+                                               headers={'content-type': 'text/csv'}) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            rows += 1
+            problems += ',error: ' in line
+    stop.set()
+    assert rows == n > 800_000 and problems == 0
+    grew = (peak[0] - base) / 2**20
+    # reading the whole file at once would take ~700 MB more (the parsed frame of ~900k rows)
+    assert grew < 250, f'the server grew by {grew:.0f} MB while scoring 100 MB of CSV: not streamed'
+
+
+def test_every_prediction_is_logged_with_the_callers_session(api):
+    from predictors.monitor import PredictionLog
+    h, t0 = {'X-Session-Id': 'team-member-7', 'X-Source': 'app'}, time.time()
+    api.http.post('/v1/models/adult_income/predict', json={'records': [{'age': 31}, {'age': 'x'}]}, headers=h)
+    api.http.post('/v1/models/fruits/predict', files=[('files', n_d) for n_d in _images(2)], headers=h)
+    df = PredictionLog(api.log_db).read(since=t0)
+    mine = df[df['session'] == 'team-member-7']
+    assert mine['model'].tolist() == ['adult_income'] * 2 + ['fruits'] * 2 and set(mine['source']) == {'app'}
+    assert mine.iloc[0]['inputs']['age'] == 31 and mine.iloc[1]['error'] == "age: 'x' is not a number"
+    csv = ''.join(open(ADULT_CSV).readlines()[:6]).encode()
+    api.http.post('/v1/models/adult_income/predict', content=csv, headers=dict(h, **{'content-type': 'text/csv'}))
+    df = PredictionLog(api.log_db).read(since=t0)
+    assert (df[df['session'] == 'team-member-7']['source'] == 'app:batch').sum() == 5   # uploads apart from forms
+
+
+def test_a_version_registered_and_activated_while_serving_is_served(api, tmp_path):
+    "No restart: the next request after `import`/`activate` uses the new active version; rollback too."
+    store = api.store
+    v = run_cli('import', store.path('fruits') / 'model.pkl', '--name', 'adult_income', models=store.root,
+                check=0).stdout.split()[-1]
+    r = api.http.post('/v1/models/adult_income/predict', files=[('files', n_d) for n_d in _images(1)])
+    try:
+        assert r.status_code == 200 and r.json()['version'] == v      # now an image model, served at once
+        assert api.http.get('/v1/models/adult_income').json()['task'] == 'image'
+        run_cli('activate', 'adult_income', 'v1', models=store.root, check=0)
+        body = api.http.post('/v1/models/adult_income/predict', json={'records': [{'age': 50}]}).json()
+        assert body['version'] == 'v1' and body['results'][0]['prediction'] in ('<50k', '>=50k')
+    finally:
+        store.activate('adult_income', 'v1')
+        shutil.rmtree(store.root / 'adult_income' / v)
+
+
+def test_a_tampered_model_is_refused_with_the_reason_and_readyz_says_not_ready(api):
+    store = api.store
+    v = run_cli('import', store.path('adult_income') / 'model.pkl', '--name', 'zz_tampered', models=store.root,
+                check=0).stdout.split()[-1]
+    f = store.path('zz_tampered', v) / 'model.pkl'
+    data = bytearray(f.read_bytes()); data[-100] ^= 0xFF; f.write_bytes(bytes(data))
+    try:
+        r = api.http.post('/v1/models/zz_tampered/predict', json={'records': [{'age': 50}]})
+        assert r.status_code == 500 and 'does not match its card' in r.json()['detail'] and 'Traceback' not in r.text
+        r = api.http.get('/v1/models/zz_tampered/ready')
+        assert r.status_code == 500 and 'does not match its card' in r.json()['detail']
+        assert api.http.get('/v1/models/adult_income/ready').json() == dict(ready=True, model='adult_income', version='v1')
+        ready = api.http.get('/readyz')
+        assert ready.status_code == 503 and not ready.json()['ready']
+        assert api.http.post('/v1/models/adult_income/predict', json={'records': [{'age': 50}]}).status_code == 200
+    finally:
+        shutil.rmtree(store.root / 'zz_tampered')
+    assert api.http.get('/readyz').status_code == 200
+
+
+def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tmp_path):
+    "The two implementations of the predictor interface agree: records, a CSV, images, cards, limits."
+    from predictors.client import RemoteModels
+    from predictors.service import LocalModels
+    remote, local = RemoteModels(api.url, session='cmp'), LocalModels(demo_store, None)
+    recs = [{'age': 40, 'workclass': ' Private'}, {'age': 'x'}, {'age': float('nan')}]
+    for a, b in zip(remote.predict('adult_income', recs), local.predict('adult_income', recs)):
+        assert a.error == b.error and a.warnings == b.warnings and a.prediction == b.prediction
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+    csv = ''.join(open(ADULT_CSV).readlines()[:40]).encode()
+    out_r, out_l = io.BytesIO(), io.BytesIO()
+    assert remote.score_csv('adult_income', csv, out_r) == local.score_csv('adult_income', csv, out_l) == []
+    assert out_r.getvalue() == out_l.getvalue()
+    files = _images(3) + [('bad.png', b'nope')]
+    ra, la = remote.classify('fruits', files), local.classify('fruits', files)
+    assert [(r.name, r.prediction, r.error) for r in ra] == [(r.name, r.prediction, r.error) for r in la]
+    assert remote.models() == local.models() and remote.card('fruits') == local.card('fruits')
+    assert remote.limits().max_files == 30
+    remote.check('fruits'); local.check('fruits')
+    from predictors import ModelError
+    with pytest.raises(ModelError, match='lacks the columns'):
+        remote.score_csv('adult_income', b'age\n3\n', io.BytesIO())
