@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8866
 API_PORT ?= 8865
+API_WORKERS ?= 1
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -23,7 +24,7 @@ venv: $(STAMP)
 # The model server on 127.0.0.1:$(API_PORT) and every app notebook with Voila (config: voila.json) at
 # http://$(HOST):$(PORT)/, the app kernels thin (FASTAI_APPS_API); Ctrl-C stops both.
 serve: venv
-	$(PY) -m predictors serve --host $(HOST) --port $(PORT) --api-port $(API_PORT)
+	$(PY) -m predictors serve --host $(HOST) --port $(PORT) --api-port $(API_PORT) --api-workers $(API_WORKERS)
 
 # Debian's Chromium for the browser tests (never a downloaded browser build) and Debian's
 # PostgreSQL server, which the tests start on a private socket to check the log's second backend.
@@ -47,6 +48,7 @@ train-demo: venv
 bench: venv
 	$(PY) benchmarks/tabular_predict.py
 	$(PY) benchmarks/image_predict.py
+	$(PY) benchmarks/api_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

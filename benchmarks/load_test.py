@@ -2,9 +2,12 @@
 widget protocol (what the page's JavaScript sends: set a field, click the button, read the result).
 
     .venv/bin/python benchmarks/load_test.py [--sessions 20] [--predictions 10] [--cull 30] [--ramp 0]
+                                             [--design server|in-kernel]
 
-Starts its own Voila server (voila.json: preheated pool, kernel cap) on a free port with a
-temporary prediction log, and reports: sessions opened, predictions answered, latency
+Starts its own servers on free ports with a temporary prediction log: `--design server` (the
+default) as `make serve` runs them (the model server and Voila with voila.json: thin kernels,
+preheated pools, the kernel cap); `--design in-kernel` Voila alone, each kernel loading torch,
+fastai and the models itself (the design before the model server: pools of 1, a cap of 24). Reports: sessions opened, predictions answered, latency
 percentiles (page open, prediction), the server's memory (server + kernels) before, at the
 peak and after the sessions closed and their kernels were culled (`--cull` seconds idle), and
 that every answered prediction is in the log.
@@ -68,14 +71,20 @@ def main():
     ap.add_argument('--ramp', type=float, default=0, help='spread the arrivals evenly over this many seconds '
                     '(default 0: all at once)')
     ap.add_argument('--verbose', action='store_true', help='a line per session as it opens')
+    ap.add_argument('--design', choices=('server', 'in-kernel'), default='server',
+                    help='server: thin kernels and the model server (make serve); in-kernel: models in every kernel')
     args = ap.parse_args()
     global args_verbose
     args_verbose = args.verbose
     tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-load-'))
     log_db = tmp / 'predictions.db'
     extra = [f'--MappingKernelManager.cull_idle_timeout={args.cull}', '--MappingKernelManager.cull_interval=5']
-    with VoilaServer(['notebooks', *extra], env=dict(FASTAI_APPS_LOG=log_db), log=tmp / 'voila.log') as srv:
-        print(f'server {srv.url} (voila.json; cull after {args.cull} s idle); waiting for the preheated pool')
+    if args.design == 'in-kernel':
+        extra += ['--CappedKernelManager.max_kernels=24', '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}']
+    with VoilaServer(['notebooks', *extra], env=dict(FASTAI_APPS_LOG=log_db), log=tmp / 'voila.log',
+                     serve=args.design == 'server') as srv:
+        print(f'{args.design} design: server {srv.url} (voila.json; cull after {args.cull} s idle); '
+              'waiting for the preheated pools')
         srv.wait_for_pools(4)
         time.sleep(5)
         base, k0 = srv.usage()

@@ -134,7 +134,8 @@ def cmd_api(args):
 
 def cmd_serve(args):
     from .supervise import serve
-    return serve(host=args.host, port=args.port, api_port=args.api_port, voila_args=args.voila_args)
+    return serve(host=args.host, port=args.port, api_port=args.api_port, api_workers=args.api_workers,
+                 voila_args=args.voila_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('serve', help='the model server and the Voila apps together (`make serve`); Ctrl-C stops both')
     p.add_argument('--host', default='127.0.0.1', help='where Voila listens (the model server stays on 127.0.0.1)')
     p.add_argument('--port', type=int, default=8866); p.add_argument('--api-port', type=int, default=8865)
+    p.add_argument('--api-workers', type=int, default=1, help='model server processes (each loads the models)')
     p.add_argument('voila_args', nargs='*', help='more options for voila (after --)')
     p.set_defaults(fn=cmd_serve)
 

@@ -80,7 +80,7 @@ def get_models(request: Request, x_session_id: str | None = Header(None), x_sour
     session = x_session_id if x_session_id and _SOURCE_RE.match(x_session_id) else None
     source = x_source if x_source and _SOURCE_RE.match(x_source) else 'api'
     return LocalModels(request.app.state.store, request.app.state.log, session=session, source=source,
-                       batch_images=True)
+                       batch_images=request.app.state.batch_images)
 
 
 def _card(models: LocalModels, name: str, version: str | None) -> dict:
@@ -280,8 +280,10 @@ def readyz(store: ModelStore = Depends(get_store)):
 
 
 # ---- the app ----------------------------------------------------------------------------------
-def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None) -> FastAPI:
-    "The model server's ASGI app (store and log default to the environment's)."
+def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None,
+               batch_images: bool | None = None) -> FastAPI:
+    """The model server's ASGI app (store and log default to the environment's). Concurrent image
+    requests share forward passes unless `batch_images` is False (env FASTAI_APPS_BATCH_IMAGES=0)."""
     @asynccontextmanager
     async def lifespan(app):
         from .predictor import preload
@@ -296,6 +298,8 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     app.state.store = store or ModelStore()
     app.state.log = log if log is not None else PredictionLog(source='api')
     app.state.limits = limits or Limits()
+    app.state.batch_images = (os.environ.get('FASTAI_APPS_BATCH_IMAGES', '1') != '0' if batch_images is None
+                              else batch_images)
     app.include_router(router)
     app.include_router(health)
 

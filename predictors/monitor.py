@@ -59,6 +59,9 @@ def log_url(target=None) -> sa.URL:
 def _sqlite_pragmas(con, _record):
     con.execute('PRAGMA busy_timeout=30000')
     con.execute('PRAGMA journal_mode=WAL')
+    # in WAL mode a commit survives a crash or kill of the process without an fsync each time
+    # (only a power cut can lose the last commits): a prediction is not held up by the disk
+    con.execute('PRAGMA synchronous=NORMAL')
 
 
 def _engine(url: sa.URL) -> sa.Engine:
@@ -66,7 +69,8 @@ def _engine(url: sa.URL) -> sa.Engine:
     key = url.render_as_string(hide_password=False)
     if key not in _ENGINES:
         if url.get_backend_name() == 'sqlite':
-            eng = sa.create_engine(url, connect_args={'timeout': 30}, poolclass=sa.pool.NullPool)
+            eng = sa.create_engine(url, connect_args={'timeout': 30, 'check_same_thread': False}, pool_size=4,
+                                   max_overflow=8)     # connections kept: a prediction does not wait to open one
             sa.event.listen(eng, 'connect', _sqlite_pragmas)
         else:
             args = {'connect_timeout': 5} if url.get_backend_name() == 'postgresql' else {}

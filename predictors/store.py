@@ -81,6 +81,9 @@ def load_learner_file(path):
         raise ModelError(f'the file is not a readable fastai export ({type(e).__name__}: {e}).') from None
 
 
+_CARDS: dict = {}     # (card path, mtime, size) -> parsed card
+
+
 def _version_key(v: str) -> int:
     m = _VERSION_RE.match(v)
     return int(m.group(1)) if m else -1
@@ -130,12 +133,21 @@ class ModelStore:
         return self.root / name / version
 
     def card(self, name: str, version: str | None = None) -> dict:
-        "The model card of `name` (active version unless `version` is given)."
-        d = self.path(name, version)
-        try:
-            return json.loads((d / CARD_FILE).read_text())
-        except json.JSONDecodeError as e:
-            raise ModelError(f'the model card {d / CARD_FILE} is not valid JSON: {e}') from None
+        """The model card of `name` (active version unless `version` is given).
+
+        Parsed cards are kept while the file is unchanged (the model server reads one per request);
+        the dict returned is a fresh copy of the top level, its nested values are shared: do not change them."""
+        f = self.path(name, version) / CARD_FILE
+        st = f.stat()
+        key = (str(f), st.st_mtime_ns, st.st_size)
+        if key not in _CARDS:
+            try:
+                card = json.loads(f.read_text())
+            except json.JSONDecodeError as e:
+                raise ModelError(f'the model card {f} is not valid JSON: {e}') from None
+            if len(_CARDS) > 256: _CARDS.clear()
+            _CARDS[key] = card
+        return dict(_CARDS[key])
 
     def list(self) -> list[dict]:
         "One row per model version: name, version, task, active, created, metrics."

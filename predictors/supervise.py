@@ -42,14 +42,15 @@ def _port_free(port: int) -> bool:
 def _say(text: str) -> None: print(f'[serve] {text}', file=sys.stderr, flush=True)
 
 
-def serve(host: str = '127.0.0.1', port: int = 8866, api_port: int = 8865, voila_args=()) -> int:
+def serve(host: str = '127.0.0.1', port: int = 8866, api_port: int = 8865, api_workers: int = 1, voila_args=()) -> int:
     "Run the model server and Voilà until Voilà stops or a signal comes; restart the model server if it dies."
     if not _port_free(api_port):
         _say(f'port {api_port} is taken: the model server needs it (choose another: API_PORT=… make serve).')
         return 2
     api_url = f'http://127.0.0.1:{api_port}'
     env = dict(os.environ, FASTAI_APPS_API=api_url)
-    api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port)]
+    api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port),
+               '--workers', str(api_workers)]
     voila_cmd = [sys.executable, '-m', 'voila', 'notebooks', f'--Voila.ip={host}', f'--port={port}', *voila_args]
     start = lambda cmd: subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
     stopping = []

@@ -301,7 +301,7 @@ def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_
         store.activate('adult_income', old)
 
 
-def _kernel_modules(served, page, heavy=('torch', 'fastai', 'torchvision', 'numpy', 'pandas', 'scipy')):
+def _kernel_modules(served, page, heavy=('torch', 'fastai', 'torchvision', 'numpy', 'pandas', 'scipy', 'jupyter_server')):
     "The heavy modules imported in the served kernel of `page`, asked over the kernel's own connection file."
     from jupyter_client import BlockingKernelClient
     kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', page.content()).group(1)
@@ -331,6 +331,7 @@ def test_served_app_kernels_are_thin(page, served, nb, ready):
         page.wait_for_selector('.app-summary-text')
     heavy, uss = _kernel_modules(served, page)
     assert 'torch' not in heavy and 'fastai' not in heavy and 'torchvision' not in heavy, heavy
+    assert 'jupyter_server' not in heavy, 'voila.utils imports the server side (seconds of CPU per kernel)'
     assert uss < 200, f'{uss:.0f} MB'
 
 
