@@ -41,8 +41,12 @@ async def session(url, k, n, out, delay=0.0):
         return
     if args_verbose: print(f'  session {k}: opened in {time.perf_counter() - t:.1f} s')
     out['open'].append(time.perf_counter() - t)
-    age, fnlwgt, button, result = (c.find(x) for x in ('app-input-age', 'app-input-fnlwgt', 'app-predict',
-                                                      'app-result'))
+    try:
+        age, fnlwgt, button, result = (c.find(x) for x in ('app-input-age', 'app-input-fnlwgt', 'app-predict',
+                                                          'app-result'))
+    except (StopIteration, RuntimeError):
+        out['open_failed'].append(f'the page\'s widgets did not all arrive ({len(c.states)} states)')
+        c.close(); return
     rng = random.Random(k)
     for i in range(n):
         await c.update(age, value=rng.randint(18, 80))

@@ -7,6 +7,7 @@ preheated kernel pool and cold (preheating off), each on its own servers on free
 
 'Interactive' is when the app's main control is visible (the form is built and the widgets are
 connected). Kernel memory is the USS (memory of that process alone) once the page is interactive.
+The floor is Voila's own: a preheated notebook holding one button, served the same way.
 """
 import argparse
 import re
@@ -19,7 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 from voila_server import VoilaServer  # noqa: E402
 
-READY = {'tabular_app.ipynb': '.app-predict', 'image_app.ipynb': '.app-upload', '00_verify_setup.ipynb': '.app-checks'}
+READY = {'tabular_app.ipynb': '.app-predict', 'image_app.ipynb': '.app-upload', '00_verify_setup.ipynb': '.app-checks',
+         'floor.ipynb': '.app-predict'}
+
+
+def floor_notebook() -> Path:
+    "A folder with voila.json and a notebook of one button: the least a Voila page can take."
+    import json
+    import shutil
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix='fastai-apps-floor-'))
+    shutil.copy(ROOT / 'voila.json', d / 'voila.json')
+    cell = dict(cell_type='code', metadata={}, outputs=[], execution_count=None,
+                source="import ipywidgets as W\nb = W.Button(description='Go'); b.add_class('app-predict'); b")
+    (d / 'floor.ipynb').write_text(json.dumps(dict(cells=[cell], metadata=dict(kernelspec=dict(
+        name='python3', display_name='Python 3', language='python')), nbformat=4, nbformat_minor=5)))
+    return d
 print = __import__('functools').partial(print, flush=True)   # noqa: A001
 
 
@@ -29,7 +45,7 @@ def measure(browser, srv, app, runs, settle):
         time.sleep(settle)                     # let the pool (re)fill when preheating
         ctx = browser.new_context(); page = ctx.new_page()
         t = time.perf_counter()
-        page.goto(srv.app(app))
+        page.goto(srv.url if app == 'floor.ipynb' else srv.app(app))
         page.wait_for_selector(READY[app], state='visible', timeout=180_000)
         times.append(time.perf_counter() - t)
         kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', page.content()).group(1)
@@ -58,6 +74,9 @@ def main():
                 t, u = res[design, label]
                 print(f'  {design:<10} {label}: {", ".join(f"{x:.2f}" for x in t)} s; kernel USS '
                       f'{", ".join(f"{x:.0f}" for x in u)} MB')
+        d = floor_notebook()
+        with VoilaServer([str(d / 'floor.ipynb')], cwd=d) as srv:
+            res['floor'] = measure(browser, srv, 'floor.ipynb', args.runs, args.settle)
         browser.close()
     med = lambda xs: statistics.median(xs)
     print(f'\ntime to interactive of {args.app} in headless Chromium, median of {args.runs} runs; '
@@ -66,6 +85,7 @@ def main():
     for design, what in (('in-kernel', 'in-kernel (models in every kernel)'), ('server', 'server (thin kernels, model server)')):
         w, c = res[design, 'warm'], res[design, 'cold']
         print(f'  {what:<34} {med(w[0]):6.2f}s {med(c[0]):6.2f}s {med(w[1] + c[1]):8.0f} MB')
+    print(f'  {"floor: Voila, one button":<34} {med(res["floor"][0]):6.2f}s')
     ik, sv = res['in-kernel', 'warm'], res['server', 'warm']
     print(f'  server vs in-kernel: warm {med(ik[0]) / med(sv[0]):.1f}x faster, cold '
           f'{med(res["in-kernel", "cold"][0]) / med(res["server", "cold"][0]):.1f}x faster, kernel memory '

@@ -1,6 +1,8 @@
-"""The model side of fastai-apps: model store, schemas, fast predictors, training, checks.
+"""The model side of fastai-apps: model store, schemas, fast predictors, training, checks, and the
+model server with the one predictor interface the apps use (`connect()`).
 
-Nothing here imports a UI library; `widgets` builds the views on top of these objects.
+Nothing here imports a UI library; `widgets` builds the views on top of these objects. Importing
+the package is light (no torch, no fastai): a thin app kernel imports it too.
 """
 import warnings as _warnings
 
@@ -11,7 +13,7 @@ from .store import ModelStore, ModelError, sha256_file, default_root
 from .imaging import ImageLimits, BadImage, decode_image
 
 __all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'ImageLimits', 'BadImage',
-           'decode_image', 'load_predictor', 'preload', 'TabularPredictor', 'ImagePredictor']
+           'decode_image', 'load_predictor', 'preload', 'TabularPredictor', 'ImagePredictor', 'connect']
 
 
 def __getattr__(name):
@@ -22,4 +24,6 @@ def __getattr__(name):
         from .image import ImagePredictor; return ImagePredictor
     if name in ('load_predictor', 'preload'):
         from . import predictor; return getattr(predictor, name)
+    if name == 'connect':
+        from .service import connect; return connect
     raise AttributeError(name)

@@ -18,9 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'IMAGE_STATS']
+__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference']
 
-IMAGE_STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')
 _EPS = 1e-4
 
 
@@ -95,7 +94,7 @@ def _categorical(ref: dict, values) -> dict:
                 cur_props=[round(float(x), 6) for x in cur / max(1, n)])
 
 
-def _stat_reference(values, bins=10) -> dict:
+def stat_reference(values, bins=10) -> dict:
     "Reference bins and sample for an image statistic kept as a plain list in the card."
     v = np.asarray(values, float)
     edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
@@ -106,17 +105,10 @@ def _stat_reference(values, bins=10) -> dict:
 def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: DriftSettings = DriftSettings()) -> dict:
     """Drift of `inputs` (one row per prediction; for images the logged image statistics) and of
     the predicted classes against the card's reference statistics."""
+    from .kinds import kind
     ref = card.get('reference') or {}
-    columns = {}
-    if card.get('task') == 'image':
-        stats = (ref.get('image_stats') or {})
-        for c in IMAGE_STATS:
-            if c in stats and c in inputs.columns:
-                columns[c] = _numeric(_stat_reference(stats[c]), inputs[c])
-    else:
-        for c, r in (ref.get('columns') or {}).items():
-            if c not in inputs.columns: continue
-            columns[c] = (_numeric if r['kind'] == 'continuous' else _categorical)(r, inputs[c])
+    columns = {c: (_numeric if how == 'continuous' else _categorical)(r, inputs[c])
+               for c, (r, how) in kind(card.get('task')).drift_references(card).items() if c in inputs.columns}
     pred = None
     if predictions is not None and ref.get('valid_pred_dist'):
         pr = pd.Series(list(predictions)).dropna()

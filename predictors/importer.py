@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .predictor import learner_task
-from .schema import image_schema, reference_stats, tabular_schema
+from .kinds import detect_kind
 from .store import ModelError, ModelStore, load_learner_file
 
 __all__ = ['import_learner']
@@ -21,26 +20,11 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
     learn = load_learner_file(path)
-    task = learner_task(learn)
-    classes = [str(c) for c in learn.dls.vocab]
-    card = dict(task=task, classes=classes, metrics={}, library=library_versions(),
-                data_source=dict(imported_from=str(path), csv=str(csv) if csv else None))
-    if task == 'tabular':
-        df = None
-        if csv is not None:
-            from .tabular import read_csv_checked
-            df = read_csv_checked(csv)
-        schema = tabular_schema(learn, df)
-        card.update(target=schema['target'], schema=schema,
-                    reference=reference_stats(df, schema) if df is not None else None)
-        if df is not None and schema['target'] in df.columns:
-            from .tabular import TabularPredictor
-            res = TabularPredictor(learn, dict(schema=schema)).predict_frame(df)
-            ok = [i for i in range(len(res)) if i not in res.errors]
-            pred = [classes[int(res.probs[i].argmax())] for i in ok]
-            truth = df[schema['target']].astype(str).to_numpy()[ok]
-            card['metrics'] = dict(accuracy_on_csv=round(float((truth == pred).mean()), 5), csv_rows=len(ok),
-                                   note='measured on the given CSV, which may include training rows')
-    else:
-        card.update(target='label', schema=image_schema(learn), reference=None)
+    k = detect_kind(learn)
+    df = None
+    if csv is not None and k.task == 'tabular':
+        from .tabular import read_csv_checked
+        df = read_csv_checked(csv)
+    card = dict(task=k.task, classes=[str(c) for c in learn.dls.vocab], library=library_versions(),
+                data_source=dict(imported_from=str(path), csv=str(csv) if csv else None), **k.card_fields(learn, df))
     return store.register(name, path, card, activate=activate)

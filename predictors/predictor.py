@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import threading
 
-from .store import ModelError, ModelStore
+from .kinds import detect_kind, kind
+from .store import ModelStore
 
 __all__ = ['load_predictor', 'predictor_for_learner', 'learner_task', 'preload']
 
@@ -13,35 +14,12 @@ _LOADING = threading.Lock()
 
 def learner_task(learn) -> str:
     "'tabular' or 'image', from the learner's data (refuses anything else with the reason)."
-    ds = getattr(learn.dls, 'train_ds', None)
-    if hasattr(ds, 'procs') and hasattr(ds, 'cat_names'):
-        if not _has_vocab(learn):
-            raise ModelError('the learner predicts a number (regression); the apps serve classifiers.')
-        return 'tabular'
-    x_pipeline = next(iter(getattr(ds, 'tfms', None) or []), None)   # the input's type transforms
-    if x_pipeline is not None and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs):
-        if hasattr(learn.dls, 'vocab'): return 'image'
-    raise ModelError('the learner is neither a tabular nor an image classifier, which are the two kinds '
-                     'the apps serve.')
-
-
-def _has_vocab(learn) -> bool:
-    try:
-        return len(learn.dls.vocab) > 1
-    except (AttributeError, TypeError):
-        return False
+    return detect_kind(learn).task
 
 
 def predictor_for_learner(learn, card: dict | None = None):
     card = card or {}
-    task = card.get('task') or learner_task(learn)
-    if task == 'tabular':
-        from .tabular import TabularPredictor
-        return TabularPredictor(learn, card)
-    if task == 'image':
-        from .image import ImagePredictor
-        return ImagePredictor(learn, card)
-    raise ModelError(f'unknown task {task!r} in the model card.')
+    return (kind(card['task']) if card.get('task') else detect_kind(learn)).predictor(learn, card)
 
 
 def load_predictor(name: str, version: str | None = None, store: ModelStore | None = None, cache: bool = True):

@@ -1,9 +1,10 @@
 """Serving: a kernel manager with a cap for Voila (set in voila.json).
 
-Each app visitor gets a kernel (~700 MB with torch, fastai and the models loaded). Voila
-starts one per page load with no limit, so a loop of page loads could exhaust memory; idle
-kernels are culled (voila.json), and `CappedKernelManager` refuses a page with HTTP 503 "the
-server is busy" while `max_kernels` kernels are running. A pool refill (Voila's preheated
+Each app visitor gets a kernel (~100 MB when the models are in the model server, ~700 MB when
+Voila runs alone and every kernel loads torch, fastai and the models). Voila starts one per page
+load with no limit, so a loop of page loads could exhaust memory; idle kernels are culled
+(voila.json), and `CappedKernelManager` refuses a page with HTTP 503 "the server is busy" while
+`max_kernels` kernels are running. A pool refill (Voila's preheated
 kernels) waits for room instead of failing.
 """
 from __future__ import annotations

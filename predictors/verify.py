@@ -67,22 +67,10 @@ def check_environment() -> list[dict]:
     return rows
 
 
-def smoke(pred):
-    "One prediction from defaults (tabular) or a synthetic picture (image); returns a short text."
-    if pred.task == 'tabular':
-        p = pred.predict_one({c['name']: c.get('default') for c in pred.inputs})
-        if not p.ok: raise ModelError(p.error)
-        total = sum(p.probabilities.values())
-        if abs(total - 1) > 1e-3: raise ModelError(f'class probabilities sum to {total:.4f}, not 1')
-        return f'answers {p.prediction!r} ({p.probability:.1%}) for the default input'
-    import io
-    from PIL import Image, ImageDraw
-    im = Image.new('RGB', (96, 96), 'white')
-    ImageDraw.Draw(im).ellipse((16, 16, 80, 80), fill=(220, 40, 40))
-    buf = io.BytesIO(); im.save(buf, 'PNG')
-    r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
-    if not r.ok: raise ModelError(r.error)
-    return f'answers {r.prediction!r} ({r.probabilities[r.prediction]:.1%}) for a test picture'
+def smoke(pred) -> str:
+    "One prediction from nothing but the model (its kind's smoke test); returns a short text."
+    from .kinds import kind
+    return kind(pred.task).smoke(pred)
 
 
 def check_models(store: ModelStore) -> list[dict]:

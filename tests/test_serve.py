@@ -144,8 +144,9 @@ def test_a_forged_upload_name_and_size_are_not_trusted(make_serve):
 
 @pytest.fixture
 def capped_server(tmp_path):
-    "The tabular app alone, preheated, at most 2 kernels, idle kernels culled after a few seconds."
+    "The tabular app alone, preheated (a pool of 1), at most 2 kernels, idle kernels culled after a few seconds."
     args = ['notebooks/tabular_app.ipynb', '--CappedKernelManager.max_kernels=2',
+            '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}',
             '--MappingKernelManager.cull_idle_timeout=6', '--MappingKernelManager.cull_interval=2']
     with VoilaServer(args, env=dict(FASTAI_APPS_LOG=tmp_path / 'log.db'), log=tmp_path / 'voila.log') as srv:
         yield srv

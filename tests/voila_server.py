@@ -21,14 +21,55 @@ def free_port() -> int:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
-class VoilaServer:
+class _Server:
+    "A server run in its own process group from `cwd`, up once `probe` answers HTTP; `stop` ends the group."
+    cmd, cwd, env, log, timeout, proc, probe = (), ROOT, None, None, 300, None, ''
+
+    def log_text(self): return self.log.read_text(errors='replace') if self.log else ''
+
+    def start(self):
+        out = open(self.log, 'a') if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.probe, timeout=2); break
+            except urllib.error.HTTPError:      # any answer: it is up (GET / may take a kernel)
+                break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop(signal.SIGKILL)
+                raise RuntimeError(f'{" ".join(self.cmd)} did not start:\n' + self.log_text()[-3000:])
+            time.sleep(0.3)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        "Signal the server's process group; SIGKILL if it has not ended in `timeout` s."
+        if self.proc is None: return
+        try:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        self.proc = None
+
+    def __enter__(self): return self.start()
+
+    def __exit__(self, *exc): self.stop()
+
+
+class VoilaServer(_Server):
     """`with VoilaServer(args, env=..., log=path) as srv:` runs `voila ARGS --port=P` from the project
     folder and waits until it answers HTTP. `serve=True`: the model server and Voila together
     (`python -m predictors serve`, thin app kernels; `api_url` is the model server's); `make=True`:
     the same through `make serve PORT=P API_PORT=Q`."""
 
     def __init__(self, args=('notebooks',), env=None, log=None, make=False, serve=False, port=None, api_port=None,
-                 timeout=300):
+                 timeout=300, cwd=ROOT):
         self.port, self.api_port = port or free_port(), api_port or free_port()
         self.url = f'http://127.0.0.1:{self.port}/'
         self.api_url = f'http://127.0.0.1:{self.api_port}' if make or serve else None
@@ -37,29 +78,10 @@ class VoilaServer:
                                 str(self.api_port), '--', *map(str, args[1:])]
         else: self.cmd = [VOILA, *map(str, args), f'--port={self.port}', '--Voila.ip=127.0.0.1']
         self.env = dict(os.environ, **{k: str(v) for k, v in (env or {}).items()})
-        self.log, self.timeout, self.proc = Path(log) if log else None, timeout, None
+        self.log, self.timeout, self.cwd = Path(log) if log else None, timeout, cwd
+        self.probe = self.url + 'favicon.ico'
 
     def app(self, nb): return f'{self.url}voila/render/{nb}'
-
-    def log_text(self): return self.log.read_text(errors='replace') if self.log else ''
-
-    def start(self):
-        out = open(self.log, 'a') if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.time() + self.timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + 'favicon.ico', timeout=2); break
-            except urllib.error.HTTPError:      # any answer: it is up (GET / may take a kernel)
-                break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop(signal.SIGKILL)
-                raise RuntimeError(f'{" ".join(self.cmd)} did not start:\n' + self.log_text()[-3000:])
-            time.sleep(0.5)
-        return self
 
     def wait_for_pools(self, n, timeout=300):
         "Wait until `n` preheated kernel pools are filled (needs `log`)."
@@ -112,24 +134,8 @@ class VoilaServer:
                 pass
         return mb, kernels
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        "Signal the server's process group (make, voila); SIGKILL if it has not ended in `timeout` s."
-        if self.proc is None: return
-        try:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait(10)
-        except ProcessLookupError:
-            pass
-        self.proc = None
 
-    def __enter__(self): return self.start()
-
-    def __exit__(self, *exc): self.stop()
-
-
-class ApiServer:
+class ApiServer(_Server):
     """`with ApiServer(env=..., log=path) as api:` runs the model server (`python -m predictors api`) on a
     free port and waits until /healthz answers; `api.url`, `api.proc`."""
 
@@ -137,23 +143,8 @@ class ApiServer:
         self.port = port or free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.env = dict(os.environ, **{k: str(v) for k, v in (env or {}).items()})
-        self.log, self.timeout, self.proc = Path(log) if log else None, timeout, None
-
-    def start(self):
-        out = open(self.log, 'a') if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([PY, '-m', 'predictors', 'api', '--port', str(self.port)], cwd=ROOT, env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + self.timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + '/healthz', timeout=2); break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError('the model server did not start:\n' + (self.log.read_text()[-3000:] if self.log else ''))
-            time.sleep(0.3)
-        return self
+        self.log, self.timeout = Path(log) if log else None, timeout
+        self.cmd, self.probe = [PY, '-m', 'predictors', 'api', '--port', str(self.port)], self.url + '/healthz'
 
     def wait_ready(self, timeout=120):
         "Until /readyz says every active model loads and answers."
@@ -164,17 +155,3 @@ class ApiServer:
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError('the model server did not become ready')
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc is None: return
-        try:
-            os.killpg(self.proc.pid, sig); self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait(10)
-        except ProcessLookupError:
-            pass
-        self.proc = None
-
-    def __enter__(self): return self.start()
-
-    def __exit__(self, *exc): self.stop()

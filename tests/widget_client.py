@@ -4,6 +4,7 @@ import asyncio
 import datetime
 import json
 import re
+import struct
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,13 @@ def get(url, timeout=120):
 def kernel_ws_url(base_url, html):
     kid = re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
     return base_url.replace('http://', 'ws://') + f'api/kernels/{kid}/channels'
+
+
+def _json_part(frame: bytes) -> bytes:
+    "The message of a binary websocket frame (Jupyter's framing: count, offsets, message, buffers)."
+    n = struct.unpack('!I', frame[:4])[0]
+    offsets = struct.unpack('!' + 'I' * n, frame[4:4 + 4 * n])
+    return frame[offsets[0]:offsets[1] if n > 1 else len(frame)]
 
 
 def msg(msg_type, content, session=None):
@@ -52,21 +60,31 @@ class WidgetClient:
             except asyncio.TimeoutError:
                 break
             if raw is None: break
-            if isinstance(raw, bytes): continue     # binary frames carry buffers; not needed here
-            m = json.loads(raw)
+            try:
+                m = json.loads(_json_part(raw) if isinstance(raw, bytes) else raw)   # (buffers are not needed here)
+            except (ValueError, struct.error):
+                continue
             self.seen.append(m)
             if m['msg_type'] == 'comm_msg' and m['content']['data'].get('method') == 'update':
                 self.states.setdefault(m['content']['comm_id'], {}).update(m['content']['data'].get('state', {}))
             if pred(m): return m
         return None
 
-    async def widget_states(self):
+    async def widget_states(self, timeout=120):
+        "Every widget's state, asked for all at once as the page's widget manager does."
         await self.send('comm_info_request', {'target_name': 'jupyter.widget'})
         reply = await self.read_until(lambda m: m['msg_type'] == 'comm_info_reply')
-        for cid in reply['content']['comms']:
+        waiting = set(reply['content']['comms'])
+        for cid in waiting:
             await self.send('comm_msg', {'comm_id': cid, 'data': {'method': 'request_state'}})
-            m = await self.read_until(lambda m: m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == cid)
-            if m: self.states[cid] = m['content']['data']['state']
+
+        def got(m):
+            if m['msg_type'] == 'comm_msg' and m['content']['comm_id'] in waiting \
+                    and m['content']['data'].get('method') == 'update':
+                self.states[m['content']['comm_id']] = m['content']['data']['state']
+                waiting.discard(m['content']['comm_id'])
+            return not waiting
+        if waiting: await self.read_until(got, timeout)
         return self.states
 
     def find(self, css_class):

@@ -1,6 +1,7 @@
-"""The view side of fastai-apps: ipywidgets builders that take a store, a schema or a predictor.
+"""The view side of fastai-apps: ipywidgets builders that take a model service (`predictors.connect()`:
+the model server over HTTP when served, the models in-process in a notebook) or a schema.
 
-No fastai internals here: the model side is `predictors`.
+No torch, fastai or pandas here: the model side is `predictors`.
 """
 from .common import probability_bars, message, model_picker
 from .tabular import TabularForm, TabularApp, tabular_app

@@ -8,6 +8,9 @@ import base64
 import math
 
 import ipywidgets as W
+from ipywidgets.widgets.widget_bool import CheckboxStyle
+from ipywidgets.widgets.widget_description import DescriptionStyle
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from predictors.results import sentence
 
@@ -16,7 +19,6 @@ from .common import APP_CSS, esc, message, model_picker, model_service, probabil
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT']
 
 DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
-_LABEL = W.Layout(width='190px')
 
 
 def _fmt(v):
@@ -29,21 +31,26 @@ class TabularForm:
 
     def __init__(self, schema: dict):
         self.schema, self.controls, self.unknown, rows = schema, {}, {}, []
+        # one layout and style object per look, shared by every row: each is a widget model the
+        # page must fetch, so a 14-column form needs ~60 models instead of ~190
+        look = dict(label=DescriptionStyle(description_width='190px'), cat=W.Layout(width='450px'),
+                    num=W.Layout(width='350px'), unk=W.Layout(width='90px'), box=CheckboxStyle(),
+                    row=W.Layout(align_items='center'), hint=HTMLStyle(), hint_box=W.Layout())
         for col in schema['inputs']:
             name, hint = col['name'], ''
-            label = W.HTML(f'<b title="{esc(name)}">{esc(name)}</b>', layout=_LABEL)
+            common = dict(description=str(name), description_tooltip=str(name), style=look['label'])
             if col['kind'] == 'categorical':
                 values = col.get('values') or []
                 opts = [(str(v).strip() or repr(v), v) for v in values]
                 ctl = W.Dropdown(options=opts, value=col['default'] if col['default'] in values else
-                                 (values[0] if values else None), layout=W.Layout(width='260px'))
+                                 (values[0] if values else None), layout=look['cat'], **common)
                 hint = f'{len(values)} values seen in training'
             else:
                 cls = W.IntText if col.get('integer') else W.FloatText
                 default = col.get('default')
-                ctl = cls(value=default if default is not None and math.isfinite(default) else 0,
-                          layout=W.Layout(width='160px'))
-                unk = W.Checkbox(value=False, description='unknown', indent=False, layout=W.Layout(width='90px'))
+                ctl = cls(value=default if default is not None and math.isfinite(default) else 0, layout=look['num'],
+                          **common)
+                unk = W.Checkbox(value=False, description='unknown', indent=False, layout=look['unk'], style=look['box'])
                 unk.observe(lambda ch, c=ctl: setattr(c, 'disabled', ch['new']), 'value')
                 self.unknown[name] = unk
                 if col.get('min') is not None:
@@ -52,9 +59,10 @@ class TabularForm:
                     hint = f'training mean {_fmt(col["mean"])} (range unknown)'
             ctl.add_class('app-input'); ctl.add_class(f'app-input-{_css(name)}')
             self.controls[name] = ctl
-            parts = [label, ctl] + ([self.unknown[name]] if name in self.unknown else [])
-            parts.append(W.HTML(f'<span style="color:#667">{esc(hint)}</span>'))
-            rows.append(W.HBox(parts, layout=W.Layout(align_items='center')))
+            parts = [ctl] + ([self.unknown[name]] if name in self.unknown else [])
+            parts.append(W.HTML(f'<span style="color:#667">{esc(hint)}</span>', style=look['hint'],
+                                layout=look['hint_box']))
+            rows.append(W.HBox(parts, layout=look['row']))
         self.widget = W.VBox(rows)
 
     def values(self) -> dict:
