@@ -40,7 +40,7 @@ def main():
     rows = [df.iloc[i] for i in range(200)]
     dicts = [r.to_dict() for r in rows]
     model = learn.model.eval()
-    x_cat, x_cont, _, _ = pred._prepare({c: batch[c].to_numpy() for c in batch.columns}, len(batch))
+    x_cat, x_cont, _, _ = pred.prep.encode({c: batch[c].to_numpy() for c in batch.columns}, len(batch))
     xc, xn = torch.from_numpy(x_cat), torch.from_numpy(x_cont)
 
     def bare(i):

@@ -19,8 +19,8 @@ import pandas as pd
 from .results import ERROR_PREFIX, Prediction
 from .schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS',
-           'ERROR_PREFIX', 'scored_errors']
+__all__ = ['TabularPredictor', 'TabularPreprocessor', 'scored_frame', 'Prediction', 'BatchResult', 'read_csv_checked', 'iter_csv_checked', 'CSV_CHUNK', 'MAX_STDS',
+           'ERROR_PREFIX']
 
 MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
 
@@ -45,24 +45,20 @@ class BatchResult:
     def __iter__(self): return (self[i] for i in range(len(self)))
 
 
-class TabularPredictor:
-    "Predictions of a tabular Learner with its own preprocessing, row checks and batching."
-    task = 'tabular'
+class TabularPreprocessor:
+    """The learner's fitted procs (Categorify, FillMissing, Normalize) applied with numpy: checks each
+    row and encodes the good ones as the model's inputs. Learners with other procs go through
+    fastai's own `TabularPandas` processing (`fast` is False)."""
 
-    def __init__(self, learn, card: dict | None = None, batch_size: int = 8192):
-        import torch
-        self.learn, self.card, self.batch_size = learn, card or {}, batch_size
-        self.model = learn.model.eval()
+    def __init__(self, learn, schema: dict):
         p = tabular_procs(learn)
         self._to, self._cat_names, self._cont_names = p['to'], p['cat_names'], p['cont_names']
         self._cat_proc, self._fill, self._norm = p['categorify'], p['fill'], p['normalize']
         known = {type(x) for x in (self._cat_proc, self._fill, self._norm) if x is not None}
         y_names = set(p['y_names'])
-        self._fast = all(type(x) in known or type(x).__name__ == 'Categorize' for x in p['procs'])
-        self.schema = self.card.get('schema') or tabular_schema(learn)
-        self.classes = [str(c) for c in learn.dls.vocab]
-        self.name, self.version = self.card.get('name'), self.card.get('version')
-        self.inputs = [c for c in self.schema['inputs'] if c['name'] not in y_names]
+        self.fast = all(type(x) in known or type(x).__name__ == 'Categorize' for x in p['procs'])
+        self.schema = schema
+        self.inputs = [c for c in schema['inputs'] if c['name'] not in y_names]
         self._y_names = sorted(y_names)
         self._na = dict(getattr(self._fill, 'na_dict', {}) or {})
         self._add_na_col = bool(getattr(self._fill, 'add_col', False))
@@ -73,13 +69,7 @@ class TabularPredictor:
                            for c, o2i in self._o2i.items()}
         self._means = np.array([float(self._norm.means[c]) for c in self._cont_names]) if self._norm else None
         self._stds = np.array([float(self._norm.stds[c]) for c in self._cont_names]) if self._norm else None
-        self._act = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
         self._col = {c['name']: c for c in self.inputs}
-
-    @classmethod
-    def from_store(cls, store, name: str, version: str | None = None):
-        card = store.card(name, version)
-        return cls(store.load_learner(name, card['version']), card)
 
     # ---- checking and encoding --------------------------------------------------------------
     def check_columns(self, columns) -> list[str]:
@@ -92,7 +82,7 @@ class TabularPredictor:
         known = {c['name'] for c in self.inputs} | set(self._y_names) | {self.schema.get('target')}
         return [c for c in columns if c not in known]
 
-    def _prepare(self, cols: dict, n: int):
+    def encode(self, cols: dict, n: int):
         "Check and encode columns (name -> sequence of n values): x_cat, x_cont, errors, warnings."
         errors, warns = {}, {}
         add = lambda d, i, msg: d.setdefault(int(i), []).append(msg)
@@ -155,7 +145,7 @@ class TabularPredictor:
             x_cont = x_cont.astype(np.float32)
         return x_cat, x_cont, {i: '; '.join(m) for i, m in errors.items()}, warns
 
-    def _prepare_fastai(self, df: pd.DataFrame):
+    def encode_fastai(self, df: pd.DataFrame):
         "Fallback for learners with other procs: fastai's own `TabularPandas` processing."
         cols = {c: df[c].to_numpy() for c in self._cont_names if c in df}
         errors = {}
@@ -167,6 +157,30 @@ class TabularPredictor:
         to = self._to.new(good.copy())
         to.process()
         return to.cats.to_numpy(np.int64), to.conts.to_numpy(np.float32), errors, {}, good
+
+class TabularPredictor:
+    "Predictions of a tabular Learner: its preprocessing (`TabularPreprocessor`), then the model in batches."
+    task = 'tabular'
+
+    def __init__(self, learn, card: dict | None = None, batch_size: int = 8192):
+        import torch
+        self.learn, self.card, self.batch_size = learn, card or {}, batch_size
+        self.model = learn.model.eval()
+        self.schema = self.card.get('schema') or tabular_schema(learn)
+        self.prep = TabularPreprocessor(learn, self.schema)
+        self.inputs = self.prep.inputs
+        self.classes = [str(c) for c in learn.dls.vocab]
+        self.name, self.version = self.card.get('name'), self.card.get('version')
+        self._act = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
+
+    @classmethod
+    def from_store(cls, store, name: str, version: str | None = None):
+        card = store.card(name, version)
+        return cls(store.load_learner(name, card['version']), card)
+
+    def check_columns(self, columns) -> list[str]: return self.prep.check_columns(columns)
+
+    def unused_columns(self, columns) -> list[str]: return self.prep.unused_columns(columns)
 
     # ---- predicting -------------------------------------------------------------------------
     def _forward(self, x_cat: np.ndarray, x_cont: np.ndarray) -> np.ndarray:
@@ -188,18 +202,16 @@ class TabularPredictor:
             raise ModelError(f'the input lacks the column{"s" if len(missing) > 1 else ""} '
                              f'{", ".join(missing)} that the model needs.')
         n = len(df)
-        if self._fast:
-            return self._predict_columns({c: df[c].to_numpy() for c in self._cat_names + self._cont_names if c in df},
-                                         n, t0)
+        if self.prep.fast: return self._predict_columns({c['name']: df[c['name']].to_numpy() for c in self.inputs}, n, t0)
         probs = np.full((n, len(self.classes)), np.nan, np.float32)
-        x_cat, x_cont, errors, warns, good = self._prepare_fastai(df.set_axis(pd.RangeIndex(n)))
+        x_cat, x_cont, errors, warns, good = self.prep.encode_fastai(df.set_axis(pd.RangeIndex(n)))
         if len(good): probs[good.index.to_numpy()] = self._forward(x_cat, x_cont)
         return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
 
     def _predict_columns(self, cols: dict, n: int, t0: float) -> BatchResult:
         "The fast path: check and encode with numpy, one forward pass per batch of the rows that passed."
         probs = np.full((n, len(self.classes)), np.nan, np.float32)
-        x_cat, x_cont, errors, warns = self._prepare(cols, n)
+        x_cat, x_cont, errors, warns = self.prep.encode(cols, n)
         ok = np.ones(n, bool); ok[list(errors)] = False
         if ok.all(): probs[:] = self._forward(x_cat, x_cont)
         elif ok.any(): probs[ok] = self._forward(x_cat[ok], x_cont[ok])
@@ -210,7 +222,7 @@ class TabularPredictor:
         "Predict inputs given as {column: value} dicts; a missing column counts as empty."
         t0 = time.perf_counter()
         cols = {c['name']: np.array([r.get(c['name'], np.nan) for r in records], dtype=object) for c in self.inputs}
-        if not self._fast: return self.predict_frame(pd.DataFrame(cols))
+        if not self.prep.fast: return self.predict_frame(pd.DataFrame(cols))
         return self._predict_columns(cols, len(records), t0)
 
     def predict_one(self, values: dict) -> Prediction:
@@ -218,27 +230,23 @@ class TabularPredictor:
         return self.predict_records([values])[0]
 
     def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
-        """`df` with a `prediction` column, one `probability_<class>` column per class and `problem`
-        (`res`: the predictions of `df` when already made)."""
-        res = self.predict_frame(df) if res is None else res
-        out = df.copy()
-        idx = np.nan_to_num(res.probs, nan=-1).argmax(1)
-        pred = np.array(self.classes, dtype=object)[idx]
-        pred[list(res.errors)] = None
-        out['prediction'] = pred
-        for j, c in enumerate(self.classes): out[f'probability_{c}'] = np.round(res.probs[:, j].astype(float), 6)
-        problem = np.full(len(df), '', dtype=object)
-        for i, w in res.warnings.items(): problem[i] = '; '.join(w)
-        for i, e in res.errors.items(): problem[i] = ERROR_PREFIX + e
-        out['problem'] = problem
-        return out
+        "`df` scored (see `scored_frame`); `res`: the predictions of `df` when already made."
+        return scored_frame(df, self.predict_frame(df) if res is None else res)
 
 
-def scored_errors(scored: pd.DataFrame) -> list[tuple[int, str]]:
-    "(position, reason) of each row of a `score_frame` result that could not be scored."
-    problem = scored['problem'].to_numpy()
-    bad = scored['problem'].str.startswith(ERROR_PREFIX).to_numpy()
-    return [(int(i), problem[i][len(ERROR_PREFIX):]) for i in np.flatnonzero(bad)]
+def scored_frame(df: pd.DataFrame, res: BatchResult) -> pd.DataFrame:
+    "`df` with a `prediction` column, one `probability_<class>` column per class and `problem`."
+    out = df.copy()
+    idx = np.nan_to_num(res.probs, nan=-1).argmax(1)
+    pred = np.array(res.classes, dtype=object)[idx]
+    pred[list(res.errors)] = None
+    out['prediction'] = pred
+    for j, c in enumerate(res.classes): out[f'probability_{c}'] = np.round(res.probs[:, j].astype(float), 6)
+    problem = np.full(len(df), '', dtype=object)
+    for i, w in res.warnings.items(): problem[i] = '; '.join(w)
+    for i, e in res.errors.items(): problem[i] = ERROR_PREFIX + e
+    out['problem'] = problem
+    return out
 
 
 def _guard(probs: np.ndarray, ok: np.ndarray, errors: dict) -> None:

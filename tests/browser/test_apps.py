@@ -52,7 +52,7 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
         css = ''.join(ch if ch.isalnum() else '-' for ch in col['name'])
         assert page.locator(f'.app-input-{css}').count() == 1, col['name']
     options = page.locator('.app-input-workclass select option').all_inner_texts()
-    assert 'Private' in options and '#na#' not in options and len(options) == len(pred._col['workclass']['values'])
+    assert 'Private' in options and '#na#' not in options and len(options) == len(next(c for c in pred.inputs if c['name'] == 'workclass')['values'])
     values = {'age': 52, 'education': 'Masters', 'marital-status': 'Married-civ-spouse',
               'occupation': 'Exec-managerial', 'hours-per-week': 55, 'capital-gain': 15000}
     _set_form(page, values)
