@@ -79,13 +79,3 @@ class ImagePredictor:
         for r, p in zip(good, probs):
             r.probabilities = {c: float(v) for c, v in zip(self.classes, p)}
             r.prediction = self.classes[int(np.argmax(p))]
-
-    def predict_paths(self, paths) -> list[ImageResult]:
-        "Classify image files on disk (the CLI)."
-        files = []
-        for p in paths:
-            try:
-                with open(p, 'rb') as f: files.append((str(p), f.read(self.limits.max_bytes + 1)))
-            except OSError:
-                files.append((str(p), None))
-        return self.predict_files(files)
