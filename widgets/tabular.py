@@ -65,6 +65,10 @@ class TabularForm:
             rows.append(W.HBox(parts, layout=look['row']))
         self.widget = W.VBox(rows)
 
+    def on_change(self, fn) -> None:
+        "Call `fn()` whenever a value or an 'unknown' box of the form changes."
+        for w in [*self.controls.values(), *self.unknown.values()]: w.observe(lambda ch: fn(), 'value')
+
     def values(self) -> dict:
         "The inputs as the model expects them; unknown numbers are NaN (the predictor fills them)."
         out = {}
@@ -82,7 +86,7 @@ class TabularApp:
 
     def __init__(self, models=None):
         self.models = model_service(models)
-        self.card, self.form = None, None
+        self.card, self.form, self._answer = None, None, None
         self.picker = model_picker(self.models, 'tabular')
         self.title = W.HTML()
         self.form_box = W.VBox()
@@ -109,6 +113,7 @@ class TabularApp:
     def select(self, name: str, version: str):
         "Read a model version's card and rebuild the form from its schema."
         self.result.value = self.batch.value = ''
+        self._answer = None
         try:
             card = self.models.card(name, version)
             if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
@@ -125,6 +130,7 @@ class TabularApp:
                             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
                             + (f', held-out accuracy {acc:.1%}' if acc is not None else '') + '</p>')
         self.form = TabularForm(card['schema'])
+        self.form.on_change(self.mark_stale)
         self.form_box.children = [self.form.widget]
         self.button.disabled = self.upload.disabled = False
 
@@ -138,9 +144,18 @@ class TabularApp:
             self.result.value = message(f'The prediction failed: {esc(e)}', 'err'); return
         if not p.ok:
             self.result.value = message(esc(sentence(self.card, p)), 'err'); return
+        # an answer with warnings is not shown as a plain success: the warnings come right under it
         warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
-        self.result.value = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>')
-                             + probability_bars(p.probabilities) + warn)
+        self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>',
+                                'warn' if p.warnings else 'ok') + warn + probability_bars(p.probabilities))
+        self.result.value = self._answer
+
+    def mark_stale(self):
+        "The inputs changed after an answer: say so and grey the old answer out, so it is not read as current."
+        if not self._answer or self.result.value != self._answer: return
+        self.result.value = (message('The inputs changed since this answer: click <b>Get prediction</b> for a new '
+                                     'one.', 'warn', 'app-stale')
+                             + f'<div class="app-old-answer" style="opacity:.45">{self._answer}</div>')
 
     def score_upload(self):
         """Score the uploaded CSV as a stream of chunks (memory bounded whatever its size) into a

@@ -69,11 +69,18 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert bars.count() == 2
     assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
     shot(page, 'tabular_app')
-    # out of range and unknown values predict with a visible warning
+    assert page.locator('.app-result .app-msg.app-ok .app-sentence').count() == 1
+    # a changed input greys the old answer out: it is not read as the answer to the new inputs
     _set_form(page, {'age': 120})
+    page.wait_for_selector('.app-result .app-stale')
+    assert 'The inputs changed since this answer' in page.inner_text('.app-result .app-stale')
+    assert page.locator('.app-result .app-old-answer .app-sentence').count() == 1
+    # out of range and unknown values predict with a visible warning, not as a plain success
     page.click('.app-predict')
     page.wait_for_selector('.app-result .app-warning')
+    assert page.locator('.app-result .app-stale').count() == 0
     assert 'age=120 is outside the training range 17–90' in page.inner_text('.app-result')
+    assert page.locator('.app-result .app-msg.app-warn .app-sentence').count() == 1
 
 
 def upload(page, files):
