@@ -34,6 +34,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .monitor import PredictionLog
+from .results import STREAM_ERROR, upload_name
 from .service import LocalModels, model_rows
 from .store import ModelError, ModelStore, UnknownModel
 
@@ -220,7 +221,7 @@ def _stream_scored(scored):
     try:
         yield from scored
     except ModelError as e:      # e.g. a malformed line far down the file: the rows before it are sent
-        yield f'\n# error: {e}\n'.encode()
+        yield f'{STREAM_ERROR}{e}\n'.encode()
 
 
 async def _predict_images(name, version, top, request, models, limits):
@@ -240,16 +241,11 @@ async def _predict_images(name, version, top, request, models, limits):
     try:
         uploads = [f for f in form.getlist('files') if hasattr(f, 'read')]
         if not uploads: raise ApiError(422, 'send the images as multipart/form-data files named "files".')
-        files = [(_base_name(f.filename, i), await f.read()) for i, f in enumerate(uploads)]
+        files = [(upload_name(f.filename, i), await f.read()) for i, f in enumerate(uploads)]
     finally:
         await form.close()
     out = await run_in_threadpool(models.classify, name, files, pred.version)
     return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
-
-
-def _base_name(name, i) -> str:
-    name = str(name or f'file {i + 1}')
-    return name.replace('\\', '/').rsplit('/', 1)[-1][:200] or f'file {i + 1}'
 
 
 health = APIRouter()

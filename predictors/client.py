@@ -14,7 +14,7 @@ import uuid
 import httpx
 
 from .imaging import ImageLimits
-from .results import ImageResult, Prediction
+from .results import STREAM_ERROR, ImageResult, Prediction
 from .store import ModelError, UnknownModel
 
 __all__ = ['RemoteModels', 'ServerUnavailable', 'RESTARTING']
@@ -130,12 +130,13 @@ def _json_value(v):
 
 
 def _raise_trailing_error(out) -> None:
-    "The server ends a CSV stream that broke part-way with '# error: …': cut it off and raise it."
+    "The server ends a CSV stream that broke part-way with `STREAM_ERROR` and the reason: cut it off and raise it."
+    mark = STREAM_ERROR.encode()
     end = out.tell()
     out.seek(max(0, end - 4096))
     tail = out.read()
-    at = tail.rfind(b'\n# error: ')
+    at = tail.rfind(mark)
     if at >= 0:
         out.truncate(end - len(tail) + at)
-        raise ModelError(tail[at + 10:].decode(errors='replace').strip())
+        raise ModelError(tail[at + len(mark):].decode(errors='replace').strip())
     out.seek(end)

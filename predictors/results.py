@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 
-__all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX']
+__all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
+           'upload_name']
 
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
+STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
 
 
 @dataclass
@@ -99,3 +101,9 @@ def summarise_scored(fh, keep: int = 50, head: int = 10) -> CsvSummary:
             s.failed += 1
             if len(s.problems) < keep: s.problems.append((s.rows, row[at][len(ERROR_PREFIX):]))
     return s
+
+
+def upload_name(name, i: int) -> str:
+    "An uploaded file's base name as text (a browser sends no paths; a forged one is cut to its last part)."
+    name = str(name) if name else f'file {i + 1}'
+    return name.replace('\\', '/').rsplit('/', 1)[-1][:200] or f'file {i + 1}'

@@ -127,18 +127,22 @@ class LocalModels:
         self._record(pred, tabular_entries(rows, out, res.seconds))
         return out
 
+    def _record_frame(self, pred, df, res) -> None:
+        "Log the predictions `res` of a DataFrame's rows as batch."
+        rows = df[[c['name'] for c in pred.inputs]].to_dict('records')
+        self._record(pred, tabular_entries(rows, list(res), res.seconds), batch=True)
+
     def predict_frame(self, name, df, version=None):
         "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."
         pred = self.predictor(name, version, 'tabular')
         res = pred.predict_frame(df)
-        self._record(pred, tabular_entries(df[[c['name'] for c in pred.inputs]].to_dict('records'), list(res),
-                                           res.seconds), batch=True)
+        self._record_frame(pred, df, res)
         return res
 
     def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
         "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
         pred = self.predictor(name, version, 'tabular')
-        record = None if self.log is None else lambda entries: self._record(pred, entries, batch=True)
+        record = None if self.log is None else lambda df, res: self._record_frame(pred, df, res)
         return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
 
     def score_csv(self, name, data, out, version=None, progress=None) -> list[str]:
@@ -174,7 +178,8 @@ class ScoredCsv:
     The first chunk is read at once, so a file that cannot be read or lacks a column the model
     needs raises `ModelError` here, and `unused` (columns the model does not read) is known before
     any output. Iterating yields the scored CSV's bytes (header first): the input's columns,
-    `prediction`, `probability_<class>` and `problem`. `rows` and `failed` count as it goes.
+    `prediction`, `probability_<class>` and `problem`. `rows` and `failed` count as it goes;
+    `record(chunk, predictions)` is called for each chunk.
     """
 
     def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None):
@@ -182,18 +187,14 @@ class ScoredCsv:
         self.pred, self.record = pred, record
         self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress)
         first = next(self._chunks)
-        missing = pred.check_columns(first.columns)
-        if missing:
-            raise ModelError(f'the CSV lacks the column{"s" if len(missing) > 1 else ""} {", ".join(missing)} '
-                             f'that the model needs.')
+        pred.require_columns(first.columns, 'the CSV')
         self.unused = pred.unused_columns(first.columns)
         self._first, self.rows, self.failed = first, 0, 0
 
     def __iter__(self):
-        names = [c['name'] for c in self.pred.inputs]
         for i, df in enumerate(itertools.chain([self._first], self._chunks)):
             res = self.pred.predict_frame(df)
-            if self.record: self.record(tabular_entries(df[names].to_dict('records'), list(res), res.seconds))
+            if self.record: self.record(df, res)
             self.rows += len(df); self.failed += len(res.errors)
             yield self.pred.score_frame(df, res).to_csv(index=False, header=i == 0).encode()
         self._first = None

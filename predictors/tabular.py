@@ -180,6 +180,14 @@ class TabularPredictor:
 
     def check_columns(self, columns) -> list[str]: return self.prep.check_columns(columns)
 
+    def require_columns(self, columns, what: str = 'the input') -> None:
+        "`ModelError` naming the input columns the model needs that `columns` lacks."
+        missing = self.check_columns(columns)
+        if missing:
+            from .store import ModelError
+            raise ModelError(f'{what} lacks the column{"s" if len(missing) > 1 else ""} {", ".join(missing)} '
+                             f'that the model needs.')
+
     def unused_columns(self, columns) -> list[str]: return self.prep.unused_columns(columns)
 
     # ---- predicting -------------------------------------------------------------------------
@@ -196,11 +204,7 @@ class TabularPredictor:
     def predict_frame(self, df: pd.DataFrame) -> BatchResult:
         "Predict every row of `df`; rows with problems fail alone (see `BatchResult.errors`)."
         t0 = time.perf_counter()
-        missing = self.check_columns(df.columns)
-        if missing:
-            from .store import ModelError
-            raise ModelError(f'the input lacks the column{"s" if len(missing) > 1 else ""} '
-                             f'{", ".join(missing)} that the model needs.')
+        self.require_columns(df.columns)
         n = len(df)
         if self.prep.fast: return self._predict_columns({c['name']: df[c['name']].to_numpy() for c in self.inputs}, n, t0)
         probs = np.full((n, len(self.classes)), np.nan, np.float32)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import anywidget
 import traitlets as T
 
+from predictors.results import upload_name
+
 __all__ = ['DropZone']
 
 _ESM = r"""
@@ -105,7 +107,7 @@ class DropZone(anywidget.AnyWidget):
         files, rejected, total = [], [], 0
         for i, data in enumerate(buffers or []):
             meta = metas[i] if i < len(metas) and isinstance(metas[i], dict) else {}
-            name = _safe_name(meta.get('name'), i)
+            name = upload_name(meta.get('name'), i)
             data = bytes(data)
             if len(files) >= self.max_files:
                 rejected.append((name, len(data), f'not sent: an upload may hold at most {self.max_files} files.'))
@@ -116,11 +118,5 @@ class DropZone(anywidget.AnyWidget):
                 files.append((name, data))
         for r in content.get('rejected') or []:
             if isinstance(r, dict):
-                rejected.append((_safe_name(r.get('name'), -1), int(r.get('size') or 0), str(r.get('reason'))[:300]))
+                rejected.append((upload_name(r.get('name'), -1), int(r.get('size') or 0), str(r.get('reason'))[:300]))
         for fn in self._handlers: fn(files, rejected)
-
-
-def _safe_name(name, i) -> str:
-    "The file's base name as text (a browser sends no paths; a forged one is cut to its last part)."
-    name = str(name) if name else f'file {i + 1}'
-    return name.replace('\\', '/').rsplit('/', 1)[-1][:200] or f'file {i + 1}'
