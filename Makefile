@@ -7,6 +7,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8866
 API_PORT ?= 8865
 API_WORKERS ?= 1
+OPERATOR_PORT ?= 8867
+KEEP   ?=
+VOILA_ARGS ?=
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -21,16 +24,23 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# The model server on 127.0.0.1:$(API_PORT) and every app notebook with Voila (config: voila.json) at
-# http://$(HOST):$(PORT)/, the app kernels thin (FASTAI_APPS_API); Ctrl-C stops both.
+# The model server on 127.0.0.1:$(API_PORT); the prediction apps at http://$(HOST):$(PORT)/ (Voila,
+# config voila.json, app kernels thin); the monitor and setup check behind a token on
+# http://127.0.0.1:$(OPERATOR_PORT)/. HOST other than 127.0.0.1 needs FASTAI_APPS_TOKEN. KEEP=30d
+# deletes logged predictions older than that; PORT="8866 8868" runs one Voila per port (for a proxy,
+# deploy/nginx.conf). Ctrl-C stops everything.
 serve: venv
-	$(PY) -m predictors serve --host $(HOST) --port $(PORT) --api-port $(API_PORT) --api-workers $(API_WORKERS)
+	$(PY) -m predictors serve --host $(HOST) $(foreach p,$(PORT),--port $(p)) --api-port $(API_PORT) --api-workers $(API_WORKERS) \
+	  --operator-port $(OPERATOR_PORT) $(if $(KEEP),--keep $(KEEP)) $(if $(VOILA_ARGS),-- $(VOILA_ARGS))
 
-# Debian's Chromium for the browser tests (never a downloaded browser build) and Debian's
-# PostgreSQL server, which the tests start on a private socket to check the log's second backend.
+# Debian's Chromium for the browser tests (never a downloaded browser build), Debian's PostgreSQL
+# server, which the tests start on a private socket to check the log's second backend, and Debian's
+# nginx, which the proxy test starts in front of the apps with TLS (deploy/nginx-fastai-apps.conf).
 test-deps:
 	@command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 
 # The whole suite: unit tests, nbval on the notebooks, browser tests against a served Voila.
 test: venv test-deps

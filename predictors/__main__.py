@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -134,8 +135,8 @@ def cmd_api(args):
 
 def cmd_serve(args):
     from .supervise import serve
-    return serve(host=args.host, port=args.port, api_port=args.api_port, api_workers=args.api_workers,
-                 voila_args=args.voila_args)
+    return serve(host=args.host, port=args.port or [8866], api_port=args.api_port, api_workers=args.api_workers,
+                 operator_port=args.operator_port, keep=args.keep, voila_args=args.voila_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,8 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('serve', help='the model server and the Voila apps together (`make serve`); Ctrl-C stops both')
     p.add_argument('--host', default='127.0.0.1', help='where Voila listens (the model server stays on 127.0.0.1)')
-    p.add_argument('--port', type=int, default=8866); p.add_argument('--api-port', type=int, default=8865)
+    p.add_argument('--port', type=int, action='append',
+                   help='where the apps listen (default 8866); repeat for one Voila process per port behind a proxy')
+    p.add_argument('--api-port', type=int, default=8865)
     p.add_argument('--api-workers', type=int, default=1, help='model server processes (each loads the models)')
+    p.add_argument('--operator-port', type=int, default=8867,
+                   help="the operators' door (monitor, setup check) on 127.0.0.1, behind a token")
+    p.add_argument('--keep', help='delete logged predictions older than this (e.g. 30d) at start and daily')
     p.add_argument('voila_args', nargs='*', help='more options for voila (after --)')
     p.set_defaults(fn=cmd_serve)
 
@@ -204,7 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.add_argument('--share', type=float, default=0.5, help='share of drifted columns that makes the dataset drifted')
     p.add_argument('--min-rows', type=int, default=100, help='fewer rows than this: "not enough data"')
+    p.add_argument('--traffic', choices=['single', 'batch', 'all'], default='single',
+                   help='logged predictions to check: answers given one at a time (default), rows of scored files, or all')
     p.set_defaults(fn=cmd_drift)
+
+    p = sub.add_parser('prune', help='delete logged predictions older than --keep (personal data is not kept forever)')
+    p.add_argument('--keep', required=True, help='how long predictions are kept: 30d, 12h, 2w …')
+    p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.set_defaults(fn=cmd_prune)
 
     p = sub.add_parser('verify', help='check the setup and every model (exit 1 if a check fails)')
     p.set_defaults(fn=cmd_verify)
@@ -237,12 +250,24 @@ def cmd_drift(args):
     else:
         try: since = parse_since(args.since)
         except ValueError as e: raise ModelError(str(e)) from None
-        report, log_df = report_from_log(PredictionLog(args.log), card, since=since, settings=settings)
+        report, log_df = report_from_log(PredictionLog(args.log), card, since=since, settings=settings,
+                                         traffic=args.traffic)
     print(report_text(report))
     if args.html:
         args.html.write_text(report_page(report, log_df))
         print(f'report written to {args.html}')
     return 1 if report['verdict'] == 'drifted' else 0
+
+
+def cmd_prune(args):
+    from .monitor import PredictionLog
+    from .report import parse_since
+    try: before = parse_since(args.keep)
+    except ValueError as e: raise ModelError(str(e)) from None
+    log = PredictionLog(args.log)
+    print(f'{log.prune(before)} prediction(s) logged before {time.strftime("%Y-%m-%d %H:%M", time.gmtime(before))} '
+          f'UTC deleted from {log.where}')
+    return 0
 
 
 def cmd_verify(args):

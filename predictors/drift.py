@@ -18,9 +18,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference']
+__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference', 'TRAFFIC', 'of_traffic', 'coarsen', 'LOGGED_INPUTS']
 
 _EPS = 1e-4
+BIN = 'bin:'                   # a number logged as its reference bin only (`coarsen`)
+LOGGED_INPUTS = ('raw', 'bins')
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,63 @@ def _verdict(p_value, score, n, s: DriftSettings, m: int = 1) -> str:
     return 'ok'
 
 
+def _binned(ref: dict, values) -> dict:
+    "A numeric column logged as bins only (`coarsen`): chi-square and PSI on the bin counts."
+    from scipy.stats import chisquare
+    labels = pd.Series(values).dropna().astype(str)
+    idx = pd.to_numeric(labels[labels.str.startswith(BIN)].str[len(BIN):], errors='coerce').dropna().astype(int)
+    k = len(ref['props'])
+    cur = np.bincount(idx.clip(0, k - 1), minlength=k)[:k].astype(float)
+    n = cur.sum()
+    cur_props = cur / max(1, n)
+    score = psi(ref['props'], cur_props) if n else 0.0
+    ref_p = np.asarray(ref['props'], float)
+    keep = ref_p > 0
+    p = float(chisquare(cur[keep], ref_p[keep] / ref_p[keep].sum() * n).pvalue) if n and keep.sum() > 1 else None
+    return dict(kind='continuous', test='chi-square on bins (raw values not logged)', rows=int(n), psi=round(score, 4),
+                p_value=None if p is None else float(f'{p:.4g}'), ref_mean=None, cur_mean=None,
+                bins=[float(e) for e in ref['edges']], ref_props=ref['props'],
+                cur_props=[round(float(x), 6) for x in cur_props])
+
+
+def _is_binned(values) -> bool:
+    s = pd.Series(values).dropna()
+    return bool(len(s)) and s.map(lambda x: isinstance(x, str) and x.startswith(BIN)).all()
+
+
+def _category(x) -> str:
+    "A categorical value as drift counts it (None and NaN as 'nan')."
+    return 'nan' if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+
+
+def coarsen(card: dict, rows: list[dict]) -> list[dict]:
+    """Inputs reduced to what drift needs, for models whose inputs are personal: a number becomes its
+    reference bin (`bin:3`), a category itself if it was seen in training else '(unseen)', and every
+    other field (a file name, an id) is dropped."""
+    from .kinds import kind
+    refs = kind(card.get('task')).drift_references(card)
+    out = []
+    for r in rows:
+        d = {}
+        for c, (ref, how) in refs.items():
+            v = r.get(c)
+            if how == 'continuous':
+                try:
+                    x = float(v)
+                except (TypeError, ValueError):
+                    x = math.nan
+                inner = np.asarray(ref['edges'], float)[1:-1]
+                d[c] = f'{BIN}{int(np.searchsorted(inner, x, side="right"))}' if math.isfinite(x) else None
+            else:
+                s = _category(v)
+                d[c] = (None if s == 'nan' else s) if s in ref['props'] or s == 'nan' else '(unseen)'
+        out.append(d)
+    return out
+
+
 def _numeric(ref: dict, values) -> dict:
     from scipy.stats import ks_2samp
+    if _is_binned(values): return _binned(ref, values)
     v = pd.to_numeric(pd.Series(values), errors='coerce').to_numpy(float)
     v = v[np.isfinite(v)]
     edges = np.asarray(ref['edges'], float)
@@ -67,7 +124,7 @@ def _numeric(ref: dict, values) -> dict:
 
 def _categorical(ref: dict, values) -> dict:
     from scipy.stats import chisquare
-    vals = pd.Series(values).map(lambda x: 'nan' if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
+    vals = pd.Series(values).map(_category)
     n = len(vals)
     known = list(ref['props'])
     counts = vals.value_counts()
@@ -128,10 +185,29 @@ def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: D
                 drift_share=round(share, 4), verdict=verdict)
 
 
+# Which logged predictions a drift report looks at. Rows of a scored file (source `…:batch`) are
+# kept apart from answers given one at a time (forms, image uploads, API calls): one file of 300
+# identical rows says nothing about the people using the app, and must not swamp what they enter.
+TRAFFIC = {'single': 'answers given one at a time: forms, images, API calls',
+           'batch': 'rows of scored files: CSV uploads, CLI, API CSV', 'all': 'every logged prediction'}
+
+
+def of_traffic(df: pd.DataFrame, traffic: str = 'single') -> pd.DataFrame:
+    "The rows of a log DataFrame that belong to `traffic` (a key of `TRAFFIC`)."
+    if traffic not in TRAFFIC: raise ValueError(f'traffic must be one of {", ".join(TRAFFIC)}, not {traffic!r}')
+    if traffic == 'all' or not len(df): return df
+    batch = df['source'].astype(str).str.endswith(':batch')
+    return df[batch if traffic == 'batch' else ~batch]
+
+
 def report_from_log(log, card: dict, since: float | None = None, until: float | None = None,
-                    settings: DriftSettings = DriftSettings()) -> tuple[dict, pd.DataFrame]:
-    "Drift of the predictions logged for the card's model (all its versions) in a time window."
-    df = log.read(model=card.get('name'), since=since, until=until)
+                    settings: DriftSettings = DriftSettings(), traffic: str = 'single') -> tuple[dict, pd.DataFrame]:
+    """Drift of the predictions logged for the card's model (all its versions) in a time window, of one
+    kind of traffic (`TRAFFIC`); the report says how many rows of the other kinds it left out."""
+    every = log.read(model=card.get('name'), since=since, until=until)
+    df = of_traffic(every, traffic)
     ok = df[df['error'].isna()] if len(df) else df
     inputs = pd.DataFrame(list(ok['inputs'])) if len(ok) else pd.DataFrame()
-    return drift_report(card, inputs, ok['prediction'] if len(ok) else [], settings), df
+    report = drift_report(card, inputs, ok['prediction'] if len(ok) else [], settings)
+    report.update(traffic=traffic, traffic_left_out=int(len(every) - len(df)))
+    return report, df

@@ -161,6 +161,12 @@ class PredictionLog:
         df['probabilities'] = df['probabilities'].map(lambda s: json.loads(s) if s else None)
         return df
 
+    def prune(self, before: float | None) -> int:
+        "Delete the predictions logged before the Unix time `before` (None: nothing); how many were deleted."
+        if before is None or not self._exists(): return 0
+        with self._engine().begin() as con:
+            return con.execute(_TABLE.delete().where(_TABLE.c.ts < before)).rowcount
+
     def count(self, model: str | None = None) -> int:
         if not self._exists(): return 0
         q = sa.select(sa.func.count()).select_from(_TABLE)

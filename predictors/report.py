@@ -87,7 +87,8 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
     s = report['settings']
     out = ['<div class="drift-report" style="font-family:system-ui,sans-serif">',
            f'<h3>Drift of {esc(report["model"])} (card {esc(report["version"])}): {_badge(report["verdict"])}</h3>',
-           f'<p class="drift-summary">{report["rows"]} prediction(s) compared with the training data; '
+           f'<p class="drift-summary">{report["rows"]} prediction(s) compared with the training data'
+           + (f' — {esc(_traffic_words(report))}' if report.get('traffic') else '') + '; '
            f'{len(report["drifted_columns"])} drifted column(s)'
            + (f': {esc(", ".join(report["drifted_columns"]))}' if report['drifted_columns'] else '')
            + f' (dataset drifted at a share of {s["dataset_share"]:.0%}; PSI ≥ {s["psi_drift"]} drifted, '
@@ -136,9 +137,17 @@ def report_page(report: dict, log_df: pd.DataFrame | None = None) -> str:
             f'</head><body style="max-width:1100px;margin:20px auto">{report_html(report, log_df)}</body></html>')
 
 
+def _traffic_words(report: dict) -> str:
+    "Which logged predictions a report looked at, and how many others it left out."
+    from .drift import TRAFFIC
+    left = report.get('traffic_left_out') or 0
+    return TRAFFIC[report['traffic']] + (f'; {left} other logged prediction(s) left out' if left else '')
+
+
 def report_text(report: dict) -> str:
     lines = [f'{report["model"]} (card {report["version"]}): {report["verdict"]} — {report["rows"]} rows, '
              f'{len(report["drifted_columns"])} drifted column(s)']
+    if report.get('traffic'): lines.append(f'  of {_traffic_words(report)}')
     items = list(report['columns'].items()) + ([('predicted class', report['predictions'])] if report.get('predictions') else [])
     for name, c in items:
         p = '-' if c['p_value'] is None else f'{c["p_value"]:.3g}'

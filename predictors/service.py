@@ -84,7 +84,11 @@ class LocalModels:
     where = 'in-process'
 
     def __init__(self, store: ModelStore | None = None, log=..., session: str | None = None, source: str = 'app',
-                 batch_images: bool = False):
+                 batch_images: bool = False, log_inputs: str | None = None):
+        from .drift import LOGGED_INPUTS
+        self.log_inputs = log_inputs or os.environ.get('FASTAI_APPS_LOG_INPUTS') or 'raw'
+        if self.log_inputs not in LOGGED_INPUTS:
+            raise ValueError(f'FASTAI_APPS_LOG_INPUTS must be one of {", ".join(LOGGED_INPUTS)}, not {self.log_inputs!r}')
         if log is ...:
             from .monitor import PredictionLog
             log = PredictionLog(source=source)
@@ -114,7 +118,11 @@ class LocalModels:
         preload(task, self.store)
 
     def _record(self, pred, entries: list[dict], batch: bool = False) -> None:
+        "Log `entries`; with `log_inputs='bins'` their inputs as drift's bins only (no raw value is stored)."
         if self.log is None: return
+        if self.log_inputs == 'bins':
+            from .drift import coarsen
+            entries = [dict(e, inputs=c) for e, c in zip(entries, coarsen(pred.card, [e.get('inputs') or {} for e in entries]))]
         source = f'{self.source}:batch' if batch else self.source
         self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
 

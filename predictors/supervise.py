@@ -1,15 +1,23 @@
-"""`make serve` (`python -m predictors serve`): the model server and the Voilà apps, started and stopped together.
+"""`make serve` (`python -m predictors serve`): the model server and the apps' two doors, started and stopped together.
 
-The model server listens on 127.0.0.1 only; Voilà serves `notebooks/` with `FASTAI_APPS_API`
-pointing at it, so every app kernel is thin (no torch, no fastai). If the model server dies it
-is started again within seconds (the apps say "the model server is restarting" and retry
-meanwhile). Ctrl-C (SIGINT) or SIGTERM stops both; if Voilà stops, the model server is stopped
-too and its exit status is returned. Children die with this process even if it is killed.
+- the model server on 127.0.0.1 (`--api-port`), restarted within seconds if it dies (the apps say
+  "the model server is restarting" and retry meanwhile);
+- the visitors' door (`--host`, `--port`): the prediction apps, app kernels thin (`FASTAI_APPS_API`);
+  bound beyond loopback it needs `$FASTAI_APPS_TOKEN` (else nothing starts and the reason is said).
+  Several ports (`--port 8866 --port 8868`): one Voilà process on each, for a proxy in front
+  (deploy/nginx.conf) to share visitors among, all using the one model server;
+- the operators' door (127.0.0.1, `--operator-port`): the monitor and the setup check, always behind
+  a token: `$FASTAI_APPS_OPERATOR_TOKEN`, or one made for this run and shown once on this terminal.
+
+`--keep 30d` deletes logged predictions older than that at start and once a day. Ctrl-C (SIGINT)
+or SIGTERM stops everything; if a door stops, everything stops and its exit status is returned.
+Children die with this process even if it is killed.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,7 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['serve']
+__all__ = ['serve', 'OPERATOR_TOKEN_ENV']
+
+OPERATOR_TOKEN_ENV = 'FASTAI_APPS_OPERATOR_TOKEN'
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,30 +52,65 @@ def _port_free(port: int) -> bool:
 def _say(text: str) -> None: print(f'[serve] {text}', file=sys.stderr, flush=True)
 
 
-def serve(host: str = '127.0.0.1', port: int = 8866, api_port: int = 8865, api_workers: int = 1, voila_args=()) -> int:
-    "Run the model server and Voilà until Voilà stops or a signal comes; restart the model server if it dies."
-    if not _port_free(api_port):
-        _say(f'port {api_port} is taken: the model server needs it (choose another: API_PORT=… make serve).')
-        return 2
+def _prune(keep: str | None) -> None:
+    if not keep: return
+    from .monitor import PredictionLog
+    from .report import parse_since
+    try:
+        n = PredictionLog().prune(parse_since(keep))
+        _say(f'prediction log: {n} prediction(s) older than {keep} deleted')
+    except Exception as e:  # noqa: BLE001 - a log that cannot be pruned now does not stop the apps
+        _say(f'prediction log: could not delete old predictions: {e}')
+
+
+def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers: int = 1,
+          operator_port: int = 8867, keep: str | None = None, voila_args=()) -> int:
+    """Run the model server and both doors until a door stops or a signal comes; restart the model server
+    if it dies. `port` may be a list: one visitors' Voilà process per port."""
+    from .appserver import TOKEN_ENV, sign_in_problem
+    ports = [port] if isinstance(port, int) else list(port)
+    problem = sign_in_problem(host, os.environ.get(TOKEN_ENV))
+    if problem:
+        _say(problem); return 2
+    for p, what in ((api_port, 'the model server'), *((p, 'the apps') for p in ports),
+                    (operator_port, "the operators' door")):
+        if not _port_free(p):
+            _say(f'port {p} is taken: {what} need(s) it (choose another: PORT=… API_PORT=… OPERATOR_PORT=… make serve).')
+            return 2
+    if keep: from .report import parse_since; parse_since(keep)      # a bad --keep fails before anything starts
+    _prune(keep)
     api_url = f'http://127.0.0.1:{api_port}'
-    env = dict(os.environ, FASTAI_APPS_API=api_url)
+    base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV)}
+    base['FASTAI_APPS_API'] = api_url
+    operator_token = os.environ.get(OPERATOR_TOKEN_ENV) or secrets.token_urlsafe(24)
     api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port),
                '--workers', str(api_workers)]
-    voila_cmd = [sys.executable, '-m', 'voila', 'notebooks', f'--Voila.ip={host}', f'--port={port}', *voila_args]
-    start = lambda cmd: subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
+    door = lambda name, h, p: [sys.executable, '-m', 'predictors.appserver', 'notebooks', f'--AppServer.door={name}',
+                               f'--Voila.ip={h}', f'--port={p}', '--Voila.port_retries=0', *voila_args]
+    start = lambda cmd, env=base: subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, lambda s, f: stopping.append(s))
 
     api, api_started, quick_deaths = start(api_cmd), time.monotonic(), 0
     _say(f'model server at {api_url} (docs: {api_url}/docs)')
-    voila = start(voila_cmd)
-    _say(f'apps at http://{host}:{port}/ (Ctrl-C stops both)')
-    code = 0
+    visitor_env = dict(base, **({TOKEN_ENV: os.environ[TOKEN_ENV]} if os.environ.get(TOKEN_ENV) else {}))
+    doors = {f'the apps on port {p}': start(door('visitors', host, p), visitor_env) for p in ports}
+    doors["the operators' door"] = start(door('operators', '127.0.0.1', operator_port),
+                                         dict(base, **{TOKEN_ENV: operator_token}))
+    for p in ports:
+        _say(f'apps at http://{host}:{p}/' + (' (sign-in: the token in $FASTAI_APPS_TOKEN)' if TOKEN_ENV in visitor_env else ''))
+    _say(f'monitor and setup check at http://127.0.0.1:{operator_port}/'
+         + (f' (sign-in: the token in ${OPERATOR_TOKEN_ENV})' if os.environ.get(OPERATOR_TOKEN_ENV)
+            else f'?token={operator_token} (made for this run; set ${OPERATOR_TOKEN_ENV} to choose one)'))
+    _say('Ctrl-C stops everything')
+    code, pruned = 0, time.monotonic()
     try:
         while not stopping:
-            if voila.poll() is not None:
-                code = voila.returncode
-                _say(f'Voilà stopped (exit status {code}); stopping the model server')
+            ended = [(name, p) for name, p in doors.items() if p.poll() is not None]
+            if ended:
+                name, p = ended[0]
+                code = p.returncode
+                _say(f'{name} stopped (exit status {code}); stopping everything')
                 break
             if api.poll() is not None:
                 quick_deaths = quick_deaths + 1 if time.monotonic() - api_started < 10 else 0
@@ -76,11 +121,14 @@ def serve(host: str = '127.0.0.1', port: int = 8866, api_port: int = 8865, api_w
                 while time.monotonic() < end and not stopping: time.sleep(0.2)
                 if stopping: break
                 api, api_started = start(api_cmd), time.monotonic()
+            if keep and time.monotonic() - pruned > 86400:
+                _prune(keep); pruned = time.monotonic()
             time.sleep(0.2)
     finally:
-        for p in (voila, api):
+        procs = [*doors.values(), api]
+        for p in procs:
             if p.poll() is None: p.send_signal(signal.SIGTERM)
-        for p in (voila, api):
+        for p in procs:
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:

@@ -116,13 +116,12 @@ def run_checks(store: ModelStore | None = None) -> list[dict]:
     return check_environment() + check_models(store or ModelStore()) + (check_api(api) if api else [])
 
 
-APPS = ('00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb')
-
 
 def check_server(url: str, timeout: float = 10) -> list[dict]:
-    "The Voila server at `url` answers and lists the apps (starts no kernel)."
+    "The visitors' door at `url` answers and lists the apps (starts no kernel)."
     import json
     import urllib.request
+    from .appserver import VISITOR_APPS
     url = url.rstrip('/') + '/'
     try:
         with urllib.request.urlopen(url + 'voila/api/contents', timeout=timeout) as r:
@@ -130,7 +129,7 @@ def check_server(url: str, timeout: float = 10) -> list[dict]:
     except Exception as e:  # noqa: BLE001 - any failure is the finding
         return [_row(f'server {url} answers', False, f'{type(e).__name__}: {e}',
                      'start it with `make serve` (see its output for the reason it stopped)')]
-    missing = [a for a in APPS if a not in names]
+    missing = [a for a in VISITOR_APPS if a not in names]
     return [_row(f'server {url} answers', not missing,
                  f'lists {len(names)} app(s)' + (f'; missing: {", ".join(missing)}' if missing else ''),
                  'serve the notebooks/ folder from the project folder: `make serve`')]

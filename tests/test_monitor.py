@@ -153,8 +153,79 @@ def test_cli_drift_from_the_prediction_log(tmp_path, log_target, demo_store, adu
     run_cli('predict', 'adult_income', rows, '--log', log, models=demo_store.root, check=0)
     assert PredictionLog(log).count('adult_income') == 300
     r = run_cli('drift', 'adult_income', '--log', log, '--since', '1h', models=demo_store.root, check=0)
+    assert 'not enough data' in r.stdout.splitlines()[0] and '300 other logged prediction(s) left out' in r.stdout
+    r = run_cli('drift', 'adult_income', '--log', log, '--since', '1h', '--traffic', 'batch', models=demo_store.root,
+                check=0)
     assert 'age' in r.stdout and 'drifted' in [l.split()[1] for l in r.stdout.splitlines()[1:] if l.split()[0] == 'age']
     r = run_cli('drift', 'adult_income', '--log', log, '--since', '2099-01-01', models=demo_store.root, check=0)
     assert 'not enough data' in r.stdout.splitlines()[0]
     r = run_cli('drift', 'adult_income', '--log', log, '--since', 'yesterday', models=demo_store.root)
     assert r.returncode == 2 and 'cannot read the time' in r.stderr
+
+
+def _entries(df):
+    return [dict(inputs=r, prediction='<50k', probabilities={'<50k': 0.9, '>=50k': 0.1})
+            for r in df.to_dict('records')]
+
+
+def test_a_scored_file_does_not_swamp_what_people_enter(log_target, card, adult_df):
+    "300 identical rows of one CSV upload made the monitor say 'drifted'; drift looks at each kind of traffic apart."
+    from predictors.drift import report_from_log
+    log = PredictionLog(log_target)
+    people = adult_df.sample(150, random_state=1).drop(columns=['salary'])
+    log.record('adult_income', 'v1', 'tabular', _entries(people), session='s1', source='app')
+    one_row = pd.concat([people.iloc[[0]]] * 300)
+    log.record('adult_income', 'v1', 'tabular', _entries(one_row), session='s2', source='app:batch')
+    single, df = report_from_log(log, card)
+    assert len(df) == 150 and single['rows'] == 150 and single['traffic_left_out'] == 300
+    assert single['verdict'] in ('ok', 'watch') and not single['drifted_columns']
+    batch, _ = report_from_log(log, card, traffic='batch')
+    assert batch['rows'] == 300 and batch['verdict'] == 'drifted'
+    every, _ = report_from_log(log, card, traffic='all')
+    assert every['rows'] == 450 and every['traffic_left_out'] == 0
+    with pytest.raises(ValueError, match='traffic must be one of'):
+        report_from_log(log, card, traffic='weekly')
+
+
+def test_prune_deletes_what_is_older_than_the_setting_and_nothing_newer(log_target, monkeypatch):
+    import time
+    log, now = PredictionLog(log_target), time.time()
+    for age_days, n in ((45, 3), (31, 2), (29, 4), (0, 5)):
+        monkeypatch.setattr('predictors.monitor.time.time', lambda a=age_days: now - a * 86400)
+        log.record('m', 'v1', 'tabular', [dict(inputs={'i': i}, prediction='a') for i in range(n)])
+    monkeypatch.undo()
+    r = run_cli('prune', '--keep', '30d', '--log', log_target, check=0)
+    assert r.returncode == 0 and r.stdout.startswith('5 prediction(s) logged before')
+    left = PredictionLog(log_target).read()
+    assert len(left) == 9 and (left['ts'] >= now - 30 * 86400 - 60).all()
+    assert PredictionLog(log_target).prune(None) == 0 and PredictionLog(log_target).count() == 9
+    r = run_cli('prune', '--keep', 'forever', '--log', log_target, check=2)
+    assert r.returncode == 2 and 'cannot read the time' in r.stderr
+
+
+def test_personal_inputs_can_be_logged_as_drift_bins_only(tmp_path, demo_store, card, adult_df):
+    "FASTAI_APPS_LOG_INPUTS=bins: no raw value (nor a file name) is stored, and drift still works from the bins."
+    from predictors.drift import report_from_log
+    log = PredictionLog(tmp_path / 'log.db')
+    models = LocalModels(demo_store, log, log_inputs='bins')
+    models.predict('adult_income', [{'age': 37, 'workclass': ' Private', 'native-country': ' Atlantis',
+                                     'fnlwgt': 123456}])
+    img = sorted(TEST_IMAGES.glob('*.png'))[0]
+    models.classify('fruits', [(img.name, img.read_bytes())])
+    tab, pic = log.read(model='adult_income').iloc[0], log.read(model='fruits').iloc[0]
+    assert tab['inputs']['age'].startswith('bin:') and tab['inputs']['fnlwgt'].startswith('bin:')
+    assert tab['inputs']['workclass'] == ' Private' and tab['inputs']['native-country'] == '(unseen)'
+    assert '37' not in str(tab['inputs'].values()) and '123456' not in str(tab['inputs'])
+    assert 'file' not in pic['inputs'] and img.name not in str(pic['inputs'])
+    assert pic['inputs']['brightness'].startswith('bin:')
+    # drift from bins: a same-distribution sample is not flagged, an older one is, on age only
+    for shift, day in ((0, 'a'), (15, 'b')):
+        rows = adult_df.sample(600, random_state=3).drop(columns=['salary'])
+        rows['age'] += shift
+        blog = PredictionLog(tmp_path / f'{day}.db')
+        LocalModels(demo_store, blog, log_inputs='bins').predict('adult_income', rows.to_dict('records'))
+        r, _ = report_from_log(blog, card)
+        assert r['columns']['age']['test'].startswith('chi-square on bins')
+        assert r['drifted_columns'] == ([] if shift == 0 else ['age']), (shift, r['drifted_columns'])
+    with pytest.raises(ValueError, match='FASTAI_APPS_LOG_INPUTS must be one of raw, bins'):
+        LocalModels(demo_store, log, log_inputs='hashed')

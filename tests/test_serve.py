@@ -1,4 +1,4 @@
-"`make serve` itself: the README's command serves the landing page and the apps, and nothing else."
+"`make serve` itself: the README's command serves the landing page and the apps, and nothing else (see also test_security)."
 import json
 import time
 
@@ -6,7 +6,7 @@ import pytest
 
 from helpers import run_cli
 from voila_server import VoilaServer, free_port
-from widget_client import get, kernel_ws_url, msg, open_app
+from widget_client import connect_kernel, get, msg, open_app, open_page, read_frame, v1_frame
 
 
 @pytest.fixture(scope='module')
@@ -16,13 +16,13 @@ def make_serve():
 
 
 def test_landing_page_lists_the_apps(make_serve):
-    "The landing page is drawn by JavaScript (see the browser tests) from the notebook listing."
+    "The landing page is drawn by JavaScript (see the browser tests) from the notebook listing: the visitors' apps."
     import json
     status, html = get(make_serve)
     assert status == 200 and 'Voil' in html
     status, listing = get(make_serve + 'voila/api/contents')
     names = sorted(c['name'] for c in json.loads(listing)['content'])
-    assert names == ['00_verify_setup.ipynb', 'image_app.ipynb', 'monitor.ipynb', 'tabular_app.ipynb']
+    assert names == ['image_app.ipynb', 'tabular_app.ipynb']
 
 
 def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):
@@ -31,7 +31,7 @@ def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):
     r = run_cli('health', '--url', make_serve, '--json', models=store_copy.root, log=env_log, check=0)
     rep = json.loads(r.stdout)
     names = [c['check'] for c in rep['checks']]
-    assert rep['ok'] and names[0] == f'server {make_serve} answers' and rep['checks'][0]['detail'] == 'lists 4 app(s)'
+    assert rep['ok'] and names[0] == f'server {make_serve} answers' and rep['checks'][0]['detail'] == 'lists 2 app(s)'
     assert 'model adult_income v1 (active): loads and answers' in names
     assert 'model fruits v1 (active): loads and answers' in names and names[-1] == 'prediction log readable'
     # a tampered model file and a server that is down: both reported, exit 1
@@ -68,26 +68,22 @@ def _run(coro_fn):
 def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     "Voilà passes only widget messages to the kernel: an execute_request is dropped (checked with a control)."
     import asyncio
-    import json
-    from tornado.websocket import websocket_connect
-    status, html = get(make_serve + 'voila/render/tabular_app.ipynb')
-    assert status == 200
-    ws_url = kernel_ws_url(make_serve, html)
     marker = tmp_path / 'pwned'
 
     async def talk():
-        ws = await websocket_connect(ws_url)
+        ws_url, cookie = await open_page(make_serve)
+        ws = await connect_kernel(ws_url, cookie)
         info = msg('kernel_info_request', {})
-        ws.write_message(json.dumps(info))
+        await ws.write_message(v1_frame(info), binary=True)
         execute = msg('execute_request', dict(code=f'open({str(marker)!r}, "w").write("x")', silent=False,
                                                store_history=False, user_expressions={}, allow_stdin=False))
-        ws.write_message(json.dumps(execute))
+        await ws.write_message(v1_frame(execute), binary=True)
         replies = []
         try:
             while True:
                 m = await asyncio.wait_for(ws.read_message(), 8)
                 if m is None: break
-                if isinstance(m, str): replies.append(json.loads(m))
+                if read_frame(m): replies.append(read_frame(m))
         except asyncio.TimeoutError:
             pass
         ws.close()

@@ -18,6 +18,18 @@ def test_forged_upload_message_is_checked_again_on_the_server():
     assert [r[0] for r in rejected] == ['big.png', 'c.png']
 
 
+def test_a_flood_of_rejections_is_summed_up_in_one_line():
+    "A forged upload listing 4,000 refused files (19 s of kernel time and 28k messages before) lists max_files of them."
+    zone = DropZone(max_files=5)
+    flood = [{'name': f'f{i}.png', 'size': 'huge' if i % 2 else 10, 'reason': 'x'} for i in range(4000)]
+    files, rejected = _received(zone, {'event': 'upload', 'files': [{'name': 'a.png'}] * 9, 'rejected': flood},
+                                [b'x'] * 9)
+    assert len(files) == 5 and len(rejected) == 6
+    assert rejected[-1] == ('3999 more file(s)', 0, 'not sent: too many files at once.')
+    assert rejected[0][0] == 'a.png' and rejected[4][0] == 'f0.png' and rejected[4][1] == 10
+    assert rejected[3][2].startswith('not sent: an upload may hold at most 5 files')
+
+
 def test_browser_side_rejections_are_reported_and_other_messages_ignored():
     zone = DropZone()
     files, rejected = _received(zone, {'event': 'upload', 'files': [], 'rejected': [

@@ -66,22 +66,34 @@ class VoilaServer(_Server):
     """`with VoilaServer(args, env=..., log=path) as srv:` runs `voila ARGS --port=P` from the project
     folder and waits until it answers HTTP. `serve=True`: the model server and Voila together
     (`python -m predictors serve`, thin app kernels; `api_url` is the model server's); `make=True`:
-    the same through `make serve PORT=P API_PORT=Q`."""
+    the same through `make serve PORT=P API_PORT=Q OPERATOR_PORT=R`. With either, the operators' door
+    is at `operator_url` and its token `operator_token` (set here unless `env` sets one). `more_ports`:
+    more visitors' Voila processes (`serve=True`)."""
 
     def __init__(self, args=('notebooks',), env=None, log=None, make=False, serve=False, port=None, api_port=None,
-                 timeout=300, cwd=ROOT):
-        self.port, self.api_port = port or free_port(), api_port or free_port()
+                 timeout=300, cwd=ROOT, operator_port=None, more_ports=()):
+        self.port, self.api_port, self.operator_port = port or free_port(), api_port or free_port(), operator_port or free_port()
         self.url = f'http://127.0.0.1:{self.port}/'
         self.api_url = f'http://127.0.0.1:{self.api_port}' if make or serve else None
-        if make: self.cmd = ['make', 'serve', f'PORT={self.port}', f'API_PORT={self.api_port}']
-        elif serve: self.cmd = [PY, '-m', 'predictors', 'serve', '--port', str(self.port), '--api-port',
-                                str(self.api_port), '--', *map(str, args[1:])]
+        self.operator_url = f'http://127.0.0.1:{self.operator_port}/' if make or serve else None
+        if make: self.cmd = ['make', 'serve', f'PORT={self.port}', f'API_PORT={self.api_port}',
+                             f'OPERATOR_PORT={self.operator_port}']
+        elif serve: self.cmd = [PY, '-m', 'predictors', 'serve', '--port', str(self.port),
+                                *(x for p in more_ports for x in ('--port', str(p))), '--api-port',
+                                str(self.api_port), '--operator-port', str(self.operator_port), '--', *map(str, args[1:])]
         else: self.cmd = [VOILA, *map(str, args), f'--port={self.port}', '--Voila.ip=127.0.0.1']
-        self.env = dict(os.environ, **{k: str(v) for k, v in (env or {}).items()})
+        env = {k: str(v) for k, v in (env or {}).items()}
+        if make or serve: env.setdefault('FASTAI_APPS_OPERATOR_TOKEN', 'operator-' + os.urandom(12).hex())
+        self.operator_token = env.get('FASTAI_APPS_OPERATOR_TOKEN')
+        self.env = dict(os.environ, **env)
         self.log, self.timeout, self.cwd = Path(log) if log else None, timeout, cwd
         self.probe = self.url + 'favicon.ico'
 
-    def app(self, nb): return f'{self.url}voila/render/{nb}'
+    def app(self, nb):
+        "The page of a notebook: the operators' door (signed in with its token) for the monitor and the setup check."
+        if self.operator_url and nb in ('monitor.ipynb', '00_verify_setup.ipynb'):
+            return f'{self.operator_url}voila/render/{nb}?token={self.operator_token}'
+        return f'{self.url}voila/render/{nb}'
 
     def wait_for_pools(self, n, timeout=300):
         "Wait until `n` preheated kernel pools are filled (needs `log`)."
@@ -113,6 +125,16 @@ class VoilaServer(_Server):
                 continue
             if m: out[m.group(1)] = p
         return out
+
+    def door_kernels(self, port) -> int:
+        "How many kernels the Voila process listening on `port` runs."
+        for p in self.processes():
+            try:
+                if f'--port={port}' in p.cmdline():
+                    return sum('ipykernel' in ' '.join(c.cmdline()) for c in p.children())
+            except Exception:  # noqa: BLE001 - it ended meanwhile
+                pass
+        return 0
 
     def api_process(self):
         "The model server's process (`python -m predictors api`), or None."

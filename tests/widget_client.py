@@ -1,16 +1,19 @@
 """A client speaking Jupyter's widget protocol over a served Voila page's kernel websocket, as the
-page's JavaScript does (and as a forged browser could). Used by tests/test_serve.py and benchmarks/."""
+page's JavaScript does (and as a forged browser could): the v1 websocket protocol, the page's
+cookies. Used by tests/test_serve.py and benchmarks/."""
 import asyncio
 import datetime
 import json
 import re
-import struct
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-__all__ = ['get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app']
+__all__ = ['get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
+           'connect_kernel']
+
+V1 = 'v1.kernel.websocket.jupyter.org'
 
 
 def get(url, timeout=120):
@@ -27,11 +30,36 @@ def kernel_ws_url(base_url, html):
     return base_url.replace('http://', 'ws://') + f'api/kernels/{kid}/channels'
 
 
-def _json_part(frame: bytes) -> bytes:
-    "The message of a binary websocket frame (Jupyter's framing: count, offsets, message, buffers)."
-    n = struct.unpack('!I', frame[:4])[0]
-    offsets = struct.unpack('!' + 'I' * n, frame[4:4 + 4 * n])
-    return frame[offsets[0]:offsets[1] if n > 1 else len(frame)]
+def v1_frame(m: dict, buffers=()) -> bytes:
+    "A message in the v1 kernel websocket framing: part count, offsets, channel, header, parent, metadata, content, buffers."
+    parts = [m.get('channel', 'shell').encode()] + [json.dumps(m[k]).encode() for k in
+                                                    ('header', 'parent_header', 'metadata', 'content')]
+    parts += [bytes(b) for b in buffers]
+    n = len(parts) + 1
+    offsets = [8 * (n + 1)]
+    for p in parts: offsets.append(offsets[-1] + len(p))
+    return b''.join(x.to_bytes(8, 'little') for x in [n, *offsets]) + b''.join(parts)
+
+
+def read_frame(raw) -> dict | None:
+    "A message from a v1 frame (buffers left out), or None."
+    from predictors.appserver import v1_parts
+    parts = v1_parts(raw) if isinstance(raw, bytes) else None
+    if parts is None: return None
+    try:
+        m = {k: json.loads(p) for k, p in zip(('header', 'parent_header', 'metadata', 'content'), parts[1:5])}
+    except ValueError:
+        return None
+    m['channel'], m['msg_type'] = parts[0].decode(), m['header'].get('msg_type')
+    return m
+
+
+async def connect_kernel(ws_url, cookie=None, subprotocols=(V1,)):
+    "The kernel websocket as the page opens it (v1 protocol, the page's cookies)."
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+    req = HTTPRequest(ws_url, headers={'Cookie': cookie} if cookie else {})
+    return await websocket_connect(req, subprotocols=list(subprotocols) or None)
 
 
 def msg(msg_type, content, session=None):
@@ -49,7 +77,7 @@ class WidgetClient:
 
     async def send(self, msg_type, content):
         m = msg(msg_type, content, self.session)
-        await self.ws.write_message(json.dumps(m))
+        await self.ws.write_message(v1_frame(m), binary=True)
         return m['header']['msg_id']
 
     async def read_until(self, pred, timeout=20):
@@ -60,10 +88,8 @@ class WidgetClient:
             except asyncio.TimeoutError:
                 break
             if raw is None: break
-            try:
-                m = json.loads(_json_part(raw) if isinstance(raw, bytes) else raw)   # (buffers are not needed here)
-            except (ValueError, struct.error):
-                continue
+            m = read_frame(raw)                 # (buffers are not needed here)
+            if m is None: continue
             self.seen.append(m)
             if m['msg_type'] == 'comm_msg' and m['content']['data'].get('method') == 'update':
                 self.states.setdefault(m['content']['comm_id'], {}).update(m['content']['data'].get('state', {}))
@@ -96,16 +122,10 @@ class WidgetClient:
                                                                   'buffer_paths': []}})
 
     async def update_with_buffers(self, comm_id, state, buffer_paths, buffers):
-        "An update carrying binary buffers (a FileUpload's content), in Jupyter's binary websocket framing."
-        import struct
+        "An update carrying binary buffers (a FileUpload's content)."
         m = msg('comm_msg', {'comm_id': comm_id, 'data': {'method': 'update', 'state': state,
                                                           'buffer_paths': buffer_paths}}, self.session)
-        m.pop('buffers')
-        parts = [json.dumps(m).encode(), *map(bytes, buffers)]
-        offsets = [4 * (len(parts) + 1)]
-        for p in parts[:-1]: offsets.append(offsets[-1] + len(p))
-        await self.ws.write_message(struct.pack('!' + 'I' * (len(parts) + 1), len(parts), *offsets)
-                                    + b''.join(parts), binary=True)
+        await self.ws.write_message(v1_frame(m, buffers), binary=True)
 
     async def read_value(self, comm_id, timeout=30):
         "The next `value` the widget is given (None on timeout)."
@@ -126,13 +146,23 @@ class WidgetClient:
         self.ws.close()
 
 
-async def open_app(base_url, notebook='tabular_app.ipynb', timeout=300):
-    "GET the app page (its kernel starts), connect to the kernel, read the widgets: a WidgetClient."
+def page_cookie(response) -> str:
+    "The cookies a page response set, as a Cookie header."
+    return '; '.join(c.split(';', 1)[0] for c in response.headers.get_list('Set-Cookie'))
+
+
+async def open_page(base_url, notebook='tabular_app.ipynb', timeout=300, cookie=None):
+    "GET the app page (its kernel starts): (kernel websocket URL, the visitor's cookie)."
     from tornado.httpclient import AsyncHTTPClient
-    from tornado.websocket import websocket_connect
     r = await AsyncHTTPClient().fetch(base_url + f'voila/render/{notebook}', request_timeout=timeout,
-                                      raise_error=False)
+                                      raise_error=False, headers={'Cookie': cookie} if cookie else None)
     if r.code != 200: raise RuntimeError(f'HTTP {r.code}: {r.body[:300]!r}')
-    c = WidgetClient(await websocket_connect(kernel_ws_url(base_url, r.body.decode())))
+    return kernel_ws_url(base_url, r.body.decode()), cookie or page_cookie(r)
+
+
+async def open_app(base_url, notebook='tabular_app.ipynb', timeout=300):
+    "GET the app page (its kernel starts), connect to the kernel as its page, read the widgets: a WidgetClient."
+    ws_url, cookie = await open_page(base_url, notebook, timeout)
+    c = WidgetClient(await connect_kernel(ws_url, cookie))
     await c.widget_states()
     return c

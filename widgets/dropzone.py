@@ -41,18 +41,23 @@ function render({ model, el }) {
     if (!files.length) return;
     const maxBytes = model.get('max_bytes'), maxTotal = model.get('max_total_bytes'), maxFiles = model.get('max_files');
     const meta = [], rejected = [], buffers = [];
-    let total = 0;
+    let total = 0, unlisted = 0;
     label.textContent = `Reading ${files.length} file(s)…`;
     for (const [i, f] of files.entries()) {
       let reason = null;
       if (i >= maxFiles) reason = `not sent: an upload may hold at most ${maxFiles} files (${files.length} were chosen).`;
       else if (f.size > maxBytes) reason = `the file is ${mb(f.size)}, over the limit of ${mb(maxBytes)} per file.`;
       else if (total + f.size > maxTotal) reason = `not sent: the files of one upload may hold ${mb(maxTotal)} together; upload the rest separately.`;
-      if (reason) { rejected.push({ name: f.name, size: f.size, reason }); continue; }
+      if (reason) {
+        if (rejected.length < maxFiles) rejected.push({ name: f.name, size: f.size, reason });
+        else unlisted += 1;
+        continue;
+      }
       total += f.size;
       meta.push({ name: f.name, type: f.type, size: f.size });
       buffers.push(await f.arrayBuffer());
     }
+    if (unlisted) rejected.push({ name: `${unlisted} more file(s)`, size: 0, reason: 'not sent: too many files at once.' });
     model.send({ event: 'upload', files: meta, rejected }, undefined, buffers);
     update();
   }
@@ -81,7 +86,8 @@ class DropZone(anywidget.AnyWidget):
     """Drop files on it or click to choose. `on_upload(fn)` calls `fn(files, rejected)` with
     `files` a list of `(name, bytes)` and `rejected` a list of `(name, size, reason)`.
 
-    Every value the browser sends is checked again here: a forged message cannot exceed the limits.
+    Every value the browser sends is checked again here: a forged message cannot exceed the limits,
+    nor make the app list more than `max_files` files it refused (the rest are counted in one line).
     """
     _esm = _ESM
     _css = _CSS
@@ -104,19 +110,33 @@ class DropZone(anywidget.AnyWidget):
         if not isinstance(content, dict) or content.get('event') != 'upload': return
         metas = content.get('files') or []
         if not isinstance(metas, list): metas = []
-        files, rejected, total = [], [], 0
+        files, rejected, total, unlisted = [], [], 0, 0
+
+        def refuse(name, size, reason):
+            nonlocal unlisted
+            if len(rejected) < self.max_files: rejected.append((name, size, reason))
+            else: unlisted += 1
+
         for i, data in enumerate(buffers or []):
             meta = metas[i] if i < len(metas) and isinstance(metas[i], dict) else {}
             name = upload_name(meta.get('name'), i)
             data = bytes(data)
             if len(files) >= self.max_files:
-                rejected.append((name, len(data), f'not sent: an upload may hold at most {self.max_files} files.'))
+                refuse(name, len(data), f'not sent: an upload may hold at most {self.max_files} files.')
             elif len(data) > self.max_bytes or total + len(data) > self.max_total_bytes:
-                rejected.append((name, len(data), 'over the upload limits.'))
+                refuse(name, len(data), 'over the upload limits.')
             else:
                 total += len(data)
                 files.append((name, data))
-        for r in content.get('rejected') or []:
-            if isinstance(r, dict):
-                rejected.append((upload_name(r.get('name'), -1), int(r.get('size') or 0), str(r.get('reason'))[:300]))
+        listed = content.get('rejected')
+        for r in listed if isinstance(listed, list) else []:
+            if not isinstance(r, dict): continue
+            if len(rejected) >= self.max_files:
+                unlisted += 1; continue
+            try:
+                size = max(0, int(r.get('size') or 0))
+            except (TypeError, ValueError):
+                size = 0
+            rejected.append((upload_name(r.get('name'), -1), size, str(r.get('reason'))[:300]))
+        if unlisted: rejected.append((f'{unlisted} more file(s)', 0, 'not sent: too many files at once.'))
         for fn in self._handlers: fn(files, rejected)

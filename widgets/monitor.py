@@ -9,6 +9,7 @@ __all__ = ['MonitorApp', 'monitor_app', 'WINDOWS']
 
 WINDOWS = [('last hour', '1h'), ('last 24 hours', '24h'), ('last 7 days', '7d'), ('last 30 days', '30d'),
            ('all time', '')]
+TRAFFIC_CHOICES = [('answers one at a time', 'single'), ('rows of scored files', 'batch'), ('all', 'all')]
 
 
 class MonitorApp:
@@ -23,12 +24,14 @@ class MonitorApp:
                                  style={'description_width': '60px'}, layout=W.Layout(width='320px'))
         self.window = W.Dropdown(options=WINDOWS, value=window, description='Window',
                                  style={'description_width': '60px'}, layout=W.Layout(width='260px'))
+        self.traffic = W.Dropdown(options=TRAFFIC_CHOICES, value='single', description='Traffic',
+                                  style={'description_width': '60px'}, layout=W.Layout(width='300px'))
         self.refresh_button = W.Button(description='Refresh', icon='refresh')
         self.refresh_button.add_class('app-refresh')
         self.out = W.HTML(); self.out.add_class('app-monitor')
-        for w in (self.picker, self.window): w.observe(lambda ch: self.refresh(), 'value')
+        for w in (self.picker, self.window, self.traffic): w.observe(lambda ch: self.refresh(), 'value')
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.refresh_button]), self.out])
+        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button]), self.out])
         self.refresh()
 
     def refresh(self):
@@ -38,14 +41,19 @@ class MonitorApp:
             self.out.value = message('There are no models in the store.', 'warn'); return
         try:
             card = self.models.card(self.picker.value)
-            report, df = report_from_log(self.log, card, since=parse_since(self.window.value))
+            report, df = report_from_log(self.log, card, since=parse_since(self.window.value),
+                                         traffic=self.traffic.value)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return
         if self.log.problem:
             self.out.value = message(esc(self.log.problem), 'err'); return
         if not len(df):
-            self.out.value = message(f'No predictions of {esc(card["name"])} logged in this window yet '
-                                     f'(log: {esc(self.log.where)}).', 'warn'); return
+            other = report['traffic_left_out']
+            kind = {v: k for k, v in TRAFFIC_CHOICES}[self.traffic.value]
+            self.out.value = message(f'No predictions of {esc(card["name"])} ({kind}) logged in this window yet '
+                                     f'(log: {esc(self.log.where)})'
+                                     + (f'; {other} of another kind: change Traffic to see them.' if other else '.'),
+                                     'warn'); return
         self.out.value = report_html(report, df)
 
 

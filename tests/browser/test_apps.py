@@ -17,10 +17,30 @@ def open_app(page, served, nb, ready):
 
 
 def test_landing_page_lists_the_apps(page, served):
+    "The visitors' landing page: the prediction apps, not the monitor or the setup check."
     page.goto(served.url)
-    for nb in ('00_verify_setup.ipynb', 'tabular_app.ipynb', 'image_app.ipynb', 'monitor.ipynb'):
+    for nb in ('tabular_app.ipynb', 'image_app.ipynb'):
         page.wait_for_selector(f'text={nb}')
+    assert 'monitor.ipynb' not in page.inner_text('body') and '00_verify_setup' not in page.inner_text('body')
     shot(page, 'landing')
+
+
+def test_operators_sign_in_with_their_token(page, served):
+    "The operators' door asks for the token; once given (form or address) the monitor opens and the address is clean."
+    page.goto(served.operator_url + 'voila/render/monitor.ipynb')
+    page.wait_for_selector('input[type=password]')
+    assert '/login' in page.url and page.locator('.drift-table').count() == 0
+    page.fill('input[type=password]', 'not-the-token')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('input[type=password]')            # still the sign-in page
+    page.fill('input[type=password]', served.operator_token)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('.app-monitor', timeout=120_000)
+    assert page.url.endswith('/voila/render/monitor.ipynb') and served.operator_token not in page.url
+    page.context.clear_cookies()
+    open_app(page, served, 'monitor.ipynb', '.app-monitor')        # the token in the address (served.app)
+    assert 'token' not in page.url
+    assert served.operator_token not in served.log_text()
 
 
 def test_verification_page_shows_every_check_passing(page, served):
@@ -260,6 +280,12 @@ def test_a_tampered_model_is_refused_in_the_app_which_keeps_working(page, served
 
 def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     from predictors.monitor import PredictionLog
+    from predictors.service import LocalModels
+    # other programs asked the model server about 400 people, older ones than in training
+    people = pd.read_csv(ADULT_CSV).sample(400, random_state=5).drop(columns=['salary'])
+    people['age'] += 12
+    LocalModels(served.models, PredictionLog(served.log_db), source='api').predict('adult_income',
+                                                                                  people.to_dict('records'))
     open_app(page, served, 'tabular_app.ipynb', '.app-predict')
     _set_form(page, {'age': 33, 'hours-per-week': 20})
     page.click('.app-predict')
@@ -268,9 +294,13 @@ def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     log = PredictionLog(served.log_db)
     last = log.read(model='adult_income', limit=1).iloc[0]
     assert last['source'] == 'app' and last['prediction'] == shown and last['inputs']['age'] == 33
-    n = int(log.read(model='adult_income')['error'].isna().sum())   # rows that were predicted
+    rows = log.read(model='adult_income')
+    batch = rows['source'].str.endswith(':batch')
+    n = int((rows['error'].isna() & ~batch).sum())   # answers given one at a time (not rows of scored CSVs)
     open_app(page, served, 'monitor.ipynb', '.drift-table')
-    assert page.inner_text('.drift-summary').startswith(f'{n} prediction(s) compared with the training data')
+    summary = page.inner_text('.drift-summary')
+    assert summary.startswith(f'{n} prediction(s) compared with the training data — answers given one at a time')
+    assert batch.sum() == 0 or f'{len(rows) - int((~batch).sum())} other logged prediction(s) left out' in summary
     assert page.locator('.drift-row').count() == 15          # 14 input columns and the predicted class
     first = page.locator('.drift-latest tr').nth(1).inner_text()
     assert 'app' in first and shown in first

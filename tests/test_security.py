@@ -1,0 +1,262 @@
+"""Serving to a team safely (#12): each test replays an attack on the served apps (`python -m predictors
+serve`, as `make serve` runs it) and checks it fails, with a control that the same path works for the
+rightful user."""
+import asyncio
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from voila_server import ROOT, VoilaServer, free_port
+from widget_client import (V1, WidgetClient, connect_kernel, get, msg, open_page, page_cookie, read_frame,
+                           v1_frame)
+
+
+@pytest.fixture(scope='module')
+def doors(tmp_path_factory):
+    "Both doors; at most 12 kernels per door, a page that does not connect within 4 s loses its kernel."
+    d = tmp_path_factory.mktemp('doors')
+    with VoilaServer(['notebooks', '--CappedKernelManager.max_kernels=12', '--CappedKernelManager.connect_grace=4',
+                      '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}'], serve=True,
+                     env=dict(FASTAI_APPS_LOG=d / 'log.db'), log=d / 'serve.log') as srv:
+        srv.wait_for_pools(4)
+        yield srv
+
+
+def _run(coro):
+    "Run a coroutine in a fresh loop in its own thread (Playwright's sync API may hold this thread's loop)."
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as ex:
+        return ex.submit(lambda: asyncio.run(coro)).result()
+
+
+async def _fetch(url, method='GET', headers=None, body=None):
+    r = await AsyncHTTPClient().fetch(HTTPRequest(url, method=method, headers=headers, body=body,
+                                                  follow_redirects=False, request_timeout=120), raise_error=False)
+    return r
+
+
+async def _refused(ws_url, cookie=None, subprotocols=(V1,), headers=None) -> int:
+    "The HTTP status a kernel websocket is refused with (0 if it connects)."
+    try:
+        ws = await connect_kernel(ws_url, cookie, subprotocols) if headers is None else None
+        if ws is None:
+            from tornado.websocket import websocket_connect
+            ws = await websocket_connect(HTTPRequest(ws_url, headers=headers), subprotocols=list(subprotocols))
+    except HTTPClientError as e:
+        return e.code
+    ws.close()
+    return 0
+
+
+async def _answers(ws) -> bool:
+    "The kernel behind a websocket still answers a kernel_info_request."
+    m = msg('kernel_info_request', {})
+    await ws.write_message(v1_frame(m), binary=True)
+    end = time.time() + 60
+    while time.time() < end:
+        raw = await asyncio.wait_for(ws.read_message(), 60)
+        if raw is None: return False
+        r = read_frame(raw)
+        if r and r['msg_type'] == 'kernel_info_reply' and r['parent_header'].get('msg_id') == m['header']['msg_id']:
+            return True
+    return False
+
+
+async def _page_answers(ws_url, cookie) -> bool:
+    "The page's own kernel, on a new websocket as the page opens it, answers."
+    ws = await connect_kernel(ws_url, cookie)
+    try:
+        return await _answers(ws)
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize('path', ['voila/render/monitor.ipynb', 'voila/render/00_verify_setup.ipynb',
+                                  'voila/tree/monitor.ipynb', 'voila/files/monitor.ipynb',
+                                  'voila/api/contents/monitor.ipynb', 'voila/render/notebooks/monitor.ipynb'])
+def test_the_visitors_door_has_no_operator_pages(doors, path):
+    "The monitor shows other people's inputs and the setup check the server's paths: not through the visitors' door."
+    assert get(doors.url + path)[0] in (403, 404)
+    assert get(doors.url + 'voila/render/tabular_app.ipynb')[0] == 200          # control
+
+
+def test_the_visitors_door_lists_the_apps_only(doors):
+    import json
+    names = sorted(c['name'] for c in json.loads(get(doors.url + 'voila/api/contents')[1])['content'])
+    assert names == ['image_app.ipynb', 'tabular_app.ipynb']
+
+
+def test_the_operators_door_needs_its_token(doors):
+    "No token: no page, no kernel websocket. The token in the address becomes a cookie and leaves the address."
+    page = doors.operator_url + 'voila/render/monitor.ipynb'
+
+    async def scenario():
+        out = {'bare': await _fetch(page), 'wrong': await _fetch(page + '?token=guess')}
+        out['ws'] = await _refused(doors.operator_url.replace('http', 'ws') +
+                                   'api/kernels/00000000-0000-0000-0000-000000000000/channels')
+        signed = await _fetch(page + f'?token={doors.operator_token}&window=7d')
+        out['signed'] = signed
+        cookie = page_cookie(signed)
+        out['with_cookie'] = await _fetch(page + '?window=7d', headers={'Cookie': cookie})
+        ws_url, _ = await open_page(doors.operator_url, 'monitor.ipynb', cookie=cookie)
+        out['answers'] = await _page_answers(ws_url, cookie)
+        return out
+
+    out = _run(scenario())
+    for k in ('bare', 'wrong'):
+        assert out[k].code == 302 and '/login' in out[k].headers['Location'], k
+    assert out['ws'] == 403
+    s = out['signed']
+    assert s.code == 302 and s.headers['Location'] == '/voila/render/monitor.ipynb?window=7d'
+    cookie = s.headers['Set-Cookie']
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie and doors.operator_token not in cookie
+    assert out['with_cookie'].code == 200 and b'kernelId' in out['with_cookie'].body
+    assert out['answers']
+    assert doors.operator_token not in doors.log_text(), 'the token must never be logged'
+    assert 'token=[secret]' in doors.log_text() or 'token=' not in doors.log_text()
+
+
+def test_a_kernel_websocket_must_speak_v1(doors):
+    """The old (v0) protocol is refused before the upgrade: Voilà 0.5.13 reads every outgoing frame as v1,
+    and one binary v0 upload made the server loop and grow until the OOM killer ended it."""
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        return await _refused(ws_url, cookie, subprotocols=()), await _page_answers(ws_url, cookie)
+    v0, ok = _run(scenario())
+    assert v0 == 400 and ok
+
+
+def test_a_malformed_frame_closes_its_socket_only(doors):
+    "A v1 frame claiming 10^17 parts (Jupyter would loop building the offsets) closes that socket; all else goes on."
+    import psutil
+    voila = [p for p in doors.processes() if 'door=visitors' in ' '.join(p.cmdline())][0]
+    before = voila.memory_info().rss
+
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        ws = await connect_kernel(ws_url, cookie)
+        await ws.write_message((10 ** 17).to_bytes(8, 'little') + b'\0' * 64, binary=True)
+        while await asyncio.wait_for(ws.read_message(), 30) is not None: pass
+        return ws.close_code, await _page_answers(ws_url, cookie)
+    code, ok = _run(scenario())
+    assert code == 1003 and ok
+    assert voila.memory_info().rss < before + 200 * 2 ** 20
+    assert psutil.pid_exists(voila.pid)
+
+
+def test_a_kernel_id_alone_grants_nothing(doors):
+    "Another visitor (or nobody) with a kernel's id cannot connect to it, read it or shut it down; its page can."
+    async def scenario():
+        ws_url, owner = await open_page(doors.url)
+        kid = ws_url.split('/')[-2]
+        _, stranger = await open_page(doors.url)
+        out = {'ws_none': await _refused(ws_url), 'ws_stranger': await _refused(ws_url, stranger)}
+        xsrf = {'Cookie': f'{stranger}; _xsrf=x', 'X-XSRFToken': 'x'}
+        out['get'] = (await _fetch(doors.url + f'api/kernels/{kid}', headers={'Cookie': stranger})).code
+        out['delete'] = (await _fetch(doors.url + f'api/kernels/{kid}', 'DELETE', xsrf)).code
+        out['shutdown'] = (await _fetch(doors.url + f'voila/api/shutdown/{kid}', 'POST', xsrf, b'')).code
+        out['alive'] = kid in doors.kernels()
+        out['owner_get'] = (await _fetch(doors.url + f'api/kernels/{kid}', headers={'Cookie': owner})).code
+        out['owner_ws'] = await _page_answers(ws_url, owner)
+        return out
+    out = _run(scenario())
+    assert out['ws_none'] == 403 and out['ws_stranger'] == 403
+    assert out['get'] == 403 and out['delete'] == 403 and out['shutdown'] == 403 and out['alive']
+    assert out['owner_get'] == 200 and out['owner_ws']
+
+
+def test_unknown_host_names_are_refused(doors):
+    "DNS rebinding: a page on attacker.example resolving to 127.0.0.1 reaches nothing."
+    async def scenario():
+        port = doors.port
+        bad = await _fetch(doors.url + 'voila/render/tabular_app.ipynb', headers={'Host': f'attacker.example:{port}'})
+        good = await _fetch(doors.url, headers={'Host': f'localhost:{port}'})
+        ws_url, cookie = await open_page(doors.url)
+        ws = await _refused(ws_url, headers={'Host': f'attacker.example:{port}', 'Cookie': cookie})
+        return bad.code, good.code, ws
+    assert _run(scenario()) == (403, 200, 403)
+
+
+def test_no_traceback_reaches_a_page(doors):
+    "A comm_open with an empty state made the kernel send a traceback with server paths to the page."
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        c = WidgetClient(await connect_kernel(ws_url, cookie))
+        await c.widget_states()
+        await c.send('comm_open', {'comm_id': 'f' * 32, 'target_name': 'jupyter.widget', 'data': {}})
+        await c.send('comm_msg', {'comm_id': 'f' * 32, 'data': {'method': 'update', 'state': None}})
+        await c.read_until(lambda m: False, timeout=6)
+        ok = await _answers(c.ws)
+        c.close()
+        return c.seen, ok
+    seen, ok = _run(scenario())
+    assert ok
+    text = repr(seen)
+    assert not [m for m in seen if m['msg_type'] == 'error' or (m['msg_type'] == 'stream'
+                                                                and m['content'].get('name') == 'stderr')]
+    assert 'Traceback' not in text and str(ROOT) not in text and 'site-packages' not in text
+
+
+def test_a_message_up_to_the_limit_passes_and_one_over_is_refused(doors):
+    "The websocket limit in voila.json (128 MiB) is the real one: tornado's 100 MiB read buffer is sized to it."
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        out = []
+        for size in (110 * 2 ** 20, 129 * 2 ** 20):
+            ws = await connect_kernel(ws_url, cookie)
+            m = msg('comm_msg', {'comm_id': 'no-such-comm', 'data': {'method': 'custom', 'content': {}}})
+            try:
+                await ws.write_message(v1_frame(m, [b'\0' * size]), binary=True)
+                out.append(await _answers(ws))
+            except Exception:  # noqa: BLE001 - closed
+                out.append(False)
+            ws.close()
+        return out
+    assert _run(scenario()) == [True, False]
+
+
+def test_pages_that_never_connect_give_their_kernel_back(doors):
+    "Quick page loads fill the kernel cap; kernels whose page never connected are shut down within seconds, not 15 min."
+    codes = [get(doors.url + 'voila/render/tabular_app.ipynb')[0] for _ in range(16)]
+    assert 503 in codes, codes
+    end, code = time.time() + 90, 503
+    while time.time() < end and code != 200:
+        time.sleep(2)
+        code = get(doors.url + 'voila/render/image_app.ipynb')[0]
+    assert code == 200
+    assert 'never connected' in doors.log_text()
+
+
+def test_serving_beyond_loopback_needs_a_token(tmp_path):
+    "`HOST=0.0.0.0 make serve` with no token starts nothing and says why."
+    env = {k: v for k, v in os.environ.items() if k != 'FASTAI_APPS_TOKEN'}
+    ports = [free_port() for _ in range(3)]
+    r = subprocess.run(['make', 'serve', 'HOST=0.0.0.0', f'PORT={ports[0]}', f'API_PORT={ports[1]}',
+                        f'OPERATOR_PORT={ports[2]}'], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert 'refusing to serve on 0.0.0.0 without sign-in' in r.stderr and 'FASTAI_APPS_TOKEN' in r.stderr
+    for p in ports:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f'http://127.0.0.1:{p}/', timeout=2)
+
+
+def test_v1_frames_are_checked_before_jupyter_reads_them():
+    from predictors.appserver import v1_parts
+    m = msg('comm_msg', {'comm_id': 'c', 'data': {}})
+    good = v1_frame(m, [b'buf'])
+    parts = v1_parts(good)
+    assert parts[0] == b'shell' and read_frame(good)['msg_type'] == 'comm_msg' and parts[-1] == b'buf'
+    n = int.from_bytes(good[:8], 'little')
+    bad = {
+        'a count of 10^17': (10 ** 17).to_bytes(8, 'little') + good[8:],
+        'too few parts': (3).to_bytes(8, 'little') + good[8:],
+        'offsets past the end': good[:16] + (len(good) + 5).to_bytes(8, 'little') + good[24:],
+        'offsets out of order': good[:8 * n] + (0).to_bytes(8, 'little') + good[8 * (n + 1):],
+        'short': good[:5], 'text': 'not bytes',
+    }
+    for what, frame in bad.items():
+        assert v1_parts(frame) is None, what
