@@ -5,10 +5,11 @@ Nothing here imports numpy, pandas, torch or fastai, so a thin app kernel can us
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
-           'upload_name']
+           'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW']
 
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
@@ -66,6 +67,25 @@ class ImageResult:
     def from_dict(cls, d: dict) -> 'ImageResult':
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
                    probabilities=d.get('probabilities') or {}, error=d.get('error'))
+
+
+UNSURE_BELOW = 0.5     # an image answer below this probability reads "Not sure" (card: `min_confidence`)
+
+
+def class_label(card: dict, cls) -> str:
+    "A class as people read it: the card's `labels` entry, else the name with underscores as spaces."
+    return str((card.get('labels') or {}).get(cls) or str(cls).replace('_', ' ').strip())
+
+
+def natural_key(text) -> list:
+    "Sort key that orders numbers by value: corn_2 before corn_10."
+    return [(0, int(t), '') if t.isdigit() else (1, 0, t.lower()) for t in re.split(r'(\d+)', str(text)) if t]
+
+
+def is_unsure(card: dict, probabilities: dict) -> bool:
+    "Whether the most likely class is below the card's `min_confidence` (default `UNSURE_BELOW`)."
+    if not probabilities: return False
+    return max(probabilities.values()) < float(card.get('min_confidence', UNSURE_BELOW))
 
 
 def sentence(card: dict, pred: Prediction) -> str:

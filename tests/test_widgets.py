@@ -64,3 +64,12 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
     img.classify(files, [('huge.png', 2**30, 'over the limit')])
     assert '4 image(s): 2 classified, 2 rejected.' in img.summary.value
     assert [len(c.children) for c in img.grid.children] == [3, 3, 2, 2]     # title, thumbnail, bars / title, error
+
+
+def test_classes_read_as_words_sort_by_number_and_low_confidence_is_unsure():
+    from predictors.results import class_label, is_unsure, natural_key
+    assert class_label({}, 'bell_pepper') == 'bell pepper'
+    assert class_label({'labels': {'bell_pepper': 'Sweet pepper'}}, 'bell_pepper') == 'Sweet pepper'
+    assert sorted(['corn_10', 'corn_2', 'Corn_1', 'apple'], key=natural_key) == ['apple', 'Corn_1', 'corn_2', 'corn_10']
+    assert is_unsure({}, {'a': 0.129, 'b': 0.128}) and not is_unsure({}, {'a': 0.7, 'b': 0.3})
+    assert not is_unsure({'min_confidence': 0.1}, {'a': 0.129, 'b': 0.128}) and not is_unsure({}, {})

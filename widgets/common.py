@@ -23,16 +23,18 @@ APP_CSS = """<style>
 .app-err {background: #fdecea; border-left: 4px solid #d93025}
 .app-sentence {font-size: 17px; font-weight: 600}
 .app-table {border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif}
+.app-unsure {color: #8a5a00}
+.app-classes summary {cursor: pointer; color: #2b5cb8}
 .app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px; text-align: left !important}
 </style>"""
 
 
-def probability_bars(probs: dict, top: int | None = None) -> str:
-    "HTML bars for the probability of each class, the most likely first."
+def probability_bars(probs: dict, top: int | None = None, label=str) -> str:
+    "HTML bars for the probability of each class, the most likely first; `label(cls)` is the text shown."
     items = sorted(probs.items(), key=lambda kv: -kv[1])[:top]
     best = items[0][0] if items else None
     rows = ''.join(
-        f'<div class="app-bar-row" data-class="{esc(c)}"><span class="app-bar-label">{esc(c)}</span>'
+        f'<div class="app-bar-row" data-class="{esc(c)}"><span class="app-bar-label">{esc(label(c))}</span>'
         f'<span class="app-bar-track"><span class="app-bar-fill{" app-top" if c == best else ""}" '
         f'style="display:block;width:{max(0.0, min(1.0, p)) * 100:.1f}%"></span></span>'
         f'<span class="app-bar-pct">{p * 100:.1f}%</span></div>' for c, p in items)

@@ -1,12 +1,13 @@
 """The image app: drop or choose one or many images, see each with its top predictions."""
 from __future__ import annotations
 
+import base64
 import io
 
 import ipywidgets as W
 
 from predictors.imaging import BadImage, decode_image
-from predictors.results import ImageResult
+from predictors.results import ImageResult, class_label, is_unsure, natural_key
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
@@ -27,8 +28,10 @@ def _thumb_png(data: bytes, limits) -> bytes | None:
     return buf.getvalue()
 
 
-def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3) -> W.Widget:
-    "One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected."
+def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None) -> W.Widget:
+    """One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected.
+    Below the card's confidence (`is_unsure`) the answer reads "Not sure", the closest classes below it."""
+    card = card or {}
     title = W.HTML(f'<div style="font:12px system-ui;overflow-wrap:anywhere;width:230px" '
                    f'title="{esc(r.name)}">{esc(r.name)}</div>')
     if not r.ok:
@@ -36,10 +39,21 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3) -> W.W
                      layout=W.Layout(width='250px', padding='6px', border='1px solid #f3c1bd'))
         box.add_class('app-card'); box.add_class('app-card-error')
         return box
-    img = [W.Image(value=thumb, format='png', layout=W.Layout(max_width=f'{THUMB}px'))] if thumb else []
-    bars = W.HTML(f'<div style="font:600 14px system-ui">{esc(r.prediction)}</div>' + probability_bars(r.probabilities, top))
-    box = W.VBox([title, *img, bars], layout=W.Layout(width='250px', padding='6px', border='1px solid #dde'))
+    label = lambda c: class_label(card, c)
+    alt = f'{r.name}: ' + ('not sure what it shows' if is_unsure(card, r.probabilities) else label(r.prediction))
+    img = [W.HTML(f'<img class="app-thumb" alt="{esc(alt)}" style="max-width:{THUMB}px" '
+                  f'src="data:image/png;base64,{base64.b64encode(thumb).decode()}">')] if thumb else []
+    if is_unsure(card, r.probabilities):
+        n = len(card.get('classes') or r.probabilities)
+        head = (f'<div class="app-answer app-unsure" style="font:600 14px system-ui">Not sure — maybe none of the '
+                f'{n} classes it knows</div><div style="font:12px system-ui;color:#556">closest:</div>')
+        border = '1px solid #e0a100'
+    else:
+        head, border = f'<div class="app-answer" style="font:600 14px system-ui">{esc(label(r.prediction))}</div>', '1px solid #dde'
+    bars = W.HTML(head + probability_bars(r.probabilities, top, label))
+    box = W.VBox([title, *img, bars], layout=W.Layout(width='250px', padding='6px', border=border))
     box.add_class('app-card'); box.add_class('app-card-ok')
+    if is_unsure(card, r.probabilities): box.add_class('app-card-unsure')
     return box
 
 
@@ -81,13 +95,16 @@ class ImageApp:
             return
         self.card, self.limits = card, lim
         acc = card.get('metrics', {}).get('accuracy')
-        classes = card.get('classes', [])
+        classes = sorted(card.get('classes', []), key=lambda c: natural_key(class_label(card, c)))
+        known = ', '.join(esc(class_label(card, c)) for c in classes)
         self.title.value = (
             f'<h2 style="font-family:system-ui;margin:4px 0">What is in the picture?</h2>'
             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)} knows '
             f'{len(classes)} classes' + (f' (held-out accuracy {acc:.1%})' if acc is not None else '') +
             f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and '
-            f'{lim.max_upload_bytes // 2**20} MB in all.</p>')
+            f'{lim.max_upload_bytes // 2**20} MB in all.</p>'
+            f'<details class="app-classes" style="font-family:system-ui;color:#556;margin-bottom:6px">'
+            f'<summary>The {len(classes)} classes it knows</summary><p class="app-class-list">{known}</p></details>')
         self.upload.max_bytes, self.upload.max_files = lim.max_bytes, lim.max_files
         self.upload.max_total_bytes = lim.max_upload_bytes
         self.upload.disabled = False
@@ -101,7 +118,7 @@ class ImageApp:
             results = self.models.classify(self.card['name'], files, self.card['version'])
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
-        cards = [result_card(r, _thumb_png(d, self.limits) if r.ok else None, self.top)     # in the order sent
+        cards = [result_card(r, _thumb_png(d, self.limits) if r.ok else None, self.top, self.card)  # in the order sent
                  for r, (_, d) in zip(results, files)]
         cards += [result_card(ImageResult(name=n, size=size, error=f'{n}: {reason}')) for n, size, reason in rejected]
         n_ok, n = sum(r.ok for r in results), len(cards)

@@ -209,6 +209,26 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     assert page.locator('.app-summary-text').count() == 0
 
 
+def test_a_low_confidence_image_reads_not_sure_and_the_classes_are_one_click_away(page, served):
+    "Below the card's confidence (0.5 by default) the answer is 'Not sure', not a bold class; names read as words."
+    open_app(page, served, 'image_app.ipynb', '.app-upload')
+    names = ['fluent_modern_melon.png', 'fluent_modern_avocado.png']       # melon: 41 % (a guess); avocado: 73 %
+    upload(page, [dict(name=n, mimeType='image/png', buffer=(TEST_IMAGES / n).read_bytes()) for n in names])
+    page.wait_for_selector('.app-summary-text')
+    unsure = page.locator('.app-card-unsure')
+    assert unsure.count() == 1 and 'fluent_modern_melon.png' in unsure.inner_text()
+    assert 'Not sure — maybe none of the 36 classes it knows' in unsure.inner_text()
+    sure = page.locator('.app-card-ok:not(.app-card-unsure) .app-answer').inner_text()
+    assert sure == 'avocado'
+    assert page.locator('.app-thumb').nth(0).get_attribute('alt') == 'fluent_modern_melon.png: not sure what it shows'
+    assert page.locator('.app-thumb').nth(1).get_attribute('alt') == 'fluent_modern_avocado.png: avocado'
+    assert '_' not in ''.join(page.locator('.app-bar-label').all_inner_texts())
+    assert not page.locator('.app-class-list').is_visible()
+    page.click('.app-classes summary')
+    listed = page.inner_text('.app-class-list').split(', ')
+    assert len(listed) == 36 and 'leafy green' in listed and 'bell pepper' in listed and listed == sorted(listed)
+
+
 def test_every_bad_and_unusual_image_case_through_the_served_app(page, served):
     "The predictor's corpus of bad files (each fails alone, with its message) and unusual ones (classified)."
     from image_corpus import _bad_corpus, _unusual
