@@ -79,12 +79,22 @@ def _category(x) -> str:
     return 'nan' if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
 
 
+def _as_trained(ref: dict):
+    """value -> the training category it is, matched as the predictor matches it (exactly, else without
+    surrounding spaces: ' Private' in training, 'Private' typed), or the value itself if unseen."""
+    loose = {k.strip(): k for k in ref['props']}
+    return lambda x: (lambda s: s if s in ref['props'] else loose.get(s.strip(), s))(_category(x))
+
+
 def coarsen(card: dict, rows: list[dict]) -> list[dict]:
     """Inputs reduced to what drift needs, for models whose inputs are personal: a number becomes its
     reference bin (`bin:3`), a category itself if it was seen in training else '(unseen)', and every
     other field (a file name, an id) is dropped."""
     from .kinds import kind
     refs = kind(card.get('task')).drift_references(card)
+    # per column: the inner bin edges of a number, or the category matcher
+    how_to = {c: np.asarray(ref['edges'], float)[1:-1] if how == 'continuous' else _as_trained(ref)
+              for c, (ref, how) in refs.items()}
     out = []
     for r in rows:
         d = {}
@@ -95,10 +105,9 @@ def coarsen(card: dict, rows: list[dict]) -> list[dict]:
                     x = float(v)
                 except (TypeError, ValueError):
                     x = math.nan
-                inner = np.asarray(ref['edges'], float)[1:-1]
-                d[c] = f'{BIN}{int(np.searchsorted(inner, x, side="right"))}' if math.isfinite(x) else None
+                d[c] = f'{BIN}{int(np.searchsorted(how_to[c], x, side="right"))}' if math.isfinite(x) else None
             else:
-                s = _category(v)
+                s = how_to[c](v)
                 d[c] = (None if s == 'nan' else s) if s in ref['props'] or s == 'nan' else '(unseen)'
         out.append(d)
     return out
@@ -124,7 +133,7 @@ def _numeric(ref: dict, values) -> dict:
 
 def _categorical(ref: dict, values) -> dict:
     from scipy.stats import chisquare
-    vals = pd.Series(values).map(_category)
+    vals = pd.Series(values).map(_as_trained(ref))
     n = len(vals)
     known = list(ref['props'])
     counts = vals.value_counts()

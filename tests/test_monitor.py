@@ -229,3 +229,13 @@ def test_personal_inputs_can_be_logged_as_drift_bins_only(tmp_path, demo_store, 
         assert r['drifted_columns'] == ([] if shift == 0 else ['age']), (shift, r['drifted_columns'])
     with pytest.raises(ValueError, match='FASTAI_APPS_LOG_INPUTS must be one of raw, bins'):
         LocalModels(demo_store, log, log_inputs='hashed')
+
+
+def test_drift_matches_categories_as_the_predictor_does(card, adult_df):
+    "'Private' typed without the training data's leading space is the known ' Private', not a value never seen."
+    df = adult_df.sample(300, random_state=2)
+    stripped = df.assign(**{c: df[c].str.strip() for c in ('workclass', 'education', 'native-country')})
+    r = drift_report(card, stripped)
+    for c in ('workclass', 'education', 'native-country'):
+        assert r['columns'][c]['unseen'] == {} and r['columns'][c]['verdict'] == 'ok', (c, r['columns'][c]['unseen'])
+    assert drift_report(card, df.assign(workclass='Astronaut'))['columns']['workclass']['unseen'] == {'Astronaut': 300}
