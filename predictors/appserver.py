@@ -30,7 +30,6 @@ import os
 import re
 import urllib.parse
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.log import log_request
 from jupyter_server.services.kernels.handlers import KernelHandler
 from tornado import web

@@ -5,7 +5,7 @@
 - the visitors' door (`--host`, `--port`): the prediction apps, app kernels thin (`FASTAI_APPS_API`);
   bound beyond loopback it needs `$FASTAI_APPS_TOKEN` (else nothing starts and the reason is said).
   Several ports (`--port 8866 --port 8868`): one Voilà process on each, for a proxy in front
-  (deploy/nginx.conf) to share visitors among, all using the one model server;
+  (deploy/nginx-fastai-apps.conf) to share visitors among, all using the one model server;
 - the operators' door (127.0.0.1, `--operator-port`): the monitor and the setup check, always behind
   a token: `$FASTAI_APPS_OPERATOR_TOKEN`, or one made for this run and shown once on this terminal.
 
@@ -77,7 +77,12 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
         if not _port_free(p):
             _say(f'port {p} is taken: {what} need(s) it (choose another: PORT=… API_PORT=… OPERATOR_PORT=… make serve).')
             return 2
-    if keep: from .report import parse_since; parse_since(keep)      # a bad --keep fails before anything starts
+    if keep:
+        from .report import parse_since
+        try:
+            parse_since(keep)                 # a bad --keep fails before anything starts
+        except ValueError as e:
+            _say(f'--keep: {e}'); return 2
     _prune(keep)
     api_url = f'http://127.0.0.1:{api_port}'
     base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV)}
