@@ -28,7 +28,7 @@ venv: $(STAMP)
 # config voila.json, app kernels thin); the monitor and setup check behind a token on
 # http://127.0.0.1:$(OPERATOR_PORT)/. HOST other than 127.0.0.1 needs FASTAI_APPS_TOKEN. KEEP=30d
 # deletes logged predictions older than that; PORT="8866 8868" runs one Voila per port (for a proxy,
-# deploy/nginx.conf). Ctrl-C stops everything.
+# deploy/nginx-fastai-apps.conf). Ctrl-C stops everything.
 serve: venv
 	$(PY) -m predictors serve --host $(HOST) $(foreach p,$(PORT),--port $(p)) --api-port $(API_PORT) --api-workers $(API_WORKERS) \
 	  --operator-port $(OPERATOR_PORT) $(if $(KEEP),--keep $(KEEP)) $(if $(VOILA_ARGS),-- $(VOILA_ARGS))

@@ -72,18 +72,23 @@ def sign_in_problem(host: str, token: str | None) -> str | None:
             f'a proxy that signs people in (README: "Serve to a team").')
 
 
-def v1_parts(frame) -> list[bytes] | None:
-    """The parts of a v1 kernel websocket frame — channel, header, parent header, metadata, content,
-    buffers… — or None when the frame is malformed (offsets out of range or out of order)."""
-    if not isinstance(frame, (bytes, bytearray, memoryview)): return None
-    frame = bytes(frame)
-    if len(frame) < 8: return None
+def _v1_offsets(frame) -> list[int] | None:
+    """The part offsets of a v1 kernel websocket frame, or None when the frame is malformed (a count or
+    offsets out of range or out of order). Reads the frame's head only: nothing is copied."""
+    if not isinstance(frame, (bytes, bytearray, memoryview)) or len(frame) < 8: return None
     n = int.from_bytes(frame[:8], 'little')
     if not 6 <= n <= _MAX_PARTS or 8 * (n + 1) > len(frame): return None
     offsets = [int.from_bytes(frame[8 * (i + 1):8 * (i + 2)], 'little') for i in range(n)]
     if offsets[0] < 8 * (n + 1) or offsets[-1] > len(frame) or any(a > b for a, b in zip(offsets, offsets[1:])):
         return None
-    return [frame[a:b] for a, b in zip(offsets, offsets[1:])]
+    return offsets
+
+
+def v1_parts(frame) -> list[bytes] | None:
+    """The parts of a v1 kernel websocket frame — channel, header, parent header, metadata, content,
+    buffers… — or None when the frame is malformed."""
+    offsets = _v1_offsets(frame)
+    return None if offsets is None else [bytes(frame[a:b]) for a, b in zip(offsets, offsets[1:])]
 
 
 def _json(part: bytes) -> dict:
@@ -97,9 +102,9 @@ def _json(part: bytes) -> dict:
 def _passes_out(message) -> bool:
     "Whether a kernel message may go to the page: never an echo of code, an error or stderr text."
     if isinstance(message, (bytes, bytearray)):
-        parts = v1_parts(message)
-        if parts is None: return False
-        header, content = _json(parts[1]), (lambda: _json(parts[4]))
+        o = _v1_offsets(message)          # only the header and the content are read
+        if o is None: return False
+        header, content = _json(message[o[1]:o[2]]), (lambda: _json(message[o[4]:o[5]]))
     elif isinstance(message, dict):
         header, content = message.get('header') or {}, (lambda: message.get('content') or {})
     else:
@@ -144,7 +149,7 @@ class KernelSocket(_Owned, VoilaKernelWebsocketHandler):
         await super().open(kernel_id)
 
     def on_message(self, message):
-        if v1_parts(message) is None:
+        if _v1_offsets(message) is None:
             self.log.warning('Closing a kernel websocket that sent a malformed frame')
             self.close(1003, 'malformed v1 frame'); return
         super().on_message(message)
@@ -205,16 +210,16 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
         finally:
             PAGE.reset(page)
 
+    def _served(self):
+        "The page is sent (or its visitor left): its kernels' websockets must connect soon."
+        for kid in (getattr(self, '_fastai_page', None) or {}).get('kernels', []):
+            self.kernel_manager.page_served(kid)
+
     def on_finish(self):
-        for kid in (self._page_kernels() or []): self.kernel_manager.page_served(kid)
-        super().on_finish()
+        self._served(); super().on_finish()
 
     def on_connection_close(self):
-        for kid in (self._page_kernels() or []): self.kernel_manager.page_served(kid)
-        super().on_connection_close()
-
-    def _page_kernels(self):
-        return (getattr(self, '_fastai_page', None) or {}).get('kernels')
+        self._served(); super().on_connection_close()
 
 
 class AppTree(_SignInPage, TornadoVoilaTreeHandler):

@@ -82,8 +82,12 @@ def _category(x) -> str:
 def _as_trained(ref: dict):
     """value -> the training category it is, matched as the predictor matches it (exactly, else without
     surrounding spaces: ' Private' in training, 'Private' typed), or the value itself if unseen."""
-    loose = {k.strip(): k for k in ref['props']}
-    return lambda x: (lambda s: s if s in ref['props'] else loose.get(s.strip(), s))(_category(x))
+    known, loose = ref['props'], {k.strip(): k for k in ref['props']}
+
+    def as_trained(x) -> str:
+        s = _category(x)
+        return s if s in known else loose.get(s.strip(), s)
+    return as_trained
 
 
 def coarsen(card: dict, rows: list[dict]) -> list[dict]:
@@ -108,7 +112,7 @@ def coarsen(card: dict, rows: list[dict]) -> list[dict]:
                 d[c] = f'{BIN}{int(np.searchsorted(how_to[c], x, side="right"))}' if math.isfinite(x) else None
             else:
                 s = how_to[c](v)
-                d[c] = (None if s == 'nan' else s) if s in ref['props'] or s == 'nan' else '(unseen)'
+                d[c] = None if s == 'nan' else s if s in ref['props'] else '(unseen)'
         out.append(d)
     return out
 

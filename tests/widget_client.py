@@ -54,11 +54,11 @@ def read_frame(raw) -> dict | None:
     return m
 
 
-async def connect_kernel(ws_url, cookie=None, subprotocols=(V1,)):
-    "The kernel websocket as the page opens it (v1 protocol, the page's cookies)."
+async def connect_kernel(ws_url, cookie=None, subprotocols=(V1,), headers=None):
+    "The kernel websocket as the page opens it (v1 protocol, the page's cookies; more `headers` if given)."
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
-    req = HTTPRequest(ws_url, headers={'Cookie': cookie} if cookie else {})
+    req = HTTPRequest(ws_url, headers={**({'Cookie': cookie} if cookie else {}), **(headers or {})})
     return await websocket_connect(req, subprotocols=list(subprotocols) or None)
 
 

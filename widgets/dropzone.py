@@ -131,12 +131,10 @@ class DropZone(anywidget.AnyWidget):
         listed = content.get('rejected')
         for r in listed if isinstance(listed, list) else []:
             if not isinstance(r, dict): continue
-            if len(rejected) >= self.max_files:
-                unlisted += 1; continue
             try:
                 size = max(0, int(r.get('size') or 0))
             except (TypeError, ValueError):
                 size = 0
-            rejected.append((upload_name(r.get('name'), -1), size, str(r.get('reason'))[:300]))
+            refuse(upload_name(r.get('name'), -1), size, str(r.get('reason'))[:300])
         if unlisted: rejected.append((f'{unlisted} more file(s)', 0, 'not sent: too many files at once.'))
         for fn in self._handlers: fn(files, rejected)

@@ -39,11 +39,11 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
                      layout=W.Layout(width='250px', padding='6px', border='1px solid #f3c1bd'))
         box.add_class('app-card'); box.add_class('app-card-error')
         return box
-    label = lambda c: class_label(card, c)
-    alt = f'{r.name}: ' + ('not sure what it shows' if is_unsure(card, r.probabilities) else label(r.prediction))
+    label, unsure = (lambda c: class_label(card, c)), is_unsure(card, r.probabilities)
+    alt = f'{r.name}: ' + ('not sure what it shows' if unsure else label(r.prediction))
     img = [W.HTML(f'<img class="app-thumb" alt="{esc(alt)}" style="max-width:{THUMB}px" '
                   f'src="data:image/png;base64,{base64.b64encode(thumb).decode()}">')] if thumb else []
-    if is_unsure(card, r.probabilities):
+    if unsure:
         n = len(card.get('classes') or r.probabilities)
         head = (f'<div class="app-answer app-unsure" style="font:600 14px system-ui">Not sure — maybe none of the '
                 f'{n} classes it knows</div><div style="font:12px system-ui;color:#556">closest:</div>')
@@ -53,7 +53,7 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
     bars = W.HTML(head + probability_bars(r.probabilities, top, label))
     box = W.VBox([title, *img, bars], layout=W.Layout(width='250px', padding='6px', border=border))
     box.add_class('app-card'); box.add_class('app-card-ok')
-    if is_unsure(card, r.probabilities): box.add_class('app-card-unsure')
+    if unsure: box.add_class('app-card-unsure')
     return box
 
 
