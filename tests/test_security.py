@@ -21,7 +21,8 @@ def doors(tmp_path_factory):
     d = tmp_path_factory.mktemp('doors')
     with VoilaServer(['notebooks', '--CappedKernelManager.max_kernels=12', '--CappedKernelManager.connect_grace=4',
                       '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}'], serve=True,
-                     env=dict(FASTAI_APPS_LOG=d / 'log.db'), log=d / 'serve.log') as srv:
+                     env=dict(FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_HOSTS='apps.example.org'),
+                     log=d / 'serve.log') as srv:
         srv.wait_for_pools(4)
         yield srv
 
@@ -172,10 +173,11 @@ def test_unknown_host_names_are_refused(doors):
         port = doors.port
         bad = await _fetch(doors.url + 'voila/render/tabular_app.ipynb', headers={'Host': f'attacker.example:{port}'})
         good = await _fetch(doors.url, headers={'Host': f'localhost:{port}'})
+        named = await _fetch(doors.url, headers={'Host': f'apps.example.org:{port}'})   # in FASTAI_APPS_HOSTS
         ws_url, cookie = await open_page(doors.url)
         ws = await _refused(ws_url, cookie, headers={'Host': f'attacker.example:{port}'})
-        return bad.code, good.code, ws
-    assert _run(scenario()) == (403, 200, 403)
+        return bad.code, good.code, named.code, ws
+    assert _run(scenario()) == (403, 200, 200, 403)
 
 
 def test_no_traceback_reaches_a_page(doors):
@@ -257,3 +259,23 @@ def test_v1_frames_are_checked_before_jupyter_reads_them():
     }
     for what, frame in bad.items():
         assert v1_parts(frame) is None, what
+
+
+def test_serve_prunes_the_log_at_start_and_refuses_a_bad_keep(tmp_path, monkeypatch):
+    "`make serve KEEP=30d` deletes what is older at start (and daily); a --keep it cannot read starts nothing."
+    import sys
+    from predictors.monitor import PredictionLog
+    from predictors.supervise import _prune
+    log_db, now = tmp_path / 'log.db', time.time()
+    log = PredictionLog(log_db)
+    for age_days in (40, 1):
+        monkeypatch.setattr('predictors.monitor.time.time', lambda a=age_days: now - a * 86400)
+        log.record('m', 'v1', 'tabular', [dict(inputs={'age': age_days}, prediction='a')])
+    monkeypatch.undo()
+    monkeypatch.setenv('FASTAI_APPS_LOG', str(log_db))
+    _prune('30d')
+    assert PredictionLog(log_db).read()['inputs'].map(lambda d: d['age']).tolist() == [1]
+    r = subprocess.run([sys.executable, '-m', 'predictors', 'serve', '--keep', 'forever', '--port', str(free_port()),
+                        '--api-port', str(free_port()), '--operator-port', str(free_port())],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--keep: cannot read the time 'forever'" in r.stderr
