@@ -1,7 +1,7 @@
 """Command line: `python -m predictors VERB …` (`--help` on each verb).
 
-Exit status: 0 success; 1 when some inputs of `predict` could not be predicted (each has an
-`error` line) or when `drift` judges the data drifted; 2 with a one-line reason on bad input
+Exit status: 0 success; 1 when some inputs of `predict` or `explain` could not be answered (each
+has an `error` line) or when `drift` judges the data drifted; 2 with a one-line reason on bad input
 or a model that cannot be used.
 """
 from __future__ import annotations
@@ -108,6 +108,55 @@ def cmd_predict(args):
     return 1 if failed else 0
 
 
+def cmd_explain(args):
+    """Tabular: one JSON line per row (or with --out a CSV of contributions, one column per field);
+    images: the heatmap overlays written as PNGs into --out (a folder) and one JSON line per image."""
+    from .service import LocalModels
+    models = LocalModels(_store(args), None, source='cli')
+    card = models.card(args.name, args.version)
+    version, failed = card['version'], 0
+    if card.get('task') == 'image':
+        if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
+        args.out.mkdir(parents=True, exist_ok=True)
+        for i, r in enumerate(models.explain_images(args.name, [(str(p), _read(p)) for p in args.files], version)):
+            failed += not r.ok
+            d = r.to_dict(3); d.pop('heatmap_png', None)
+            if r.ok:
+                png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap.png'
+                png.write_bytes(r.heatmap); d['heatmap'] = str(png)
+            print(json.dumps(d))
+        return 1 if failed else 0
+    from .tabular import iter_csv_checked
+    if args.out and len(args.files) != 1: raise ModelError('--out writes the contributions of one CSV: give one file.')
+    out = open(args.out, 'w', newline='') if args.out else None
+    try:
+        for f in args.files:
+            row = 0
+            for df in iter_csv_checked(f, chunksize=1000):
+                for i, e in enumerate(models.explain_frame(args.name, df, version)):
+                    failed += not e.ok
+                    if out is None: print(json.dumps(dict(file=str(f), row=row + i + 1, **e.to_dict())))
+                    else: _contribution_row(out, card, row + i + 1, e)
+                row += len(df)
+    finally:
+        if out: out.close()
+    if out: print(json.dumps(dict(file=str(args.files[0]), rows=row, failed=failed, explained=str(args.out))))
+    return 1 if failed else 0
+
+
+def _contribution_row(out, card, row: int, e) -> None:
+    "One CSV row of contributions: row, target, probability, base, one `contribution_<field>` per field, problem."
+    import csv
+    fields = [c['name'] for c in card['schema']['inputs'] if c['name'] != card['schema'].get('target')]
+    w = csv.writer(out)
+    if row == 1:
+        w.writerow(['row', 'target', 'probability', 'base', *[f'contribution_{f}' for f in fields], 'problem'])
+    by = {c['field']: c['contribution'] for c in e.contributions}
+    num = lambda v: '' if v is None else f'{v:.6g}'
+    w.writerow([row, e.target or '', num(e.probability), num(e.base), *[num(by.get(f)) for f in fields],
+                ('error: ' + e.error) if e.error else '; '.join(e.warnings)])
+
+
 def _read(path) -> bytes | None:
     "An image file's bytes (at most one byte over the per-file limit), or None if it cannot be read."
     from .imaging import ImageLimits
@@ -184,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.add_argument('--no-log', action='store_true', help='do not record these predictions')
+
+    p = sub.add_parser('explain', help='why: each field\'s contribution (CSV rows) or where the model looked (images)')
+    p.add_argument('name'); p.add_argument('files', nargs='+', type=Path); p.add_argument('--version')
+    p.add_argument('--out', type=Path, help='tabular: write a CSV of contributions here instead of JSON lines; '
+                   'images (required): the folder the heatmap PNGs are written to')
+    p.set_defaults(fn=cmd_explain)
 
     p = sub.add_parser('api', help='the model server: the models over HTTP (FastAPI; docs at /docs)')
     p.add_argument('--host', default='127.0.0.1'); p.add_argument('--port', type=int, default=8865)

@@ -13,6 +13,8 @@ registered or activated later is served without a restart. Every prediction is l
     POST /v1/models/{name}/predict       JSON {"records": [...]} -> one result per record
                                          text/csv -> the scored CSV, streamed
                                          multipart images ("files") -> one result per image [?top=k]
+    POST /v1/models/{name}/explain       JSON {"records": [...]} -> why: each field's contribution
+                                         multipart images ("files") -> each with a heatmap PNG (base64)
     GET  /healthz                        the process is up
     GET  /readyz                         the store is readable and every active model loads and answers
 """
@@ -60,13 +62,14 @@ class Limits:
         self.images = ImageLimits.from_env(env)
         self.json_bytes = int(env.get('FASTAI_APPS_MAX_JSON_BYTES') or 10 * 2**20)
         self.records = int(env.get('FASTAI_APPS_MAX_RECORDS') or 10_000)
+        self.explain_records = int(env.get('FASTAI_APPS_MAX_EXPLAIN_RECORDS') or 200)
         self.csv_bytes = int(env.get('FASTAI_APPS_MAX_CSV_BYTES') or 2**30)
 
     def to_dict(self) -> dict:
         i = self.images
         return dict(max_image_bytes=i.max_bytes, max_pixels=i.max_pixels, max_files=i.max_files,
                     max_upload_bytes=i.max_upload_bytes, max_json_bytes=self.json_bytes, max_records=self.records,
-                    max_csv_bytes=self.csv_bytes)
+                    max_explain_records=self.explain_records, max_csv_bytes=self.csv_bytes)
 
 
 # ---- dependencies -----------------------------------------------------------------------------
@@ -163,8 +166,37 @@ def _check_length(request: Request, limit: int, what: str) -> None:
 def _mb(n: int) -> str: return f'{n / 2**20:.0f} MB' if n >= 2**20 else f'{n} bytes'
 
 
+@router.post('/models/{name}/explain', summary='Why: the contribution of each field, or a heatmap per image')
+async def explain(name: str, request: Request, version: str | None = None,
+                  models: LocalModels = Depends(get_models), limits: Limits = Depends(get_limits)):
+    """Send `application/json` `{"records": [...]}` (tabular: per record the predicted class, its
+    probability, the base value and each field's contribution, which add up to the probability) or
+    `multipart/form-data` images under `files` (per image the prediction and `heatmap_png`, base64:
+    where the model looked for its top class). Bad records and files fail alone."""
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype == 'application/json':
+        pred = await run_in_threadpool(_predictor, models, name, version, 'tabular')
+        records = await _records(request, pred, limits, limits.explain_records, 'each is scored thousands of times: split them over requests')
+        out = await run_in_threadpool(models.explain, name, records, pred.version)
+        return dict(model=name, version=pred.version, results=[e.to_dict() for e in out])
+    if ctype == 'multipart/form-data':
+        pred = await run_in_threadpool(_predictor, models, name, version, 'image')
+        files = await _files(request, limits)
+        out = await run_in_threadpool(models.explain_images, name, files, pred.version)
+        return dict(model=name, version=pred.version, results=[r.to_dict() for r in out])
+    raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records '
+                        'or multipart/form-data images.')
+
+
 async def _predict_json(name, version, request, models, limits):
     pred = await run_in_threadpool(_predictor, models, name, version, 'tabular')
+    records = await _records(request, pred, limits, limits.records, 'send a CSV for more: it is scored as a stream')
+    out = await run_in_threadpool(models.predict, name, records, pred.version)
+    return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
+
+
+async def _records(request, pred, limits, most: int, instead: str) -> list[dict]:
+    "The request's JSON records, checked against the model's columns: at most `most` of them."
     raw = await _body(request, limits.json_bytes, 'the JSON body')
     try:
         body = json.loads(raw)
@@ -173,9 +205,8 @@ async def _predict_json(name, version, request, models, limits):
     records = body.get('records') if isinstance(body, dict) else body
     if not isinstance(records, list) or not records:
         raise ApiError(422, 'send {"records": [{column: value, ...}, ...]} with at least one record.')
-    if len(records) > limits.records:
-        raise ApiError(413, f'{len(records)} records in one request; at most {limits.records} '
-                            '(send a CSV for more: it is scored as a stream).')
+    if len(records) > most:
+        raise ApiError(413, f'{len(records)} records in one request; at most {most} ({instead}).')
     known = [c['name'] for c in pred.inputs]
     for i, r in enumerate(records):
         if not isinstance(r, dict): raise ApiError(422, f'record {i + 1} is not an object of column: value.')
@@ -187,8 +218,7 @@ async def _predict_json(name, version, request, models, limits):
             if not (v is None or isinstance(v, (str, int, float, bool))):
                 raise ApiError(422, f'record {i + 1}: {k} is {type(v).__name__}, not a number or a text.')
             if isinstance(v, float) and not math.isfinite(v): r[k] = None
-    out = await run_in_threadpool(models.predict, name, records, pred.version)
-    return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
+    return records
 
 
 async def _predict_csv(name, version, request, models, limits):
@@ -226,6 +256,13 @@ def _stream_scored(scored):
 
 async def _predict_images(name, version, top, request, models, limits):
     pred = await run_in_threadpool(_predictor, models, name, version, 'image')
+    files = await _files(request, limits)
+    out = await run_in_threadpool(models.classify, name, files, pred.version)
+    return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
+
+
+async def _files(request, limits) -> list[tuple[str, bytes]]:
+    "The request's image files `(name, bytes)`, within the upload limits."
     lim = limits.images
     if not request.headers.get('content-length', '').isdigit():
         raise ApiError(411, 'send the Content-Length of an image upload.')
@@ -241,11 +278,9 @@ async def _predict_images(name, version, top, request, models, limits):
     try:
         uploads = [f for f in form.getlist('files') if hasattr(f, 'read')]
         if not uploads: raise ApiError(422, 'send the images as multipart/form-data files named "files".')
-        files = [(upload_name(f.filename, i), await f.read()) for i, f in enumerate(uploads)]
+        return [(upload_name(f.filename, i), await f.read()) for i, f in enumerate(uploads)]
     finally:
         await form.close()
-    out = await run_in_threadpool(models.classify, name, files, pred.version)
-    return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
 
 
 health = APIRouter()

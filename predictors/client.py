@@ -14,7 +14,7 @@ import uuid
 import httpx
 
 from .imaging import ImageLimits
-from .results import STREAM_ERROR, ImageResult, Prediction
+from .results import STREAM_ERROR, Explanation, ImageResult, Prediction
 from .store import ModelError, UnknownModel
 
 __all__ = ['RemoteModels', 'ServerUnavailable', 'RESTARTING']
@@ -82,11 +82,21 @@ class RemoteModels:
     def preload(self, task=None):
         "Nothing heavy to load in a thin kernel."
 
-    def predict(self, name, records, version=None):
+    def _post_records(self, path, records, version):
         body = dict(records=[{k: _json_value(v) for k, v in r.items()} for r in records])
         params = {'version': version} if version else {}
-        r = self._call(lambda: self.http.post(f'/v1/models/{name}/predict', json=body, params=params))
-        return [Prediction.from_dict(d) for d in r.json()['results']]
+        return self._call(lambda: self.http.post(path, json=body, params=params)).json()['results']
+
+    def _post_files(self, path, files, version):
+        params = {'version': version} if version else {}
+        parts = [('files', (n, bytes(d if d is not None else b''), 'application/octet-stream')) for n, d in files]
+        return self._call(lambda: self.http.post(path, files=parts, params=params)).json()['results']
+
+    def predict(self, name, records, version=None):
+        return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', records, version)]
+
+    def explain(self, name, records, version=None):
+        return [Explanation.from_dict(d) for d in self._post_records(f'/v1/models/{name}/explain', records, version)]
 
     def score_csv(self, name, data, out, version=None, progress=None):
         "Stream the scored CSV into `out`; unused columns from the server's `X-Unused-Columns`."
@@ -109,10 +119,10 @@ class RemoteModels:
         return unused
 
     def classify(self, name, files, version=None):
-        params = {'version': version} if version else {}
-        parts = [('files', (n, bytes(d if d is not None else b''), 'application/octet-stream')) for n, d in files]
-        r = self._call(lambda: self.http.post(f'/v1/models/{name}/predict', files=parts, params=params))
-        return [ImageResult.from_dict(d) for d in r.json()['results']]
+        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/predict', files, version)]
+
+    def explain_images(self, name, files, version=None):
+        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/explain', files, version)]
 
     def close(self): self.http.close()
 

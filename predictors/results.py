@@ -4,12 +4,14 @@ Nothing here imports numpy, pandas, torch or fastai, so a thin app kernel can us
 """
 from __future__ import annotations
 
+import base64
 import csv
 import re
 from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
-           'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW']
+           'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
+           'field_text', 'value_text']
 
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
@@ -50,6 +52,7 @@ class ImageResult:
     error: str | None = None
     image: object = None          # the decoded RGB PIL image (in-process only)
     stats: dict = field(default_factory=dict)
+    heatmap: bytes | None = None  # PNG: where the model looked for its top class, over the image as it saw it
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -60,13 +63,45 @@ class ImageResult:
     def to_dict(self, k: int | None = None) -> dict:
         if self.error: return dict(file=self.name, size=self.size, error=self.error)
         probs = dict(self.top(k)) if k else self.probabilities
-        return dict(file=self.name, size=self.size, prediction=self.prediction,
-                    probability=self.probabilities[self.prediction], probabilities=probs)
+        d = dict(file=self.name, size=self.size, prediction=self.prediction,
+                 probability=self.probabilities[self.prediction], probabilities=probs)
+        if self.heatmap is not None: d['heatmap_png'] = base64.b64encode(self.heatmap).decode()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'ImageResult':
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
-                   probabilities=d.get('probabilities') or {}, error=d.get('error'))
+                   probabilities=d.get('probabilities') or {}, error=d.get('error'),
+                   heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None)
+
+
+@dataclass
+class Explanation:
+    """Why one tabular answer: `base` (the average probability of `target` over the background rows)
+    plus the sum of the fields' contributions is `probability`, the answer's probability of `target`
+    (its predicted class). `contributions`: {field, value, contribution}, the largest effect first."""
+    target: str | None = None
+    probability: float | None = None
+    base: float | None = None
+    contributions: list = field(default_factory=list)
+    method: str = ''              # 'exact' or 'sampled (N permutations)'
+    background: str = ''          # what the base is the average over
+    warnings: list = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool: return self.error is None
+
+    def to_dict(self) -> dict:
+        if self.error: return dict(error=self.error, **({'warnings': self.warnings} if self.warnings else {}))
+        d = dict(target=self.target, probability=self.probability, base=self.base, contributions=self.contributions,
+                 method=self.method, background=self.background)
+        if self.warnings: d['warnings'] = self.warnings
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'Explanation':
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 UNSURE_BELOW = 0.5     # an image answer below this probability reads "Not sure" (card: `min_confidence`)
@@ -86,6 +121,39 @@ def is_unsure(card: dict, probabilities: dict) -> bool:
     "Whether the most likely class is below the card's `min_confidence` (default `UNSURE_BELOW`)."
     if not probabilities: return False
     return max(probabilities.values()) < float(card.get('min_confidence', UNSURE_BELOW))
+
+
+def value_text(v) -> str:
+    "A form value as people read it: 'unknown' for an empty one, text without its padding, 52 not 52.0."
+    if v is None or (isinstance(v, float) and v != v): return 'unknown'
+    if isinstance(v, float) and v.is_integer(): v = int(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool): return f'{v:,}'
+    return str(v).strip() or repr(v)
+
+
+def field_text(c: dict, kind: str | None = None) -> str:
+    "A field's value as a phrase: a category as its value ('Bachelors'), a number with its field ('age 52')."
+    v = c.get('value')
+    if kind == 'categorical' or (kind is None and isinstance(v, str)):
+        return value_text(v) if value_text(v) != 'unknown' else f"{c['field']} unknown"
+    return f"{c['field']} {value_text(v)}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ', '.join(items[:-1]) + ' and ' + items[-1]
+
+
+def explanation_summary(card: dict, e: Explanation, top: int = 3) -> str:
+    "The top reasons in one plain-English sentence: what raised the chance of the answer most, what lowered it."
+    if not e.ok: return f'No explanation: {e.error}.'
+    kinds = {c['name']: c.get('kind') for c in (card.get('schema') or {}).get('inputs', [])}
+    text = lambda c: field_text(c, kinds.get(c['field']))
+    up = [c for c in e.contributions if c['contribution'] > 1e-4][:top]
+    down = [c for c in e.contributions if c['contribution'] < -1e-4][:1]
+    out = (f'{_and([text(c) for c in up])} raised the chance of {e.target} most' if up
+           else f'Nothing raised the chance of {e.target} above the average')
+    if down: out += f'; {text(down[0])} lowered it most'
+    return out + '.'
 
 
 def sentence(card: dict, pred: Prediction) -> str:

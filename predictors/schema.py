@@ -92,13 +92,17 @@ def schema_from_card(card: dict) -> dict:
 
 
 def reference_stats(df: pd.DataFrame, schema: dict, valid_pred_dist: dict | None = None,
-                    bins: int = 10, sample: int = 500, seed: int = 0) -> dict:
+                    bins: int = 10, sample: int = 500, background: int = 100, seed: int = 0) -> dict:
     """Training-data statistics kept in the card so drift can be measured without the data.
 
     Continuous columns: quantile bin edges with their proportions and a random sample of values;
-    categorical columns: the proportion of each value.
+    categorical columns: the proportion of each value. `background`: `background` whole rows of the
+    input columns, the average an explanation starts from (`predictors.explain`).
     """
     out = dict(rows=len(df), columns={}, valid_pred_dist=valid_pred_dist or {})
+    fields = [c['name'] for c in schema['inputs'] if c['name'] in df.columns]
+    rows = df[fields].sample(n=min(background, len(df)), random_state=seed) if fields and len(df) else df.iloc[:0]
+    out['background'] = [{k: _py(v) for k, v in r.items()} for r in rows.to_dict('records')]
     for col in schema['inputs']:
         c = col['name']
         if c not in df.columns: continue

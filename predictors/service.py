@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from .imaging import ImageLimits
-from .results import ImageResult, Prediction
+from .results import Explanation, ImageResult, Prediction
 from .store import ModelError, ModelStore
 
 __all__ = ['ModelService', 'LocalModels', 'connect', 'ScoredCsv', 'BatchQueue', 'model_rows', 'API_ENV']
@@ -56,6 +56,12 @@ class ModelService(Protocol):
 
     def classify(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
         "One result per `(name, bytes)` file (image models); each bad file fails alone."
+
+    def explain(self, name: str, records: list[dict], version: str | None = None) -> list[Explanation]:
+        "Why each answer: every field's contribution to the predicted class's probability (tabular models)."
+
+    def explain_images(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
+        "One result per file with `heatmap` (PNG: where the model looked for its top class) (image models)."
 
     def preload(self, task: str | None = None) -> None:
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models)."
@@ -158,7 +164,24 @@ class LocalModels:
         for block in scored: out.write(block)
         return scored.unused
 
+    def explain(self, name, records, version=None) -> list[Explanation]:
+        from .explain import explainer_for
+        return explainer_for(self.predictor(name, version, 'tabular')).explain_records(records)
+
+    def explain_frame(self, name, df, version=None) -> list[Explanation]:
+        "Explanations of a DataFrame's rows (the CLI)."
+        from .explain import explainer_for
+        return explainer_for(self.predictor(name, version, 'tabular')).explain_frame(df)
+
     # ---- images ---------------------------------------------------------------------------
+    def explain_images(self, name, files, version=None) -> list[ImageResult]:
+        from .explain import explainer_for
+        pred = self.predictor(name, version, 'image')
+        results = pred.decode_files(files)
+        explainer_for(pred).explain_results(results)
+        for r in results: r.image = None
+        return results
+
     def classify(self, name, files, version=None) -> list[ImageResult]:
         pred = self.predictor(name, version, 'image')
         t0 = time.perf_counter()

@@ -28,9 +28,11 @@ def _thumb_png(data: bytes, limits) -> bytes | None:
     return buf.getvalue()
 
 
-def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None) -> W.Widget:
+def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None,
+                heatmap: bytes | None = None) -> W.Widget:
     """One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected.
-    Below the card's confidence (`is_unsure`) the answer reads "Not sure", the closest classes below it."""
+    Below the card's confidence (`is_unsure`) the answer reads "Not sure", the closest classes below it.
+    `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class."""
     card = card or {}
     title = W.HTML(f'<div style="font:12px system-ui;overflow-wrap:anywhere;width:230px" '
                    f'title="{esc(r.name)}">{esc(r.name)}</div>')
@@ -41,7 +43,11 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
         return box
     label, unsure = (lambda c: class_label(card, c)), is_unsure(card, r.probabilities)
     alt = f'{r.name}: ' + ('not sure what it shows' if unsure else label(r.prediction))
-    img = [W.HTML(f'<img class="app-thumb" alt="{esc(alt)}" style="max-width:{THUMB}px" '
+    if heatmap:
+        alt = f'{r.name}: where the model looked for {label(r.prediction)} (red: most, blue: least)'
+        thumb, cls = heatmap, 'app-heatmap'
+    else: cls = 'app-thumb'
+    img = [W.HTML(f'<img class="{cls}" alt="{esc(alt)}" style="max-width:{THUMB}px" '
                   f'src="data:image/png;base64,{base64.b64encode(thumb).decode()}">')] if thumb else []
     if unsure:
         n = len(card.get('classes') or r.probabilities)
@@ -69,6 +75,13 @@ class ImageApp:
         self.upload.add_class('app-upload')
         self.clear_button = W.Button(description='Clear', icon='trash')
         self.clear_button.add_class('app-clear')
+        self.looked = W.ToggleButton(value=False, description='Show where the model looked', icon='eye',
+                                     tooltip='Heatmaps (Grad-CAM) of the parts of each image that led to its top class',
+                                     layout=W.Layout(width='auto'))
+        self.looked.add_class('app-heatmap-toggle')
+        self.looked.observe(lambda ch: self.show_cards(), 'value')
+        self._shown = None      # the last upload: (files, results, thumbnails, rejected); heatmaps once asked for
+        self._heatmaps = None
         self.summary = W.HTML(); self.summary.add_class('app-summary')
         self.grid = W.Box(layout=W.Layout(display='flex', flex_flow='row wrap', gap='8px'))
         self.grid.add_class('app-grid')
@@ -76,7 +89,8 @@ class ImageApp:
         self.clear_button.on_click(lambda _: self.clear())
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
-        self.widget = W.VBox([W.HTML(APP_CSS), header, self.title, W.HBox([self.upload, self.clear_button]),
+        self.widget = W.VBox([W.HTML(APP_CSS), header, self.title,
+                              W.HBox([self.upload, self.clear_button, self.looked]),
                               self.summary, self.grid])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no image model in the store yet: train or import one '
@@ -118,17 +132,45 @@ class ImageApp:
             results = self.models.classify(self.card['name'], files, self.card['version'])
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
-        cards = [result_card(r, _thumb_png(d, self.limits) if r.ok else None, self.top, self.card)  # in the order sent
-                 for r, (_, d) in zip(results, files)]
-        cards += [result_card(ImageResult(name=n, size=size, error=f'{n}: {reason}')) for n, size, reason in rejected]
-        n_ok, n = sum(r.ok for r in results), len(cards)
-        self.grid.children = cards
+        thumbs = [_thumb_png(d, self.limits) if r.ok else None for r, (_, d) in zip(results, files)]
+        self._shown, self._heatmaps = (files, results, thumbs, list(rejected)), None
+        self.show_cards()
+        n_ok, n = sum(r.ok for r in results), len(results) + len(rejected)
         self.summary.value = message(f'<span class="app-summary-text">{n} image(s): {n_ok} classified, '
                                      f'{n - n_ok} rejected.</span>', 'ok' if n_ok == n else 'warn')
+
+    def show_cards(self):
+        "The last upload's cards, in the order sent, with heatmaps when the toggle is on (computed once, on demand)."
+        if self._shown is None: return
+        files, results, thumbs, rejected = self._shown
+        heat = [None] * len(results)
+        if self.looked.value:
+            if self._heatmaps is None: self._heatmaps = self.heatmaps(files, results)
+            heat = self._heatmaps or heat
+        cards = [result_card(r, t, self.top, self.card, h) for r, t, h in zip(results, thumbs, heat)]
+        cards += [result_card(ImageResult(name=n, size=size, error=f'{n}: {reason}')) for n, size, reason in rejected]
+        self.grid.children = cards
+
+    def heatmaps(self, files, results) -> list | None:
+        "A heatmap PNG per classified file (None for the others); None after a failure, said in the summary."
+        ok = [i for i, r in enumerate(results) if r.ok]
+        out = [None] * len(results)
+        if not ok: return out
+        note = self.summary.value
+        self.summary.value = message('Working out where the model looked…', 'warn')
+        try:
+            explained = self.models.explain_images(self.card['name'], [files[i] for i in ok], self.card['version'])
+        except Exception as e:  # noqa: BLE001 - the answers stand; only the heatmaps are missing
+            self.summary.value = note + message(f'No heatmaps: {esc(e)}', 'warn', 'app-heatmap-error')
+            return None
+        for i, r in zip(ok, explained): out[i] = r.heatmap
+        self.summary.value = note
+        return out
 
     def clear(self):
         self.grid.children = []
         self.summary.value = ''
+        self._shown = self._heatmaps = None
 
 
 def image_app(models=None) -> W.Widget:

@@ -15,6 +15,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 from predictors.results import sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
+from .explain import WHY_CSS, explanation_html
 
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT']
 
@@ -86,13 +87,14 @@ class TabularApp:
 
     def __init__(self, models=None):
         self.models = model_service(models)
-        self.card, self.form, self._answer = None, None, None
+        self.card, self.form, self._answer, self._why = None, None, None, None
         self.picker = model_picker(self.models, 'tabular')
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
         self.button.add_class('app-predict')
         self.result = W.HTML(); self.result.add_class('app-result')
+        self.why = W.HTML(); self.why.add_class('app-explanation')
         self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV')
         self.upload.add_class('app-upload')
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
@@ -101,7 +103,8 @@ class TabularApp:
         self.upload.observe(lambda ch: self.score_upload(), 'value')
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
-        self.widget = W.VBox([W.HTML(APP_CSS), header, self.title, self.form_box, self.button, self.result,
+        self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, self.form_box, self.button, self.result,
+                              self.why,
                               W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'
                                      '<p style="font-family:system-ui">Upload a CSV with the columns above; '
                                      'you get every row back with a prediction and one probability column '
@@ -112,8 +115,8 @@ class TabularApp:
 
     def select(self, name: str, version: str):
         "Read a model version's card and rebuild the form from its schema."
-        self.result.value = self.batch.value = ''
-        self._answer = None
+        self.result.value = self.batch.value = self.why.value = ''
+        self._answer = self._why = None
         try:
             card = self.models.card(name, version)
             if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
@@ -135,11 +138,13 @@ class TabularApp:
         self.button.disabled = self.upload.disabled = False
 
     def predict(self):
-        "Predict the form's values and show the sentence, the bars and any warnings."
+        "Predict the form's values and show the sentence, the bars and any warnings; then why (`explain`)."
         if self.card is None: return
         waiting_shown_in(self.models, self.result)
+        self.why.value, self._why = '', None
+        values = self.form.values()
         try:
-            p = self.models.predict(self.card['name'], [self.form.values()], self.card['version'])[0]
+            p = self.models.predict(self.card['name'], [values], self.card['version'])[0]
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.result.value = message(f'The prediction failed: {esc(e)}', 'err'); return
         if not p.ok:
@@ -148,10 +153,22 @@ class TabularApp:
         warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
         self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>',
                                 'warn' if p.warnings else 'ok') + warn + probability_bars(p.probabilities))
-        self.result.value = self._answer
+        self.result.value = self._answer      # the answer is on the page before the explanation is computed
+        self.explain(values)
+
+    def explain(self, values: dict):
+        "Why the answer for `values`: each field's contribution, shown under the answer."
+        self.why.value = message('Working out why…', 'warn', 'app-why-wait')
+        try:
+            e = self.models.explain(self.card['name'], [values], self.card['version'])[0]
+        except Exception as e:  # noqa: BLE001 - the answer stands; only its explanation is missing
+            self.why.value = message(f'No explanation for this answer: {esc(e)}', 'warn', 'app-why'); return
+        self._why = self.why.value = explanation_html(self.card, e)
 
     def mark_stale(self):
         "The inputs changed after an answer: say so and grey the old answer out, so it is not read as current."
+        if self._why and self.why.value == self._why:
+            self.why.value = f'<div class="app-old-answer" style="opacity:.45">{self._why}</div>'
         if not self._answer or self.result.value != self._answer: return
         self.result.value = (message('The inputs changed since this answer: click <b>Get prediction</b> for a new '
                                      'one.', 'warn', 'app-stale')
