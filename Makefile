@@ -59,6 +59,7 @@ bench: venv
 	$(PY) benchmarks/tabular_predict.py
 	$(PY) benchmarks/image_predict.py
 	$(PY) benchmarks/api_throughput.py
+	$(PY) benchmarks/explain.py
 
 clean-venv:
 	rm -rf $(VENV)

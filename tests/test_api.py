@@ -294,3 +294,31 @@ def test_a_csv_that_breaks_part_way_is_reported_and_the_rows_before_it_kept(api)
     assert type(e.value).__name__ == 'ModelError'
     got = pd.read_csv(io.BytesIO(out.getvalue()))
     assert len(got) == CSV_CHUNK and got['prediction'].notna().all()
+
+
+def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, demo_store):
+    "POST /explain: per record the contributions and base that add up to the answer; RemoteModels gives the same."
+    from predictors.client import RemoteModels
+    from predictors.service import LocalModels
+    recs = pd.read_csv(ADULT_CSV).drop(columns='salary').head(3).to_dict('records') + [{'age': 'x'}]
+    r = api.http.post('/v1/models/adult_income/explain', json=dict(records=recs))
+    assert r.status_code == 200, r.text
+    body = r.json()['results']
+    assert [('error' in b) for b in body] == [False, False, False, True] and body[3]['error'] == "age: 'x' is not a number"
+    for b in body[:3]:
+        assert abs(b['base'] + sum(c['contribution'] for c in b['contributions']) - b['probability']) <= 1e-4
+    remote, local = RemoteModels(api.url), LocalModels(demo_store, None)
+    for a, b in zip(remote.explain('adult_income', recs), local.explain('adult_income', recs)):
+        assert (a.target, a.error, a.method, a.background) == (b.target, b.error, b.method, b.background)
+        assert a.base == pytest.approx(b.base, abs=1e-6)
+        assert ([(c['field'], c['value']) for c in a.contributions] == [(c['field'], c['value']) for c in b.contributions])
+    files = _images(2) + [('bad.png', b'nope')]
+    ra, la = remote.explain_images('fruits', files), local.explain_images('fruits', files)
+    assert [(r.name, r.prediction, r.error) for r in ra] == [(r.name, r.prediction, r.error) for r in la]
+    assert ra[0].heatmap[:8] == b'\x89PNG\r\n\x1a\n' and ra[2].heatmap is None
+    r = api.http.post('/v1/models/adult_income/explain', json=dict(records=[{}] * 201))
+    assert r.status_code == 413 and 'at most 200' in r.json()['detail']
+    r = api.http.post('/v1/models/adult_income/explain', content=b'age\n3\n', headers={'Content-Type': 'text/csv'})
+    assert r.status_code == 415 and 'application/json records' in r.json()['detail']
+    assert api.http.post('/v1/models/fruits/explain', json=dict(records=[{}])).status_code == 415
+    assert '/v1/models/{name}/explain' in api.http.get('/openapi.json').json()['paths']

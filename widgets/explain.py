@@ -56,4 +56,4 @@ def explanation_html(card: dict, e: Explanation) -> str:
             f'<span class="app-why-down"></span>pushed away from it</div>'
             f'<div role="list">{"".join(rows)}</div>'
             f'<p class="app-why-note">Each field\'s share of the change from the average answer over '
-            f'{esc(e.background)} ({esc(e.method)} Shapley values: they add up to the answer).</p></div>')
+            f'{esc(e.background)}: {esc(e.method)} Shapley values, which add up to the answer.</p></div>')

@@ -88,6 +88,7 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     bars = page.locator('.app-result .app-bar-row')
     assert bars.count() == 2
     assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
+    page.wait_for_selector('.app-why .app-why-row')          # the explanation follows the answer
     shot(page, 'tabular_app')
     assert page.locator('.app-result .app-msg.app-ok .app-sentence').count() == 1
     # a changed input greys the old answer out: it is not read as the answer to the new inputs
@@ -101,6 +102,40 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert page.locator('.app-result .app-stale').count() == 0
     assert 'age=120 is outside the training range 17–90' in page.inner_text('.app-result')
     assert page.locator('.app-result .app-msg.app-warn .app-sentence').count() == 1
+
+
+def test_an_answer_comes_with_why_each_field_pushed_it(page, served):
+    "Under the answer: a summary of the top reasons and one bar per field, the same as the model side computes."
+    from predictors.results import explanation_summary
+    from predictors.service import LocalModels
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    values = {'age': 45, 'education': 'Bachelors', 'marital-status': 'Married-civ-spouse', 'hours-per-week': 50,
+              'occupation': 'Exec-managerial'}
+    _set_form(page, values)
+    page.click('.app-predict')
+    page.wait_for_selector('.app-why .app-why-row')
+    card = served.models.card('adult_income')
+    row = {c['name']: c['default'] for c in card['schema']['inputs']}
+    row.update({k: (v if isinstance(v, (int, float)) else ' ' + v) for k, v in values.items()})
+    want = LocalModels(served.models, None).explain('adult_income', [row])[0]
+    assert page.inner_text('.app-why-summary') == explanation_summary(card, want)
+    assert 'raised the chance of' in page.inner_text('.app-why-summary')
+    rows = page.locator('.app-why-row')
+    assert rows.count() == 14
+    assert [rows.nth(i).get_attribute('data-field') for i in range(3)] == [c['field'] for c in want.contributions[:3]]
+    top = want.contributions[0]
+    way = 'towards' if top['contribution'] > 0 else 'away from'
+    assert f'pushed {way} {want.target} by {abs(top["contribution"]) * 100:.1f} percentage points' in \
+        rows.nth(0).get_attribute('aria-label')
+    head = page.inner_text('.app-why h3')
+    assert head == f'Why: from the average {want.base:.0%} to {want.probability:.0%} {want.target}'
+    # the bars' points add up to the change from the average (each rounded to 0.1)
+    pts = [float(t.replace(' pts', '')) for t in page.locator('.app-why-pts').all_inner_texts()]
+    assert abs(sum(pts) - (want.probability - want.base) * 100) <= 0.05 * len(pts) + 1e-6
+    shot(page.locator('.app-why'), 'tabular_explanation')
+    # a changed input greys the explanation out with the answer
+    _set_form(page, {'age': 30})
+    page.wait_for_selector('.app-old-answer .app-why')
 
 
 def upload(page, files):
@@ -207,6 +242,30 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     page.click('.app-clear')
     page.wait_for_function("document.querySelectorAll('.app-card').length == 0")
     assert page.locator('.app-summary-text').count() == 0
+
+
+def test_heatmaps_show_where_the_model_looked_when_asked(page, served):
+    "The toggle swaps each thumbnail for its Grad-CAM overlay (computed on demand); a broken file stays rejected."
+    open_app(page, served, 'image_app.ipynb', '.app-upload')
+    broken = dict(name='broken.png', mimeType='image/png', buffer=b'\x89PNG\r\n\x1a\n garbage')
+    upload(page, _image_payloads(3) + [broken])
+    page.wait_for_selector('.app-summary-text')
+    assert page.locator('.app-thumb').count() == 3 and page.locator('.app-heatmap').count() == 0
+    thumbs = [page.locator('.app-thumb').nth(i).get_attribute('src') for i in range(3)]
+    page.click('.app-heatmap-toggle')
+    page.wait_for_function("document.querySelectorAll('.app-heatmap').length == 3")
+    heat = page.locator('.app-heatmap')
+    answers = page.locator('.app-card-ok .app-answer').all_inner_texts()
+    for i in range(3):
+        assert heat.nth(i).get_attribute('src') not in thumbs
+        assert 'where the model looked for' in heat.nth(i).get_attribute('alt')
+        assert heat.nth(i).evaluate('e => e.naturalWidth') >= 128
+    assert answers[0] in heat.nth(0).get_attribute('alt') or 'Not sure' in answers[0]
+    assert page.locator('.app-card-error').count() == 1
+    shot(page, 'image_heatmaps')
+    page.click('.app-heatmap-toggle')
+    page.wait_for_function("document.querySelectorAll('.app-heatmap').length == 0")
+    assert page.locator('.app-thumb').count() == 3
 
 
 def test_a_low_confidence_image_reads_not_sure_and_the_classes_are_one_click_away(page, served):
