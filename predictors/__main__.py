@@ -1,7 +1,8 @@
 """Command line: `python -m predictors VERB …` (`--help` on each verb).
 
 Exit status: 0 success; 1 when some inputs of `predict` or `explain` could not be answered (each
-has an `error` line) or when `drift` judges the data drifted; 2 with a one-line reason on bad input
+has an `error` line), when `feedback` refused a row, when `performance` finds the accuracy
+significantly below the card's or when `drift` judges the data drifted; 2 with a one-line reason on bad input
 or a model that cannot be used.
 """
 from __future__ import annotations
@@ -269,6 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help='logged predictions to check: answers given one at a time (default), rows of scored files, or all')
     p.set_defaults(fn=cmd_drift)
 
+    p = sub.add_parser('feedback', help='labels that arrive later: the right class of logged answers (exit 1 if a row is refused)')
+    p.add_argument('name'); p.add_argument('labels', type=Path, help='a CSV: "truth" (or the target column) and '
+                   '"id" (the answer\'s id), or the input columns, matched to the latest logged answer with them')
+    p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.set_defaults(fn=cmd_feedback)
+
+    p = sub.add_parser('performance', help='live accuracy of the labelled answers against the card (exit 1 if significantly below)')
+    p.add_argument('name'); p.add_argument('--version', help='default: the active version')
+    p.add_argument('--since', help='answers since: 24h, 7d, 30m or an ISO time (default: all)')
+    p.add_argument('--html', type=Path, help='also write the report as HTML here')
+    p.add_argument('--min-labels', type=int, default=30, help='fewer labels than this: "not enough labels"')
+    p.add_argument('--alpha', type=float, default=0.05, help='significance of the one-sided binomial test')
+    p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+    p.set_defaults(fn=cmd_performance)
+
     p = sub.add_parser('prune', help='delete logged predictions older than --keep (personal data is not kept forever)')
     p.add_argument('--keep', required=True, help='how long predictions are kept: 30d, 12h, 2w …')
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
@@ -312,6 +328,44 @@ def cmd_drift(args):
         args.html.write_text(report_page(report, log_df))
         print(f'report written to {args.html}')
     return 1 if report['verdict'] == 'drifted' else 0
+
+
+def cmd_feedback(args):
+    from .monitor import PredictionLog
+    from .performance import labels_from_frame
+    from .service import LocalModels
+    from .tabular import read_csv_checked
+    models = LocalModels(_store(args), PredictionLog(args.log, source='cli'), source='cli')
+    card = models.card(args.name)
+    try:
+        pairs, problems = labels_from_frame(read_csv_checked(args.labels), card, models.log)
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    stored = models.feedback(args.name, [(i, truth) for _, i, truth in pairs], True)
+    refused = [(row, why) for (row, _, _), why in zip(pairs, stored) if why]
+    problems = sorted(problems + refused)
+    for row, why in problems[:20]: print(f'row {row}: {why}', file=sys.stderr)
+    if len(problems) > 20: print(f'… and {len(problems) - 20} more', file=sys.stderr)
+    print(json.dumps(dict(model=args.name, labelled=len(pairs) - len(refused), refused=len(problems))))
+    return 1 if problems else 0
+
+
+def cmd_performance(args):
+    from .monitor import PredictionLog
+    from .performance import PerformanceSettings, performance_html, performance_report, performance_text
+    from .report import parse_since
+    card = _store(args).card(args.name, args.version)
+    try: since = parse_since(args.since)
+    except ValueError as e: raise ModelError(str(e)) from None
+    labelled = PredictionLog(args.log).labelled(args.name, card['version'], since=since)
+    report = performance_report(labelled, card, PerformanceSettings(min_labels=args.min_labels, alpha=args.alpha))
+    print(performance_text(report))
+    if args.html:
+        args.html.write_text(f'<!doctype html><meta charset="utf-8"><title>{args.name} live accuracy</title>'
+                             f'<style>.app-table{{border-collapse:collapse}}.app-table td,.app-table th'
+                             f'{{border:1px solid #dde;padding:2px 6px}}</style>{performance_html(report)}')
+        print(f'report written to {args.html}')
+    return 1 if report['verdict'] == 'below the card' else 0
 
 
 def cmd_prune(args):

@@ -15,6 +15,7 @@ registered or activated later is served without a restart. Every prediction is l
                                          multipart images ("files") -> one result per image [?top=k]
     POST /v1/models/{name}/explain       JSON {"records": [...]} -> why: each field's contribution
                                          multipart images ("files") -> each with a heatmap PNG (base64)
+    POST /v1/models/{name}/feedback      JSON {"labels": [{"id": answer id, "truth": class}, ...]}
     GET  /healthz                        the process is up
     GET  /readyz                         the store is readable and every active model loads and answers
 """
@@ -186,6 +187,34 @@ async def explain(name: str, request: Request, version: str | None = None,
         return dict(model=name, version=pred.version, results=[r.to_dict() for r in out])
     raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records '
                         'or multipart/form-data images.')
+
+
+@router.post('/models/{name}/feedback', summary='The right class of answers given earlier (their `id`)')
+async def feedback(name: str, request: Request, models: LocalModels = Depends(get_models),
+                   limits: Limits = Depends(get_limits), x_session_id: str | None = Header(None)):
+    """Send `{"labels": [{"id": 123, "truth": "<class>"}, ...]}`: `id` is the answer's `id` from
+    `/predict`. With an `X-Session-Id` header only answers given in that session can be labelled
+    (an app labels its own visitor's answers); without one, any answer of the model. Per label
+    `{"id": …, "ok": true}` or its `error`."""
+    card = _card(models, name, None)
+    raw = await _body(request, limits.json_bytes, 'the JSON body')
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, f'the body is not valid JSON: {e}.') from None
+    labels = body.get('labels') if isinstance(body, dict) else None
+    if not isinstance(labels, list) or not labels:
+        raise ApiError(422, 'send {"labels": [{"id": answer id, "truth": class}, ...]} with at least one label.')
+    if len(labels) > limits.records: raise ApiError(413, f'{len(labels)} labels in one request; at most {limits.records}.')
+    pairs = []
+    for i, lab in enumerate(labels):
+        if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and isinstance(lab.get('truth'), str)):
+            raise ApiError(422, f'label {i + 1}: send {{"id": an integer, "truth": one of {card.get("classes")}}}.')
+        pairs.append((lab['id'], lab['truth']))
+    own = bool(x_session_id and _SOURCE_RE.match(x_session_id))
+    out = await run_in_threadpool(models.feedback, name, pairs, not own)
+    return dict(model=name, results=[dict(id=i, ok=True) if e is None else dict(id=i, error=e)
+                                     for (i, _), e in zip(pairs, out)])
 
 
 async def _predict_json(name, version, request, models, limits):

@@ -95,6 +95,11 @@ class RemoteModels:
     def predict(self, name, records, version=None):
         return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', records, version)]
 
+    def feedback(self, name, labels):
+        body = dict(labels=[dict(id=int(i), truth=str(t)) for i, t in labels])
+        r = self._call(lambda: self.http.post(f'/v1/models/{name}/feedback', json=body))
+        return [d.get('error') for d in r.json()['results']]
+
     def explain(self, name, records, version=None):
         return [Explanation.from_dict(d) for d in self._post_records(f'/v1/models/{name}/explain', records, version)]
 

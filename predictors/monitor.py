@@ -5,6 +5,10 @@ The default is one SQLite file in WAL mode (`logs/predictions.db`); `$FASTAI_APP
 `postgresql+psycopg://user:password@host/dbname`. Logging never slows or breaks a prediction:
 a failed write is reported once (a warning and `PredictionLog.problem`) and the prediction is
 returned all the same.
+
+Feedback (the right class of a logged prediction, from the apps' "Was this right?" or labels that
+arrive later) is a second table, `feedback`, keyed by the prediction's id; the latest label of a
+prediction counts.
 """
 from __future__ import annotations
 
@@ -38,6 +42,18 @@ _TABLE = sa.Table(
     sa.Column('latency_ms', sa.Double),
     sa.Column('error', sa.Text),
     sa.Index('predictions_model_ts', 'model', 'ts'),
+    sqlite_autoincrement=True,
+)
+_FEEDBACK = sa.Table(
+    'feedback', _META,
+    sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column('prediction_id', sa.Integer, nullable=False),
+    sa.Column('ts', sa.Double, nullable=False),
+    sa.Column('model', sa.Text, nullable=False),
+    sa.Column('truth', sa.Text, nullable=False),
+    sa.Column('source', sa.Text, nullable=False),
+    sa.Column('session', sa.Text, nullable=False),
+    sa.Index('feedback_model_prediction', 'model', 'prediction_id'),
     sqlite_autoincrement=True,
 )
 _COLS = [c.name for c in _TABLE.columns]
@@ -119,13 +135,14 @@ class PredictionLog:
         return eng
 
     def record(self, model: str, version: str, task: str, entries: list[dict], session: str | None = None,
-               source: str | None = None) -> bool:
-        """Append entries {inputs, prediction, probabilities, latency_ms, error}; False if it failed.
+               source: str | None = None) -> list[int] | None:
+        """Append entries {inputs, prediction, probabilities, latency_ms, error}; their ids, in order
+        (what feedback refers to), or None if it failed.
 
         `session` and `source` default to the log's own. A failure is reported once per log object
         and never raised.
         """
-        if not entries: return True
+        if not entries: return []
         now = time.time()
         rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=source or self.source,
                      session=session or self.session,
@@ -136,13 +153,56 @@ class PredictionLog:
                      latency_ms=e.get('latency_ms'), error=e.get('error')) for e in entries]
         try:
             with self._engine().begin() as con:
-                con.execute(_TABLE.insert(), rows)
-            return True
+                got = con.execute(_TABLE.insert().returning(_TABLE.c.id, sort_by_parameter_order=True), rows)
+                return [r[0] for r in got]
         except Exception as e:  # noqa: BLE001 - logging must never break a prediction
             if self.problem is None:
                 self.problem = f'predictions are not being logged to {self.where}: {_short(e)}'
                 warnings.warn(self.problem, RuntimeWarning, stacklevel=2)
-            return False
+            return None
+
+    # ---- feedback ---------------------------------------------------------------------------------
+    def add_feedback(self, model: str, labels: list[tuple[int, str]], session: str | None = None,
+                     source: str | None = None, own_session: str | None = None) -> list[str | None]:
+        """Store `(prediction id, true class)` pairs for predictions of `model`: per pair None, or why it
+        was refused (no such prediction of this model; with `own_session`, one of another session)."""
+        if not labels: return []
+        t = _TABLE.c
+        ids = sorted({int(i) for i, _ in labels})
+        with self._engine().connect() as con:
+            found = dict(con.execute(sa.select(t.id, t.session).where(t.model == model, t.id.in_(ids),
+                                                                       t.error.is_(None))).all())
+        out, rows, now = [], [], time.time()
+        for i, truth in labels:
+            if int(i) not in found: out.append(f'no answer {i} of {model} in the log'); continue
+            if own_session is not None and found[int(i)] != own_session:
+                out.append(f'answer {i} was not given in this session'); continue
+            out.append(None)
+            rows.append(dict(prediction_id=int(i), ts=now, model=model, truth=str(truth),
+                             source=source or self.source, session=session or self.session))
+        if rows:
+            with self._engine().begin() as con:
+                con.execute(_FEEDBACK.insert(), rows)
+        return out
+
+    def labelled(self, model: str, version: str | None = None, since: float | None = None,
+                 until: float | None = None):
+        """The labelled predictions of `model` (of `version` if given) as a DataFrame: id, ts (of the
+        prediction), version, source, inputs, prediction, truth (its latest label), labelled_ts."""
+        import pandas as pd
+        cols = ['id', 'ts', 'version', 'source', 'inputs', 'prediction', 'truth', 'labelled_ts']
+        if not self._exists(): return pd.DataFrame(columns=cols)
+        t, f = _TABLE.c, _FEEDBACK.c
+        q = (sa.select(t.id, t.ts, t.version, t.source, t.inputs, t.prediction, f.truth, f.ts, f.id)
+             .join(_FEEDBACK, f.prediction_id == t.id).where(t.model == model, f.model == model))
+        if version: q = q.where(t.version == version)
+        if since is not None: q = q.where(t.ts >= since)
+        if until is not None: q = q.where(t.ts < until)
+        with self._engine().connect() as con:
+            df = pd.DataFrame(con.execute(q.order_by(f.id)).all(), columns=cols + ['fid'])
+        df = df.drop_duplicates('id', keep='last').sort_values('id').drop(columns='fid').reset_index(drop=True)
+        df['inputs'] = df['inputs'].map(json.loads)
+        return df
 
     def read(self, model: str | None = None, since: float | None = None, until: float | None = None,
              limit: int | None = None):
@@ -165,6 +225,8 @@ class PredictionLog:
         "Delete the predictions logged before the Unix time `before` (None: nothing); how many were deleted."
         if before is None or not self._exists(): return 0
         with self._engine().begin() as con:
+            old = sa.select(_TABLE.c.id).where(_TABLE.c.ts < before)
+            con.execute(_FEEDBACK.delete().where(_FEEDBACK.c.prediction_id.in_(old)))
             return con.execute(_TABLE.delete().where(_TABLE.c.ts < before)).rowcount
 
     def count(self, model: str | None = None) -> int:

@@ -24,6 +24,7 @@ class Prediction:
     probabilities: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     error: str | None = None
+    id: int | None = None         # the answer's id in the prediction log (what feedback refers to)
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -35,11 +36,12 @@ class Prediction:
     def to_dict(self) -> dict:
         d = dict(error=self.error) if self.error else dict(prediction=self.prediction, probabilities=self.probabilities)
         if self.warnings: d['warnings'] = self.warnings
+        if self.id is not None and not self.error: d['id'] = self.id
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Prediction':
-        return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'))
+        return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'), d.get('id'))
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ImageResult:
     image: object = None          # the decoded RGB PIL image (in-process only)
     stats: dict = field(default_factory=dict)
     heatmap: bytes | None = None  # PNG: where the model looked for its top class, over the image as it saw it
+    id: int | None = None         # the answer's id in the prediction log (what feedback refers to)
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -66,13 +69,14 @@ class ImageResult:
         d = dict(file=self.name, size=self.size, prediction=self.prediction,
                  probability=self.probabilities[self.prediction], probabilities=probs)
         if self.heatmap is not None: d['heatmap_png'] = base64.b64encode(self.heatmap).decode()
+        if self.id is not None: d['id'] = self.id
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'ImageResult':
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
                    probabilities=d.get('probabilities') or {}, error=d.get('error'),
-                   heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None)
+                   heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None, id=d.get('id'))
 
 
 @dataclass

@@ -60,6 +60,10 @@ class ModelService(Protocol):
     def explain(self, name: str, records: list[dict], version: str | None = None) -> list[Explanation]:
         "Why each answer: every field's contribution to the predicted class's probability (tabular models)."
 
+    def feedback(self, name: str, labels: list[tuple[int, str]]) -> list[str | None]:
+        """Store the right class of answers given in this session, `(answer id, class)`: per label None,
+        or why it was refused (an unknown class, an answer of another session or model)."""
+
     def explain_images(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
         "One result per file with `heatmap` (PNG: where the model looked for its top class) (image models)."
 
@@ -123,14 +127,27 @@ class LocalModels:
         from .predictor import preload
         preload(task, self.store)
 
-    def _record(self, pred, entries: list[dict], batch: bool = False) -> None:
-        "Log `entries`; with `log_inputs='bins'` their inputs as drift's bins only (no raw value is stored)."
+    def _record(self, pred, entries: list[dict], batch: bool = False, results=None) -> None:
+        """Log `entries`; with `log_inputs='bins'` their inputs as drift's bins only (no raw value is stored).
+        `results` (one per entry) get their log ids, for feedback."""
         if self.log is None: return
         if self.log_inputs == 'bins':
             from .drift import coarsen
             entries = [dict(e, inputs=c) for e, c in zip(entries, coarsen(pred.card, [e.get('inputs') or {} for e in entries]))]
         source = f'{self.source}:batch' if batch else self.source
-        self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
+        ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
+        for r, i in zip(results or [], ids or []): r.id = i
+
+    def feedback(self, name, labels, any_session: bool = False) -> list[str | None]:
+        """As `ModelService.feedback`; `any_session=True` (labels that arrive later, from the CLI or a
+        program) may label any answer of the model."""
+        if self.log is None: raise ModelError('predictions are not logged here, so there is nothing to label.')
+        classes = self.card(name).get('classes') or []
+        ok = [(i, t) for i, t in labels if str(t) in classes]
+        stored = iter(self.log.add_feedback(name, ok, session=self.session, source=self.source,
+                                            own_session=None if any_session else self.session))
+        return [next(stored) if str(t) in classes else
+                f'{t!r} is not one of the classes of {name} ({", ".join(map(str, classes))})' for _, t in labels]
 
     # ---- tabular --------------------------------------------------------------------------
     def predict(self, name, records, version=None) -> list[Prediction]:
@@ -138,7 +155,7 @@ class LocalModels:
         res = pred.predict_records(records)
         out = list(res)
         rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
-        self._record(pred, tabular_entries(rows, out, res.seconds))
+        self._record(pred, tabular_entries(rows, out, res.seconds), results=out)
         return out
 
     def _record_frame(self, pred, df, res) -> None:
@@ -192,7 +209,7 @@ class LocalModels:
         per = (time.perf_counter() - t0) * 1000 / max(1, len(good))
         self._record(pred, [dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
                                  probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
-                                 error=r.error) for r in results])
+                                 error=r.error) for r in results], results=results)
         return results
 
 

@@ -11,6 +11,7 @@ from predictors.results import ImageResult, class_label, is_unsure, natural_key
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
+from .feedback import FeedbackBox
 
 __all__ = ['ImageApp', 'image_app', 'result_card']
 
@@ -29,10 +30,11 @@ def _thumb_png(data: bytes, limits) -> bytes | None:
 
 
 def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None,
-                heatmap: bytes | None = None) -> W.Widget:
+                heatmap: bytes | None = None, feedback: W.Widget | None = None) -> W.Widget:
     """One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected.
     Below the card's confidence (`is_unsure`) the answer reads "Not sure", the closest classes below it.
-    `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class."""
+    `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class;
+    `feedback` ("Was this right?") goes under the answer."""
     card = card or {}
     title = W.HTML(f'<div style="font:12px system-ui;overflow-wrap:anywhere;width:230px" '
                    f'title="{esc(r.name)}">{esc(r.name)}</div>')
@@ -57,7 +59,8 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
     else:
         head, border = f'<div class="app-answer" style="font:600 14px system-ui">{esc(label(r.prediction))}</div>', '1px solid #dde'
     bars = W.HTML(head + probability_bars(r.probabilities, top, label))
-    box = W.VBox([title, *img, bars], layout=W.Layout(width='250px', padding='6px', border=border))
+    box = W.VBox([title, *img, bars, *([feedback] if feedback is not None else [])],
+                 layout=W.Layout(width='250px', padding='6px', border=border))
     box.add_class('app-card'); box.add_class('app-card-ok')
     if unsure: box.add_class('app-card-unsure')
     return box
@@ -133,7 +136,11 @@ class ImageApp:
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
         thumbs = [_thumb_png(d, self.limits) if r.ok else None for r, (_, d) in zip(results, files)]
-        self._shown, self._heatmaps = (files, results, thumbs, list(rejected)), None
+        name = self.card['name']
+        send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
+        asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True).widget if r.ok and r.id is not None
+                else None for r in results]
+        self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None
         self.show_cards()
         n_ok, n = sum(r.ok for r in results), len(results) + len(rejected)
         self.summary.value = message(f'<span class="app-summary-text">{n} image(s): {n_ok} classified, '
@@ -142,12 +149,12 @@ class ImageApp:
     def show_cards(self):
         "The last upload's cards, in the order sent, with heatmaps when the toggle is on (computed once, on demand)."
         if self._shown is None: return
-        files, results, thumbs, rejected = self._shown
+        files, results, thumbs, rejected, asks = self._shown
         heat = [None] * len(results)
         if self.looked.value:
             if self._heatmaps is None: self._heatmaps = self.heatmaps(files, results)
             heat = self._heatmaps or heat
-        cards = [result_card(r, t, self.top, self.card, h) for r, t, h in zip(results, thumbs, heat)]
+        cards = [result_card(r, t, self.top, self.card, h, a) for r, t, h, a in zip(results, thumbs, heat, asks)]
         cards += [result_card(ImageResult(name=n, size=size, error=f'{n}: {reason}')) for n, size, reason in rejected]
         self.grid.children = cards
 
@@ -170,7 +177,7 @@ class ImageApp:
     def clear(self):
         self.grid.children = []
         self.summary.value = ''
-        self._shown = self._heatmaps = None
+        self._shown = self._heatmaps = None    # (their feedback boxes go with them)
 
 
 def image_app(models=None) -> W.Widget:

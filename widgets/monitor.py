@@ -1,4 +1,5 @@
-"""The monitor app: pick a model and a time window; see drift per column, traffic and the latest predictions."""
+"""The monitor app: pick a model and a time window; see live accuracy of the labelled answers, drift per
+column, traffic and the latest predictions."""
 from __future__ import annotations
 
 import ipywidgets as W
@@ -13,7 +14,8 @@ TRAFFIC_CHOICES = [('answers one at a time', 'single'), ('rows of scored files',
 
 
 class MonitorApp:
-    "Drift of logged predictions against each model's training data, from the card's reference statistics."
+    """Live accuracy of the answers people labelled (against the card's), and drift of logged predictions
+    against each model's training data, from the card's reference statistics."""
 
     def __init__(self, models=None, log=None, window: str = '7d'):
         from predictors.monitor import PredictionLog
@@ -28,10 +30,12 @@ class MonitorApp:
                                   style={'description_width': '60px'}, layout=W.Layout(width='300px'))
         self.refresh_button = W.Button(description='Refresh', icon='refresh')
         self.refresh_button.add_class('app-refresh')
+        self.performance = W.HTML(); self.performance.add_class('app-monitor-performance')
         self.out = W.HTML(); self.out.add_class('app-monitor')
         for w in (self.picker, self.window, self.traffic): w.observe(lambda ch: self.refresh(), 'value')
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button]), self.out])
+        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button]),
+                              self.performance, self.out])
         self.refresh()
 
     def refresh(self):
@@ -39,6 +43,7 @@ class MonitorApp:
         from predictors.report import parse_since, report_html
         if not self.picker.value:
             self.out.value = message('There are no models in the store.', 'warn'); return
+        self.show_performance()
         try:
             card = self.models.card(self.picker.value)
             report, df = report_from_log(self.log, card, since=parse_since(self.window.value),
@@ -55,6 +60,17 @@ class MonitorApp:
                                      + (f'; {other} of another kind: change Traffic to see them.' if other else '.'),
                                      'warn'); return
         self.out.value = report_html(report, df)
+
+    def show_performance(self):
+        "Accuracy of the active version's labelled answers in the window, per class and by day, against the card."
+        from predictors.performance import performance_html, performance_report
+        from predictors.report import parse_since
+        try:
+            card = self.models.card(self.picker.value)
+            labelled = self.log.labelled(card['name'], card['version'], since=parse_since(self.window.value))
+            self.performance.value = performance_html(performance_report(labelled, card))
+        except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
+            self.performance.value = message(f'Live accuracy cannot be shown: {esc(e)}', 'err')
 
 
 def monitor_app(models=None, log=None) -> W.Widget:

@@ -16,6 +16,7 @@ from predictors.results import sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .explain import WHY_CSS, explanation_html
+from .feedback import FeedbackBox
 
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT']
 
@@ -95,6 +96,7 @@ class TabularApp:
         self.button.add_class('app-predict')
         self.result = W.HTML(); self.result.add_class('app-result')
         self.why = W.HTML(); self.why.add_class('app-explanation')
+        self.feedback = W.Box()
         self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV')
         self.upload.add_class('app-upload')
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
@@ -104,7 +106,7 @@ class TabularApp:
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
         self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, self.form_box, self.button, self.result,
-                              self.why,
+                              self.feedback, self.why,
                               W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'
                                      '<p style="font-family:system-ui">Upload a CSV with the columns above; '
                                      'you get every row back with a prediction and one probability column '
@@ -117,6 +119,7 @@ class TabularApp:
         "Read a model version's card and rebuild the form from its schema."
         self.result.value = self.batch.value = self.why.value = ''
         self._answer = self._why = None
+        self.feedback.children = []
         try:
             card = self.models.card(name, version)
             if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
@@ -142,6 +145,7 @@ class TabularApp:
         if self.card is None: return
         waiting_shown_in(self.models, self.result)
         self.why.value, self._why = '', None
+        self.feedback.children = []
         values = self.form.values()
         try:
             p = self.models.predict(self.card['name'], [values], self.card['version'])[0]
@@ -154,7 +158,13 @@ class TabularApp:
         self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>',
                                 'warn' if p.warnings else 'ok') + warn + probability_bars(p.probabilities))
         self.result.value = self._answer      # the answer is on the page before the explanation is computed
+        if p.id is not None: self.feedback.children = [self.ask(p).widget]
         self.explain(values)
+
+    def ask(self, p) -> FeedbackBox:
+        "'Was this right?' for the answer `p` (its log id), stored through the model service."
+        name = self.card['name']
+        return FeedbackBox(self.card, p.id, p.prediction, lambda i, truth: self.models.feedback(name, [(i, truth)])[0])
 
     def explain(self, values: dict):
         "Why the answer for `values`: each field's contribution, shown under the answer."
@@ -167,6 +177,7 @@ class TabularApp:
 
     def mark_stale(self):
         "The inputs changed after an answer: say so and grey the old answer out, so it is not read as current."
+        self.feedback.children = []           # the question was about the old inputs
         if self._why and self.why.value == self._why:
             self.why.value = f'<div class="app-old-answer" style="opacity:.45">{self._why}</div>'
         if not self._answer or self.result.value != self._answer: return

@@ -387,6 +387,30 @@ def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     shot(page, 'monitor')
 
 
+def test_an_answer_marked_wrong_changes_the_monitors_live_accuracy(page, served):
+    "Predict, answer 'No, it was …' under the answer, and the monitor counts the label in its live accuracy."
+    from predictors.monitor import PredictionLog
+    open_app(page, served, 'monitor.ipynb', '.app-perf-summary')
+    before = int(page.inner_text('.app-labelled'))
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    _set_form(page, {'age': 29, 'hours-per-week': 35})
+    page.click('.app-predict')
+    page.wait_for_selector('.app-feedback')
+    answer = page.inner_text('.app-result .app-sentence').split(':', 1)[1].split(',')[0].split(' (')[0].strip()
+    right = next(c for c in served.models.card('adult_income')['classes'] if c != answer)
+    page.locator('.app-feedback-no select').select_option(label=right)
+    page.wait_for_selector('.app-feedback-thanks')
+    assert page.inner_text('.app-feedback-thanks') == f'Thank you: recorded as wrong: it was {right}.'
+    labelled = PredictionLog(served.log_db).labelled('adult_income')
+    last = labelled.iloc[-1]
+    assert (last['prediction'], last['truth'], last['source'], last['inputs']['age']) == (answer, right, 'app', 29)
+    open_app(page, served, 'monitor.ipynb', '.app-perf-summary')
+    assert int(page.inner_text('.app-labelled')) == before + 1 == len(labelled)
+    acc = (labelled['prediction'] == labelled['truth']).mean()
+    assert page.inner_text('.app-live-accuracy') == f'{acc:.1%}'
+    assert 'not enough labels' in page.inner_text('.app-perf-verdict')
+
+
 def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_path):
     "Maintenance: a new version with new columns changes the served form; activating v1 brings it back."
     df = pd.read_csv(ADULT_CSV).sample(3000, random_state=0)

@@ -1,0 +1,115 @@
+"""Feedback and live accuracy (#15): labels of logged answers, by id and by CSV; verdicts against the card."""
+import json
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import run_cli
+from predictors.monitor import PredictionLog
+from predictors.performance import PerformanceSettings, labels_from_frame, performance_report
+from predictors.service import LocalModels
+
+
+@pytest.fixture(scope='module')
+def held_out(adult_df):
+    "The adult model's held-out rows (its 20 % validation split, seed 42), which it never trained on."
+    from fastai.tabular.all import RandomSplitter, range_of
+    df = adult_df.dropna(subset=['salary']).reset_index(drop=True)
+    return df.iloc[list(RandomSplitter(valid_pct=0.2, seed=42)(range_of(df))[1])].reset_index(drop=True)
+
+
+def test_feedback_by_id_labels_this_sessions_answers_only(log_target, demo_store):
+    "Both backends: an answer's id comes back with it; a visitor labels their own answers, with a known class."
+    log = PredictionLog(log_target)
+    mine, other = (LocalModels(demo_store, log, session=s) for s in ('mine', 'other'))
+    answers = mine.predict('adult_income', [{'age': 30}, {'age': 60}, {'age': 'x'}])
+    assert [a.id is not None for a in answers] == [True, True, True] and len(set(a.id for a in answers)) == 3
+    a, b, bad = answers
+    assert mine.feedback('adult_income', [(a.id, '>=50k'), (b.id, b.prediction), (b.id, 'rich'), (bad.id, '<50k'),
+                                          (10**6, '<50k')]) == [
+        None, None, "'rich' is not one of the classes of adult_income (<50k, >=50k)",
+        f'no answer {bad.id} of adult_income in the log', 'no answer 1000000 of adult_income in the log']
+    assert other.feedback('adult_income', [(a.id, '<50k')]) == [f'answer {a.id} was not given in this session']
+    assert mine.feedback('fruits', [(a.id, 'banana')]) == [f'no answer {a.id} of fruits in the log']
+    mine.feedback('adult_income', [(a.id, '<50k')])                  # a corrected label: the latest counts
+    got = log.labelled('adult_income')
+    assert got[['id', 'prediction', 'truth']].values.tolist() == [[a.id, a.prediction, '<50k'],
+                                                                    [b.id, b.prediction, b.prediction]]
+    assert got['inputs'][0]['age'] == 30 and got['version'].tolist() == ['v1', 'v1']
+    img = mine.classify('fruits', [('x.png', b'nope')])[0]           # a rejected file has no answer to label
+    assert mine.feedback('fruits', [(img.id, 'banana')]) == [f'no answer {img.id} of fruits in the log']
+    log.prune(time.time() + 1)                                       # pruning answers drops their labels
+    assert len(log.labelled('adult_income')) == 0 and log.count() == 0
+
+
+def _label(log, models, rows: pd.DataFrame, truth) -> list:
+    answers = models.predict('adult_income', rows.drop(columns='salary').to_dict('records'))
+    return models.feedback('adult_income', [(a.id, t) for a, t in zip(answers, truth(rows, answers))], True)
+
+
+def test_labels_from_the_held_out_split_are_not_flagged_and_a_model_wrong_40_percent_is(tmp_path, demo_store, held_out):
+    card = demo_store.card('adult_income')
+    log = PredictionLog(tmp_path / 'ok.db')
+    models = LocalModels(demo_store, log)
+    rows = held_out.sample(800, random_state=3)
+    assert _label(log, models, rows, lambda r, a: r['salary'].tolist()) == [None] * 800
+    r = performance_report(log.labelled('adult_income'), card)
+    assert r['verdict'] == 'ok' and r['labelled'] == 800 and abs(r['accuracy'] - card['metrics']['accuracy']) < 0.04
+    assert r['p_value'] > 0.05
+    # the same people, and the model is wrong for 40 % of them
+    log = PredictionLog(tmp_path / 'bad.db')
+    models = LocalModels(demo_store, log)
+    flip = {'<50k': '>=50k', '>=50k': '<50k'}
+    wrong = lambda r, a: [flip[x.prediction] if i % 5 < 2 else x.prediction for i, x in enumerate(a)]
+    _label(log, models, rows, wrong)
+    r = performance_report(log.labelled('adult_income'), card)
+    assert r['verdict'] == 'below the card' and r['accuracy'] == pytest.approx(0.6) and r['p_value'] < 1e-6
+    # per class and the confusion matrix count the same labels
+    assert sum(map(sum, r['confusion'])) == 800 and sum(c['support'] for c in r['per_class']) == 800
+    assert r['by_day'][0]['n'] == 800
+
+
+def test_the_p_value_is_the_binomial_tail_computed_by_hand():
+    "30 labels, 21 right, against a card's 85.5 %: P(X ≤ 21) for X ~ Binomial(30, 0.855)."
+    card = dict(name='m', version='v1', classes=['a', 'b'], metrics=dict(accuracy=0.855))
+    df = pd.DataFrame(dict(ts=[time.time()] * 30, prediction=['a'] * 30, truth=['a'] * 21 + ['b'] * 9))
+    r = performance_report(df, card)
+    want = sum(math.comb(30, k) * 0.855 ** k * 0.145 ** (30 - k) for k in range(22))
+    assert r['p_value'] == pytest.approx(want, rel=1e-9) and r['verdict'] == 'below the card'
+    assert performance_report(df.head(29), card)['verdict'] == 'not enough labels'
+    assert performance_report(df, card, PerformanceSettings(alpha=1e-4))['verdict'] == 'ok'
+    a, b = r['per_class']
+    assert (a['precision'], a['recall'], b['precision'], b['recall']) == (0.7, 1.0, None, 0.0)
+    assert r['confusion'] == [[21, 0], [9, 0]]
+
+
+def test_cli_feedback_by_id_and_by_inputs_then_performance(tmp_path, demo_store, held_out):
+    "Labels that arrive later: a CSV with ids, or with the input columns; then `performance` judges them."
+    log = tmp_path / 'log.db'
+    rows = held_out.head(60)
+    rows.to_csv(tmp_path / 'people.csv', index=False)
+    r = run_cli('predict', 'adult_income', tmp_path / 'people.csv', log=log, check=0)
+    assert len(r.stdout.splitlines()) == 60
+    # by inputs: the salary column is the truth; one row matches no logged answer
+    labels = rows.copy()
+    labels.loc[labels.index[5], 'age'] = 99
+    labels.to_csv(tmp_path / 'labels.csv', index=False)
+    r = run_cli('feedback', 'adult_income', tmp_path / 'labels.csv', log=log)
+    assert r.returncode == 1 and json.loads(r.stdout) == dict(model='adult_income', labelled=59, refused=1)
+    assert 'row 6: no logged answer with these inputs' in r.stderr
+    r = run_cli('performance', 'adult_income', '--html', tmp_path / 'perf.html', log=log)
+    assert r.returncode == 0 and 'ok — accuracy' in r.stdout and 'on 59 labelled' in r.stdout
+    assert 'Confusion' in (tmp_path / 'perf.html').read_text()
+    # by id: every answer labelled wrong → far below the card, exit 1
+    got = PredictionLog(log).labelled('adult_income')
+    flip = {'<50k': '>=50k', '>=50k': '<50k'}
+    pd.DataFrame(dict(id=got['id'], truth=[flip[p] for p in got['prediction']])).to_csv(tmp_path / 'ids.csv', index=False)
+    r = run_cli('feedback', 'adult_income', tmp_path / 'ids.csv', log=log, check=0)
+    r = run_cli('performance', 'adult_income', log=log)
+    assert r.returncode == 1 and r.stdout.startswith('adult_income v1: below the card — accuracy 0.0% on 59')
+    (tmp_path / 'nolabel.csv').write_text('age\n30\n')
+    r = run_cli('feedback', 'adult_income', tmp_path / 'nolabel.csv', log=log)
+    assert r.returncode == 2 and 'the labels need a column "truth" (or "salary")' in r.stderr
