@@ -44,32 +44,59 @@ def cmd_card(args):
 
 def cmd_activate(args):
     st = _store(args)
+    if args.version is None and not args.no_shadow: raise ModelError('give the VERSION to activate (or --no-shadow).')
+    if args.shadow:
+        st.set_shadow(args.name, args.version)
+        print(f'{args.name}: {args.version} now answers in the shadow of {st.active_version(args.name)} '
+              f'(logged, never shown); `activate {args.name} {args.version}` promotes it')
+        return 0
+    if args.no_shadow:
+        st.set_shadow(args.name, None)
+        print(f'{args.name}: no shadow version')
+        return 0
     st.activate(args.name, args.version)
     print(f'{args.name}: {args.version} is now active')
     return 0
 
 
+def cmd_compare(args):
+    from .compare import compare_text, compare_versions
+    from .tabular import read_csv_checked
+    r = compare_versions(_store(args), args.name, args.a, args.b, read_csv_checked(args.csv), alpha=args.alpha)
+    print(compare_text(r))
+    return 1 if r['verdict'] == 'B is worse' else 0
+
+
 def cmd_train_tabular(args):
     from .train import train_tabular
+    extra = None
+    if args.add_feedback:
+        from .monitor import PredictionLog
+        from .train import feedback_rows
+        extra = feedback_rows(PredictionLog(args.log), args.add_feedback, args.target)
+        print(f'{len(extra)} labelled answer(s) of {args.add_feedback} added from {PredictionLog(args.log).where}',
+              file=sys.stderr)
     v = train_tabular(args.csv, args.target, args.name, cat=_csv_list(args.cat), cont=_csv_list(args.cont),
                       store=_store(args), epochs=args.epochs, seed=args.seed, templates=args.describe,
-                      max_rows=args.max_rows, log=lambda m: print(m, file=sys.stderr))
-    print(f'registered {args.name} {v}')
+                      max_rows=args.max_rows, activate=not args.no_activate, extra=extra,
+                      log=lambda m: print(m, file=sys.stderr))
+    print(f'registered {args.name} {v}' + (' (not active)' if args.no_activate else ''))
     return 0
 
 
 def cmd_train_image(args):
     from .train import train_image
     v = train_image(args.folder, args.name, store=_store(args), valid_style=args.valid_style,
-                    epochs=args.epochs, size=args.size, seed=args.seed, log=lambda m: print(m, file=sys.stderr))
-    print(f'registered {args.name} {v}')
+                    epochs=args.epochs, size=args.size, seed=args.seed, activate=not args.no_activate,
+                    log=lambda m: print(m, file=sys.stderr))
+    print(f'registered {args.name} {v}' + (' (not active)' if args.no_activate else ''))
     return 0
 
 
 def cmd_import(args):
     from .importer import import_learner
-    v = import_learner(args.path, args.name, csv=args.csv, store=_store(args))
-    print(f'registered {args.name} {v}')
+    v = import_learner(args.path, args.name, csv=args.csv, store=_store(args), activate=not args.no_activate)
+    print(f'registered {args.name} {v}' + (' (not active)' if args.no_activate else ''))
     return 0
 
 
@@ -198,8 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('list', help='list models and versions (* = active)'); p.set_defaults(fn=cmd_list)
     p = sub.add_parser('card', help='print the model card (JSON)')
     p.add_argument('name'); p.add_argument('--version'); p.set_defaults(fn=cmd_card)
-    p = sub.add_parser('activate', help='make a version active (an older one is a rollback)')
-    p.add_argument('name'); p.add_argument('version'); p.set_defaults(fn=cmd_activate)
+    p = sub.add_parser('activate', help='make a version active (an older one is a rollback, the shadow a promotion)')
+    p.add_argument('name'); p.add_argument('version', nargs='?')
+    p.add_argument('--shadow', action='store_true', help='run VERSION beside the active one on every answer, logged, '
+                   'never shown (see `performance`, the monitor)')
+    p.add_argument('--no-shadow', action='store_true', help='stop running a shadow version')
+    p.set_defaults(fn=cmd_activate)
+
+    p = sub.add_parser('compare', help='two versions on the same labelled CSV: accuracy, McNemar test, agreement, '
+                                       'schema changes (exit 1 if B is significantly worse)')
+    p.add_argument('name'); p.add_argument('a', help='version A (e.g. the active one)'); p.add_argument('b', help='version B')
+    p.add_argument('--csv', required=True, type=Path, help='labelled rows: the inputs and the true class ("truth" or the target)')
+    p.add_argument('--alpha', type=float, default=0.05)
+    p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser('train-tabular', help='train a tabular classifier and register a new version')
     p.add_argument('--csv', required=True, type=Path); p.add_argument('--target', required=True)
@@ -210,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-rows', type=int, help='train on a random sample of this many rows')
     p.add_argument('--describe', action='append', metavar='CLASS=TEXT',
                    help='sentence shown for a class, e.g. ">=50k=earns more than $50k a year"')
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.add_argument('--add-feedback', metavar='NAME', help='also train on the labelled answers of model NAME in the '
+                   'prediction log (their inputs and the right class; duplicates dropped)')
+    p.add_argument('--log', help='the prediction log for --add-feedback (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.set_defaults(fn=cmd_train_tabular)
 
     p = sub.add_parser('train-image', help='train an image classifier and register a new version')
@@ -218,11 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--name', default='image_model')
     p.add_argument('--valid-style', help='style layout: the style sub-folder held out for validation')
     p.add_argument('--epochs', type=int, default=100); p.add_argument('--size', type=int, default=64)
-    p.add_argument('--seed', type=int, default=42); p.set_defaults(fn=cmd_train_image)
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.set_defaults(fn=cmd_train_image)
 
     p = sub.add_parser('import', help='register a learner exported elsewhere (learn.export())')
     p.add_argument('path', type=Path); p.add_argument('--name', required=True)
     p.add_argument('--csv', type=Path, help='its training data: ranges and reference statistics come from it')
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
     p.set_defaults(fn=cmd_import)
 
     p = sub.add_parser('predict', help='predict CSV rows or image files; one JSON line per input')
@@ -360,6 +405,9 @@ def cmd_performance(args):
     labelled = PredictionLog(args.log).labelled(args.name, card['version'], since=since)
     report = performance_report(labelled, card, PerformanceSettings(min_labels=args.min_labels, alpha=args.alpha))
     print(performance_text(report))
+    from .compare import shadow_report, shadow_text
+    pairs = PredictionLog(args.log).shadow_pairs(args.name, since=since)
+    if len(pairs): print(shadow_text(shadow_report(pairs)))
     if args.html:
         args.html.write_text(f'<!doctype html><meta charset="utf-8"><title>{args.name} live accuracy</title>'
                              f'<style>.app-table{{border-collapse:collapse}}.app-table td,.app-table th'

@@ -8,7 +8,8 @@ returned all the same.
 
 Feedback (the right class of a logged prediction, from the apps' "Was this right?" or labels that
 arrive later) is a second table, `feedback`, keyed by the prediction's id; the latest label of a
-prediction counts.
+prediction counts. A shadow version's answers (`ModelStore.set_shadow`) go to a third table,
+`shadow`, beside the id of the answer that was shown.
 """
 from __future__ import annotations
 
@@ -54,6 +55,19 @@ _FEEDBACK = sa.Table(
     sa.Column('source', sa.Text, nullable=False),
     sa.Column('session', sa.Text, nullable=False),
     sa.Index('feedback_model_prediction', 'model', 'prediction_id'),
+    sqlite_autoincrement=True,
+)
+_SHADOW = sa.Table(
+    'shadow', _META,
+    sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column('prediction_id', sa.Integer, nullable=False),
+    sa.Column('ts', sa.Double, nullable=False),
+    sa.Column('model', sa.Text, nullable=False),
+    sa.Column('version', sa.Text, nullable=False),
+    sa.Column('prediction', sa.Text),
+    sa.Column('probabilities', sa.Text),
+    sa.Column('error', sa.Text),
+    sa.Index('shadow_model_version', 'model', 'version'),
     sqlite_autoincrement=True,
 )
 _COLS = [c.name for c in _TABLE.columns]
@@ -161,6 +175,43 @@ class PredictionLog:
                 warnings.warn(self.problem, RuntimeWarning, stacklevel=2)
             return None
 
+    def record_shadow(self, model: str, version: str, prediction_ids: list[int], entries: list[dict]) -> bool:
+        "Log a shadow version's answers {prediction, probabilities, error} beside the answers shown (their ids)."
+        now = time.time()
+        rows = [dict(prediction_id=int(i), ts=now, model=model, version=version, prediction=e.get('prediction'),
+                     probabilities=json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()})
+                     if e.get('probabilities') else None, error=e.get('error'))
+                for i, e in zip(prediction_ids, entries) if i is not None]
+        if not rows: return True
+        try:
+            with self._engine().begin() as con:
+                con.execute(_SHADOW.insert(), rows)
+            return True
+        except Exception as e:  # noqa: BLE001 - logging must never break a prediction
+            if self.problem is None:
+                self.problem = f'shadow answers are not being logged to {self.where}: {_short(e)}'
+                warnings.warn(self.problem, RuntimeWarning, stacklevel=2)
+            return False
+
+    def shadow_pairs(self, model: str, version: str | None = None, since: float | None = None):
+        """Answers shown beside a shadow version's answers to the same input, as a DataFrame: id, ts,
+        version and prediction (shown), shadow_version, shadow_prediction, truth (its latest label or None).
+        Answers either side could not give are left out."""
+        import pandas as pd
+        cols = ['id', 'ts', 'version', 'prediction', 'shadow_version', 'shadow_prediction', 'truth']
+        if not self._exists(): return pd.DataFrame(columns=cols)
+        t, w, f = _TABLE.c, _SHADOW.c, _FEEDBACK.c
+        latest = (sa.select(f.prediction_id, sa.func.max(f.id).label('fid')).where(f.model == model)
+                  .group_by(f.prediction_id).subquery())
+        q = (sa.select(t.id, t.ts, t.version, t.prediction, w.version, w.prediction, f.truth)
+             .join(_SHADOW, w.prediction_id == t.id)
+             .outerjoin(latest, latest.c.prediction_id == t.id).outerjoin(_FEEDBACK, f.id == latest.c.fid)
+             .where(t.model == model, w.model == model, t.error.is_(None), w.error.is_(None)))
+        if version: q = q.where(w.version == version)
+        if since is not None: q = q.where(t.ts >= since)
+        with self._engine().connect() as con:
+            return pd.DataFrame(con.execute(q.order_by(t.id)).all(), columns=cols)
+
     # ---- feedback ---------------------------------------------------------------------------------
     def add_feedback(self, model: str, labels: list[tuple[int, str]], session: str | None = None,
                      source: str | None = None, own_session: str | None = None) -> list[str | None]:
@@ -227,6 +278,7 @@ class PredictionLog:
         with self._engine().begin() as con:
             old = sa.select(_TABLE.c.id).where(_TABLE.c.ts < before)
             con.execute(_FEEDBACK.delete().where(_FEEDBACK.c.prediction_id.in_(old)))
+            con.execute(_SHADOW.delete().where(_SHADOW.c.prediction_id.in_(old)))
             return con.execute(_TABLE.delete().where(_TABLE.c.ts < before)).rowcount
 
     def count(self, model: str | None = None) -> int:

@@ -8,6 +8,8 @@ at `$FASTAI_APPS_API` when it is set, else in-process.
 
 Every prediction is logged here, per call, with the caller's session id and source; batch
 scoring (a CSV) is logged with the source `<source>:batch` so drift can tell it from form answers.
+When the store has a shadow version for a model, answers of its active version (forms, API
+records, images; not scored CSV files) are also given by the shadow and logged beside them.
 """
 from __future__ import annotations
 
@@ -138,6 +140,20 @@ class LocalModels:
         ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
         for r, i in zip(results or [], ids or []): r.id = i
 
+    def _shadow(self, pred, shown: list, answer) -> None:
+        """When `pred` is the active version and the store names a shadow version, `answer(shadow
+        predictor)` gives its answers to the same inputs, logged beside `shown`. Never fails the call."""
+        if self.log is None: return
+        try:
+            version = self.store.shadow_version(pred.name)
+            if version is None or pred.version != self.store.active_version(pred.name): return
+            got = answer(self.predictor(pred.name, version, pred.task))
+            self.log.record_shadow(pred.name, version, [r.id for r in shown],
+                                   [dict(prediction=g.prediction, probabilities=g.probabilities, error=g.error) for g in got])
+        except Exception as e:  # noqa: BLE001 - the shadow never costs a visitor their answer
+            import warnings
+            warnings.warn(f'the shadow version of {pred.name} could not answer: {type(e).__name__}: {e}', RuntimeWarning)
+
     def feedback(self, name, labels, any_session: bool = False) -> list[str | None]:
         """As `ModelService.feedback`; `any_session=True` (labels that arrive later, from the CLI or a
         program) may label any answer of the model."""
@@ -156,6 +172,7 @@ class LocalModels:
         out = list(res)
         rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
         self._record(pred, tabular_entries(rows, out, res.seconds), results=out)
+        self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
         return out
 
     def _record_frame(self, pred, df, res) -> None:
@@ -210,7 +227,16 @@ class LocalModels:
         self._record(pred, [dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
                                  probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
                                  error=r.error) for r in results], results=results)
+        self._shadow(pred, results, lambda shadow: _shadow_images(shadow, results))
         return results
+
+
+def _shadow_images(shadow, results: list[ImageResult]) -> list[ImageResult]:
+    "A shadow image predictor's answers for the images already decoded in `results`."
+    out = [ImageResult(name=r.name, size=r.size, error=r.error) for r in results]
+    good = [(o, r) for o, r in zip(out, results) if r.ok]
+    if good: shadow.fill([o for o, _ in good], shadow.predict_images([r.image for _, r in good]))
+    return out
 
 
 def tabular_entries(rows: list[dict], preds: list[Prediction], seconds: float) -> list[dict]:

@@ -1,5 +1,8 @@
 """The model store: `models/<name>/<version>/{model.pkl,card.json}`, versioned, checksummed.
 
+One version of a name is active (`ACTIVE`: the apps' answers); another may be its shadow (`SHADOW`:
+also run on every answer and logged beside it, never shown) until it is promoted or dropped.
+
 A card (JSON) describes the model: task, target, classes, input schema, metrics, reference
 statistics of the training data, the sha256 of `model.pkl` and the library versions. The
 apps read the card; the learner is only unpickled after its checksum matched the card.
@@ -18,7 +21,7 @@ from pathlib import Path
 __all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file',
            'MODEL_FILE', 'CARD_FILE']
 
-MODEL_FILE, CARD_FILE, ACTIVE_FILE = 'model.pkl', 'card.json', 'ACTIVE'
+MODEL_FILE, CARD_FILE, ACTIVE_FILE, SHADOW_FILE = 'model.pkl', 'card.json', 'ACTIVE', 'SHADOW'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 _VERSION_RE = re.compile(r'^v(\d+)$')
 
@@ -201,11 +204,31 @@ class ModelStore:
         return version
 
     def activate(self, name: str, version: str) -> None:
-        "Make `version` the one the apps use (activating an older one is a rollback)."
+        """Make `version` the one the apps use (activating an older one is a rollback; activating the
+        shadow promotes it, and it is a shadow no more)."""
+        self._check_version(name, version)
+        (self.root / name / ACTIVE_FILE).write_text(version + '\n')
+        if self.shadow_version(name) == version: self.set_shadow(name, None)
+
+    def shadow_version(self, name: str) -> str | None:
+        "The version run in the shadow of the active one, if any."
+        f = self.root / name / SHADOW_FILE
+        v = f.read_text().strip() if f.exists() else ''
+        return v if v and v in self.versions(name) and v != self.active_version(name) else None
+
+    def set_shadow(self, name: str, version: str | None) -> None:
+        "Run `version` in the shadow of the active version (None: no shadow)."
+        f = self.root / name / SHADOW_FILE
+        if version is None:
+            f.unlink(missing_ok=True); return
+        self._check_version(name, version)
+        if version == self.active_version(name): raise ModelError(f'{name} {version} is the active version: it cannot also be its shadow.')
+        f.write_text(version + '\n')
+
+    def _check_version(self, name: str, version: str) -> None:
         if version not in self.versions(name):
             raise ModelError(f'model {name!r} has no version {version!r} '
                              f'(versions: {", ".join(self.versions(name)) or "none"}).')
-        (self.root / name / ACTIVE_FILE).write_text(version + '\n')
 
 
 def _json_default(o):

@@ -17,7 +17,7 @@ import pandas as pd
 from .schema import image_schema, reference_stats, tabular_schema
 from .store import ModelError, ModelStore
 
-__all__ = ['train_tabular', 'train_image', 'infer_columns', 'RandomBackground', 'find_image_items',
+__all__ = ['train_tabular', 'train_image', 'feedback_rows', 'infer_columns', 'RandomBackground', 'find_image_items',
            'library_versions']
 
 IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff'}
@@ -51,8 +51,10 @@ def infer_columns(df: pd.DataFrame, target: str, cat=None, cont=None):
 def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: ModelStore | None = None,
                   epochs: int = 4, lr: float = 1e-2, valid_pct: float = 0.2, seed: int = 42,
                   templates: dict | None = None, max_rows: int | None = None, activate: bool = True,
-                  log=print) -> str:
-    "Train a tabular classifier on `csv` and register it as a new version of `name`."
+                  extra: pd.DataFrame | None = None, log=print) -> str:
+    """Train a tabular classifier on `csv` and register it as a new version of `name` (active unless
+    `activate` is False). `extra`: more rows (labelled answers, `feedback_rows`), added after `max_rows`
+    sampling; rows that repeat one already there are dropped."""
     from fastai.tabular.all import (Categorify, CategoryBlock, FillMissing, Normalize, RandomSplitter,
                                     TabularPandas, accuracy, range_of, tabular_learner)
     store = store or ModelStore()
@@ -61,6 +63,15 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise ModelError(f'cannot read the CSV {csv}: {e}') from None
     if max_rows: df = df.sample(n=min(max_rows, len(df)), random_state=seed).reset_index(drop=True)
+    n_extra = 0
+    if extra is not None and len(extra):
+        ex = extra.reindex(columns=df.columns)
+        for c in df.columns:           # numbers typed in a form or a CSV as text are numbers here
+            if pd.api.types.is_numeric_dtype(df[c]): ex[c] = pd.to_numeric(ex[c], errors='coerce')
+        key = lambda d: d.astype(str).agg('\x1f'.join, axis=1)
+        k = key(ex)
+        ex = ex[~k.isin(set(key(df))) & ~k.duplicated()]
+        n_extra, df = len(ex), pd.concat([df, ex], ignore_index=True)
     cat, cont = infer_columns(df, target, cat, cont)
     if not cat and not cont: raise ModelError('no input columns to train on.')
     df = df.dropna(subset=[target]).reset_index(drop=True)
@@ -86,11 +97,24 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
                              epochs=epochs),
                 reference=reference_stats(train_df, schema,
                                           valid_pred_dist=_class_dist(preds.argmax(1).numpy(), classes)),
-                data_source=dict(csv=str(csv), rows=len(df)), templates=parse_templates(templates, classes),
+                data_source=dict(csv=str(csv), rows=len(df), **({'feedback_rows': n_extra} if extra is not None else {})),
+                templates=parse_templates(templates, classes),
                 library=library_versions())
     with tempfile.TemporaryDirectory() as d:
         learn.export(Path(d) / 'model.pkl')
         return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
+
+
+def feedback_rows(log, name: str, target: str) -> pd.DataFrame:
+    """The labelled answers of model `name` as training rows: their inputs, and the right class in
+    `target`. Answers logged as bins only (FASTAI_APPS_LOG_INPUTS=bins) hold no values to train on
+    and are left out; so are repeats of the same inputs with the same label."""
+    from .drift import BIN
+    lab = log.labelled(name)
+    rows = [dict(r, **{target: t}) for r, t in zip(lab['inputs'], lab['truth'])
+            if not any(isinstance(v, str) and v.startswith(BIN) for v in r.values())]
+    df = pd.DataFrame(rows)
+    return df[~df.astype(str).duplicated()].reset_index(drop=True) if len(df) else df
 
 
 def parse_templates(templates, classes) -> dict:

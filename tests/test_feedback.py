@@ -113,3 +113,82 @@ def test_cli_feedback_by_id_and_by_inputs_then_performance(tmp_path, demo_store,
     (tmp_path / 'nolabel.csv').write_text('age\n30\n')
     r = run_cli('feedback', 'adult_income', tmp_path / 'nolabel.csv', log=log)
     assert r.returncode == 2 and 'the labels need a column "truth" (or "salary")' in r.stderr
+
+
+# ---- safe version changes: compare, shadow, retrain from feedback -------------------------------------
+def test_compare_picks_the_better_version_with_mcnemars_exact_p(store_copy, held_out, tmp_path):
+    "A version trained on shuffled labels against the demo model on held-out rows: the better one wins."
+    from predictors.compare import compare_versions
+    from predictors.train import train_tabular
+    shuffled = held_out.sample(2000, random_state=0).reset_index(drop=True)
+    shuffled['salary'] = shuffled['salary'].sample(frac=1, random_state=1).to_numpy()
+    shuffled.to_csv(tmp_path / 'shuffled.csv', index=False)
+    bad = train_tabular(tmp_path / 'shuffled.csv', 'salary', 'adult_income', store=store_copy, epochs=1,
+                        activate=False, log=lambda m: None)
+    assert store_copy.active_version('adult_income') == 'v1' and bad == 'v2'
+    rows = held_out.sample(600, random_state=7)
+    r = compare_versions(store_copy, 'adult_income', 'v1', bad, rows)
+    assert r['compared'] == 600 and r['verdict'] == 'B is worse' and r['accuracy_a'] > r['accuracy_b']
+    m = r['mcnemar']
+    n, k = m['a_only'] + m['b_only'], m['a_only']
+    by_hand = sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n            # P(X ≥ a_only), X ~ Bin(n, ½)
+    assert m['p_b_worse'] == pytest.approx(by_hand, rel=1e-9) and m['p_b_worse'] < 1e-6
+    assert m['p'] == pytest.approx(min(1, 2 * min(by_hand, sum(math.comb(n, i) for i in range(m['b_only'], n + 1)) / 2 ** n)))
+    assert compare_versions(store_copy, 'adult_income', bad, 'v1', rows)['verdict'] == 'B is better'
+    assert r['columns_added'] == r['columns_removed'] == [] and 0 < r['agreement'] < 1
+    rows.to_csv(tmp_path / 'rows.csv', index=False)
+    out = run_cli('--models', store_copy.root, 'compare', 'adult_income', 'v1', bad, '--csv', tmp_path / 'rows.csv')
+    assert out.returncode == 1 and 'verdict    B is worse' in out.stdout
+    assert run_cli('--models', store_copy.root, 'compare', 'adult_income', bad, 'v1', '--csv', tmp_path / 'rows.csv').returncode == 0
+
+
+def test_a_shadow_version_answers_beside_the_active_one_and_never_costs_an_answer(store_copy, tmp_path):
+    "Images through a shadow: both answers logged, paired by id; a shadow that cannot load only warns."
+    from predictors.compare import shadow_report
+    from predictors.store import MODEL_FILE, ModelError
+    from helpers import TEST_IMAGES
+    card = store_copy.card('fruits')
+    v2 = store_copy.register('fruits', store_copy.path('fruits', 'v1') / MODEL_FILE, card, activate=False)
+    with pytest.raises(ModelError, match='is the active version'): store_copy.set_shadow('fruits', 'v1')
+    store_copy.set_shadow('fruits', v2)
+    log = PredictionLog(tmp_path / 'log.db')
+    models = LocalModels(store_copy, log)
+    files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:4]] + [('bad.png', b'x')]
+    shown = models.classify('fruits', files)
+    pairs = log.shadow_pairs('fruits')
+    assert pairs['id'].tolist() == [r.id for r in shown if r.ok] and set(pairs['shadow_version']) == {v2}
+    assert (pairs['prediction'] == pairs['shadow_prediction']).all()          # the same weights agree
+    models.feedback('fruits', [(shown[0].id, shown[0].prediction), (shown[1].id, 'banana')])
+    rep = shadow_report(log.shadow_pairs('fruits'))
+    assert (rep['answers'], rep['agreement'], rep['labelled'], rep['accuracy_shadow']) == (4, 1.0, 2, 0.5)
+    assert set(log.read('fruits')['version']) == {'v1'}                       # what visitors saw
+    v3 = store_copy.register('fruits', store_copy.path('fruits', 'v1') / MODEL_FILE, card, activate=False)
+    (store_copy.path('fruits', v3) / MODEL_FILE).write_bytes(b'tampered')
+    store_copy.set_shadow('fruits', v3)
+    with pytest.warns(RuntimeWarning, match='shadow version of fruits could not answer'):
+        again = models.classify('fruits', files[:1])
+    assert again[0].ok and len(log.shadow_pairs('fruits')) == 4
+    store_copy.set_shadow('fruits', v2)
+    store_copy.activate('fruits', v2)                                          # promoting ends the shadow
+    assert store_copy.shadow_version('fruits') is None
+
+
+def test_retraining_adds_the_labelled_answers_once(tmp_path, held_out):
+    "train-tabular --add-feedback: the log's labelled inputs join the training data, repeats dropped."
+    from predictors import ModelStore
+    log = PredictionLog(tmp_path / 'log.db')
+    store = ModelStore(tmp_path / 'models')
+    base = held_out.head(300)
+    base.to_csv(tmp_path / 'base.csv', index=False)
+    run_cli('train-tabular', '--csv', tmp_path / 'base.csv', '--target', 'salary', '--name', 'm', '--epochs', '1',
+            models=store.root, check=0)
+    models = LocalModels(store, log)
+    people = pd.concat([held_out.iloc[300:303], held_out.iloc[[300]], base.iloc[[0]]])  # a repeat, a training row
+    answers = models.predict('m', people.drop(columns='salary').to_dict('records'))
+    models.feedback('m', [(a.id, t) for a, t in zip(answers, people['salary'])])
+    r = run_cli('train-tabular', '--csv', tmp_path / 'base.csv', '--target', 'salary', '--name', 'm', '--epochs', '1',
+                '--add-feedback', 'm', '--log', tmp_path / 'log.db', '--no-activate', models=store.root, check=0)
+    assert '4 labelled answer(s) of m added' in r.stderr                   # 5 labels, one a repeat
+    card = store.card('m', 'v2')
+    assert card['data_source']['feedback_rows'] == 3 and card['data_source']['rows'] == 303   # the training row too
+    assert store.active_version('m') == 'v1'

@@ -63,3 +63,58 @@ def test_new_continuous_and_categorical_columns(base):
     cols, card = _schema(store)
     assert card['version'] == 'v1' and 'years-in-job' not in cols and 'work-location' not in cols
     run_cli('activate', 'adult', v, models=store, check=0)
+
+
+@pytest.fixture(scope='module')
+def loop_store(base):
+    "A store of its own, with the base model as v1: the other tests here change the schema of `base`'s."
+    d, df, _ = base
+    assert _train(d / 'loop_models', d / 'base.csv') == 'v1'
+    return d / 'loop_models'
+
+
+@pytest.mark.parametrize('change', ['new category value', 'new column', 'new categorical column'])
+def test_retrain_compare_shadow_promote_and_roll_back(base, loop_store, change, tmp_path):
+    "The safe path from 'retrained' to 'serving': --no-activate, compare, shadow, promote, roll back."
+    from predictors import ModelStore
+    from predictors.monitor import PredictionLog
+    from predictors.service import LocalModels
+    _, df, _ = base
+    store = loop_store
+    df = df.copy()
+    if change == 'new category value': df.loc[:199, 'native-country'] = ' United-Kingdom'
+    if change == 'new column': df['tenure'] = (df['age'] - 16).clip(lower=0)
+    if change == 'new categorical column': df['region'] = df['native-country'].map(lambda c: 'US' if 'States' in c else 'abroad')
+    df.to_csv(tmp_path / 'new.csv', index=False)
+    st = ModelStore(store)
+    active = st.active_version('adult')
+    r = run_cli('train-tabular', '--csv', tmp_path / 'new.csv', '--target', 'salary', '--name', 'adult', '--epochs', '1',
+                '--max-rows', ROWS, '--no-activate', models=store, check=0)
+    new = r.stdout.split()[1 + r.stdout.split().index('adult')]
+    assert r.stdout.strip().endswith('(not active)') and st.active_version('adult') == active != new
+    # compare on labelled rows: accuracy of both, McNemar, and what the schema added
+    df.sample(500, random_state=1).to_csv(tmp_path / 'labelled.csv', index=False)
+    r = run_cli('compare', 'adult', active, new, '--csv', tmp_path / 'labelled.csv', models=store)
+    assert r.returncode in (0, 1) and f'adult {active} (A) vs {new} (B) on 500 labelled row(s)' in r.stdout
+    added = {'new column': 'tenure', 'new categorical column': 'region'}.get(change)
+    assert f'columns added: {added or "none"}; removed: none' in r.stdout
+    if change == 'new category value': assert 'native-country: new value(s) United-Kingdom' in r.stdout
+    # shadow: the active version keeps answering; the new one answers too, logged beside it
+    run_cli('activate', 'adult', new, '--shadow', models=store, check=0)
+    assert st.active_version('adult') == active and st.shadow_version('adult') == new
+    log = PredictionLog(tmp_path / 'log.db')
+    models = LocalModels(st, log)
+    people = df.drop(columns='salary').head(40).to_dict('records')
+    answers = models.predict('adult', people)
+    assert all(a.ok for a in answers) and log.read('adult')['version'].unique().tolist() == [active]
+    models.feedback('adult', [(a.id, t) for a, t in zip(answers, df['salary'].head(40))])
+    pairs = log.shadow_pairs('adult')
+    assert len(pairs) == 40 and set(pairs['shadow_version']) == {new} and pairs['truth'].notna().all()
+    r = run_cli('performance', 'adult', '--log', tmp_path / 'log.db', models=store, check=0)
+    assert f'shadow {new}: agrees with the answers shown on' in r.stdout and 'on 40 labelled: shown' in r.stdout
+    # promote, then roll back
+    run_cli('activate', 'adult', new, models=store, check=0)
+    assert st.active_version('adult') == new and st.shadow_version('adult') is None
+    assert models.predict('adult', people[:1])[0].ok and log.read('adult', limit=1)['version'][0] == new
+    run_cli('activate', 'adult', active, models=store, check=0)
+    assert st.active_version('adult') == active

@@ -63,12 +63,16 @@ class MonitorApp:
 
     def show_performance(self):
         "Accuracy of the active version's labelled answers in the window, per class and by day, against the card."
+        from predictors.compare import shadow_report, shadow_text
         from predictors.performance import performance_html, performance_report
         from predictors.report import parse_since
         try:
-            card = self.models.card(self.picker.value)
-            labelled = self.log.labelled(card['name'], card['version'], since=parse_since(self.window.value))
-            self.performance.value = performance_html(performance_report(labelled, card))
+            card, since = self.models.card(self.picker.value), parse_since(self.window.value)
+            labelled = self.log.labelled(card['name'], card['version'], since=since)
+            pairs = self.log.shadow_pairs(card['name'], since=since)
+            shadow = (message(f'<span class="app-shadow">{esc(shadow_text(shadow_report(pairs)))}</span>', 'ok')
+                      if len(pairs) else '')
+            self.performance.value = performance_html(performance_report(labelled, card)) + shadow
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.performance.value = message(f'Live accuracy cannot be shown: {esc(e)}', 'err')
 
