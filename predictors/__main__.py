@@ -1,9 +1,9 @@
 """Command line: `python -m predictors VERB …` (`--help` on each verb).
 
 Exit status: 0 success; 1 when some inputs of `predict` or `explain` could not be answered (each
-has an `error` line), when `feedback` refused a row, when `performance` finds the accuracy
-significantly below the card's or when `drift` judges the data drifted; 2 with a one-line reason on bad input
-or a model that cannot be used.
+has an `error` line), `feedback` refused a row, `performance` finds the accuracy significantly
+below the card's, `compare` finds version B significantly worse, or `drift` judges the data
+drifted; 2 with a one-line reason on bad input or a model that cannot be used.
 """
 from __future__ import annotations
 

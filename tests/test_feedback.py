@@ -3,13 +3,12 @@ import json
 import math
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from helpers import run_cli
 from predictors.monitor import PredictionLog
-from predictors.performance import PerformanceSettings, labels_from_frame, performance_report
+from predictors.performance import PerformanceSettings, performance_report
 from predictors.service import LocalModels
 
 
