@@ -197,15 +197,8 @@ async def feedback(name: str, request: Request, models: LocalModels = Depends(ge
     (an app labels its own visitor's answers); without one, any answer of the model. Per label
     `{"id": …, "ok": true}` or its `error`."""
     card = _card(models, name, None)
-    raw = await _body(request, limits.json_bytes, 'the JSON body')
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ApiError(400, f'the body is not valid JSON: {e}.') from None
-    labels = body.get('labels') if isinstance(body, dict) else None
-    if not isinstance(labels, list) or not labels:
-        raise ApiError(422, 'send {"labels": [{"id": answer id, "truth": class}, ...]} with at least one label.')
-    if len(labels) > limits.records: raise ApiError(413, f'{len(labels)} labels in one request; at most {limits.records}.')
+    labels = await _json_list(request, limits, 'labels', '{"labels": [{"id": answer id, "truth": class}, ...]}',
+                              'label', limits.records)
     pairs = []
     for i, lab in enumerate(labels):
         if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and isinstance(lab.get('truth'), str)):
@@ -224,18 +217,24 @@ async def _predict_json(name, version, request, models, limits):
     return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
 
 
-async def _records(request, pred, limits, most: int, instead: str) -> list[dict]:
-    "The request's JSON records, checked against the model's columns: at most `most` of them."
+async def _json_list(request, limits, key: str, example: str, what: str, most: int, instead: str = '') -> list:
+    "The JSON body's list `{key: [...]}` (or a bare list): at least one `what`, at most `most`."
     raw = await _body(request, limits.json_bytes, 'the JSON body')
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ApiError(400, f'the body is not valid JSON: {e}.') from None
-    records = body.get('records') if isinstance(body, dict) else body
-    if not isinstance(records, list) or not records:
-        raise ApiError(422, 'send {"records": [{column: value, ...}, ...]} with at least one record.')
-    if len(records) > most:
-        raise ApiError(413, f'{len(records)} records in one request; at most {most} ({instead}).')
+    items = body.get(key) if isinstance(body, dict) else body
+    if not isinstance(items, list) or not items: raise ApiError(422, f'send {example} with at least one {what}.')
+    if len(items) > most:
+        raise ApiError(413, f'{len(items)} {what}s in one request; at most {most}' + (f' ({instead})' if instead else '') + '.')
+    return items
+
+
+async def _records(request, pred, limits, most: int, instead: str) -> list[dict]:
+    "The request's JSON records, checked against the model's columns: at most `most` of them."
+    records = await _json_list(request, limits, 'records', '{"records": [{column: value, ...}, ...]}', 'record',
+                               most, instead)
     known = [c['name'] for c in pred.inputs]
     for i, r in enumerate(records):
         if not isinstance(r, dict): raise ApiError(422, f'record {i + 1} is not an object of column: value.')
