@@ -149,14 +149,15 @@ class PredictionLog:
         return eng
 
     def record(self, model: str, version: str, task: str, entries: list[dict], session: str | None = None,
-               source: str | None = None) -> list[int] | None:
+               source: str | None = None, ids: bool = True) -> list[int] | bool | None:
         """Append entries {inputs, prediction, probabilities, latency_ms, error}; their ids, in order
-        (what feedback refers to), or None if it failed.
+        (what feedback refers to), or None if it failed. `ids=False` (rows of a scored file, which
+        nobody labels one by one) skips collecting them: True, or None if it failed.
 
         `session` and `source` default to the log's own. A failure is reported once per log object
         and never raised.
         """
-        if not entries: return []
+        if not entries: return [] if ids else True
         now = time.time()
         rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=source or self.source,
                      session=session or self.session,
@@ -167,6 +168,9 @@ class PredictionLog:
                      latency_ms=e.get('latency_ms'), error=e.get('error')) for e in entries]
         try:
             with self._engine().begin() as con:
+                if not ids:
+                    con.execute(_TABLE.insert(), rows)
+                    return True
                 got = con.execute(_TABLE.insert().returning(_TABLE.c.id, sort_by_parameter_order=True), rows)
                 return [r[0] for r in got]
         except Exception as e:  # noqa: BLE001 - logging must never break a prediction

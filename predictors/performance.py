@@ -131,14 +131,16 @@ def performance_html(r: dict) -> str:
     s = r['settings']
     head = (f'<div class="app-performance" style="font-family:system-ui,sans-serif">'
             f'<h3 style="margin:6px 0">Live accuracy <span class="app-perf-verdict" style="color:#fff;background:{colour};'
-            f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>'
-            f'<p class="app-perf-summary">Accuracy <b class="app-live-accuracy">{_pct(r["accuracy"])}</b> on '
-            f'<b class="app-labelled">{r["labelled"]}</b> labelled prediction(s) of {esc(r["model"])} {esc(r["version"])}; '
-            f'the card says {_pct(r["card_accuracy"])} on held-out data. One-sided binomial test p = {_p(r["p_value"])} '
-            f'(flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>')
+            f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>')
     if not r['labelled']:
-        return head + ('<p>No labelled predictions yet: answer "Was this right?" under an answer in the apps, or '
-                       '<code>python -m predictors feedback NAME labels.csv</code>.</p></div>')
+        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
+                       f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '
+                       f'answer "Was this right?" under an answer in the apps, or <code>python -m predictors feedback '
+                       f'NAME labels.csv</code>.</p></div>')
+    head += (f'<p class="app-perf-summary">Accuracy <b class="app-live-accuracy">{_pct(r["accuracy"])}</b> on '
+             f'<b class="app-labelled">{r["labelled"]}</b> labelled answer(s) of {esc(r["model"])} {esc(r["version"])}; '
+             f'the card says {_pct(r["card_accuracy"])} on held-out data. One-sided binomial test p = {_p(r["p_value"])} '
+             f'(flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>')
     rows = ''.join(f'<tr><td>{esc(c["cls"])}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
                    f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_class'])
     table = (f'<table class="app-table app-perf-classes"><thead><tr><th>class</th><th>labelled</th><th>precision</th>'

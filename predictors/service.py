@@ -137,8 +137,10 @@ class LocalModels:
             from .drift import coarsen
             entries = [dict(e, inputs=c) for e, c in zip(entries, coarsen(pred.card, [e.get('inputs') or {} for e in entries]))]
         source = f'{self.source}:batch' if batch else self.source
-        ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source)
-        for r, i in zip(results or [], ids or []): r.id = i
+        ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source,
+                              ids=results is not None)
+        if results is not None:
+            for r, i in zip(results, ids or []): r.id = i
 
     def _shadow(self, pred, shown: list, answer) -> None:
         """When `pred` is the active version and the store names a shadow version, `answer(shadow
@@ -175,10 +177,15 @@ class LocalModels:
         self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
         return out
 
-    def _record_frame(self, pred, df, res) -> None:
-        "Log the predictions `res` of a DataFrame's rows as batch."
-        rows = df[[c['name'] for c in pred.inputs]].to_dict('records')
-        self._record(pred, tabular_entries(rows, list(res), res.seconds), batch=True)
+    def _record_frame(self, pred, df, res, slice_rows: int = 5000) -> None:
+        """Log the predictions `res` of a DataFrame's rows as batch, `slice_rows` at a time: the log's
+        entries (a dict per row) never hold a whole chunk of a large file at once."""
+        cols = [c['name'] for c in pred.inputs]
+        per_row = res.seconds / max(1, len(df))
+        for s in range(0, len(df), slice_rows):
+            rows = df[cols].iloc[s:s + slice_rows].to_dict('records')
+            preds = [res[i] for i in range(s, s + len(rows))]
+            self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True)
 
     def predict_frame(self, name, df, version=None):
         "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."

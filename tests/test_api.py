@@ -201,8 +201,10 @@ def test_a_100_mb_csv_is_scored_in_bounded_memory(api, tmp_path):
     stop.set()
     assert rows == n > 800_000 and problems == 0
     grew = (peak[0] - base) / 2**20
-    # reading the whole file at once would take ~700 MB more (the parsed frame of ~900k rows)
-    assert grew < 250, f'the server grew by {grew:.0f} MB while scoring 100 MB of CSV: not streamed'
+    # reading the whole file at once would take ~700 MB more (the parsed frame of ~900k rows); streamed, the
+    # peak varies between ~240 and ~390 MB from run to run here (chunks of 50,000 rows parsed, scored and
+    # logged on whichever threads of the server's pool, each with its own malloc arena)
+    assert grew < 450, f'the server grew by {grew:.0f} MB while scoring 100 MB of CSV: not streamed'
 
 
 def test_every_prediction_is_logged_with_the_callers_session(api):
