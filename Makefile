@@ -60,6 +60,7 @@ bench: venv
 	$(PY) benchmarks/image_predict.py
 	$(PY) benchmarks/api_throughput.py
 	$(PY) benchmarks/explain.py
+	$(PY) benchmarks/batch_scale.py --rows 1000000
 
 clean-venv:
 	rm -rf $(VENV)

@@ -101,6 +101,8 @@ def cmd_import(args):
 
 
 def cmd_predict(args):
+    if args.engine == 'dask': return _predict_on_dask(args)
+    if args.scheduler or args.workers: raise ModelError('--scheduler and --workers go with --engine dask.')
     from .monitor import PredictionLog
     from .service import LocalModels
     models = LocalModels(_store(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
@@ -183,6 +185,23 @@ def _contribution_row(out, card, row: int, e) -> None:
     num = lambda v: '' if v is None else f'{v:.6g}'
     w.writerow([row, e.target or '', num(e.probability), num(e.base), *[num(by.get(f)) for f in fields],
                 ('error: ' + e.error) if e.error else '; '.join(e.warnings)])
+
+
+def _predict_on_dask(args):
+    """`predict --engine dask`: score files of any number and size on Dask (`predictors.batch`); one JSON
+    line per failed row or image (its file and row) and a summary line. Not logged: batch runs on a
+    cluster are not the apps' traffic."""
+    if not args.out: raise ModelError('--engine dask writes its output to --out (a .csv file, or a .parquet dataset folder).')
+    from .batch import score_on_dask
+    store = _store(args)
+    print(f'scoring on Dask ({"scheduler " + args.scheduler if args.scheduler else "a local cluster"})…', file=sys.stderr)
+    r = score_on_dask(store, args.name, args.files, args.out, args.version, scheduler=args.scheduler,
+                      workers=args.workers, blocksize=args.blocksize, top=args.top,
+                      on_start=lambda link: print(f'Dask dashboard: {link}', file=sys.stderr, flush=True))
+    for f, row, why in r.failed:
+        print(json.dumps(dict(file=f, **({'row': row} if row is not None else {}), error=why)))
+    print(json.dumps(dict(rows=r.rows, failed=len(r.failed), parts=r.parts, scored=r.out)))
+    return 1 if r.failed else 0
 
 
 def _read(path) -> bytes | None:
@@ -271,10 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_import)
 
     p = sub.add_parser('predict', help='predict CSV rows or image files; one JSON line per input')
-    p.add_argument('name'); p.add_argument('files', nargs='+', type=Path); p.add_argument('--version')
+    p.add_argument('name'); p.add_argument('files', nargs='+', type=Path, metavar='INPUT',
+                                           help='CSV files or image files (--engine dask: also Parquet, globs, image folders)')
+    p.add_argument('--version')
+    p.add_argument('--engine', choices=['local', 'dask'], default='local',
+                   help='local: this process (default); dask: a Dask cluster, for many or large inputs (--out needed)')
+    p.add_argument('--scheduler', help='--engine dask: a running Dask scheduler, e.g. tcp://10.0.0.5:8786 '
+                   '(default: a local cluster on this machine)')
+    p.add_argument('--workers', type=int, help='--engine dask without --scheduler: worker processes (default: one per core)')
+    p.add_argument('--blocksize', default='16MB', help='--engine dask: bytes of CSV per task (default 16MB, about '
+                   '150,000 adult rows; Parquet files are split by row group)')
     p.add_argument('--top', type=int, default=3, help='image models: classes shown per image')
     p.add_argument('--out', type=Path, help='tabular models: write the scored CSV here (prediction, '
-                   'probability_<class>, problem columns) instead of JSON lines; one input CSV')
+                   'probability_<class>, problem columns) instead of JSON lines; one input CSV. --engine dask: '
+                   'a .csv file or a .parquet dataset folder, for tables and images')
     p.set_defaults(fn=cmd_predict)
 
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
