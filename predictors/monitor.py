@@ -141,10 +141,13 @@ class PredictionLog:
         eng = _engine(self.url)
         if not self._ready:
             if self.path: self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                _META.create_all(eng)
-            except sa.exc.DBAPIError:      # another process created the table at the same moment
-                _META.create_all(eng)
+            for attempt in range(8):
+                try:
+                    _META.create_all(eng)        # the tables and indexes it does not find
+                    break
+                except sa.exc.DBAPIError:        # another process created one of them at the same moment
+                    if attempt == 7: raise
+                    time.sleep(0.05 * (attempt + 1))
             self._ready = True
         return eng
 
