@@ -83,8 +83,8 @@ class ImageApp:
                                      layout=W.Layout(width='auto'))
         self.looked.add_class('app-heatmap-toggle')
         self.looked.observe(lambda ch: self.show_cards(), 'value')
-        self._shown = None      # the last upload: (files, results, thumbnails, rejected); heatmaps once asked for
-        self._heatmaps = None
+        self._shown = None      # the last upload: (files, results, thumbnails, rejected, feedback boxes)
+        self._heatmaps = None   # its heatmaps, made once when first asked for
         self.summary = W.HTML(); self.summary.add_class('app-summary')
         self.grid = W.Box(layout=W.Layout(display='flex', flex_flow='row wrap', gap='8px'))
         self.grid.add_class('app-grid')
