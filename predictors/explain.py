@@ -126,8 +126,10 @@ class TabularExplainer:
             v = self._values(x, masks)
             size = masks.sum(1)
             w = np.array([math.factorial(s) * math.factorial(d - s - 1) / math.factorial(d) for s in range(d)])
-            phi = np.stack([(w[size[without]][:, None] * (v[without | (1 << i)] - v[without])).sum(0)
-                            for i in range(d) for without in [ids[(ids >> i) & 1 == 0]]])
+            phi = np.zeros((d, v.shape[-1]))
+            for i in range(d):
+                without = ids[(ids >> i) & 1 == 0]                  # the coalitions that lack field i
+                phi[i] = (w[size[without]][:, None] * (v[without | (1 << i)] - v[without])).sum(0)
             return phi, v[[0, -1]]
         rng = np.random.default_rng(self.seed)
         half = [rng.permutation(d) for _ in range(self.permutations // 2)]
