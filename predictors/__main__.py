@@ -364,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--log', help='prediction log: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
     p.set_defaults(fn=cmd_prune)
 
-    p = sub.add_parser('verify', help='check the setup and every model (exit 1 if a check fails)')
+    p = sub.add_parser('verify', help='check the setup and every model, or learner files before importing them '
+                                      '(exit 1 if a check fails)')
+    p.add_argument('files', nargs='*', metavar='FILE', help='exported learners (.pkl) to check instead of the setup')
     p.set_defaults(fn=cmd_verify)
 
     p = sub.add_parser('health', help='for a process supervisor: server up, store readable, each model loads '
@@ -457,7 +459,8 @@ def cmd_prune(args):
 
 
 def cmd_verify(args):
-    from .verify import run_checks
+    from .verify import check_file, run_checks
+    if args.files: return _print_checks([r for f in args.files for r in check_file(f)])
     return _print_checks(run_checks(_store(args)))
 
 

@@ -1,6 +1,11 @@
-"""Registering a learner exported elsewhere (`learn.export()` in someone's notebook)."""
+"""Registering a learner exported elsewhere (`learn.export()` in someone's notebook).
+
+fastai 2.8 exports are registered as they are. Exports of fastai 2.0–2.7 (which fastai 2.8
+cannot load) are rebuilt as fastai 2.8 learners first (`predictors.convert`), and the card says so.
+"""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from .kinds import detect_kind
@@ -19,7 +24,14 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     store = store or ModelStore()
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
-    learn = load_learner_file(path)
+    from .legacy import is_old_export
+    converted = None
+    if is_old_export(path):
+        from .convert import convert_old_export
+        converted = convert_old_export(path)
+        learn = converted.learn
+    else:
+        learn = load_learner_file(path)
     k = detect_kind(learn)
     df = None
     if csv is not None and k.task == 'tabular':
@@ -27,4 +39,9 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
         df = read_csv_checked(csv)
     card = dict(task=k.task, classes=[str(c) for c in learn.dls.vocab], library=library_versions(),
                 data_source=dict(imported_from=str(path), csv=str(csv) if csv else None), **k.card_fields(learn, df))
-    return store.register(name, path, card, activate=activate)
+    if converted is None: return store.register(name, path, card, activate=activate)
+    card.update(converted.card_fields(path))
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / 'model.pkl'
+        converted.learn.export(out)
+        return store.register(name, out, card, activate=activate)

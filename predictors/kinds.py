@@ -85,9 +85,15 @@ class ImageKind(ModelKind):
 
     def detect(self, learn):
         ds = getattr(learn.dls, 'train_ds', None)
-        x_pipeline = next(iter(getattr(ds, 'tfms', None) or []), None)   # the input's type transforms
-        return bool(x_pipeline is not None and hasattr(learn.dls, 'vocab')
-                    and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs))
+        pipelines = list(getattr(ds, 'tfms', None) or [])
+        x_pipeline = next(iter(pipelines), None)   # the input's type transforms
+        if not (x_pipeline is not None and hasattr(learn.dls, 'vocab')
+                and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs)): return False
+        y_tfms = {type(t).__name__ for p in pipelines[1:] for t in getattr(p, 'fs', [])}
+        if y_tfms & {'MultiCategorize', 'EncodedMultiCategorize'}:
+            raise ModelError('the learner is a multi-label image classifier (several classes per image); the '
+                             'image app serves single-label classifiers.')
+        return True
 
     def predictor(self, learn, card):
         from .image import ImagePredictor

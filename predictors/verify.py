@@ -110,6 +110,45 @@ def check_models(store: ModelStore) -> list[dict]:
     return rows
 
 
+def check_file(path) -> list[dict]:
+    """A learner file checked before it is registered: it loads here (an export of fastai 2.0–2.7 is
+    rebuilt for fastai 2.8), it is a kind of model the apps serve, and it answers a test input."""
+    from .kinds import detect_kind
+    from .legacy import is_old_export
+    from .predictor import predictor_for_learner
+    label = f'learner {path}'
+    if not os.path.isfile(path): return [_row(label + ': loads', False, f'no file at {path}', 'check the path')]
+    try:
+        if is_old_export(path):
+            from .convert import convert_old_export
+            conv = convert_old_export(path)
+            learn = conv.learn
+            how = (f'exported by fastai {conv.fastai}: rebuilt as a fastai 2.8 learner' +
+                   (f' (left out, training only: {", ".join(conv.dropped)})' if conv.dropped else ''))
+        else:
+            from .store import load_learner_file
+            learn, how = load_learner_file(path), 'a fastai 2.8 export: loads as it is'
+    except ModelError as e:
+        return [_row(label + ': loads', False, str(e), 'see "Bring your own model" in the README')]
+    rows = [_row(label + ': loads', True, how)]
+    try:
+        k = detect_kind(learn)
+    except ModelError as e:
+        return rows + [_row(label + ': a model the apps serve', False, str(e))]
+    fields = k.card_fields(learn)
+    n_in = len(fields['schema'].get('inputs') or []) if k.task == 'tabular' else None
+    rows.append(_row(label + ': a model the apps serve', True,
+                     f'{k.task} classifier of {len(learn.dls.vocab)} classes' +
+                     (f', {n_in} input columns' if n_in is not None else
+                      f', input size {fields["schema"].get("input_size")}')))
+    try:
+        pred = predictor_for_learner(learn, dict(task=k.task, classes=[str(c) for c in learn.dls.vocab], **fields))
+        rows.append(_row(label + ': answers', True, smoke(pred)))
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        rows.append(_row(label + ': answers', False, f'{type(e).__name__}: {e}'))
+    return rows
+
+
 def run_checks(store: ModelStore | None = None) -> list[dict]:
     "Every check of this machine and store (and of the model server, when $FASTAI_APPS_API names one)."
     api = os.environ.get('FASTAI_APPS_API')

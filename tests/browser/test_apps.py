@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from browser_helpers import shot
-from helpers import ADULT_CSV, HOSTILE_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, HOSTILE_CSV, ROOT, TEST_IMAGES, run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -355,6 +355,53 @@ def test_a_tampered_model_is_refused_in_the_app_which_keeps_working(page, served
         page.wait_for_selector('.app-result .app-sentence')
     finally:
         shutil.rmtree(store.root / 'zz_tampered')
+
+
+def test_fastai27_exports_imported_into_the_served_store_work_in_both_apps(page, served):
+    """Learners exported by fastai 2.7 are rebuilt on import; their form and their uploads work in
+    the served apps, with the answers fastai 2.7 gave."""
+    import json
+    import shutil
+    from helpers import run_cli
+    fix = ROOT / 'tests' / 'fixtures' / 'fastai27'
+    store = served.models
+    run_cli('import', fix / 'tabular.pkl', '--name', 'zz_fastai27_adult', '--csv', ADULT_CSV, models=store.root, check=0)
+    run_cli('import', fix / 'image.pkl', '--name', 'zz_fastai27_fruits', models=store.root, check=0)
+    try:
+        open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+        page.select_option('.widget-dropdown select >> nth=0', label='zz_fastai27_adult v1 (active)')
+        page.wait_for_selector('p b:text-is("zz_fastai27_adult")')       # the form of the chosen model
+        row = pd.read_csv(fix / 'tabular_rows.csv').iloc[0]
+        want = json.loads((fix / 'tabular_probs.json').read_text())['probs'][0]
+        _set_form(page, {'age': int(row['age']), 'education': row['education'].strip(),
+                         'occupation': row['occupation'].strip(), 'workclass': row['workclass'].strip(),
+                         'marital-status': row['marital-status'].strip(), 'relationship': row['relationship'].strip(),
+                         'race': row['race'].strip(), 'sex': row['sex'].strip(),
+                         'native-country': row['native-country'].strip(), 'fnlwgt': int(row['fnlwgt']),
+                         'education-num': int(row['education-num']), 'capital-gain': int(row['capital-gain']),
+                         'capital-loss': int(row['capital-loss']), 'hours-per-week': int(row['hours-per-week'])})
+        page.click('.app-predict')
+        page.wait_for_selector('.app-result .app-sentence')
+        label = ['<50k', '>=50k'][int(np.argmax(want))]
+        assert page.inner_text('.app-result .app-sentence').startswith(f'Predicted salary: {label}')
+        assert f'{max(want) * 100:.1f}%' in page.inner_text('.app-result .app-sentence')
+
+        open_app(page, served, 'image_app.ipynb', '.app-upload')
+        page.select_option('.widget-dropdown select >> nth=0', label='zz_fastai27_fruits v1 (active)')
+        page.wait_for_selector('p b:text-is("zz_fastai27_fruits")')
+        probs = json.loads((fix / 'image_probs.json').read_text())
+        files = sorted((fix / 'images').glob('*.png'))[:3]
+        upload(page, [dict(name=f.name, mimeType='image/png', buffer=f.read_bytes()) for f in files])
+        page.wait_for_selector('.app-summary-text')
+        assert page.inner_text('.app-summary-text') == '3 image(s): 3 classified, 0 rejected.'
+        text = page.inner_text('.app-results') if page.locator('.app-results').count() else page.inner_text('body')
+        for f in files:
+            p = np.array(probs['probs'][probs['files'].index(f.name)])
+            top = probs['classes'][int(p.argmax())].replace('_', ' ')
+            assert top in text.replace('_', ' '), (f.name, top)
+    finally:
+        shutil.rmtree(store.root / 'zz_fastai27_adult', ignore_errors=True)
+        shutil.rmtree(store.root / 'zz_fastai27_fruits', ignore_errors=True)
 
 
 def test_monitor_shows_what_the_tabular_app_predicted(page, served):
