@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import html
 import ipaddress
 import json
 import os
@@ -198,6 +199,9 @@ class _SignInPage:
             self.redirect(self.request.path + ('?' + urllib.parse.urlencode(query) if query else ''))
 
 
+_CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
+
+
 class AppPage(_SignInPage, TornadoVoilaHandler):
     "A notebook page: this door's notebooks only; the kernel it starts is the visitor's."
 
@@ -209,6 +213,13 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
             await super().get(path)
         finally:
             PAGE.reset(page)
+
+    def write(self, chunk):
+        "Voilà's page without its CDN stylesheets (the icons come with Voilà's own bundle) and in plain words."
+        if isinstance(chunk, str):
+            chunk = _CDN_LINK.sub('', chunk).replace('`Executing ${cell_index} of ${cell_count}`',
+                                                     '`Starting the app (step ${cell_index} of ${cell_count})…`')
+        return super().write(chunk)
 
     def _served(self):
         "The page is sent (or its visitor left): its kernels' websockets must connect soon."
@@ -223,11 +234,60 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
 
 
 class AppTree(_SignInPage, TornadoVoilaTreeHandler):
-    "The landing page (the app list drawn by JavaScript from the filtered listing)."
+    "The landing page: one card per app of this door (title, purpose, the models it serves), no CDN."
 
     async def get(self, path=''):
         if path: raise web.HTTPError(404)
-        await super().get(path)
+        from jupyter_core.utils import ensure_async
+        apps = []
+        for nb in self.settings['door_notebooks']:
+            try:
+                model = await ensure_async(self.contents_manager.get(nb, content=True))
+            except web.HTTPError:
+                continue
+            meta = model['content'].get('metadata', {})
+            info = meta.get('fastai_apps', {})
+            apps.append(dict(href=f'{self.base_url}voila/render/{nb}', title=meta.get('title') or nb,
+                             purpose=info.get('purpose', ''), models=_served_models(info.get('task'))))
+        self.set_header('Content-Type', 'text/html; charset=UTF-8')
+        self.finish(landing_page(apps))
+
+
+def _served_models(task: str | None) -> list[str]:
+    "'name version' of the active models of `task` in the store (none for apps without a task)."
+    if not task: return []
+    try:
+        from .store import ModelStore
+        store = ModelStore()
+        return [f'{n} {store.active_version(n)}' for n in store.names(task)]
+    except Exception:  # noqa: BLE001 - the landing page is drawn without them
+        return []
+
+
+def landing_page(apps: list[dict]) -> str:
+    "The landing page's HTML: a card per app (title, purpose, models), readable from 320 px up, no script."
+    esc = html.escape
+    cards = ''.join(
+        f'<li class="app-card"><h2><a href="{esc(a["href"])}">{esc(a["title"])}</a></h2>'
+        f'<p>{esc(a["purpose"])}</p>'
+        + (f'<p class="app-models">Model{"s" if len(a["models"]) > 1 else ""}: '
+           f'{esc(", ".join(a["models"]))}</p>' if a['models'] else '') + '</li>' for a in apps)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>fastai apps</title><link rel="icon" href="data:,">
+<style>
+body {{font-family: system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1f2430}}
+main {{max-width: 960px; margin: 0 auto; padding: 24px 16px}}
+h1 {{font-size: 1.6rem; margin: 8px 0 4px}}
+.app-cards {{list-style: none; padding: 0; display: grid; gap: 16px;
+             grid-template-columns: repeat(auto-fit, minmax(min(100%, 280px), 1fr))}}
+.app-card {{background: #fff; border: 1px solid #d5d9e0; border-radius: 8px; padding: 16px}}
+.app-card h2 {{font-size: 1.2rem; margin: 0 0 8px}}
+.app-card a {{color: #1a56b8}}
+.app-card p {{margin: 0 0 8px; line-height: 1.4}}
+.app-models {{color: #4a5263; font-size: .9rem}}
+</style></head>
+<body><main><h1>fastai apps</h1><p>Choose an app.</p><ul class="app-cards">{cards}</ul></main></body></html>"""
 
 
 class AppContents(VoilaContentsHandler):

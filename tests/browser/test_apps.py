@@ -17,12 +17,43 @@ def open_app(page, served, nb, ready):
 
 
 def test_landing_page_lists_the_apps(page, served):
-    "The visitors' landing page: the prediction apps, not the monitor or the setup check."
+    "The visitors' landing page: a card per prediction app (title, purpose, model and version), not the monitor."
     page.goto(served.url)
-    for nb in ('tabular_app.ipynb', 'image_app.ipynb'):
-        page.wait_for_selector(f'text={nb}')
-    assert 'monitor.ipynb' not in page.inner_text('body') and '00_verify_setup' not in page.inner_text('body')
+    page.wait_for_selector('.app-card')
+    assert page.title() == 'fastai apps'
+    cards = page.locator('.app-card')
+    assert cards.count() == 2
+    assert cards.locator('h2').all_inner_texts() == ['Predict from a table', 'What is in the picture?']
+    first, second = cards.nth(0).inner_text(), cards.nth(1).inner_text()
+    assert 'Fill in a form' in first and 'Model: adult_income v1' in first
+    assert 'Drop one or many images' in second and 'Model: fruits v1' in second
+    body = page.inner_text('body')
+    assert 'Monitor' not in body and 'verify' not in body.lower() and '.ipynb' not in body
     shot(page, 'landing')
+    page.click('text=Predict from a table')
+    page.wait_for_selector('.app-predict', timeout=120_000)
+    assert page.title() == 'Predict from a table'
+
+
+def test_no_request_leaves_this_machine_while_the_pages_load(browser, served):
+    "Nothing is fetched from a CDN: every request of the landing page and both apps goes to 127.0.0.1."
+    ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
+    seen = []
+    ctx.on('request', lambda r: seen.append(r.url))
+    ctx.route('**/*', lambda route: route.continue_() if route.request.url.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:', 'blob:'))
+              else route.abort())
+    pg = ctx.new_page()
+    try:
+        pg.goto(served.url); pg.wait_for_selector('.app-card')
+        for nb, ready, title in (('tabular_app.ipynb', '.app-predict', 'Predict from a table'),
+                                 ('image_app.ipynb', '.app-upload', 'What is in the picture?')):
+            pg.goto(served.app(nb)); pg.wait_for_selector(ready, state='visible', timeout=120_000)
+            assert pg.title() == title
+            assert 'Executing' not in pg.content()
+    finally:
+        ctx.close()
+    away = [u for u in seen if not u.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:', 'blob:'))]
+    assert len(seen) > 10 and away == []
 
 
 def test_operators_sign_in_with_their_token(page, served):
