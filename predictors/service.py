@@ -266,19 +266,39 @@ class ScoredCsv:
     def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None):
         from .tabular import CSV_CHUNK, iter_csv_checked
         self.pred, self.record = pred, record
-        self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress)
+        self.bad_lines: list = []            # (line, why) of lines skipped as malformed, as they are met
+        self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress, bad_lines=self.bad_lines)
         first = next(self._chunks)
         pred.require_columns(first.columns, 'the CSV')
         self.unused = pred.unused_columns(first.columns)
         self._first, self.rows, self.failed = first, 0, 0
 
     def __iter__(self):
-        for i, df in enumerate(itertools.chain([self._first], self._chunks)):
+        import pandas as pd
+        from .results import ERROR_PREFIX
+        header, told, columns = True, 0, None
+        for df in itertools.chain([self._first], self._chunks):
             res = self.pred.predict_frame(df)
             if self.record: self.record(df, res)
             self.rows += len(df); self.failed += len(res.errors)
-            yield self.pred.score_frame(df, res).to_csv(index=False, header=i == 0).encode()
+            out = self.pred.score_frame(df, res)
+            columns = out.columns
+            block, told = self._with_bad_lines(out, told, pd, ERROR_PREFIX)
+            yield block.to_csv(index=False, header=header).encode()
+            header = False
+        if told < len(self.bad_lines) and columns is not None:        # malformed lines after the last rows
+            block, told = self._with_bad_lines(pd.DataFrame(columns=columns), told, pd, ERROR_PREFIX)
+            yield block.to_csv(index=False, header=False).encode()
         self._first = None
+
+    def _with_bad_lines(self, out, told: int, pd, prefix: str):
+        "`out` followed by a row per malformed line met since `told` (empty inputs, the reason in `problem`)."
+        new = self.bad_lines[told:]
+        if not new: return out, told
+        rows = pd.DataFrame({c: [None] * len(new) for c in out.columns})
+        rows['problem'] = [prefix + why for _, why in new]
+        self.rows += len(new); self.failed += len(new)
+        return pd.concat([out, rows], ignore_index=True), told + len(new)
 
 
 class BatchQueue:

@@ -35,6 +35,9 @@ HOSTILE_CSV = {
     'missing-columns': (b'age,workclass\n39, State-gov\n', 'lacks the columns fnlwgt, education'),
     'extra-columns': ((_ADULT_HEAD + ',favourite-colour\n' + _ADULT_ROW + ' United-States,blue\n'
                        + _ADULT_ROW + ' Cuba,red\n').encode(), 'not used by the model (kept as they are): favourite-colour'),
+    'malformed-line': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' United-States\n' + _ADULT_ROW + ' Cuba,x,y\n'
+                        + _ADULT_ROW + ' Canada\n').encode(),
+                       'line 3 of the file has 16 values where the header has 14 columns'),
     'unknown-category': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' Atlantis\n').encode(),
                          "native-country: ' Atlantis' was not seen in training"),
 }

@@ -283,19 +283,20 @@ def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tm
         remote.score_csv('adult_income', b'age\n3\n', io.BytesIO())
 
 
-def test_a_csv_that_breaks_part_way_is_reported_and_the_rows_before_it_kept(api):
-    "A malformed line past the first chunk: the scored rows before it arrive, then the reason, not a silent cut."
+def test_a_malformed_line_part_way_fails_alone_by_its_line_number(api):
+    "A malformed line past the first chunk: every other row is scored; that line's row names it, not a silent cut."
     from predictors.client import RemoteModels
     from predictors.tabular import CSV_CHUNK
     lines = open(ADULT_CSV).read().splitlines()
     rows = (lines[1:] * (CSV_CHUNK // (len(lines) - 1) + 2))[:CSV_CHUNK + 100]
     csv = '\n'.join([lines[0], *rows, '1,2,3' + ',x' * 30, *rows[:10]]).encode()
     out = io.BytesIO()
-    with pytest.raises(Exception, match='is not a readable CSV') as e:
-        RemoteModels(api.url).score_csv('adult_income', csv, out)
-    assert type(e.value).__name__ == 'ModelError'
+    RemoteModels(api.url).score_csv('adult_income', csv, out)
     got = pd.read_csv(io.BytesIO(out.getvalue()))
-    assert len(got) == CSV_CHUNK and got['prediction'].notna().all()
+    assert len(got) == CSV_CHUNK + 111 and got['prediction'].notna().sum() == CSV_CHUNK + 110
+    bad = got[got['prediction'].isna()]['problem'].tolist()
+    assert bad == [f'error: line {CSV_CHUNK + 102} of the file has 33 values where the header has 15 columns '
+                   '(a comma too many or too few?): it was not scored']
 
 
 def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, demo_store):

@@ -232,7 +232,8 @@ class TabularApp:
         if unused:
             summary += message(f'Columns not used by the model (kept as they are): {esc(", ".join(unused))}.', 'warn',
                                'app-unused')
-        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>' for r, p in s.problems)
+        items = ''.join(f'<li class="app-row-error">{"" if p.startswith("line ") else f"row {r}: "}{esc(p)}</li>'
+                        for r, p in s.problems)      # a malformed line says its line number itself
         if n_err > len(s.problems): items += f'<li>… and {n_err - len(s.problems)} more (see the problem column)</li>'
         self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
                             + '<p style="font-family:system-ui">First rows:</p>' + _table(s.header, s.head))
