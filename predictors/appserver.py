@@ -44,7 +44,7 @@ from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 __all__ = ['AppServer', 'VISITOR_APPS', 'OPERATOR_APPS', 'V1_PROTOCOL', 'v1_parts', 'sign_in_problem',
-           'TOKEN_ENV', 'PAGE']
+           'TOKEN_ENV', 'PAGE', 'SESSION_WATCH', 'landing_page']
 
 VISITOR_APPS = ('tabular_app.ipynb', 'image_app.ipynb')
 OPERATOR_APPS = ('monitor.ipynb', '00_verify_setup.ipynb')
@@ -199,6 +199,53 @@ class _SignInPage:
             self.redirect(self.request.path + ('?' + urllib.parse.urlencode(query) if query else ''))
 
 
+# Asks whether the page's kernel still exists: every 15 s and at once when the visitor comes back to
+# the page or clicks or types after 2 s of quiet. A kernel that is gone (culled when idle, shut down)
+# or a server that does not answer puts a dialog over the dead page with a Reload button.
+SESSION_WATCH = """<style>
+.app-expired {position: fixed; inset: 0; z-index: 10000; background: rgba(20,24,32,.45); display: flex;
+              align-items: flex-start; justify-content: center; font-family: system-ui, sans-serif}
+.app-expired-box {background: #fff; margin-top: 12vh; padding: 20px 24px; border-radius: 8px; max-width: 440px;
+                  box-shadow: 0 8px 30px rgba(0,0,0,.3)}
+.app-expired-box p {margin: 0 0 14px; font-size: 16px; line-height: 1.4; color: #1f2430}
+.app-expired-box button {font-size: 15px; padding: 8px 18px; border-radius: 5px; border: 0; background: #1a56b8;
+                         color: #fff; cursor: pointer}
+</style>
+<script>
+(function () {
+  var shown = false, last = 0;
+  function config() {
+    var el = document.getElementById('jupyter-config-data');
+    try { return el ? JSON.parse(el.textContent) : null; } catch (e) { return null; }
+  }
+  function expired(text) {
+    if (shown) return; shown = true;
+    var d = document.createElement('div');
+    d.className = 'app-expired'; d.setAttribute('role', 'alertdialog'); d.setAttribute('aria-modal', 'true');
+    d.setAttribute('aria-labelledby', 'app-expired-text');
+    d.innerHTML = '<div class="app-expired-box"><p id="app-expired-text"></p><button type="button">Reload</button></div>';
+    d.querySelector('p').textContent = text;
+    d.querySelector('button').onclick = function () { location.reload(); };
+    document.body.appendChild(d); d.querySelector('button').focus();
+  }
+  function check() {
+    var c = config();
+    if (shown || !c || !c.kernelId) return;
+    last = Date.now();
+    fetch(c.baseUrl + 'api/kernels/' + c.kernelId, {credentials: 'same-origin', cache: 'no-store'}).then(function (r) {
+      if (r.status === 404 || r.status === 403)
+        expired('This session expired \u2014 reload the page to start a new one. What you typed is not kept.');
+    }).catch(function () {
+      expired('The connection to the server was lost \u2014 reload the page when it is back.');
+    });
+  }
+  setInterval(check, 15000);
+  ['click', 'keydown', 'focus', 'visibilitychange'].forEach(function (ev) {
+    window.addEventListener(ev, function () { if (Date.now() - last > 2000) check(); }, true);
+  });
+})();
+</script>
+"""
 _CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
 
 
@@ -215,10 +262,12 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
             PAGE.reset(page)
 
     def write(self, chunk):
-        "Voilà's page without its CDN stylesheets (the icons come with Voilà's own bundle) and in plain words."
+        """Voilà's page without its CDN stylesheets (the icons come with Voilà's own bundle), in plain
+        words, and with `SESSION_WATCH`: an ended session (a culled kernel, a lost server) says so."""
         if isinstance(chunk, str):
             chunk = _CDN_LINK.sub('', chunk).replace('`Executing ${cell_index} of ${cell_count}`',
                                                      '`Starting the app (step ${cell_index} of ${cell_count})…`')
+            chunk = chunk.replace('</head>', SESSION_WATCH + '</head>', 1)
         return super().write(chunk)
 
     def _served(self):

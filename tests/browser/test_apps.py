@@ -1,5 +1,6 @@
 """The served apps in headless Chromium, as a person uses them."""
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,35 @@ def test_no_request_leaves_this_machine_while_the_pages_load(browser, served):
         ctx.close()
     away = [u for u in seen if not u.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:', 'blob:'))]
     assert len(seen) > 10 and away == []
+
+
+def test_a_kernel_culled_under_an_open_page_says_the_session_expired_with_a_reload_button(page, tmp_path):
+    """The apps served with idle kernels culled after 8 s (15 min in voila.json): the next click on the
+    open page puts 'This session expired' over it, with Reload focused; Reload starts a new session."""
+    import shutil
+    from voila_server import VoilaServer
+    shutil.copytree(ROOT / 'models', tmp_path / 'models')
+    args = ['notebooks', '--VoilaConfiguration.preheat_kernel=False', '--MappingKernelManager.cull_idle_timeout=8',
+            '--MappingKernelManager.cull_interval=2']
+    with VoilaServer(args, serve=True, env=dict(FASTAI_APPS_MODELS=tmp_path / 'models',
+                                                FASTAI_APPS_LOG=tmp_path / 'log.db'), log=tmp_path / 'voila.log') as srv:
+        page.goto(srv.app('tabular_app.ipynb'))
+        page.wait_for_selector('.app-predict', state='visible', timeout=120_000)
+        kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', page.content()).group(1)
+        end = time.time() + 60
+        while kid in srv.kernels() and time.time() < end: time.sleep(1)
+        assert kid not in srv.kernels(), 'the idle kernel was not culled'
+        assert page.locator('.app-expired').count() == 0            # nothing said until the visitor acts
+        page.click('.app-predict')
+        page.wait_for_selector('.app-expired', timeout=20_000)
+        assert 'This session expired' in page.inner_text('.app-expired')
+        assert page.evaluate('document.activeElement.textContent') == 'Reload'
+        shot(page, 'session_expired')
+        page.click('.app-expired button')
+        page.wait_for_selector('.app-predict', state='visible', timeout=120_000)
+        assert page.locator('.app-expired').count() == 0
+        page.click('.app-predict')
+        page.wait_for_selector('.app-result .app-sentence')
 
 
 def test_operators_sign_in_with_their_token(page, served):
