@@ -53,6 +53,7 @@ verify: venv
 train-demo: venv
 	$(PY) -m predictors train-tabular --csv data/adult_sample/adult.csv --target salary --name adult_income \
 	  --describe ">=50k=this person earns more than \$$50k a year" --describe "<50k=this person earns \$$50k a year or less"
+	$(PY) -m predictors labels adult_income data/adult_sample/labels.json
 	$(PY) -m predictors train-image --folder data/fruit_emoji --name fruits --valid-style fluent_modern
 
 bench: venv

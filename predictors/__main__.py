@@ -67,6 +67,18 @@ def cmd_compare(args):
     return 1 if r['verdict'] == 'B is worse' else 0
 
 
+def cmd_labels(args):
+    try:
+        spec = json.loads(Path(args.file).read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f'{args.file} is not a readable JSON file: {e}') from None
+    if not isinstance(spec, dict) or not set(spec) <= {'labels', 'help'}:
+        raise ModelError(f'{args.file} must hold {{"labels": {{column: text}}, "help": {{column: text}}}}.')
+    v = _store(args).set_labels(args.name, args.version, spec.get('labels') or {}, spec.get('help') or {})
+    print(f'{args.name} {v}: {len(spec.get("labels") or {})} label(s), {len(spec.get("help") or {})} help text(s)')
+    return 0
+
+
 def cmd_train_tabular(args):
     from .train import train_tabular
     extra = None
@@ -261,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--csv', required=True, type=Path, help='labelled rows: the inputs and the true class ("truth" or the target)')
     p.add_argument('--alpha', type=float, default=0.05)
     p.set_defaults(fn=cmd_compare)
+
+    p = sub.add_parser('labels', help='readable labels and help for the form\'s fields, from a JSON file '
+                                      '{"labels": {column: text}, "help": {column: text}} (a retrain keeps them)')
+    p.add_argument('name'); p.add_argument('file', type=Path)
+    p.add_argument('--version', help='default: the active version')
+    p.set_defaults(fn=cmd_labels)
 
     p = sub.add_parser('train-tabular', help='train a tabular classifier and register a new version')
     p.add_argument('--csv', required=True, type=Path); p.add_argument('--target', required=True)

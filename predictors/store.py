@@ -230,6 +230,21 @@ class ModelStore:
         if version == self.active_version(name): raise ModelError(f'{name} {version} is the active version: it cannot also be its shadow.')
         f.write_text(version + '\n')
 
+    def set_labels(self, name: str, version: str | None, labels: dict, help: dict | None = None) -> str:
+        """Readable labels and one-line help per input column on a version's card (what the form shows;
+        the model is untouched). Unknown columns are refused. Returns the version."""
+        card = self.card(name, version)
+        columns = {c['name'] for c in (card.get('schema') or {}).get('inputs') or []}
+        unknown = sorted((set(labels or {}) | set(help or {})) - columns)
+        if unknown: raise ModelError(f'{name} {card["version"]} has no input columns {", ".join(unknown)}.')
+        card = dict(card, labels={k: str(v) for k, v in (labels or {}).items()},
+                    help={k: str(v) for k, v in (help or {}).items()})
+        path = self.path(name, card['version']) / CARD_FILE
+        tmp = path.with_suffix('.tmp')
+        tmp.write_text(json.dumps(card, indent=1, default=_json_default) + '\n')
+        os.replace(tmp, path)
+        return card['version']
+
     def _check_version(self, name: str, version: str) -> None:
         if version not in self.versions(name):
             raise ModelError(f'model {name!r} has no version {version!r} '

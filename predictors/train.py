@@ -99,10 +99,20 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
                                           valid_pred_dist=_class_dist(preds.argmax(1).numpy(), classes)),
                 data_source=dict(csv=str(csv), rows=len(df), **({'feedback_rows': n_extra} if extra is not None else {})),
                 templates=parse_templates(templates, classes),
-                library=library_versions())
+                library=library_versions(), **_labels_of_previous(store, name, schema))
     with tempfile.TemporaryDirectory() as d:
         learn.export(Path(d) / 'model.pkl')
         return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
+
+
+def _labels_of_previous(store: ModelStore, name: str, schema: dict) -> dict:
+    "The active version's `labels` and `help` for the columns the new version still has (a retrain keeps them)."
+    try:
+        old = store.card(name)
+    except ModelError:
+        return {}
+    keep = {c['name'] for c in schema['inputs']}
+    return {k: {c: t for c, t in (old.get(k) or {}).items() if c in keep} for k in ('labels', 'help') if old.get(k)}
 
 
 def feedback_rows(log, name: str, target: str) -> pd.DataFrame:

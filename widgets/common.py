@@ -26,6 +26,23 @@ APP_CSS = """<style>
 .app-unsure {color: #8a5a00}
 .app-classes summary {cursor: pointer; color: #2b5cb8}
 .app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px; text-align: left !important}
+.app-echo {font-size: 13px; font-weight: normal; color: #3d4452; margin-top: 4px; overflow-wrap: anywhere}
+.app-hint {color: #5a6272}
+.app-field-error {color: #b3261e; font-weight: 600}
+.app-invalid input {border-color: #d93025 !important; box-shadow: 0 0 0 1px #d93025}
+.app-form .widget-hbox {flex-wrap: wrap; row-gap: 2px}
+.app-form .widget-html, .app-form .widget-html-content {max-width: 100%; white-space: normal; line-height: 1.3}
+/* a phone: each label above its field, nothing wider than the screen */
+@media (max-width: 640px) {
+  .app-form .app-input.widget-inline-hbox {flex-wrap: wrap; width: 100% !important}
+  .app-form .app-input .widget-label {width: 100% !important; max-width: 100%; text-align: left !important}
+  .app-form .app-input input, .app-form .app-input select {width: 100%}
+  .app-form .widget-html {margin-left: 0}
+  .widget-dropdown, .widget-text, .widget-upload, .widget-button, .widget-hprogress {max-width: 100%}
+  .app-bars {min-width: 0}
+  .app-table {display: block; overflow-x: auto; max-width: 100%}
+  #rendered_cells > div, .jp-Cell, .jp-OutputArea-output {padding-left: 0 !important; padding-right: 0 !important}
+}
 </style>"""
 
 

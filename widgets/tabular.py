@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 
 import ipywidgets as W
 from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_description import DescriptionStyle
-from ipywidgets.widgets.widget_string import HTMLStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from predictors.results import sentence
 
@@ -18,7 +19,7 @@ from .common import APP_CSS, esc, message, model_picker, model_service, probabil
 from .explain import WHY_CSS, explanation_html
 from .feedback import FeedbackBox
 
-__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT']
+__all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT', 'parse_number', 'readable', 'option_label']
 
 DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
 
@@ -28,55 +29,154 @@ def _fmt(v):
     return f'{v:,.0f}' if float(v).is_integer() else f'{v:,.4g}'
 
 
-class TabularForm:
-    "One control per input column of a schema; `values()` gives {column: exact training value}."
+_THOUSANDS = re.compile(r'^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$')
 
-    def __init__(self, schema: dict):
-        self.schema, self.controls, self.unknown, rows = schema, {}, {}, []
+
+def readable(name) -> str:
+    "A column name as a label people read: `education-num` -> 'Education num' (a card's `labels` say better)."
+    text = re.sub(r'[-_]+', ' ', str(name)).strip()
+    return text[:1].upper() + text[1:] if text else str(name)
+
+
+def option_label(v) -> str:
+    "A category as shown in a dropdown: its surrounding spaces dropped, a bare '?' (missing in the data) as unknown."
+    text = str(v).strip()
+    return 'unknown (?)' if text == '?' else (text or repr(v))
+
+
+def parse_number(text: str, integer: bool, label: str):
+    """The number typed in a field, or (None, why not) in plain words. Empty is unknown (NaN: the
+    model's fill value is used); '15,000' and '1e12' are read as written."""
+    t = (text or '').strip().replace('_', '')
+    if not t: return float('nan'), None
+    if _THOUSANDS.match(t): t = t.replace(',', '')
+    try:
+        x = float(t)
+    except ValueError:
+        return None, f'{label}: \u2018{text.strip()}\u2019 is not a number'
+    if not math.isfinite(x): return None, f'{label}: \u2018{text.strip()}\u2019 is not a finite number'
+    if integer and not x.is_integer():
+        return None, f'{label} takes whole numbers: \u2018{text.strip()}\u2019 is not one'
+    return (int(x) if integer and abs(x) < 2 ** 53 else x), None
+
+
+class TabularForm:
+    """One control per input column of a schema; `values()` gives {column: exact training value}.
+
+    Numbers are typed as text and read here (`parse_number`), so what is used is what was typed:
+    a value that is not a number (or not a whole one, for an integer column) is marked at once
+    and listed by `problems()`. `labels`/`help`: readable names and one-line hints per column
+    (a card's optional `labels` and `help`). Enter in a number field calls `on_submit`'s function.
+    """
+
+    def __init__(self, schema: dict, labels: dict | None = None, help: dict | None = None):
+        self.schema, self.controls, self.unknown, self.notes, rows = schema, {}, {}, {}, []
+        self.labels = {c['name']: (labels or {}).get(c['name']) or readable(c['name']) for c in schema['inputs']}
+        self._cols, self._typed, self._submit, self._changed = {c['name']: c for c in schema['inputs']}, {}, [], []
         # one layout and style object per look, shared by every row: each is a widget model the
         # page must fetch, so a 14-column form needs ~60 models instead of ~190
-        look = dict(label=DescriptionStyle(description_width='190px'), cat=W.Layout(width='450px'),
-                    num=W.Layout(width='350px'), unk=W.Layout(width='90px'), box=CheckboxStyle(),
-                    row=W.Layout(align_items='center'), hint=HTMLStyle(), hint_box=W.Layout())
+        look = dict(label=DescriptionStyle(description_width='190px'), text=TextStyle(description_width='190px'), cat=W.Layout(width='450px', max_width='100%'),
+                    num=W.Layout(width='350px', max_width='100%'), unk=W.Layout(width='90px'), box=CheckboxStyle(),
+                    row=W.Layout(align_items='center', flex_flow='row wrap'), hint=HTMLStyle(), hint_box=W.Layout())
         for col in schema['inputs']:
-            name, hint = col['name'], ''
-            common = dict(description=str(name), description_tooltip=str(name), style=look['label'])
+            name, label = col['name'], self.labels[col['name']]
+            tip = (help or {}).get(name)
+            common = dict(description=label, description_tooltip=tip or (str(name) if label != str(name) else None),
+                          style=look['label'])
             if col['kind'] == 'categorical':
                 values = col.get('values') or []
-                opts = [(str(v).strip() or repr(v), v) for v in values]
-                ctl = W.Dropdown(options=opts, value=col['default'] if col['default'] in values else
-                                 (values[0] if values else None), layout=look['cat'], **common)
+                ctl = W.Dropdown(options=[(option_label(v), v) for v in values],
+                                 value=col['default'] if col['default'] in values else (values[0] if values else None),
+                                 layout=look['cat'], **common)
                 hint = f'{len(values)} values seen in training'
             else:
-                cls = W.IntText if col.get('integer') else W.FloatText
                 default = col.get('default')
-                ctl = cls(value=default if default is not None and math.isfinite(default) else 0, layout=look['num'],
-                          **common)
+                ok = default is not None and math.isfinite(default)
+                ctl = W.Text(value=_number_text(default) if ok else '', continuous_update=True,   # synced before Enter's submit
+                             placeholder='a whole number' if col.get('integer') else 'a number', layout=look['num'],
+                             **dict(common, style=look['text']))
+                ctl.on_submit(lambda _: [fn() for fn in self._submit])
+                ctl.observe(lambda ch, n=name: self._check(n), 'value')
                 unk = W.Checkbox(value=False, description='unknown', indent=False, layout=look['unk'], style=look['box'])
-                unk.observe(lambda ch, c=ctl: setattr(c, 'disabled', ch['new']), 'value')
+                unk.observe(lambda ch, n=name: self._set_unknown(n, ch['new']), 'value')
                 self.unknown[name] = unk
-                if col.get('min') is not None:
-                    hint = f'training range {_fmt(col["min"])} – {_fmt(col["max"])}'
-                elif col.get('mean') is not None:
-                    hint = f'training mean {_fmt(col["mean"])} (range unknown)'
+                hint = (f'training range {_fmt(col["min"])} – {_fmt(col["max"])}' if col.get('min') is not None else
+                        f'training mean {_fmt(col["mean"])} (range unknown)' if col.get('mean') is not None else '')
+            if tip: hint = f'{tip}' + (f' · {hint}' if hint else '')
             ctl.add_class('app-input'); ctl.add_class(f'app-input-{_css(name)}')
             self.controls[name] = ctl
-            parts = [ctl] + ([self.unknown[name]] if name in self.unknown else [])
-            parts.append(W.HTML(f'<span style="color:#667">{esc(hint)}</span>', style=look['hint'],
-                                layout=look['hint_box']))
+            note = W.HTML(f'<span class="app-hint">{esc(hint)}</span>', style=look['hint'], layout=look['hint_box'])
+            note.add_class('app-note')
+            self.notes[name] = (note, hint)
+            parts = [ctl] + ([self.unknown[name]] if name in self.unknown else []) + [note]
             rows.append(W.HBox(parts, layout=look['row']))
         self.widget = W.VBox(rows)
+        self.widget.add_class('app-form')
 
     def on_change(self, fn) -> None:
         "Call `fn()` whenever a value or an 'unknown' box of the form changes."
         for w in [*self.controls.values(), *self.unknown.values()]: w.observe(lambda ch: fn(), 'value')
 
+    def on_submit(self, fn) -> None:
+        "Call `fn()` when Enter is pressed in a number field."
+        self._submit.append(fn)
+
+    def _set_unknown(self, name: str, unknown: bool) -> None:
+        "Ticked: the field is emptied and disabled (the model's fill value is used); unticked: what was typed comes back."
+        ctl = self.controls[name]
+        if unknown:
+            self._typed[name] = ctl.value
+            ctl.value, ctl.placeholder, ctl.disabled = '', 'unknown', True
+        else:
+            ctl.disabled, ctl.placeholder = False, 'a whole number' if self._cols[name].get('integer') else 'a number'
+            if not ctl.value: ctl.value = self._typed.pop(name, '')
+
+    def _check(self, name: str) -> None:
+        "Mark a number field whose text is not a number (or not a whole one), or say how a number was read."
+        ctl, (note, hint) = self.controls[name], self.notes[name]
+        x, why = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])
+        if why:
+            ctl.add_class('app-invalid')
+            note.value = f'<span class="app-field-error" role="alert">{esc(why)}</span>'
+            return
+        ctl.remove_class('app-invalid')
+        read = '' if x != x or _number_text(x) == ctl.value.strip() else f' · read as {_fmt(x)}'
+        empty = ' · empty: the model\u2019s fill value is used' if x != x and not self.unknown[name].value else ''
+        note.value = f'<span class="app-hint">{esc(hint + read + empty)}</span>'
+
+    def problems(self) -> list[str]:
+        "Why the form cannot be answered as it stands (a number field that does not hold a number), in plain words."
+        out = []
+        for name, ctl in self.controls.items():
+            if name in self.unknown and not self.unknown[name].value:
+                _, why = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])
+                if why: out.append(why)
+        return out
+
     def values(self) -> dict:
-        "The inputs as the model expects them; unknown numbers are NaN (the predictor fills them)."
+        "The inputs as the model expects them; unknown or empty numbers are NaN (the predictor fills them)."
         out = {}
         for name, ctl in self.controls.items():
-            out[name] = float('nan') if name in self.unknown and self.unknown[name].value else ctl.value
+            if name not in self.unknown: out[name] = ctl.value
+            elif self.unknown[name].value: out[name] = float('nan')
+            else: out[name] = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])[0]
         return out
+
+    def echo(self, values: dict) -> str:
+        "The values an answer was given for, as the page shows them: 'Age 52 · Workclass Private · …'."
+        parts = []
+        for name, v in values.items():
+            if isinstance(v, float) and v != v: text = 'unknown'
+            elif name in self.unknown: text = _fmt(v)
+            else: text = option_label(v)
+            parts.append(f'{self.labels[name]} {text}')
+        return ' · '.join(parts)
+
+
+def _number_text(v) -> str:
+    "A number as it is put in a field: no thousands separators, whole numbers without '.0'."
+    f = float(v)
+    return str(int(f)) if f.is_integer() and abs(f) < 2 ** 53 else repr(f)
 
 
 def _css(name) -> str:
@@ -135,8 +235,9 @@ class TabularApp:
         self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
                             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
                             + (f', held-out accuracy {acc:.1%}' if acc is not None else '') + '</p>')
-        self.form = TabularForm(card['schema'])
+        self.form = TabularForm(card['schema'], card.get('labels'), card.get('help'))
         self.form.on_change(self.mark_stale)
+        self.form.on_submit(self.predict)
         self.form_box.children = [self.form.widget]
         self.button.disabled = self.upload.disabled = False
 
@@ -146,16 +247,24 @@ class TabularApp:
         waiting_shown_in(self.models, self.result)
         self.why.value, self._why = '', None
         self.feedback.children = []
+        problems = self.form.problems()
+        if problems:               # refused before predicting: the page shows what was typed, not a guess
+            self._answer = None
+            self.result.value = message('Not predicted: ' + esc('; '.join(problems)) + '.', 'err', 'app-refused')
+            return
         values = self.form.values()
         try:
             p = self.models.predict(self.card['name'], [values], self.card['version'])[0]
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.result.value = message(f'The prediction failed: {esc(e)}', 'err'); return
         if not p.ok:
-            self.result.value = message(esc(sentence(self.card, p)), 'err'); return
+            self.result.value = message(esc(sentence(self.card, p)) +
+                                        f'<div class="app-echo">For: {esc(self.form.echo(values))}</div>', 'err')
+            return
         # an answer with warnings is not shown as a plain success: the warnings come right under it
         warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
-        self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>',
+        self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>'
+                                f'<div class="app-echo">For: {esc(self.form.echo(values))}</div>',
                                 'warn' if p.warnings else 'ok') + warn + probability_bars(p.probabilities))
         self.result.value = self._answer      # the answer is on the page before the explanation is computed
         if p.id is not None: self.feedback.children = [self.ask(p).widget]

@@ -121,7 +121,7 @@ def _set_form(page, values):
             sel.select_option(label=v)
         else:
             inp = page.locator(f'.app-input-{css} input')
-            inp.fill(str(v)); inp.press('Enter')
+            inp.fill(str(v)); inp.press('Tab')          # leaving the field commits it (Enter would also predict)
 
 
 def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
@@ -163,6 +163,48 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert page.locator('.app-result .app-stale').count() == 0
     assert 'age=120 is outside the training range 17–90' in page.inner_text('.app-result')
     assert page.locator('.app-result .app-msg.app-warn .app-sentence').count() == 1
+
+
+def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
+    """Readable labels from the card; numbers read as typed ('1e12' is 10^12, not 1), a number that
+    is not one (or not whole, for an integer column) refused before predicting; the answer echoes the
+    values it was given for; Enter predicts; 'unknown' empties the field; '?' reads 'unknown (?)'."""
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    labels = page.locator('.app-form .widget-label').all_inner_texts()
+    assert 'Education (years)' in labels and 'Country of birth' in labels and 'education-num' not in labels
+    assert 'unknown (?)' in [o.replace('\xa0', ' ') for o in page.locator('.app-input-workclass select option').all_inner_texts()]
+    assert 'years of schooling' in page.inner_text('.app-form')
+    # Enter in a number field predicts, and the answer says what it was given
+    age = page.locator('.app-input-age input')
+    age.fill('52'); age.press('Enter')
+    page.wait_for_selector('.app-result .app-echo')
+    echo = page.inner_text('.app-result .app-echo')
+    assert echo.startswith('For: Age 52 · ') and 'Country of birth United-States' in echo
+    # not a whole number: marked at once, and refused when asked to predict
+    age.fill('37.5'); age.press('Tab')
+    page.wait_for_selector('.app-invalid.app-input-age')
+    assert 'Age takes whole numbers: ‘37.5’ is not one' in page.inner_text('.app-form')
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-refused')
+    assert 'Not predicted: Age takes whole numbers' in page.inner_text('.app-result')
+    age.fill('abc'); age.press('Tab')
+    page.wait_for_selector('text=Age: ‘abc’ is not a number')
+    age.fill('40'); age.press('Tab')
+    page.wait_for_function("!document.querySelector('.app-input-age').classList.contains('app-invalid')")
+    # 1e12 is used as written: far outside anything seen, it is refused with the reason, never read as 1
+    gain = page.locator('.app-input-capital-gain input')
+    gain.fill('1e12'); gain.press('Tab')
+    page.wait_for_selector('text=read as 1,000,000,000,000')
+    page.click('.app-predict')
+    page.wait_for_selector('.app-result .app-echo')
+    text = page.inner_text('.app-result')
+    assert 'Capital gain ($) 1,000,000,000,000' in text and 'No prediction' in text
+    # 'unknown' empties the field (the model's fill value is used) and gives the typed value back after
+    page.locator('.app-input-age').locator('xpath=..').locator('input[type=checkbox]').check()
+    page.wait_for_function("document.querySelector('.app-input-age input').value === ''")
+    assert page.locator('.app-input-age input').is_disabled()
+    page.locator('.app-input-age').locator('xpath=..').locator('input[type=checkbox]').uncheck()
+    page.wait_for_function("document.querySelector('.app-input-age input').value === '40'")
 
 
 def test_an_answer_comes_with_why_each_field_pushed_it(page, served):
