@@ -34,7 +34,11 @@ APP_CSS = """<style>
 .app-form .widget-html, .app-form .widget-html-content {max-width: 100%; white-space: normal; line-height: 1.3}
 /* a phone: each label above its field, nothing wider than the screen */
 @media (max-width: 640px) {
-  .app-form .app-input.widget-inline-hbox {flex-wrap: wrap; width: 100% !important}
+  .app-form .app-input.widget-inline-hbox {flex-wrap: wrap; width: 100% !important; height: auto !important}
+  .app-form .app-input select, .app-form .app-input input[type=text] {flex: 1 1 100%; height: 30px}
+  .app-dropzone, .app-dropzone-label {max-width: 100% !important; box-sizing: border-box}
+  .app-dropzone {width: 100% !important}
+  .widget-hbox > .app-dropzone-host, .widget-hbox > .widget-upload {flex: 1 1 100%}
   .app-form .app-input .widget-label {width: 100% !important; max-width: 100%; text-align: left !important}
   .app-form .app-input input, .app-form .app-input select {width: 100%}
   .app-form .widget-html {margin-left: 0}

@@ -76,7 +76,8 @@ export default { render };
 
 _CSS = """
 .app-dropzone {border: 2px dashed #9aa5b1; border-radius: 8px; padding: 22px; text-align: center; cursor: pointer;
-               font-family: system-ui, sans-serif; color: #445; background: #fafbfc; min-width: 420px}
+               font-family: system-ui, sans-serif; color: #445; background: #fafbfc; min-width: min(420px, 100%);
+               box-sizing: border-box}
 .app-dropzone:hover, .app-dropzone-over {border-color: #4a7bd0; background: #eef4ff}
 .app-dropzone-disabled {opacity: .5; cursor: not-allowed}
 """

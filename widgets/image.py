@@ -75,6 +75,7 @@ class ImageApp:
         self.picker = model_picker(self.models, 'image')
         self.title = W.HTML()
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
+        self.upload.add_class('app-dropzone-host')
         self.upload.add_class('app-upload')
         self.clear_button = W.Button(description='Clear', icon='trash')
         self.clear_button.add_class('app-clear')
@@ -93,7 +94,8 @@ class ImageApp:
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
         self.widget = W.VBox([W.HTML(APP_CSS), header, self.title,
-                              W.HBox([self.upload, self.clear_button, self.looked]),
+                              W.HBox([self.upload, self.clear_button, self.looked],
+                                     layout=W.Layout(flex_flow='row wrap', grid_gap='6px')),
                               self.summary, self.grid])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no image model in the store yet: train or import one '

@@ -207,6 +207,37 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     page.wait_for_function("document.querySelector('.app-input-age input').value === '40'")
 
 
+_TOO_WIDE = """Array.from(document.querySelectorAll('#rendered_cells *')).filter(e => {
+    const r = e.getBoundingClientRect(); return r.width > 0 && r.right > window.innerWidth + 1;
+  }).map(e => e.className)"""
+
+
+def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
+    "At 390x844 nothing is wider than the screen, labels sit above their fields, and both apps answer."
+    ctx = browser.new_context(viewport={'width': 390, 'height': 844}, is_mobile=True, has_touch=True)
+    ctx.route('**/*', lambda route: route.continue_() if route.request.url.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:', 'blob:'))
+              else route.abort())
+    pg = ctx.new_page(); pg.set_default_timeout(90_000)
+    try:
+        open_app(pg, served, 'tabular_app.ipynb', '.app-predict')
+        assert pg.evaluate(_TOO_WIDE) == []
+        label, field = (pg.locator('.app-input-age').locator(x).bounding_box() for x in ('.widget-label', 'input'))
+        assert label['y'] + label['height'] <= field['y'] + 1 and field['x'] + field['width'] <= 390
+        pg.locator('.app-input-age input').fill('45'); pg.locator('.app-input-age input').press('Enter')
+        pg.wait_for_selector('.app-result .app-sentence')
+        pg.wait_for_selector('.app-why .app-why-row')
+        assert pg.evaluate(_TOO_WIDE) == []
+        shot(pg.locator('#rendered_cells'), 'tabular_app_phone')
+        open_app(pg, served, 'image_app.ipynb', '.app-upload')
+        upload(pg, _image_payloads(3))
+        pg.wait_for_selector('.app-summary-text')
+        assert pg.locator('.app-card-ok').count() == 3
+        assert pg.evaluate(_TOO_WIDE) == []
+        shot(pg.locator('#rendered_cells'), 'image_app_phone')
+    finally:
+        ctx.close()
+
+
 def test_an_answer_comes_with_why_each_field_pushed_it(page, served):
     "Under the answer: a summary of the top reasons and one bar per field, the same as the model side computes."
     from predictors.results import explanation_summary
