@@ -33,6 +33,10 @@ serve: venv
 	$(PY) -m predictors serve --host $(HOST) $(foreach p,$(PORT),--port $(p)) --api-port $(API_PORT) --api-workers $(API_WORKERS) \
 	  --operator-port $(OPERATOR_PORT) $(if $(KEEP),--keep $(KEEP)) $(if $(VOILA_ARGS),-- $(VOILA_ARGS))
 
+# axe-core (npm) for the accessibility scan of the served apps, injected by Playwright.
+AXE_VERSION = 4.10.3
+AXE = .cache/axe-core/node_modules/axe-core/axe.min.js
+
 # Debian's Chromium for the browser tests (never a downloaded browser build), Debian's PostgreSQL
 # server, which the tests start on a private socket to check the log's second backend, and Debian's
 # nginx, which the proxy test starts in front of the apps with TLS (deploy/nginx-fastai-apps.conf).
@@ -41,6 +45,7 @@ test-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+	@test -f $(AXE) || npm install --prefix .cache/axe-core --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
 
 # The whole suite: unit tests, nbval on the notebooks, browser tests against a served Voila.
 test: venv test-deps

@@ -107,7 +107,7 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
                 f'{k.strip()} ({v})' for k, v in list(c['unseen'].items())[:5]))
         elif c['kind'] == 'continuous' and c.get('cur_mean') is not None:
             note = f'mean {c["ref_mean"]:.4g} → {c["cur_mean"]:.4g}'
-        p = '–' if c['p_value'] is None else f'{c["p_value"]:.3g}'
+        p = '–' if c['p_value'] is None else '< 0.0001' if c['p_value'] < 1e-4 else f'{c["p_value"]:.3g}'
         out.append(f'<tr class="drift-row" data-column="{esc(name)}" style="border-top:1px solid #dde">'
                    f'<td><b>{esc(name)}</b></td><td>{esc(c["test"])}</td><td>{p}</td><td>{c["psi"]:.3f}</td>'
                    f'<td>{c["rows"]}</td><td>{note}</td><td>{_badge(c["verdict"])}</td></tr>')
@@ -116,7 +116,7 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
         imgs = ''.join(f'<img class="drift-hist" alt="{esc(n)}" src="{_hist(n, c)}">' for n, c in rows)
         out.append(f'<h4>Training vs recent</h4><div style="display:flex;flex-wrap:wrap;gap:6px">{imgs}</div>')
         hour = _per_hour(log_df)
-        if hour: out.append(f'<h4>Traffic</h4><img class="drift-per-hour" src="{hour}">')
+        if hour: out.append(f'<h4>Traffic</h4><img class="drift-per-hour" alt="Predictions per hour" src="{hour}">')
     if log_df is not None and len(log_df):
         last = log_df.tail(latest).iloc[::-1]
         trs = ''.join(

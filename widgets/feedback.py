@@ -9,7 +9,7 @@ from .common import esc, message
 
 __all__ = ['FeedbackBox']
 
-_NO = 'No, it was…'
+_NO = 'choose…'
 
 
 class FeedbackBox:
@@ -24,7 +24,8 @@ class FeedbackBox:
                             layout=W.Layout(width='70px'))
         self.yes.add_class('app-feedback-yes')
         self.no = W.Dropdown(options=[(_NO, None)] + [(class_label(card, c), c) for c in others], value=None,
-                             description='', layout=W.Layout(width='150px' if compact else '220px'))
+                             description='No, it was', style={'description_width': 'initial'},   # a visible label
+                             layout=W.Layout(width='210px' if compact else '280px'))
         self.no.add_class('app-feedback-no')
         self.status = W.HTML(); self.status.add_class('app-feedback-status')
         self.yes.on_click(lambda _: self.send(self.prediction))

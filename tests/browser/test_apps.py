@@ -36,6 +36,42 @@ def test_landing_page_lists_the_apps(page, served):
     assert page.title() == 'Predict from a table'
 
 
+AXE = ROOT / '.cache' / 'axe-core' / 'node_modules' / 'axe-core' / 'axe.min.js'     # `make test-deps` installs it
+
+
+def _axe(page) -> list[str]:
+    "The serious and critical accessibility violations axe-core finds on the page as it is now."
+    page.add_script_tag(content=AXE.read_text())
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter(v => ['serious', 'critical'].includes(v.impact))
+        .map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
+    return found
+
+
+def test_every_page_passes_an_axe_core_scan_with_no_serious_or_critical_violation(page, served):
+    """axe-core (npm) run in each page after it is used: the landing page, the tabular app with an
+    answer, its explanation, feedback and a field marked invalid, the image app with results,
+    heatmaps and feedback, the monitor and the setup check."""
+    page.goto(served.url); page.wait_for_selector('.app-card')
+    assert _axe(page) == [], 'landing'
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    page.click('.app-predict')
+    page.wait_for_selector('.app-why .app-why-row'); page.wait_for_selector('.app-feedback-no select')
+    page.locator('.app-input-age input').fill('3.5'); page.locator('.app-input-age input').press('Tab')
+    page.wait_for_selector('.app-invalid.app-input-age')
+    assert _axe(page) == [], 'tabular app'
+    open_app(page, served, 'image_app.ipynb', '.app-upload')
+    upload(page, _image_payloads(2))
+    page.wait_for_selector('.app-feedback-no select')
+    page.click('.app-heatmap-toggle')
+    page.wait_for_function("document.querySelectorAll('.app-card-ok img').length == 2")
+    assert _axe(page) == [], 'image app'
+    open_app(page, served, 'monitor.ipynb', '.app-monitor')
+    assert _axe(page) == [], 'monitor'
+    open_app(page, served, '00_verify_setup.ipynb', '.app-checks')
+    assert _axe(page) == [], 'setup check'
+
+
 def test_no_request_leaves_this_machine_while_the_pages_load(browser, served):
     "Nothing is fetched from a CDN: every request of the landing page and both apps goes to 127.0.0.1."
     ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
