@@ -30,36 +30,65 @@ class MonitorApp:
                                   style={'description_width': '60px'}, layout=W.Layout(width='300px'))
         self.refresh_button = W.Button(description='Refresh', icon='refresh')
         self.refresh_button.add_class('app-refresh')
+        self.asof = W.HTML(); self.asof.add_class('app-asof-line')
         self.performance = W.HTML(); self.performance.add_class('app-monitor-performance')
         self.out = W.HTML(); self.out.add_class('app-monitor')
+        self._generation = 0
         for w in (self.picker, self.window, self.traffic): w.observe(lambda ch: self.refresh(), 'value')
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button]),
-                              self.performance, self.out])
+        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button],
+                                                      layout=W.Layout(flex_flow='row wrap')),
+                              self.asof, self.performance, self.out])
         self.refresh()
 
-    def refresh(self):
+    def refresh(self, background: bool = True):
+        """The figures at once (live accuracy, the drift table, the latest predictions: a fraction of a
+        second), then the charts (about 2 s of drawing) in a thread; the line above says as of when."""
+        import datetime as dt
+        import threading
         from predictors.drift import report_from_log
         from predictors.report import parse_since, report_html
+        self._generation += 1
+        gen, now = self._generation, dt.datetime.now(dt.timezone.utc).strftime('%H:%M:%S UTC')
         if not self.picker.value:
             self.out.value = message('There are no models in the store.', 'warn'); return
+        self.refresh_button.disabled = True
+        self.asof.value = '<span class="app-asof" role="status">Working out the figures…</span>'
         self.show_performance()
         try:
             card = self.models.card(self.picker.value)
             report, df = report_from_log(self.log, card, since=parse_since(self.window.value),
                                          traffic=self.traffic.value)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
-            self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return
+            self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return self._done(gen, now)
         if self.log.problem:
-            self.out.value = message(esc(self.log.problem), 'err'); return
+            self.out.value = message(esc(self.log.problem), 'err'); return self._done(gen, now)
         if not len(df):
             other = report['traffic_left_out']
             kind = {v: k for k, v in TRAFFIC_CHOICES}[self.traffic.value]
             self.out.value = message(f'No predictions of {esc(card["name"])} ({kind}) logged in this window yet '
                                      f'(log: {esc(self.log.where)})'
                                      + (f'; {other} of another kind: change Traffic to see them.' if other else '.'),
-                                     'warn'); return
-        self.out.value = report_html(report, df)
+                                     'warn'); return self._done(gen, now)
+        self.out.value = report_html(report, df, plots=False)
+        self.asof.value = (f'<span class="app-asof" role="status">Figures as of {now}; drawing the charts…</span>')
+
+        def charts():
+            try:
+                html = report_html(report, df)
+            except Exception as e:  # noqa: BLE001 - the figures stand; only the charts are missing
+                html = self.out.value + message(f'The charts cannot be drawn: {esc(e)}', 'warn')
+            if gen == self._generation:             # a later refresh has not replaced this one
+                self.out.value = html
+                self._done(gen, now)
+        if background: threading.Thread(target=charts, daemon=True).start()
+        else: charts()
+
+    def _done(self, gen: int, now: str) -> None:
+        if gen != self._generation: return
+        self.asof.value = (f'<span class="app-asof app-asof-done" role="status">Figures as of {now}. '
+                           f'<b>Refresh</b> for newer ones.</span>')
+        self.refresh_button.disabled = False
 
     def show_performance(self):
         "Accuracy of the active version's labelled answers in the window, per class and by day, against the card."

@@ -596,6 +596,8 @@ def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     batch = rows['source'].str.endswith(':batch')
     n = int((rows['error'].isna() & ~batch).sum())   # answers given one at a time (not rows of scored CSVs)
     open_app(page, served, 'monitor.ipynb', '.drift-table')
+    assert 'Figures as of' in page.inner_text('.app-asof')
+    page.wait_for_selector('.app-asof-done')            # the charts follow the figures
     summary = page.inner_text('.drift-summary')
     assert summary.startswith(f'{n} prediction(s) compared with the training data — answers given one at a time')
     assert batch.sum() == 0 or f'{len(rows) - int((~batch).sum())} other logged prediction(s) left out' in summary
