@@ -49,8 +49,8 @@ async def session(url, k, n, out, delay=0.0):
         c.close(); return
     rng = random.Random(k)
     for i in range(n):
-        await c.update(age, value=rng.randint(18, 80))
-        await c.update(fnlwgt, value=100_000 + 1000 * k + i)   # unique: found again in the log
+        await c.update(age, value=str(rng.randint(18, 80)))      # number fields hold text
+        await c.update(fnlwgt, value=str(100_000 + 1000 * k + i))   # unique: found again in the log
         t = time.perf_counter()
         text = await c.click_and_read(button, result, timeout=120)
         if text and 'Predicted salary' in text:

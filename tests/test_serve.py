@@ -104,10 +104,10 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
         gain, button, result, workclass = (k.find(c) for c in ('app-input-capital-gain', 'app-predict',
                                                                'app-result', 'app-input-workclass'))
         out = {}
-        await k.update(gain, value=10 ** 300)
+        await k.update(gain, value=str(10 ** 300))      # number fields hold text, read by the kernel
         out['huge'] = await k.click_and_read(button, result)
         await k.update(workclass, index=999)
-        await k.update(gain, value=0)
+        await k.update(gain, value="0")
         out['after'] = await k.click_and_read(button, result)
         k.close()
         return out
@@ -199,7 +199,7 @@ def test_restarting_make_serve_loses_no_acknowledged_prediction(tmp_path):
             while not stop.is_set():
                 i = next(ids)
                 try:
-                    await c.update(fnlwgt, value=i)
+                    await c.update(fnlwgt, value=str(i))
                     text = await c.click_and_read(button, result, timeout=10)
                 except Exception:  # noqa: BLE001 - the server went away mid-prediction
                     return
