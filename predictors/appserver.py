@@ -201,7 +201,8 @@ class _SignInPage:
 
 # Asks whether the page's kernel still exists: every 15 s and at once when the visitor comes back to
 # the page or clicks or types after 2 s of quiet. A kernel that is gone (culled when idle, shut down)
-# or a server that does not answer puts a dialog over the dead page with a Reload button.
+# or a server that does not answer puts a dialog over the dead page with a Reload button. Also makes
+# the apps' answers live regions (announced by screen readers), which ipywidgets cannot set itself.
 SESSION_WATCH = """<style>
 .app-expired {position: fixed; inset: 0; z-index: 10000; background: rgba(20,24,32,.45); display: flex;
               align-items: flex-start; justify-content: center; font-family: system-ui, sans-serif}
@@ -239,6 +240,13 @@ SESSION_WATCH = """<style>
       expired('The connection to the server was lost \u2014 reload the page when it is back.');
     });
   }
+  // answers are announced: the content of each `app-live` widget (the tabular answer, the scored
+  // file's summary, the image summary) is a polite live region, set once it is on the page
+  new MutationObserver(function () {
+    document.querySelectorAll('.app-live > .widget-html-content:not([aria-live])').forEach(function (e) {
+      e.setAttribute('role', 'status'); e.setAttribute('aria-live', 'polite');
+    });
+  }).observe(document.documentElement, {childList: true, subtree: true});
   setInterval(check, 15000);
   ['click', 'keydown', 'focus', 'visibilitychange'].forEach(function (ev) {
     window.addEventListener(ev, function () { if (Date.now() - last > 2000) check(); }, true);

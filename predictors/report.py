@@ -62,7 +62,9 @@ def _hist(name: str, c: dict) -> str:
     ax.bar(x - 0.2, np.array(c['ref_props'])[order], 0.4, label='training', color='#9aa5b1')
     ax.bar(x + 0.2, np.array(c['cur_props'])[order], 0.4, label='recent', color=VERDICT_COLOURS[c['verdict']])
     ax.set_xticks(x, [labels[i] for i in order], rotation=60, ha='right', fontsize=7)
-    ax.set_title(name, fontsize=9); ax.tick_params(axis='y', labelsize=7); ax.legend(fontsize=7)
+    ax.set_title(name, fontsize=9, loc='left'); ax.tick_params(axis='y', labelsize=7)
+    # the legend above the plot, beside the title: never over the bars
+    ax.legend(fontsize=7, ncols=2, loc='lower right', bbox_to_anchor=(1, 1), frameon=False, borderaxespad=0.2)
     return _png(fig)
 
 

@@ -178,10 +178,12 @@ class CsvSummary:
     problems: list = field(default_factory=list)   # (row number from 1, reason)
     header: list = field(default_factory=list)
     head: list = field(default_factory=list)       # the first rows, as lists of strings
+    warned: int = 0                                # rows scored with a warning
+    warnings: list = field(default_factory=list)   # (row number from 1, warning) of the first `keep`
 
 
 def summarise_scored(fh, keep: int = 50, head: int = 10) -> CsvSummary:
-    "Read a scored CSV (text file object, from the start) once: counts, reasons of failed rows, first rows."
+    "Read a scored CSV (text file object, from the start) once: counts, reasons of failed rows, warnings, first rows."
     s = CsvSummary()
     reader = csv.reader(fh)
     s.header = next(reader, [])
@@ -189,9 +191,13 @@ def summarise_scored(fh, keep: int = 50, head: int = 10) -> CsvSummary:
     for row in reader:
         s.rows += 1
         if len(s.head) < head: s.head.append(row)
-        if at is not None and at < len(row) and row[at].startswith(ERROR_PREFIX):
+        if at is None or at >= len(row) or not row[at]: continue
+        if row[at].startswith(ERROR_PREFIX):
             s.failed += 1
             if len(s.problems) < keep: s.problems.append((s.rows, row[at][len(ERROR_PREFIX):]))
+        else:
+            s.warned += 1
+            if len(s.warnings) < keep: s.warnings.append((s.rows, row[at]))
     return s
 
 

@@ -26,6 +26,9 @@ APP_CSS = """<style>
 .app-unsure {color: #8a5a00}
 .app-classes summary {cursor: pointer; color: #2b5cb8}
 .app-table td, .app-table th {border: 1px solid #dde; padding: 2px 6px; text-align: left !important}
+.app-download {display: inline-block; margin-left: 8px; padding: 5px 12px; border-radius: 4px; background: #1a56b8;
+               color: #fff !important; text-decoration: none; font-weight: 600}
+.app-download:hover, .app-download:focus {background: #123f88}
 .app-echo {font-size: 13px; font-weight: normal; color: #3d4452; margin-top: 4px; overflow-wrap: anywhere}
 .app-hint {color: #5a6272}
 .app-field-error {color: #b3261e; font-weight: 600}
@@ -44,6 +47,7 @@ APP_CSS = """<style>
   .app-form .widget-html {margin-left: 0}
   .widget-dropdown, .widget-text, .widget-upload, .widget-button, .widget-hprogress {max-width: 100%}
   .app-bars {min-width: 0}
+  .app-predict {width: 100% !important; height: 44px !important}   /* a thumb-sized target */
   .app-table {display: block; overflow-x: auto; max-width: 100%}
   #rendered_cells > div, .jp-Cell, .jp-OutputArea-output {padding-left: 0 !important; padding-right: 0 !important}
 }

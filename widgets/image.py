@@ -86,7 +86,7 @@ class ImageApp:
         self.looked.observe(lambda ch: self.show_cards(), 'value')
         self._shown = None      # the last upload: (files, results, thumbnails, rejected, feedback boxes)
         self._heatmaps = None   # its heatmaps, made once when first asked for
-        self.summary = W.HTML(); self.summary.add_class('app-summary')
+        self.summary = W.HTML(); self.summary.add_class('app-summary'); self.summary.add_class('app-live')
         self.grid = W.Box(layout=W.Layout(display='flex', flex_flow='row wrap', gap='8px'))
         self.grid.add_class('app-grid')
         self.upload.on_upload(self.classify)

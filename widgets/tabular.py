@@ -194,13 +194,14 @@ class TabularApp:
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
         self.button.add_class('app-predict')
-        self.result = W.HTML(); self.result.add_class('app-result')
+        self.result = W.HTML(); self.result.add_class('app-result'); self.result.add_class('app-live')
         self.why = W.HTML(); self.why.add_class('app-explanation')
         self.feedback = W.Box()
-        self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV')
+        self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV',
+                                   tooltip='Choose a CSV file of rows to score')
         self.upload.add_class('app-upload')
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
-        self.batch = W.HTML(); self.batch.add_class('app-batch')
+        self.batch = W.HTML(); self.batch.add_class('app-batch'); self.batch.add_class('app-live')
         self.button.on_click(lambda _: self.predict())
         self.upload.observe(lambda ch: self.score_upload(), 'value')
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
@@ -328,8 +329,8 @@ class TabularApp:
     def show_scored(self, fname, s, unused, csv, size):
         out_name = fname.rsplit('.', 1)[0] + '_scored.csv'
         if csv is not None:
-            link = (f'<a class="app-download" download="{esc(out_name)}" '
-                    f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}">Download {esc(out_name)}</a>')
+            link = (f'<a class="app-download" role="button" download="{esc(out_name)}" '
+                    f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}">&#x2B07; Download {esc(out_name)}</a>')
         else:
             link = (f'<span class="app-download-too-large">The scored file ({size / 2**20:.0f} MB) is too large to '
                     f'download from the page: <code>python -m predictors predict {esc(self.card["name"])} FILE.csv '
@@ -344,14 +345,26 @@ class TabularApp:
         items = ''.join(f'<li class="app-row-error">{"" if p.startswith("line ") else f"row {r}: "}{esc(p)}</li>'
                         for r, p in s.problems)      # a malformed line says its line number itself
         if n_err > len(s.problems): items += f'<li>… and {n_err - len(s.problems)} more (see the problem column)</li>'
+        warned = ''.join(f'<li class="app-row-warning">row {r}: {esc(w)}</li>' for r, w in s.warnings[:10])
+        if s.warned > min(10, len(s.warnings)): warned += f'<li>… and {s.warned - min(10, len(s.warnings))} more (see the problem column)</li>'
         self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
+                            + (message(f'{s.warned} row(s) scored with a warning:<ul style="margin:0">{warned}</ul>',
+                                       'warn', 'app-batch-warnings') if s.warned else '')
                             + '<p style="font-family:system-ui">First rows:</p>' + _table(s.header, s.head))
 
 
 def _table(header: list, rows: list) -> str:
-    "An HTML table of text cells."
+    "An HTML table of a scored CSV's first rows: probabilities as percentages, no prediction as '—'."
+    def cell(h, v):
+        if h.startswith('probability_'):
+            try:
+                return f'{float(v) * 100:.1f}%'
+            except ValueError:
+                return '—'
+        if h == 'prediction' and v in ('', 'None', 'nan'): return '—'
+        return v
     head = ''.join(f'<th>{esc(h)}</th>' for h in header)
-    body = ''.join('<tr>' + ''.join(f'<td>{esc(v)}</td>' for v in r) + '</tr>' for r in rows)
+    body = ''.join('<tr>' + ''.join(f'<td>{esc(cell(h, v))}</td>' for h, v in zip(header, r)) + '</tr>' for r in rows)
     return f'<table class="app-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 

@@ -186,6 +186,7 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert bars.count() == 2
     assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
     page.wait_for_selector('.app-why .app-why-row')          # the explanation follows the answer
+    assert page.get_attribute('.app-result > .widget-html-content', 'aria-live') == 'polite'   # announced
     shot(page, 'tabular_app')
     assert page.locator('.app-result .app-msg.app-ok .app-sentence').count() == 1
     # a changed input greys the old answer out: it is not read as the answer to the new inputs
@@ -243,9 +244,11 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     page.wait_for_function("document.querySelector('.app-input-age input').value === '40'")
 
 
+# elements reaching past the screen's right edge (cells of a table that scrolls sideways in its own box excepted)
 _TOO_WIDE = """Array.from(document.querySelectorAll('#rendered_cells *')).filter(e => {
-    const r = e.getBoundingClientRect(); return r.width > 0 && r.right > window.innerWidth + 1;
-  }).map(e => e.className)"""
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest('.app-table'));
+  }).map(e => e.className || e.tagName)"""
 
 
 def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
@@ -264,6 +267,9 @@ def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
         pg.wait_for_selector('.app-why .app-why-row')
         assert pg.evaluate(_TOO_WIDE) == []
         shot(pg.locator('#rendered_cells'), 'tabular_app_phone')
+        _upload_csv(pg, 'few.csv', pd.read_csv(ADULT_CSV).head(20))     # the scored file's summary and table fit too
+        pg.wait_for_selector('.app-batch-summary')
+        assert pg.evaluate(_TOO_WIDE) == []
         open_app(pg, served, 'image_app.ipynb', '.app-upload')
         upload(pg, _image_payloads(3))
         pg.wait_for_selector('.app-summary-text')
@@ -356,6 +362,7 @@ def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, serv
     df = pd.read_csv(ADULT_CSV).head(50).astype({'age': object, 'hours-per-week': object})
     df.loc[2, 'age'] = 'thirty'         # row 3
     df.loc[6, 'hours-per-week'] = 'lots'  # row 7
+    df.loc[1, 'age'] = 120                # row 2: scored, with a warning on the page
     open_app(page, served, 'tabular_app.ipynb', '.app-upload')
     _upload_csv(page, 'mixed.csv', df)
     page.wait_for_selector('.app-batch-summary')
@@ -364,6 +371,13 @@ def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, serv
     assert len(errors) == 2
     assert errors[0].startswith("row 3: age: 'thirty' is not a number")
     assert errors[1].startswith("row 7: hours-per-week: 'lots' is not a number")
+    warnings = page.locator('.app-row-warning').all_inner_texts()
+    assert warnings[0].startswith('row 2: age=120 is outside the training range')
+    # the first rows as people read them: percentages, a dash where there is no prediction
+    cells = page.locator('.app-batch table tr').nth(3).locator('td').all_inner_texts()
+    assert cells[-4] == '—' and cells[-3] == cells[-2] == '—'
+    assert re.fullmatch(r'\d+\.\d%', page.locator('.app-batch table tr').nth(1).locator('td').nth(-2).inner_text())
+    assert page.get_attribute('.app-download', 'role') == 'button'
 
 
 def test_hostile_csv_files_one_after_another_each_with_its_message(page, served):
@@ -380,6 +394,7 @@ def test_hostile_csv_files_one_after_another_each_with_its_message(page, served)
             assert re.search(r'(\d+) of \1 rows scored', text), (case, text[:300])
         elif case == 'malformed-line':
             assert text.startswith('2 of 3 rows scored; 1 could not be scored'), text[:300]
+            assert page.locator('.app-batch table tr').nth(3).locator('td').nth(14).inner_text() == '—'
         else:
             assert text.startswith(f'{case}.csv: '), (case, text[:300])
     # the app still predicts from the form
