@@ -49,6 +49,8 @@ APP_CSS = """<style>
   .app-bars {min-width: 0}
   .app-predict {width: 100% !important; height: 44px !important}   /* a thumb-sized target */
   .app-table {display: block; overflow-x: auto; max-width: 100%}
+  .widget-html.app-live {max-width: 100%; min-width: 0}
+  .app-live > .widget-html-content {max-width: 100%; min-width: 0; white-space: normal; overflow-wrap: anywhere}
   #rendered_cells > div, .jp-Cell, .jp-OutputArea-output {padding-left: 0 !important; padding-right: 0 !important}
 }
 </style>"""
