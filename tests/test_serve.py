@@ -16,10 +16,11 @@ def make_serve():
 
 
 def test_landing_page_lists_the_apps(make_serve):
-    "The landing page is drawn by JavaScript (see the browser tests) from the notebook listing: the visitors' apps."
+    "The landing page: a card per visitors' app (the browser tests look closer); the listing holds those apps only."
     import json
     status, html = get(make_serve)
-    assert status == 200 and 'Voil' in html
+    assert status == 200 and html.count('class="app-card"') == 2 and 'cdn.' not in html
+    assert 'href="/voila/render/tabular_app.ipynb"' in html and 'href="/voila/render/image_app.ipynb"' in html
     status, listing = get(make_serve + 'voila/api/contents')
     names = sorted(c['name'] for c in json.loads(listing)['content'])
     assert names == ['image_app.ipynb', 'tabular_app.ipynb']

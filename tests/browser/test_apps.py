@@ -226,6 +226,12 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     assert 'Not predicted: Age takes whole numbers' in page.inner_text('.app-result')
     age.fill('abc'); age.press('Tab')
     page.wait_for_selector('text=Age: ‘abc’ is not a number')
+    # a cleared field stays empty, and the answer says the model's fill value stood in for it
+    age.fill(''); age.press('Enter')
+    page.wait_for_selector('text=empty: the model’s fill value is used')
+    page.wait_for_selector('.app-result .app-warning')
+    assert 'age was empty' in page.inner_text('.app-result') and 'For: Age unknown' in page.inner_text('.app-result')
+    assert age.input_value() == ''
     age.fill('40'); age.press('Tab')
     page.wait_for_function("!document.querySelector('.app-input-age').classList.contains('app-invalid')")
     # 1e12 is used as written: far outside anything seen, it is refused with the reason, never read as 1
@@ -233,7 +239,7 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     gain.fill('1e12'); gain.press('Tab')
     page.wait_for_selector('text=read as 1,000,000,000,000')
     page.click('.app-predict')
-    page.wait_for_selector('.app-result .app-echo')
+    page.wait_for_selector('.app-result .app-err .app-echo')        # not the greyed-out answer before it
     text = page.inner_text('.app-result')
     assert 'Capital gain ($) 1,000,000,000,000' in text and 'No prediction' in text
     # 'unknown' empties the field (the model's fill value is used) and gives the typed value back after

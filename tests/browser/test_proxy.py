@@ -106,7 +106,7 @@ def test_both_apps_through_nginx_over_https(proxied, visitor):
     srv, url = proxied
     page = visitor()
     page.goto(url)
-    page.wait_for_selector('text=tabular_app.ipynb')
+    page.wait_for_selector('text=Predict from a table')          # the landing page's card
     page.goto(url + 'voila/render/tabular_app.ipynb')
     assert 'Predicted salary' in _predict(page)
     cookies = {c['name']: c for c in page.context.cookies()}
