@@ -137,17 +137,19 @@ def cmd_predict(args):
                 failed += scored.failed
                 print(json.dumps(dict(file=str(f), rows=scored.rows, failed=scored.failed, scored=str(args.out))))
                 continue
-            row, bad, told = 0, [], 0
+            row, bad, told = 0, [], 0          # bad: (line, why) of malformed lines, as the reader meets them
+
+            def tell_bad_lines():
+                for line, why in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
+                return len(bad) - told
             for df in iter_csv_checked(f, bad_lines=bad):
                 if row == 0: _unused(f, models.predictor(args.name, version).unused_columns(df.columns))
                 for i, p in enumerate(models.predict_frame(args.name, df, version)):
                     failed += not p.ok
                     print(json.dumps(dict(file=str(f), row=row + i + 1, **p.to_dict())))
                 row += len(df)
-                for line, why in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
-                failed, told = failed + len(bad) - told, len(bad)
-            for line, why in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
-            failed += len(bad) - told
+                failed += tell_bad_lines(); told = len(bad)
+            failed += tell_bad_lines()
         except ModelError as e:
             failed += 1
             print(json.dumps(dict(file=str(f), error=str(e))))

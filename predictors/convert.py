@@ -18,7 +18,7 @@ from pathlib import Path
 from .legacy import OldObject, old_name, read_old_export
 from .store import ModelError
 
-__all__ = ['Conversion', 'convert_old_export']
+__all__ = ['Conversion', 'convert_old_export', 'read_learner']
 
 _HARMLESS_CBS = {'TrainEvalCallback', 'Recorder', 'ProgressCallback', 'CastToTensor', 'MixedPrecision',
                  'ShowGraphCallback', 'CSVLogger', 'SaveModelCallback', 'EarlyStoppingCallback',
@@ -167,6 +167,16 @@ def _model(old):
     if not isinstance(model, torch.nn.Module):
         raise _refuse('model is', old_name(model), 'Define the model class in an importable module.')
     return model.eval()
+
+
+def read_learner(path) -> tuple:
+    """`(learner, Conversion or None)` of an exported file: a fastai 2.8 export loaded as it is, one of
+    fastai 2.0–2.7 rebuilt (`convert_old_export`). `ModelError` says why a file cannot be used."""
+    from .legacy import is_old_export
+    from .store import load_learner_file
+    if not is_old_export(path): return load_learner_file(path), None
+    conv = convert_old_export(path)
+    return conv.learn, conv
 
 
 def convert_old_export(path) -> Conversion:

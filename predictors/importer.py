@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 from .kinds import detect_kind
-from .store import ModelError, ModelStore, load_learner_file
+from .convert import read_learner
+from .store import ModelError, ModelStore
 
 __all__ = ['import_learner']
 
@@ -24,14 +25,7 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     store = store or ModelStore()
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
-    from .legacy import is_old_export
-    converted = None
-    if is_old_export(path):
-        from .convert import convert_old_export
-        converted = convert_old_export(path)
-        learn = converted.learn
-    else:
-        learn = load_learner_file(path)
+    learn, converted = read_learner(path)
     k = detect_kind(learn)
     df = None
     if csv is not None and k.task == 'tabular':

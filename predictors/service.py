@@ -275,7 +275,6 @@ class ScoredCsv:
 
     def __iter__(self):
         import pandas as pd
-        from .results import ERROR_PREFIX
         header, told, columns = True, 0, None
         for df in itertools.chain([self._first], self._chunks):
             res = self.pred.predict_frame(df)
@@ -283,20 +282,22 @@ class ScoredCsv:
             self.rows += len(df); self.failed += len(res.errors)
             out = self.pred.score_frame(df, res)
             columns = out.columns
-            block, told = self._with_bad_lines(out, told, pd, ERROR_PREFIX)
+            block, told = self._with_bad_lines(out, told)
             yield block.to_csv(index=False, header=header).encode()
             header = False
         if told < len(self.bad_lines) and columns is not None:        # malformed lines after the last rows
-            block, told = self._with_bad_lines(pd.DataFrame(columns=columns), told, pd, ERROR_PREFIX)
+            block, told = self._with_bad_lines(pd.DataFrame(columns=columns), told)
             yield block.to_csv(index=False, header=False).encode()
         self._first = None
 
-    def _with_bad_lines(self, out, told: int, pd, prefix: str):
+    def _with_bad_lines(self, out, told: int):
         "`out` followed by a row per malformed line met since `told` (empty inputs, the reason in `problem`)."
+        import pandas as pd
+        from .results import ERROR_PREFIX
         new = self.bad_lines[told:]
         if not new: return out, told
         rows = pd.DataFrame({c: [None] * len(new) for c in out.columns})
-        rows['problem'] = [prefix + why for _, why in new]
+        rows['problem'] = [ERROR_PREFIX + why for _, why in new]
         self.rows += len(new); self.failed += len(new)
         return pd.concat([out, rows], ignore_index=True), told + len(new)
 

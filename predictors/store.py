@@ -50,12 +50,8 @@ def sha256_file(path) -> str:
 
 def load_learner_file(path):
     """`load_learner` on CPU, turning unpicklable references into a `ModelError` naming what is missing.
-    A fastai 2.0–2.7 export is rebuilt as a fastai 2.8 learner (`predictors.convert`)."""
+    (A file exported by fastai 2.0–2.7 is read by `predictors.convert.read_learner` instead.)"""
     import pickle
-    from .legacy import is_old_export
-    if is_old_export(path):
-        from .convert import convert_old_export
-        return convert_old_export(path).learn
     from fastai.learner import load_learner
     import warnings
     try:

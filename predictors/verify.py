@@ -113,21 +113,16 @@ def check_models(store: ModelStore) -> list[dict]:
 def check_file(path) -> list[dict]:
     """A learner file checked before it is registered: it loads here (an export of fastai 2.0–2.7 is
     rebuilt for fastai 2.8), it is a kind of model the apps serve, and it answers a test input."""
+    from .convert import read_learner
     from .kinds import detect_kind
-    from .legacy import is_old_export
     from .predictor import predictor_for_learner
     label = f'learner {path}'
     if not os.path.isfile(path): return [_row(label + ': loads', False, f'no file at {path}', 'check the path')]
     try:
-        if is_old_export(path):
-            from .convert import convert_old_export
-            conv = convert_old_export(path)
-            learn = conv.learn
-            how = (f'exported by fastai {conv.fastai}: rebuilt as a fastai 2.8 learner' +
-                   (f' (left out, training only: {", ".join(conv.dropped)})' if conv.dropped else ''))
-        else:
-            from .store import load_learner_file
-            learn, how = load_learner_file(path), 'a fastai 2.8 export: loads as it is'
+        learn, conv = read_learner(path)
+        how = ('a fastai 2.8 export: loads as it is' if conv is None else
+               f'exported by fastai {conv.fastai}: rebuilt as a fastai 2.8 learner' +
+               (f' (left out, training only: {", ".join(conv.dropped)})' if conv.dropped else ''))
     except ModelError as e:
         return [_row(label + ': loads', False, str(e), 'see "Bring your own model" in the README')]
     rows = [_row(label + ': loads', True, how)]
