@@ -23,7 +23,7 @@ class FeedbackBox:
         self.yes = W.Button(description='Yes', icon='check', tooltip=f'The answer {class_label(card, prediction)} was right',
                             layout=W.Layout(width='70px'))
         self.yes.add_class('app-feedback-yes')
-        self.no = W.Dropdown(options=[(_NO, None)] + [(class_label(card, c), c) for c in others], value=None,
+        self.no = W.Dropdown(options=[(_NO, None)] + [(class_label(card, c), c) for c in others], index=0,
                              description='No, it was', style={'description_width': 'initial'},   # a visible label
                              layout=W.Layout(width='210px' if compact else '280px'))
         self.no.add_class('app-feedback-no')
