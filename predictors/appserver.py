@@ -275,7 +275,8 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
         if isinstance(chunk, str):
             chunk = _CDN_LINK.sub('', chunk).replace('`Executing ${cell_index} of ${cell_count}`',
                                                      '`Starting the app (step ${cell_index} of ${cell_count})…`')
-            chunk = chunk.replace('</head>', SESSION_WATCH + '</head>', 1)
+            if not getattr(self, '_watching', False) and '</head>' in chunk:      # once, in the page's own head
+                chunk, self._watching = chunk.replace('</head>', SESSION_WATCH + '</head>', 1), True
         return super().write(chunk)
 
     def _served(self):

@@ -15,16 +15,11 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .legacy import OldObject, old_name, read_old_export
+from .legacy import OldObject, find_object, old_name, read_old_export
 from .store import ModelError
 
 __all__ = ['Conversion', 'convert_old_export', 'read_learner']
 
-_HARMLESS_CBS = {'TrainEvalCallback', 'Recorder', 'ProgressCallback', 'CastToTensor', 'MixedPrecision',
-                 'ShowGraphCallback', 'CSVLogger', 'SaveModelCallback', 'EarlyStoppingCallback',
-                 'ReduceLROnPlateau', 'MixUp', 'CutMix', 'GradientAccumulation', 'GradientClip',
-                 'ParamScheduler', 'ChannelsLast', 'TensorBoardCallback', 'WandbCallback', 'LRFinder',
-                 'TerminateOnNaNCallback', 'BnFreeze', 'ModelResetter', 'RNNCallback', 'NonNativeMixedPrecision'}
 _TABULAR_PROCS = {'fastai.tabular.core.Categorify', 'fastai.tabular.core.FillMissing',
                   'fastai.data.transforms.Normalize', 'fastai.data.transforms.Categorize'}
 _NOT_SERVED = {'MultiCategorize': 'it is a multi-label classifier (several classes per input); the apps '
@@ -39,7 +34,6 @@ _IMAGE_TYPES = {'PILImage': 'PILImage', 'PILImageBW': 'PILImageBW', 'PILBase': '
 class Conversion:
     "A fastai 2.8 learner rebuilt from an old export, with what the card says about it."
     learn: object
-    task: str
     fastai: str
     dropped: list = field(default_factory=list)
 
@@ -93,14 +87,8 @@ def _refuse(what: str, name: str, hint: str = '') -> ModelError:
 
 def _real(name: str):
     "The fastai 2.8 class of an old fastai class name, or None."
-    import importlib
     mod, _, cls = name.rpartition('.')
-    if not mod.startswith('fastai'): return None
-    try:
-        obj = importlib.import_module(mod)
-        for part in cls.split('.'): obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
+    obj = find_object(mod, cls) if mod.startswith('fastai') else None
     return obj if isinstance(obj, type) else None
 
 
@@ -141,7 +129,6 @@ def _version(old) -> str:
 def _check_callbacks(old):
     for cb in _items(_d(old).get('cbs')):
         name = old_name(cb)
-        if name.rpartition('.')[2] in _HARMLESS_CBS: continue
         if name.startswith('fastai.'): continue          # fastai's own callbacks act while training
         raise _refuse('callbacks include', name,
                       'A callback of your own may change the answers; remove it (`learn.remove_cb`) '
@@ -151,7 +138,7 @@ def _check_callbacks(old):
 def _loss(old, dropped):
     import torch
     loss = _d(old).get('loss_func')
-    if isinstance(loss, torch.nn.Module) and not isinstance(loss, OldObject): return loss
+    if isinstance(loss, torch.nn.Module): return loss        # a torch loss, loaded as itself
     name = old_name(loss) if loss is not None else ''
     if 'BCE' in name.rpartition('.')[2]: raise ModelError(
         'this export is a multi-label classifier (several classes per input, a BCE loss); the apps serve '
@@ -196,15 +183,10 @@ def convert_old_export(path) -> Conversion:
     dl = loaders[-1]
     ds = _d(dl).get('dataset')
     model, version = _model(old), _version(old)
-    if 'procs' in _d(ds):
-        learn = _tabular(ds, model)
-        task = 'tabular'
-    elif 'tls' in _d(ds):
-        learn = _image(ds, dl, model, _loss(old, dropped), dropped)
-        task = 'image'
-    else:
-        raise ModelError(f'the export\'s data ({old_name(ds)}) is neither tabular nor images.')
-    return Conversion(learn, task, version, dropped)
+    if 'procs' in _d(ds): learn = _tabular(ds, model)
+    elif 'tls' in _d(ds): learn = _image(ds, dl, model, _loss(old, dropped), dropped)
+    else: raise ModelError(f'the export\'s data ({old_name(ds)}) is neither tabular nor images.')
+    return Conversion(learn, version, dropped)
 
 
 # ---- tabular --------------------------------------------------------------------------------
@@ -259,12 +241,12 @@ def _tabular(to, model):
         elif isinstance(p, Normalize):
             p.means = {c: float(v) for c, v in _d(norm)['means'].items()}
             p.stds = {c: float(v) for c, v in _d(norm)['stds'].items()}
-    _check_tabular_model(model, cat_names, cont_names, vocab)
+    _check_tabular_model(model, cat_names, cont_names)
     dls = tp.dataloaders(bs=64, num_workers=0)
     return TabularLearner(dls, model, loss_func=CrossEntropyLossFlat())
 
 
-def _check_tabular_model(model, cat_names, cont_names, vocab):
+def _check_tabular_model(model, cat_names, cont_names):
     embeds, n_cont = getattr(model, 'embeds', None), getattr(model, 'n_cont', None)
     if embeds is not None and len(embeds) != len(cat_names):
         raise ModelError(f'this export cannot be converted: its model has {len(embeds)} category embeddings '

@@ -17,7 +17,7 @@ import types
 import zipfile
 from pathlib import Path
 
-__all__ = ['OldObject', 'old_name', 'stand_in', 'is_old_export', 'read_old_export']
+__all__ = ['OldObject', 'old_name', 'stand_in', 'find_object', 'is_old_export', 'read_old_export']
 
 # modules whose objects always become stand-ins (gone, or changed, in fastai 2.8)
 _STAND_IN_ROOTS = ('fastai', 'fastcore', '__main__')
@@ -82,7 +82,8 @@ def old_name(o) -> str:
     return f'{t.__module__}.{t.__qualname__}'
 
 
-def _real(module: str, name: str):
+def find_object(module: str, name: str):
+    "`module.name` (a dotted name: `FillStrategy.median`) as this Python has it, or None."
     try:
         obj = importlib.import_module(module)
         for part in name.split('.'): obj = getattr(obj, part)
@@ -95,7 +96,7 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if module.split('.')[0] not in _STAND_IN_ROOTS:
             return super().find_class(module, name)
-        real = _real(module, name) if module != '__main__' else None
+        real = find_object(module, name) if module != '__main__' else None
         if isinstance(real, type):
             import torch
             if issubclass(real, (torch.nn.Module, torch.Tensor)): return real

@@ -195,7 +195,7 @@ class ModelStore:
             shutil.copyfile(model_file, tmp / MODEL_FILE)
             card = dict(card, name=name, version=version, sha256=sha256_file(tmp / MODEL_FILE))
             card.setdefault('created', _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'))
-            (tmp / CARD_FILE).write_text(json.dumps(card, indent=1, default=_json_default) + '\n')
+            (tmp / CARD_FILE).write_text(_card_text(card))
             tmp.chmod(0o755)
             tmp.rename(base / version)
         except BaseException:
@@ -237,7 +237,7 @@ class ModelStore:
                     help={k: str(v) for k, v in (help or {}).items()})
         path = self.path(name, card['version']) / CARD_FILE
         tmp = path.with_suffix('.tmp')
-        tmp.write_text(json.dumps(card, indent=1, default=_json_default) + '\n')
+        tmp.write_text(_card_text(card))
         os.replace(tmp, path)
         return card['version']
 
@@ -245,6 +245,10 @@ class ModelStore:
         if version not in self.versions(name):
             raise ModelError(f'model {name!r} has no version {version!r} '
                              f'(versions: {", ".join(self.versions(name)) or "none"}).')
+
+
+def _card_text(card: dict) -> str:
+    return json.dumps(card, indent=1, default=_json_default) + '\n'
 
 
 def _json_default(o):

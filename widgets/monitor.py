@@ -41,7 +41,7 @@ class MonitorApp:
                               self.asof, self.performance, self.out])
         self.refresh()
 
-    def refresh(self, background: bool = True):
+    def refresh(self):
         """The figures at once (live accuracy, the drift table, the latest predictions: a fraction of a
         second), then the charts (about 2 s of drawing) in a thread; the line above says as of when."""
         import datetime as dt
@@ -81,8 +81,7 @@ class MonitorApp:
             if gen == self._generation:             # a later refresh has not replaced this one
                 self.out.value = html
                 self._done(gen, now)
-        if background: threading.Thread(target=charts, daemon=True).start()
-        else: charts()
+        threading.Thread(target=charts, daemon=True).start()
 
     def _done(self, gen: int, now: str) -> None:
         if gen != self._generation: return

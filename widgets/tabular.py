@@ -72,7 +72,7 @@ class TabularForm:
     def __init__(self, schema: dict, labels: dict | None = None, help: dict | None = None):
         self.schema, self.controls, self.unknown, self.notes, rows = schema, {}, {}, {}, []
         self.labels = {c['name']: (labels or {}).get(c['name']) or readable(c['name']) for c in schema['inputs']}
-        self._cols, self._typed, self._submit, self._changed = {c['name']: c for c in schema['inputs']}, {}, [], []
+        self._cols, self._typed, self._submit = {c['name']: c for c in schema['inputs']}, {}, []
         # one layout and style object per look, shared by every row: each is a widget model the
         # page must fetch, so a 14-column form needs ~60 models instead of ~190
         look = dict(label=DescriptionStyle(description_width='190px'), text=TextStyle(description_width='190px'), cat=W.Layout(width='450px', max_width='100%'),
@@ -93,7 +93,7 @@ class TabularForm:
                 default = col.get('default')
                 ok = default is not None and math.isfinite(default)
                 ctl = W.Text(value=_number_text(default) if ok else '', continuous_update=True,   # synced before Enter's submit
-                             placeholder='a whole number' if col.get('integer') else 'a number', layout=look['num'],
+                             placeholder=self._placeholder(name), layout=look['num'],
                              **dict(common, style=look['text']))
                 ctl.on_submit(lambda _: [fn() for fn in self._submit])
                 ctl.observe(lambda ch, n=name: self._check(n), 'value')
@@ -102,7 +102,7 @@ class TabularForm:
                 self.unknown[name] = unk
                 hint = (f'training range {_fmt(col["min"])} – {_fmt(col["max"])}' if col.get('min') is not None else
                         f'training mean {_fmt(col["mean"])} (range unknown)' if col.get('mean') is not None else '')
-            if tip: hint = f'{tip}' + (f' · {hint}' if hint else '')
+            if tip: hint = tip + (f' · {hint}' if hint else '')
             ctl.add_class('app-input'); ctl.add_class(f'app-input-{_css(name)}')
             self.controls[name] = ctl
             note = W.HTML(f'<span class="app-hint">{esc(hint)}</span>', style=look['hint'], layout=look['hint_box'])
@@ -121,6 +121,13 @@ class TabularForm:
         "Call `fn()` when Enter is pressed in a number field."
         self._submit.append(fn)
 
+    def _placeholder(self, name: str) -> str:
+        return 'a whole number' if self._cols[name].get('integer') else 'a number'
+
+    def _read(self, name: str):
+        "The number in field `name`, or (None, why not): `parse_number` of its text."
+        return parse_number(self.controls[name].value, bool(self._cols[name].get('integer')), self.labels[name])
+
     def _set_unknown(self, name: str, unknown: bool) -> None:
         "Ticked: the field is emptied and disabled (the model's fill value is used); unticked: what was typed comes back."
         ctl = self.controls[name]
@@ -128,13 +135,13 @@ class TabularForm:
             self._typed[name] = ctl.value
             ctl.value, ctl.placeholder, ctl.disabled = '', 'unknown', True
         else:
-            ctl.disabled, ctl.placeholder = False, 'a whole number' if self._cols[name].get('integer') else 'a number'
+            ctl.disabled, ctl.placeholder = False, self._placeholder(name)
             if not ctl.value: ctl.value = self._typed.pop(name, '')
 
     def _check(self, name: str) -> None:
         "Mark a number field whose text is not a number (or not a whole one), or say how a number was read."
         ctl, (note, hint) = self.controls[name], self.notes[name]
-        x, why = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])
+        x, why = self._read(name)
         if why:
             ctl.add_class('app-invalid')
             note.value = f'<span class="app-field-error" role="alert">{esc(why)}</span>'
@@ -149,7 +156,7 @@ class TabularForm:
         out = []
         for name, ctl in self.controls.items():
             if name in self.unknown and not self.unknown[name].value:
-                _, why = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])
+                why = self._read(name)[1]
                 if why: out.append(why)
         return out
 
@@ -159,7 +166,7 @@ class TabularForm:
         for name, ctl in self.controls.items():
             if name not in self.unknown: out[name] = ctl.value
             elif self.unknown[name].value: out[name] = float('nan')
-            else: out[name] = parse_number(ctl.value, bool(self._cols[name].get('integer')), self.labels[name])[0]
+            else: out[name] = self._read(name)[0]
         return out
 
     def echo(self, values: dict) -> str:
@@ -345,8 +352,9 @@ class TabularApp:
         items = ''.join(f'<li class="app-row-error">{"" if p.startswith("line ") else f"row {r}: "}{esc(p)}</li>'
                         for r, p in s.problems)      # a malformed line says its line number itself
         if n_err > len(s.problems): items += f'<li>… and {n_err - len(s.problems)} more (see the problem column)</li>'
-        warned = ''.join(f'<li class="app-row-warning">row {r}: {esc(w)}</li>' for r, w in s.warnings[:10])
-        if s.warned > min(10, len(s.warnings)): warned += f'<li>… and {s.warned - min(10, len(s.warnings))} more (see the problem column)</li>'
+        shown = s.warnings[:10]
+        warned = ''.join(f'<li class="app-row-warning">row {r}: {esc(w)}</li>' for r, w in shown)
+        if s.warned > len(shown): warned += f'<li>… and {s.warned - len(shown)} more (see the problem column)</li>'
         self.batch.value = (summary + (message(f'<ul style="margin:0">{items}</ul>', 'err') if n_err else '')
                             + (message(f'{s.warned} row(s) scored with a warning:<ul style="margin:0">{warned}</ul>',
                                        'warn', 'app-batch-warnings') if s.warned else '')
