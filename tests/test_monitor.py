@@ -41,6 +41,15 @@ def test_shifted_samples_are_flagged_on_exactly_the_shifted_column(card, adult_d
         assert c['unseen'] == {' Atlantis': 150} and c['unseen_share'] == 0.3
 
 
+def test_a_p_value_too_small_to_print_reads_below_it_never_zero(card, adult_df):
+    "The HTML report shows p < 1e-4 as '< 0.0001' (a '0' beside a verdict reads as certainty)."
+    from predictors.report import report_html
+    r = drift_report(card, _shift(adult_df.sample(500, random_state=7), 'age'))
+    assert r['columns']['age']['p_value'] < 1e-4
+    row = report_html(r, plots=False).split('data-column="age"')[1].split('</tr>')[0]
+    assert '<td>&lt; 0.0001</td>' in row or '<td>< 0.0001</td>' in row
+
+
 def test_dataset_is_drifted_when_enough_columns_are(card, adult_df):
     df = _shift(_shift(_shift(adult_df.sample(500, random_state=1), 'age'), 'workclass'), 'native-country')
     r = drift_report(card, df, settings=DriftSettings(dataset_share=0.2))

@@ -117,3 +117,20 @@ def test_learner_needing_an_uninstalled_module_names_it(tmp_path):
         del sys.modules['someones_helpers']
     with pytest.raises(ModelError, match='module `someones_helpers`'):
         load_learner_file(tmp_path / 'x.pkl')
+
+
+def test_labels_and_help_go_on_the_card_and_unknown_columns_are_refused(store_copy, tmp_path):
+    "`labels NAME FILE`: readable names for the form, on the active card; a column the model lacks is refused."
+    import json
+    from helpers import run_cli
+    spec = tmp_path / 'labels.json'
+    spec.write_text(json.dumps({'labels': {'education-num': 'Years at school'}, 'help': {'fnlwgt': 'census weight'}}))
+    r = run_cli('labels', 'adult_income', spec, models=store_copy.root, check=0)
+    assert r.stdout.strip() == 'adult_income v1: 1 label(s), 1 help text(s)'
+    card = store_copy.card('adult_income')
+    assert card['labels'] == {'education-num': 'Years at school'} and card['help'] == {'fnlwgt': 'census weight'}
+    store_copy.verify('adult_income')                     # the model file and its checksum are untouched
+    spec.write_text(json.dumps({'labels': {'shoe-size': 'Shoe size'}}))
+    r = run_cli('labels', 'adult_income', spec, models=store_copy.root, check=2)
+    assert 'has no input columns shoe-size' in r.stderr
+    assert store_copy.card('adult_income')['labels'] == {'education-num': 'Years at school'}

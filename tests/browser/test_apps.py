@@ -668,6 +668,10 @@ def test_served_form_follows_a_retrained_model_and_a_rollback(page, served, tmp_
     try:
         open_app(page, served, 'tabular_app.ipynb', '.app-predict')
         assert f'Model adult_income {new}' in page.inner_text('body')
+        # the readable labels of the version before are kept for the columns that remain; new ones read plainly
+        labels = page.locator('.app-form .widget-label').all_inner_texts()
+        assert 'Education (years)' in labels and 'Years in job' in labels
+        assert store.card('adult_income', new)['labels']['education-num'] == 'Education (years)'
         assert page.locator('.app-input-years-in-job input').count() == 1
         assert 'training range 0 – 45' in page.inner_text('.app-input-years-in-job >> xpath=..')
         assert sorted(page.locator('.app-input-work-location select option').all_inner_texts()) == \
