@@ -35,7 +35,7 @@ def per_item(fn, items, repeat=2) -> float:
 def tabular(n_rows: int):
     import pandas as pd
     from predictors import load_predictor
-    from predictors.explain import TabularExplainer
+    from predictors.kinds.tabular.explain import TabularExplainer
     pred = load_predictor('adult_income')
     ex = TabularExplainer(pred)
     df = pd.read_csv(ROOT / 'data' / 'adult_sample' / 'adult.csv').sample(n_rows, random_state=0)
@@ -71,9 +71,9 @@ def images():
     import torch
     from PIL import Image
     from predictors import load_predictor
-    from predictors.explain import GradCam
-    from predictors.image import ImagePredictor
-    from predictors.imaging import decode_image
+    from predictors.kinds.image.explain import GradCam
+    from predictors.kinds.image.predictor import ImagePredictor
+    from predictors.core.imaging import decode_image
     paths = sorted((ROOT / 'test_images').glob('*.png'))
     ims = [decode_image(p.read_bytes()) for p in (paths * 16)[:16]]
     models = [('fruits (xresnet18 ×0.5, 64 px)', load_predictor('fruits'))]

@@ -28,7 +28,7 @@ def main():
     torch.set_num_threads(args.threads)
     from fastai.vision.core import PILImage
     from predictors import load_predictor
-    from predictors.imaging import decode_image
+    from predictors.core.imaging import decode_image
     pred = load_predictor(args.model)
     learn = pred.learn
     paths = sorted((ROOT / 'test_images').glob('*.png'))

@@ -134,7 +134,7 @@ def main():
         m, k = srv.usage()
         print(f'  after the sessions     {m:7.0f} MB ({k} kernels) {time.time() - t:.0f} s after they closed: '
               f'{m / base:.2f}x the memory before')
-    from predictors.monitor import PredictionLog
+    from predictors.monitoring.log import PredictionLog
     df = PredictionLog(log_db).read(model='adult_income')
     logged = set(df['inputs'].map(lambda d: d.get('fnlwgt')))
     missing = [h for h in out['answered'] if h not in logged]

@@ -33,11 +33,12 @@ def main():
     args = ap.parse_args()
     import pandas as pd
     from predictors import ModelStore
-    from predictors.drift import report_from_log
-    from predictors.monitor import PredictionLog
-    from predictors.performance import performance_report
-    from predictors.report import parse_since, report_html
-    from predictors.service import LocalModels
+    from predictors.monitoring.drift import report_from_log
+    from predictors.monitoring.log import PredictionLog
+    from predictors.monitoring.performance import performance_report
+    from predictors.core.helpers import parse_since
+    from predictors.monitoring.report import report_html
+    from predictors.service.local import LocalModels
     store = ModelStore(ROOT / 'models')
     card = store.card('adult_income')
     people = pd.read_csv(ROOT / 'data' / 'adult_sample' / 'adult.csv').drop(columns=['salary'])

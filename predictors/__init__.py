@@ -9,8 +9,8 @@ import warnings as _warnings
 # fastai's import calls torch.jit.script, which torch 2.14 deprecates: not the app user's concern
 _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
-from .store import ModelStore, ModelError, sha256_file, default_root
-from .imaging import ImageLimits, BadImage, decode_image
+from predictors.core.store import ModelStore, ModelError, sha256_file, default_root
+from predictors.core.imaging import ImageLimits, BadImage, decode_image
 
 __all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'ImageLimits', 'BadImage',
            'decode_image', 'load_predictor', 'preload', 'TabularPredictor', 'ImagePredictor', 'connect']
@@ -19,11 +19,11 @@ __all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'ImageLimi
 def __getattr__(name):
     "Heavy modules (fastai, torch) are imported on first use."
     if name == 'TabularPredictor':
-        from .tabular import TabularPredictor; return TabularPredictor
+        from predictors.kinds.tabular.predictor import TabularPredictor; return TabularPredictor
     if name == 'ImagePredictor':
-        from .image import ImagePredictor; return ImagePredictor
+        from predictors.kinds.image.predictor import ImagePredictor; return ImagePredictor
     if name in ('load_predictor', 'preload'):
-        from . import predictor; return getattr(predictor, name)
+        from predictors.service import loading; return getattr(loading, name)
     if name == 'connect':
-        from .service import connect; return connect
+        from predictors.service import connect; return connect
     raise AttributeError(name)

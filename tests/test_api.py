@@ -125,7 +125,7 @@ def test_images_good_bad_and_unusual_in_one_request(api, fruits_learner):
     "Each bad file fails alone with its message; the good and unusual ones equal learn.predict (≤ 1e-5)."
     from fastai.vision.core import PILImage
     from image_corpus import _bad_corpus, _unusual
-    from predictors.imaging import decode_image
+    from predictors.core.imaging import decode_image
     bad = {n: d for n, (d, msg) in _bad_corpus().items() if len(d) <= 2**20}
     unusual = {n: d for n, (d, _) in _unusual().items()}
     good = _images(12)
@@ -208,7 +208,7 @@ def test_a_100_mb_csv_is_scored_in_bounded_memory(api, tmp_path):
 
 
 def test_every_prediction_is_logged_with_the_callers_session(api):
-    from predictors.monitor import PredictionLog
+    from predictors.monitoring.log import PredictionLog
     h, t0 = {'X-Session-Id': 'team-member-7', 'X-Source': 'app'}, time.time()
     api.http.post('/v1/models/adult_income/predict', json={'records': [{'age': 31}, {'age': 'x'}]}, headers=h)
     api.http.post('/v1/models/fruits/predict', files=[('files', n_d) for n_d in _images(2)], headers=h)
@@ -261,8 +261,8 @@ def test_a_tampered_model_is_refused_with_the_reason_and_readyz_says_not_ready(a
 
 def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tmp_path):
     "The two implementations of the predictor interface agree: records, a CSV, images, cards, limits."
-    from predictors.client import RemoteModels
-    from predictors.service import LocalModels
+    from predictors.service.remote import RemoteModels
+    from predictors.service.local import LocalModels
     remote, local = RemoteModels(api.url, session='cmp'), LocalModels(demo_store, None)
     recs = [{'age': 40, 'workclass': ' Private'}, {'age': 'x'}, {'age': float('nan')}]
     for a, b in zip(remote.predict('adult_income', recs), local.predict('adult_income', recs)):
@@ -285,8 +285,8 @@ def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tm
 
 def test_a_malformed_line_part_way_fails_alone_by_its_line_number(api):
     "A malformed line past the first chunk: every other row is scored; that line's row names it, not a silent cut."
-    from predictors.client import RemoteModels
-    from predictors.tabular import CSV_CHUNK
+    from predictors.service.remote import RemoteModels
+    from predictors.core.csvio import CSV_CHUNK
     lines = open(ADULT_CSV).read().splitlines()
     rows = (lines[1:] * (CSV_CHUNK // (len(lines) - 1) + 2))[:CSV_CHUNK + 100]
     csv = '\n'.join([lines[0], *rows, '1,2,3' + ',x' * 30, *rows[:10]]).encode()
@@ -301,8 +301,8 @@ def test_a_malformed_line_part_way_fails_alone_by_its_line_number(api):
 
 def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, demo_store):
     "POST /explain: per record the contributions and base that add up to the answer; RemoteModels gives the same."
-    from predictors.client import RemoteModels
-    from predictors.service import LocalModels
+    from predictors.service.remote import RemoteModels
+    from predictors.service.local import LocalModels
     recs = pd.read_csv(ADULT_CSV).drop(columns='salary').head(3).to_dict('records') + [{'age': 'x'}]
     r = api.http.post('/v1/models/adult_income/explain', json=dict(records=recs))
     assert r.status_code == 200, r.text
@@ -329,7 +329,7 @@ def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, d
 
 def test_feedback_over_http_labels_the_callers_own_answers(api):
     "An app (X-Session-Id) labels only its own answers; a program without one may label any answer of the model."
-    from predictors.client import RemoteModels
+    from predictors.service.remote import RemoteModels
     app, other = RemoteModels(api.url, session='visitor1'), RemoteModels(api.url, session='visitor2')
     a = app.predict('adult_income', [{'age': 41}])[0]
     assert isinstance(a.id, int)
@@ -340,7 +340,7 @@ def test_feedback_over_http_labels_the_callers_own_answers(api):
     assert r.json()['results'] == [dict(id=a.id, ok=True)]          # no session header: a program's later labels
     img = app.classify('fruits', [('a.png', _images(1)[0][1])])[0]
     assert app.feedback('fruits', [(img.id, 'banana')]) == [None]
-    from predictors.monitor import PredictionLog
+    from predictors.monitoring.log import PredictionLog
     got = PredictionLog(api.log_db).labelled('adult_income')
     assert got.set_index('id').loc[a.id, 'truth'] == '<50k'
     for body, why in (({'labels': [{'id': 'x', 'truth': 'a'}]}, 'label 1: send'), ({}, 'at least one label')):

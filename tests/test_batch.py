@@ -24,7 +24,7 @@ def client():
 def _local(pred, path) -> pd.DataFrame:
     "The single-process path (`predict NAME FILE.csv --out`): the file scored in chunks by ScoredCsv."
     import io
-    from predictors.service import ScoredCsv
+    from predictors.service.scored import ScoredCsv
     return pd.read_csv(io.BytesIO(b''.join(ScoredCsv(pred, path))))
 
 
@@ -52,7 +52,7 @@ def tables(tmp_path_factory, adult_df):
 def test_many_csv_files_give_the_single_process_rows_in_order(client, tables, adult_predictor, tmp_path):
     "Two CSV files (a glob), read in 100 KB partitions: every row, probability (≤ 1e-6) and problem as today."
     from predictors import ModelStore
-    from predictors.batch import score_on_dask
+    from predictors.ops.batch import score_on_dask
     r = score_on_dask(ModelStore(), 'adult_income', [tables / '*.csv'], tmp_path / 'out.csv', blocksize='100KB',
                       client=client, progress=False)
     assert r.rows == 6000 and r.parts > 4
@@ -64,7 +64,7 @@ def test_many_csv_files_give_the_single_process_rows_in_order(client, tables, ad
 
 def test_parquet_files_give_a_parquet_dataset_with_the_same_answers(client, tables, adult_predictor, tmp_path):
     from predictors import ModelStore
-    from predictors.batch import score_on_dask
+    from predictors.ops.batch import score_on_dask
     r = score_on_dask(ModelStore(), 'adult_income', [tables / 'c.parquet', tables / 'd.parquet'], tmp_path / 'out.parquet',
                       client=client, progress=False)
     parts = sorted((tmp_path / 'out.parquet').glob('part.*.parquet'))
@@ -79,7 +79,7 @@ def test_parquet_files_give_a_parquet_dataset_with_the_same_answers(client, tabl
 def test_a_worker_killed_mid_run_leaves_a_complete_output_without_duplicates(client, adult_df, tmp_path):
     "Dask retries the tasks of a killed worker; each part is written under its position, so none is twice."
     from predictors import ModelStore
-    from predictors.batch import score_on_dask
+    from predictors.ops.batch import score_on_dask
     big = pd.concat([adult_df] * 2, ignore_index=True).assign(rid=lambda d: np.arange(len(d)))
     big.to_csv(tmp_path / 'big.csv', index=False)
     pids = list(client.run(os.getpid).values())
@@ -105,15 +105,15 @@ def test_a_worker_killed_mid_run_leaves_a_complete_output_without_duplicates(cli
 
 def test_each_worker_loads_the_model_once_from_checked_bytes(client, tables, tmp_path):
     from predictors import ModelStore
-    from predictors.batch import ModelPlugin, score_on_dask
-    from predictors.store import ModelError
+    from predictors.ops.batch import ModelPlugin, score_on_dask
+    from predictors.core.store import ModelError
     store = ModelStore()
     card = store.card('adult_income')
     score_on_dask(store, 'adult_income', [tables / 'a.csv'], tmp_path / 'o.csv', blocksize='50KB', client=client,
                   progress=False)
 
     def loads():
-        from predictors import batch
+        from predictors.ops import batch
         return dict(batch._LOADS)
     assert all(v == {card['sha256']: 1} for v in client.run(loads).values())   # many partitions, one load each
     with pytest.raises(ModelError, match='do not match the card'):
@@ -123,7 +123,7 @@ def test_each_worker_loads_the_model_once_from_checked_bytes(client, tables, tmp
 def test_a_folder_of_images_with_bad_files_among_them(client, fruits_predictor, tmp_path):
     "Each image gets its top classes; a bad file fails alone with its reason, in file order."
     from predictors import ModelStore
-    from predictors.batch import score_on_dask
+    from predictors.ops.batch import score_on_dask
     d = tmp_path / 'imgs'; (d / 'more').mkdir(parents=True)
     good = sorted(TEST_IMAGES.glob('*.png'))[:5]
     for i, f in enumerate(good): (d / ('more' if i % 2 else '.') / f.name).write_bytes(f.read_bytes())

@@ -85,9 +85,9 @@ def test_verify_checks_learner_files_before_they_are_imported():
 
 
 def test_a_callback_of_the_exporters_own_is_refused_with_its_name():
-    from predictors.convert import _check_callbacks
-    from predictors.legacy import stand_in
-    from predictors.store import ModelError
+    from predictors.importing.convert import _check_callbacks
+    from predictors.importing.legacy import stand_in
+    from predictors.core.store import ModelError
     old = stand_in('fastai.learner', 'Learner')()
     old.__dict__['cbs'] = [stand_in('fastai.callback.core', 'TrainEvalCallback')(), stand_in('__main__', 'ClipOutputs')()]
     with pytest.raises(ModelError, match='`ClipOutputs`, defined in the notebook or script that exported it'):
@@ -97,7 +97,7 @@ def test_a_callback_of_the_exporters_own_is_refused_with_its_name():
 
 
 def test_a_fastai28_export_is_not_taken_for_an_old_one():
-    from predictors.legacy import is_old_export
+    from predictors.importing.legacy import is_old_export
     assert is_old_export(FIX / 'image.pkl') and is_old_export(FIX / 'tabular.pkl')
     assert not is_old_export(ROOT / 'models/fruits/v1/model.pkl') and not is_old_export(ROOT / 'README.md')
 
@@ -119,7 +119,7 @@ def arch_learners(tmp_path_factory):
                                    aug_transforms, get_image_files, vision_learner)
     from torchvision import models as tvm
     from predictors import ModelStore
-    from predictors.importer import import_learner
+    from predictors.importing.importer import import_learner
     d = tmp_path_factory.mktemp('archs')
     store = ModelStore(d / 'models')
     learners = {}

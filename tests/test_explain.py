@@ -14,7 +14,7 @@ from helpers import ADULT_CSV, TEST_IMAGES, run_cli
 # ---- tabular --------------------------------------------------------------------------------------
 def test_contributions_add_up_to_the_answer_for_100_rows(adult_predictor, adult_df):
     "Efficiency: base + the sum of the contributions = the probability of the predicted class (≤ 1e-4)."
-    from predictors.explain import TabularExplainer
+    from predictors.kinds.tabular.explain import TabularExplainer
     ex = TabularExplainer(adult_predictor)
     assert not ex.exact and ex.permutations >= 16          # 14 fields: sampled, still exactly efficient
     assert ex.background == '64 rows of the training data'  # from the card: no training data needed
@@ -32,13 +32,13 @@ def test_contributions_add_up_to_the_answer_for_100_rows(adult_predictor, adult_
 
 
 def test_a_bad_row_gets_its_reason_and_the_others_are_explained(adult_predictor, adult_df):
-    from predictors.explain import explainer_for
+    from predictors.kinds import kind
     rows = adult_df.head(3).astype(object)
     rows.loc[1, 'age'] = 'forty'
-    out = explainer_for(adult_predictor).explain_frame(rows)
+    out = kind('tabular').explainer(adult_predictor).explain_frame(rows)
     assert [e.ok for e in out] == [True, False, True]
     assert out[1].error == "age: 'forty' is not a number"
-    unknown = explainer_for(adult_predictor).explain_records([{'age': None, 'workclass': 'Private'}])[0]
+    unknown = kind('tabular').explainer(adult_predictor).explain_records([{'age': None, 'workclass': 'Private'}])[0]
     assert unknown.ok and any('age was empty' in w for w in unknown.warnings)
     assert next(c for c in unknown.contributions if c['field'] == 'age')['value'] is None
 
@@ -48,7 +48,7 @@ def one_field_model(tmp_path_factory):
     """A tabular learner whose target depends on field `a` only (b, colour, size are noise), trained and
     registered. (Not `c`: fastai's TabularPandas answers `dls.c` with a column of that name.)"""
     from predictors import ModelStore, load_predictor
-    from predictors.train import train_tabular
+    from predictors.kinds.tabular.train import train_tabular
     d = tmp_path_factory.mktemp('onefield')
     rng = np.random.default_rng(0)
     n = 3000
@@ -64,7 +64,7 @@ def one_field_model(tmp_path_factory):
 
 def test_a_target_that_depends_on_one_field_is_explained_by_that_field(one_field_model):
     "On a learner whose answer depends on `a` only, `a` carries ≥ 90 % of the total absolute contribution."
-    from predictors.explain import TabularExplainer
+    from predictors.kinds.tabular.explain import TabularExplainer
     pred, df = one_field_model
     out = TabularExplainer(pred).explain_frame(df.head(50))
     total = {f: 0.0 for f in ('a', 'b', 'colour', 'size')}
@@ -91,7 +91,7 @@ def _brute_force(pred, background: pd.DataFrame, row: dict, k: int) -> dict:
 
 def test_exact_shapley_values_match_a_brute_force_computation(one_field_model):
     "With ≤ 6 fields every coalition is scored: the values equal the definition over all 24 orders."
-    from predictors.explain import TabularExplainer, background_frame
+    from predictors.kinds.tabular.explain import TabularExplainer, background_frame
     pred, df = one_field_model
     fields = [c['name'] for c in pred.inputs]
     background = background_frame(pred.card, fields, n=12)[0]
@@ -115,7 +115,7 @@ def test_exact_shapley_values_match_a_brute_force_computation(one_field_model):
 
 def test_without_training_rows_in_the_card_the_base_comes_from_its_statistics(adult_predictor):
     "An imported learner's card may hold statistics only, or nothing: explanations still add up."
-    from predictors.explain import TabularExplainer, background_frame
+    from predictors.kinds.tabular.explain import TabularExplainer, background_frame
     fields = [c['name'] for c in adult_predictor.inputs]
     card = dict(adult_predictor.card, reference={k: v for k, v in adult_predictor.card['reference'].items()
                                                   if k != 'background'})
@@ -129,7 +129,7 @@ def test_without_training_rows_in_the_card_the_base_comes_from_its_statistics(ad
 
 
 def test_the_summary_names_what_raised_the_chance_most_in_plain_words():
-    from predictors.results import Explanation, explanation_summary
+    from predictors.core.results import Explanation, explanation_summary
     card = dict(schema=dict(inputs=[dict(name='marital-status', kind='categorical'), dict(name='hours-per-week',
                 kind='continuous'), dict(name='education', kind='categorical'), dict(name='age', kind='continuous')]))
     e = Explanation(target='>=50k', probability=0.87, base=0.24, contributions=[
@@ -178,7 +178,7 @@ def squares_predictor(tmp_path_factory):
     import torch
     from torch import nn
     from fastai.vision.all import CrossEntropyLossFlat, ImageDataLoaders, Learner, Resize
-    from predictors.image import ImagePredictor
+    from predictors.kinds.image.predictor import ImagePredictor
     d = tmp_path_factory.mktemp('squares')
     for label, colour in (('red', (220, 30, 30)), ('blue', (30, 30, 220))):
         (d / label).mkdir()
@@ -196,7 +196,7 @@ def squares_predictor(tmp_path_factory):
 @pytest.mark.parametrize('corner', ['tl', 'tr', 'bl', 'br'])
 def test_the_heat_sits_where_the_object_is(squares_predictor, corner):
     "Grad-CAM's centre of mass lies in the corner where the square is."
-    from predictors.explain import GradCam, heat_centre
+    from predictors.kinds.image.explain import GradCam, heat_centre
     cam = GradCam(squares_predictor)
     probs, cams, seen = cam.explain_images([_square((220, 30, 30), corner, seed=7)])
     assert squares_predictor.classes[int(probs[0].argmax())] == 'red'
@@ -207,10 +207,10 @@ def test_the_heat_sits_where_the_object_is(squares_predictor, corner):
 
 def test_heatmaps_come_with_the_same_answers_as_classify(fruits_predictor):
     "The pass that draws the heatmap predicts as `classify` does; bad files fail alone; the PNG opens."
-    from predictors.explain import explainer_for
+    from predictors.kinds import kind
     files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:5]] + [('bad.png', b'nope')]
     results = fruits_predictor.decode_files(files)
-    explainer_for(fruits_predictor).explain_results(results)
+    kind('image').explainer(fruits_predictor).explain_results(results)
     plain = fruits_predictor.predict_files(files)
     assert [r.ok for r in results] == [True] * 5 + [False]
     for a, b in zip(results[:5], plain):

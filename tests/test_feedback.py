@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from helpers import run_cli
-from predictors.monitor import PredictionLog
-from predictors.performance import PerformanceSettings, performance_report
-from predictors.service import LocalModels
+from predictors.monitoring.log import PredictionLog
+from predictors.kinds.base import PerformanceSettings
+from predictors.monitoring.performance import performance_report
+from predictors.service.local import LocalModels
 
 
 @pytest.fixture(scope='module')
@@ -117,8 +118,8 @@ def test_cli_feedback_by_id_and_by_inputs_then_performance(tmp_path, demo_store,
 # ---- safe version changes: compare, shadow, retrain from feedback -------------------------------------
 def test_compare_picks_the_better_version_with_mcnemars_exact_p(store_copy, held_out, tmp_path):
     "A version trained on shuffled labels against the demo model on held-out rows: the better one wins."
-    from predictors.compare import compare_versions
-    from predictors.train import train_tabular
+    from predictors.monitoring.compare import compare_versions
+    from predictors.kinds.tabular.train import train_tabular
     shuffled = held_out.sample(2000, random_state=0).reset_index(drop=True)
     shuffled['salary'] = shuffled['salary'].sample(frac=1, random_state=1).to_numpy()
     shuffled.to_csv(tmp_path / 'shuffled.csv', index=False)
@@ -143,8 +144,8 @@ def test_compare_picks_the_better_version_with_mcnemars_exact_p(store_copy, held
 
 def test_a_shadow_version_answers_beside_the_active_one_and_never_costs_an_answer(store_copy, tmp_path):
     "Images through a shadow: both answers logged, paired by id; a shadow that cannot load only warns."
-    from predictors.compare import shadow_report
-    from predictors.store import MODEL_FILE, ModelError
+    from predictors.monitoring.compare import shadow_report
+    from predictors.core.store import MODEL_FILE, ModelError
     from helpers import TEST_IMAGES
     card = store_copy.card('fruits')
     v2 = store_copy.register('fruits', store_copy.path('fruits', 'v1') / MODEL_FILE, card, activate=False)

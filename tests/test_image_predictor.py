@@ -6,7 +6,7 @@ from PIL import Image
 
 from helpers import TEST_IMAGES
 from image_corpus import _bad_corpus, _png, _unusual
-from predictors.imaging import BadImage, ImageLimits, decode_image
+from predictors.core.imaging import BadImage, ImageLimits, decode_image
 
 
 def _good_files():
@@ -63,7 +63,7 @@ def test_bad_files_fail_alone_among_good_ones(fruits_predictor):
 
 
 def test_too_many_files_in_one_upload(fruits_learner, fruits_predictor):
-    from predictors.image import ImagePredictor
+    from predictors.kinds.image.predictor import ImagePredictor
     p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=ImageLimits(max_files=2))
     res = p.predict_files(_good_files()[:3])
     assert [r.ok for r in res] == [True, True, False]
@@ -71,7 +71,7 @@ def test_too_many_files_in_one_upload(fruits_learner, fruits_predictor):
 
 
 def test_upload_total_limit_and_limits_from_the_environment(fruits_learner, fruits_predictor):
-    from predictors.image import ImagePredictor
+    from predictors.kinds.image.predictor import ImagePredictor
     files = _good_files()[:3]
     limit = len(files[0][1]) + len(files[1][1])
     p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=ImageLimits(max_upload_bytes=limit))

@@ -77,8 +77,8 @@ def loop_store(base):
 def test_retrain_compare_shadow_promote_and_roll_back(base, loop_store, change, tmp_path):
     "The safe path from 'retrained' to 'serving': --no-activate, compare, shadow, promote, roll back."
     from predictors import ModelStore
-    from predictors.monitor import PredictionLog
-    from predictors.service import LocalModels
+    from predictors.monitoring.log import PredictionLog
+    from predictors.service.local import LocalModels
     _, df, _ = base
     store = loop_store
     df = df.copy()

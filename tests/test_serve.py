@@ -189,7 +189,7 @@ def test_restarting_make_serve_loses_no_acknowledged_prediction(tmp_path):
     import asyncio
     import signal
     import threading
-    from predictors.monitor import PredictionLog
+    from predictors.monitoring.log import PredictionLog
     from voila_server import free_port
     log_db, port, acked, ids = tmp_path / 'log.db', free_port(), [], iter(range(100_000, 200_000))
 

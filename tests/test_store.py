@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from predictors import ModelError
-from predictors.store import load_learner_file
+from predictors.core.store import load_learner_file
 
 
 def _fake_register(store, name, payload=b'model-bytes', **card):
@@ -134,3 +134,14 @@ def test_labels_and_help_go_on_the_card_and_unknown_columns_are_refused(store_co
     r = run_cli('labels', 'adult_income', spec, models=store_copy.root, check=2)
     assert 'has no input columns shoe-size' in r.stderr
     assert store_copy.card('adult_income')['labels'] == {'education-num': 'Years at school'}
+
+
+def test_learners_exported_before_the_layout_change_still_load(demo_store):
+    "The demo image learner's pickle names `predictors.train` (where its helpers were before #23): it loads."
+    from predictors.core.store import MOVED
+    from predictors.importing.legacy import _pickle_strings
+    path = demo_store.root / 'fruits' / 'v1' / 'model.pkl'
+    assert 'predictors.train' in _pickle_strings(path) and 'predictors.train' in MOVED
+    learn = demo_store.load_learner('fruits', 'v1')
+    from predictors.kinds.image.train import RandomBackground
+    assert isinstance(learn.dls.after_item.fs[0], RandomBackground)       # the moved class, found where it is now

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from predictors import ModelError
-from predictors.tabular import read_csv_checked
+from predictors.core.csvio import read_csv_checked
 
 
 def _learn_probs(learn, row):
@@ -86,7 +86,7 @@ def test_value_without_leading_space_is_matched(adult_predictor, sample):
 
 
 def test_sentence_uses_card_template(adult_predictor, sample):
-    from predictors.results import sentence
+    from predictors.core.results import sentence
     p = adult_predictor.predict_one(sample.iloc[0].to_dict())
     s = sentence(adult_predictor.card, p)
     assert s.startswith(f'Predicted salary: {p.prediction}') and f'{p.probability * 100:.1f}%' in s
@@ -133,7 +133,7 @@ def test_unreadable_csv_is_explained(data, msg):
 def test_a_learner_of_another_shape_works_without_code_change(tmp_store):
     "A second tabular model (iris: 4 numeric columns, 3 classes) gets a schema and correct predictions."
     from sklearn.datasets import load_iris
-    from predictors.train import train_tabular
+    from predictors.kinds.tabular.train import train_tabular
     from predictors import load_predictor
     import tempfile
     iris = load_iris(as_frame=True).frame

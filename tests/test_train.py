@@ -5,7 +5,9 @@ from PIL import Image
 
 from helpers import FRUIT_DIR
 from predictors import ModelError
-from predictors.train import find_image_items, infer_columns, parse_templates
+from predictors.kinds.image.train import find_image_items
+from predictors.kinds.tabular.train import infer_columns
+from predictors.kinds.training import parse_templates
 
 
 def test_style_layout_holds_out_one_whole_style():

@@ -7,7 +7,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers import ROOT
-from predictors.verify import run_checks
+from predictors.ops.verify import run_checks
 
 
 def test_all_checks_pass_on_this_setup(demo_store):

@@ -47,7 +47,7 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
     import datetime
     import html
     from helpers import ADULT_CSV, TEST_IMAGES
-    from predictors.service import LocalModels
+    from predictors.service.local import LocalModels
     from widgets.image import ImageApp
     from widgets.tabular import TabularApp
     models = LocalModels(demo_store, None)
@@ -67,7 +67,7 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
 
 
 def test_classes_read_as_words_sort_by_number_and_low_confidence_is_unsure():
-    from predictors.results import class_label, is_unsure, natural_key
+    from predictors.core.results import class_label, is_unsure, natural_key
     assert class_label({}, 'bell_pepper') == 'bell pepper'
     assert class_label({'labels': {'bell_pepper': 'Sweet pepper'}}, 'bell_pepper') == 'Sweet pepper'
     assert sorted(['corn_10', 'corn_2', 'Corn_1', 'apple'], key=natural_key) == ['apple', 'Corn_1', 'corn_2', 'corn_10']

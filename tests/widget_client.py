@@ -43,7 +43,7 @@ def v1_frame(m: dict, buffers=()) -> bytes:
 
 def read_frame(raw) -> dict | None:
     "A message from a v1 frame (buffers left out), or None."
-    from predictors.appserver import v1_parts
+    from predictors.web.appserver import v1_parts
     parts = v1_parts(raw) if isinstance(raw, bytes) else None
     if parts is None: return None
     try:

@@ -1,13 +1,12 @@
 """Small view pieces shared by the apps: probability bars, messages, the model picker."""
 from __future__ import annotations
 
-import html
-
 import ipywidgets as W
+
+from predictors.core.helpers import esc
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'esc', 'APP_CSS', 'model_service', 'waiting_shown_in']
 
-esc = lambda s: html.escape(str(s))
 
 APP_CSS = """<style>
 .app-bars {font-family: system-ui, sans-serif; font-size: 13px; min-width: 220px; max-width: 560px}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import anywidget
 import traitlets as T
 
-from predictors.results import upload_name
+from predictors.core.results import upload_name
 
 __all__ = ['DropZone']
 

@@ -1,7 +1,7 @@
 """The explanation of a tabular answer as the apps show it: a sentence and a chart of each field's effect."""
 from __future__ import annotations
 
-from predictors.results import Explanation, explanation_summary, field_text, value_text
+from predictors.core.results import Explanation, explanation_summary, field_text, value_text
 
 from .common import esc, message
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from predictors.results import class_label
+from predictors.core.results import class_label
 
 from .common import esc, message
 

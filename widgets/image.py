@@ -6,8 +6,8 @@ import io
 
 import ipywidgets as W
 
-from predictors.imaging import BadImage, decode_image
-from predictors.results import ImageResult, class_label, is_unsure, natural_key
+from predictors.core.imaging import BadImage, decode_image
+from predictors.core.results import ImageResult, class_label, is_unsure, natural_key
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone

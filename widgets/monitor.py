@@ -17,10 +17,8 @@ class MonitorApp:
     """Live accuracy of the answers people labelled (against the card's), and drift of logged predictions
     against each model's training data, from the card's reference statistics."""
 
-    def __init__(self, models=None, log=None, window: str = '7d'):
-        from predictors.monitor import PredictionLog
+    def __init__(self, models=None, window: str = '7d'):
         self.models = model_service(models)
-        self.log = log if log is not None else PredictionLog(source='app')
         names = [m['name'] for m in self.models.models()]
         self.picker = W.Dropdown(options=names, value=names[0] if names else None, description='Model',
                                  style={'description_width': '60px'}, layout=W.Layout(width='320px'))
@@ -46,8 +44,6 @@ class MonitorApp:
         second), then the charts (about 2 s of drawing) in a thread; the line above says as of when."""
         import datetime as dt
         import threading
-        from predictors.drift import report_from_log
-        from predictors.report import parse_since, report_html
         self._generation += 1
         gen, now = self._generation, dt.datetime.now(dt.timezone.utc).strftime('%H:%M:%S UTC')
         if not self.picker.value:
@@ -55,27 +51,26 @@ class MonitorApp:
         self.refresh_button.disabled = True
         self.asof.value = '<span class="app-asof" role="status">Working out the figures…</span>'
         self.show_performance()
+        name, window, traffic = self.picker.value, self.window.value, self.traffic.value
         try:
-            card = self.models.card(self.picker.value)
-            report, df = report_from_log(self.log, card, since=parse_since(self.window.value),
-                                         traffic=self.traffic.value)
+            got = self.models.drift(name, window, traffic)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return self._done(gen, now)
-        if self.log.problem:
-            self.out.value = message(esc(self.log.problem), 'err'); return self._done(gen, now)
-        if not len(df):
-            other = report['traffic_left_out']
-            kind = {v: k for k, v in TRAFFIC_CHOICES}[self.traffic.value]
-            self.out.value = message(f'No predictions of {esc(card["name"])} ({kind}) logged in this window yet '
-                                     f'(log: {esc(self.log.where)})'
+        if got['problem']:
+            self.out.value = message(esc(got['problem']), 'err'); return self._done(gen, now)
+        if not got['rows']:
+            other = got['left_out']
+            kind = {v: k for k, v in TRAFFIC_CHOICES}[traffic]
+            self.out.value = message(f'No predictions of {esc(name)} ({kind}) logged in this window yet '
+                                     f'(log: {esc(got["log"])})'
                                      + (f'; {other} of another kind: change Traffic to see them.' if other else '.'),
                                      'warn'); return self._done(gen, now)
-        self.out.value = report_html(report, df, plots=False)
+        self.out.value = got['html']
         self.asof.value = (f'<span class="app-asof" role="status">Figures as of {now}; drawing the charts…</span>')
 
         def charts():
             try:
-                html = report_html(report, df)
+                html = self.models.drift(name, window, traffic, plots=True)['html']
             except Exception as e:  # noqa: BLE001 - the figures stand; only the charts are missing
                 html = self.out.value + message(f'The charts cannot be drawn: {esc(e)}', 'warn')
             if gen == self._generation:             # a later refresh has not replaced this one
@@ -91,20 +86,14 @@ class MonitorApp:
 
     def show_performance(self):
         "Accuracy of the active version's labelled answers in the window, per class and by day, against the card."
-        from predictors.compare import shadow_report, shadow_text
-        from predictors.performance import performance_html, performance_report
-        from predictors.report import parse_since
         try:
-            card, since = self.models.card(self.picker.value), parse_since(self.window.value)
-            labelled = self.log.labelled(card['name'], card['version'], since=since)
-            pairs = self.log.shadow_pairs(card['name'], since=since)
-            shadow = (message(f'<span class="app-shadow">{esc(shadow_text(shadow_report(pairs)))}</span>', 'ok')
-                      if len(pairs) else '')
-            self.performance.value = performance_html(performance_report(labelled, card)) + shadow
+            got = self.models.live_accuracy(self.picker.value, self.window.value)
+            shadow = message(f'<span class="app-shadow">{esc(got["shadow"])}</span>', 'ok') if got['shadow'] else ''
+            self.performance.value = got['html'] + shadow
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.performance.value = message(f'Live accuracy cannot be shown: {esc(e)}', 'err')
 
 
-def monitor_app(models=None, log=None) -> W.Widget:
-    "The ready monitor for every model of `models` (default: `predictors.connect()`) and the prediction log."
-    return MonitorApp(models, log).widget
+def monitor_app(models=None) -> W.Widget:
+    "The ready monitor for every model of `models` (default: `predictors.connect()`), from the log it writes to."
+    return MonitorApp(models).widget

@@ -13,7 +13,7 @@ from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
-from predictors.results import sentence
+from predictors.core.results import sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .explain import WHY_CSS, explanation_html
@@ -308,7 +308,7 @@ class TabularApp:
         if not self.upload.value or self.card is None: return
         import io
         import tempfile
-        from predictors.results import summarise_scored
+        from predictors.core.results import summarise_scored
         f = self.upload.value[0]
         name = _safe_name(f.get('name'))
         content = f['content']

@@ -1,0 +1,223 @@
+"""The model server's routes: `/v1` (models, cards, predict, explain, feedback) and the health checks.
+
+    GET  /v1/models                      the models (name, task, active version, versions) and upload limits
+    GET  /v1/models/{name}[?version=]    the model card, with the schema the forms are built from
+    GET  /v1/models/{name}/ready         the version loads and can answer (500 with the reason if not)
+    POST /v1/models/{name}/predict       JSON {"records": [...]} -> one result per record
+                                         text/csv -> the scored CSV, streamed
+                                         multipart images ("files") -> one result per image [?top=k]
+    POST /v1/models/{name}/explain       JSON {"records": [...]} -> why: each field's contribution
+                                         multipart images ("files") -> each with a heatmap PNG (base64)
+    POST /v1/models/{name}/feedback      JSON {"labels": [{"id": answer id, "truth": class}, ...]}
+    GET  /v1/models/{name}/live          operators: live accuracy of the labelled answers [?since=7d]
+    GET  /v1/models/{name}/drift         operators: drift of the logged answers [?since=&traffic=&plots=]
+    GET  /healthz                        the process is up
+    GET  /readyz                         the store is readable and every active model loads and answers
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from predictors.api import schemas as S
+from predictors.api.bodies import check_length, files as read_files, json_list, records as read_records
+from predictors.api.deps import Limits, card_of, get_limits, get_models, get_store, predictor_of, valid_id
+from predictors.api.errors import ApiError
+from predictors.core.helpers import byte_size
+from predictors.core.results import STREAM_ERROR
+from predictors.core.store import ModelError, ModelStore
+from predictors.service.local import LocalModels, model_rows
+
+__all__ = ['router', 'health']
+
+_ERRORS = {code: {'model': S.ErrorOut} for code in (400, 404, 411, 413, 415, 422, 500)}
+
+
+def _doc(model, *, body=None, **extra) -> dict:
+    "Route options: `model` documents the JSON answer, `body` the JSON request (read by the route itself)."
+    out = dict(responses={200: {'model': model}, **_ERRORS}, **extra)
+    if body is not None:
+        out['openapi_extra'] = {'requestBody': {'content': {'application/json': {
+            'schema': {'$ref': f'#/components/schemas/{body.__name__}'}}}}}
+    return out
+
+
+router = APIRouter(prefix='/v1')
+
+
+@router.get('/models', summary='The models and the upload limits', response_model=S.ModelsOut)
+def list_models(store: ModelStore = Depends(get_store), limits: Limits = Depends(get_limits)):
+    return dict(models=model_rows(store), limits=limits.to_dict())
+
+
+@router.get('/models/{name}', summary="A model's card (its active version unless `version` is given)", responses=_ERRORS)
+def get_card(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    return card_of(models, name, version)
+
+
+@router.get('/models/{name}/ready', summary='The model version loads and can answer (500 with the reason if not)',
+            **_doc(S.ReadyOut))
+def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    card = card_of(models, name, version)
+    predictor_of(models, name, card['version'], card.get('task'))
+    return dict(ready=True, model=name, version=card['version'])
+
+
+@router.post('/models/{name}/predict', summary='Predict JSON records, a CSV, or images', responses={
+    200: {'model': S.PredictOut, 'content': {'text/csv': {}},
+          'description': 'JSON: one result per record or image. CSV: the scored CSV (the input\'s columns, '
+                         '`prediction`, `probability_<class>`, `problem`), streamed.'}, **_ERRORS},
+              openapi_extra=_doc(S.PredictOut, body=S.RecordsIn)['openapi_extra'])
+async def predict(name: str, request: Request, version: str | None = None,
+                  top: int = Query(0, ge=0, description='images: the classes given per image (0: all)'),
+                  models: LocalModels = Depends(get_models), limits: Limits = Depends(get_limits)):
+    """Send `application/json` `{"records": [{column: value, ...}, ...]}`, a `text/csv` body, or
+    `multipart/form-data` with image files under `files`. Bad records, rows and files fail alone."""
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype == 'application/json': return await _predict_json(name, version, request, models, limits)
+    if ctype in ('text/csv', 'application/csv'): return await _predict_csv(name, version, request, models, limits)
+    if ctype == 'multipart/form-data': return await _predict_images(name, version, top, request, models, limits)
+    raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records, '
+                        'a text/csv file or multipart/form-data images.')
+
+
+@router.post('/models/{name}/explain', summary='Why: the contribution of each field, or a heatmap per image',
+             **_doc(S.ExplainOut, body=S.RecordsIn))
+async def explain(name: str, request: Request, version: str | None = None,
+                  models: LocalModels = Depends(get_models), limits: Limits = Depends(get_limits)):
+    """Send `application/json` `{"records": [...]}` (tabular: per record the predicted class, its
+    probability, the base value and each field's contribution, which add up to the probability) or
+    `multipart/form-data` images under `files` (per image the prediction and `heatmap_png`, base64:
+    where the model looked for its top class). Bad records and files fail alone."""
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype == 'application/json':
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+        records = await read_records(request, pred, limits, limits.explain_records, 'each is scored thousands of times: split them over requests')
+        out = await run_in_threadpool(models.explain, name, records, pred.version)
+        return dict(model=name, version=pred.version, results=[e.to_dict() for e in out])
+    if ctype == 'multipart/form-data':
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'image')
+        files = await read_files(request, limits)
+        out = await run_in_threadpool(models.explain_images, name, files, pred.version)
+        return dict(model=name, version=pred.version, results=[r.to_dict() for r in out])
+    raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records '
+                        'or multipart/form-data images.')
+
+
+@router.post('/models/{name}/feedback', summary='The right class of answers given earlier (their `id`)',
+             **_doc(S.FeedbackOut, body=S.LabelsIn))
+async def feedback(name: str, request: Request, models: LocalModels = Depends(get_models),
+                   limits: Limits = Depends(get_limits), x_session_id: str | None = Header(None)):
+    """Send `{"labels": [{"id": 123, "truth": "<class>"}, ...]}`: `id` is the answer's `id` from
+    `/predict`. With an `X-Session-Id` header only answers given in that session can be labelled
+    (an app labels its own visitor's answers); without one, any answer of the model. Per label
+    `{"id": …, "ok": true}` or its `error`."""
+    card = card_of(models, name, None)
+    labels = await json_list(request, limits, 'labels', '{"labels": [{"id": answer id, "truth": class}, ...]}',
+                              'label', limits.records)
+    pairs = []
+    for i, lab in enumerate(labels):
+        if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and isinstance(lab.get('truth'), str)):
+            raise ApiError(422, f'label {i + 1}: send {{"id": an integer, "truth": one of {card.get("classes")}}}.')
+        pairs.append((lab['id'], lab['truth']))
+    own = valid_id(x_session_id)
+    out = await run_in_threadpool(models.feedback, name, pairs, not own)
+    return dict(model=name, results=[dict(id=i, ok=True) if e is None else dict(id=i, error=e)
+                                     for (i, _), e in zip(pairs, out)])
+
+
+async def _predict_json(name, version, request, models, limits):
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+    records = await read_records(request, pred, limits, limits.records, 'send a CSV for more: it is scored as a stream')
+    out = await run_in_threadpool(models.predict, name, records, pred.version)
+    return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
+
+
+async def _predict_csv(name, version, request, models, limits):
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+    check_length(request, limits.csv_bytes, 'the CSV')
+    fd, path = tempfile.mkstemp(prefix='fastai-apps-', suffix='.csv')
+    try:
+        n = 0
+        with os.fdopen(fd, 'wb') as f:           # to disk as it arrives: memory stays bounded
+            async for chunk in request.stream():
+                n += len(chunk)
+                if n > limits.csv_bytes: raise ApiError(413, f'the CSV is over the limit of {byte_size(limits.csv_bytes)}.')
+                f.write(chunk)
+        try:
+            scored = await run_in_threadpool(models.scored_csv, name, path, pred.version)
+        except ModelError as e:
+            raise ApiError(422, str(e).replace(path, 'the CSV')) from None
+    except BaseException:
+        os.unlink(path)
+        raise
+    headers = {'X-Model': name, 'X-Model-Version': pred.version,
+               'X-Unused-Columns': json.dumps(scored.unused),
+               'Content-Disposition': f'attachment; filename="{name}_scored.csv"'}
+    return StreamingResponse(_stream_scored(scored), media_type='text/csv', headers=headers,
+                             background=BackgroundTask(os.unlink, path))
+
+
+def _stream_scored(scored):
+    "The scored CSV's bytes; a failure after the first byte ends the stream with a line saying why."
+    try:
+        yield from scored
+    except ModelError as e:      # e.g. a malformed line far down the file: the rows before it are sent
+        yield f'{STREAM_ERROR}{e}\n'.encode()
+
+
+async def _predict_images(name, version, top, request, models, limits):
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'image')
+    files = await read_files(request, limits)
+    out = await run_in_threadpool(models.classify, name, files, pred.version)
+    return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
+
+
+@router.get('/models/{name}/live', summary="Operators: live accuracy of the labelled answers against the card's",
+            **_doc(S.LiveOut))
+def live(name: str, since: str | None = Query(None, description="24h, 7d, 30m or an ISO time (default: all)"),
+         models: LocalModels = Depends(get_models)):
+    try: return models.live_accuracy(card_of(models, name, None)['name'], since)
+    except ModelError as e: raise ApiError(422, str(e)) from None
+
+
+@router.get('/models/{name}/drift', summary='Operators: drift of the logged answers against the training data',
+            **_doc(S.DriftOut))
+def drift(name: str, since: str | None = Query(None, description="24h, 7d, 30m or an ISO time (default: all)"),
+          traffic: str = Query('single', pattern='^(single|batch|all)$'), plots: bool = False,
+          models: LocalModels = Depends(get_models)):
+    try: return models.drift(card_of(models, name, None)['name'], since, traffic, plots)
+    except ModelError as e: raise ApiError(422, str(e)) from None
+
+
+health = APIRouter()
+
+
+@health.get('/healthz', summary='The process is up')
+def healthz():
+    return dict(status='ok')
+
+
+@health.get('/readyz', summary='The store is readable and every active model loads and answers',
+            responses={200: {'model': S.ReadyzOut}, 503: {'model': S.ReadyzOut}})
+def readyz(store: ModelStore = Depends(get_store)):
+    from predictors.service.loading import load_predictor, smoke
+    checks, ok = [], True
+    try:
+        names = store.names()
+    except OSError as e:
+        return JSONResponse(dict(ready=False, checks=[dict(check='store', ok=False, detail=str(e))]), 503)
+    for n in names:
+        label = f'{n} {store.active_version(n)}'
+        try:
+            checks.append(dict(check=label, ok=True, detail=smoke(load_predictor(n, store=store))))
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            ok = False
+            checks.append(dict(check=label, ok=False, detail=f'{type(e).__name__}: {e}'))
+    return JSONResponse(dict(ready=ok, checks=checks), 200 if ok else 503)

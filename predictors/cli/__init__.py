@@ -1,0 +1,45 @@
+"""Command line: `python -m predictors VERB …` (`--help` on each verb).
+
+Exit status: 0 success; 1 when some inputs of `predict` or `explain` could not be answered (each
+has an `error` line), `feedback` refused a row, `performance` finds the accuracy significantly
+below the card's, `compare` finds version B significantly worse, or `drift` judges the data
+drifted; 2 with a one-line reason on bad input or a model that cannot be used.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from predictors.cli import models, monitoring, ops, predict
+from predictors.core.store import ModelError
+
+__all__ = ['main', 'build_parser']
+
+
+def build_parser() -> argparse.ArgumentParser:
+    "Every verb, one group of them per module of `predictors.cli`."
+    ap = argparse.ArgumentParser(prog='python -m predictors', description=__doc__.split('\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--models', help='model store folder (default: $FASTAI_APPS_MODELS or models/)')
+    sub = ap.add_subparsers(dest='verb', required=True, metavar='VERB')
+    for group in (models, predict, ops, monitoring):
+        for add in group.VERBS: add(sub)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    # library chatter (deprecations) is not the user's concern; the log's own RuntimeWarning is
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    warnings.filterwarnings('ignore', category=UserWarning)
+    warnings.formatwarning = lambda message, category, *a, **k: f'warning: {message}\n'
+    try:
+        return args.fn(args)
+    except ModelError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        print(f'error: {e.strerror}: {e.filename}', file=sys.stderr)
+        return 2

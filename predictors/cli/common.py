@@ -1,0 +1,32 @@
+"""What the verbs share: the store and log options, reading a time, the message for a registered version."""
+from __future__ import annotations
+
+from predictors.core.helpers import parse_since
+from predictors.core.store import ModelError, ModelStore
+
+__all__ = ['store_of', 'csv_list', 'add_log', 'read_since', 'registered']
+
+
+def store_of(args) -> ModelStore:
+    "The store of `--models`, else the default one."
+    return ModelStore(args.models) if args.models else ModelStore()
+
+
+def csv_list(v):
+    "'a, b,c' as ['a', 'b', 'c']; None for nothing."
+    return [c.strip() for c in v.split(',') if c.strip()] if v else None
+
+
+def add_log(p, what: str = 'prediction log') -> None:
+    "The `--log` option."
+    p.add_argument('--log', help=f'{what}: a SQLite file or a SQLAlchemy URL (default: $FASTAI_APPS_LOG or logs/predictions.db)')
+
+
+def read_since(text):
+    "A time given as 24h, 7d, 30m or ISO as a Unix time (None: all), or `ModelError` saying how to write it."
+    try: return parse_since(text)
+    except ValueError as e: raise ModelError(str(e)) from None
+
+
+def registered(args, version: str) -> None:
+    print(f'registered {args.name} {version}' + (' (not active)' if args.no_activate else ''))

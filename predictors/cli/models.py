@@ -1,0 +1,157 @@
+"""The store: list, card, activate (rollback, shadow), labels, train-tabular, train-image, import."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from predictors.cli.common import add_log, csv_list, registered, store_of
+from predictors.core.store import ModelError
+
+__all__ = ['VERBS']
+
+
+def cmd_list(args):
+    rows = store_of(args).list()
+    if not rows: print('(no models)'); return 0
+    print(f'{"name":<20} {"version":<8} {"task":<8} {"active":<6} {"accuracy":<9} created')
+    for r in rows:
+        acc = r['metrics'].get('accuracy')
+        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<8} {"*" if r["active"] else "":<6} '
+              f'{"" if acc is None else f"{acc:.4f}":<9} {r["created"] or ""}')
+    return 0
+
+
+def cmd_card(args):
+    print(json.dumps(store_of(args).card(args.name, args.version), indent=1))
+    return 0
+
+
+def cmd_activate(args):
+    st = store_of(args)
+    if args.version is None and not args.no_shadow: raise ModelError('give the VERSION to activate (or --no-shadow).')
+    if args.shadow:
+        st.set_shadow(args.name, args.version)
+        print(f'{args.name}: {args.version} now answers in the shadow of {st.active_version(args.name)} '
+              f'(logged, never shown); `activate {args.name} {args.version}` promotes it')
+        return 0
+    if args.no_shadow:
+        st.set_shadow(args.name, None)
+        print(f'{args.name}: no shadow version')
+        return 0
+    st.activate(args.name, args.version)
+    print(f'{args.name}: {args.version} is now active')
+    return 0
+
+
+def cmd_labels(args):
+    try:
+        spec = json.loads(Path(args.file).read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f'{args.file} is not a readable JSON file: {e}') from None
+    if not isinstance(spec, dict) or not set(spec) <= {'labels', 'help'}:
+        raise ModelError(f'{args.file} must hold {{"labels": {{column: text}}, "help": {{column: text}}}}.')
+    v = store_of(args).set_labels(args.name, args.version, spec.get('labels') or {}, spec.get('help') or {})
+    print(f'{args.name} {v}: {len(spec.get("labels") or {})} label(s), {len(spec.get("help") or {})} help text(s)')
+    return 0
+
+
+def cmd_train_tabular(args):
+    from predictors.kinds.tabular.train import train_tabular
+    extra = None
+    if args.add_feedback:
+        from predictors.monitoring.log import PredictionLog
+        from predictors.monitoring.performance import feedback_rows
+        extra = feedback_rows(PredictionLog(args.log), args.add_feedback, args.target)
+        print(f'{len(extra)} labelled answer(s) of {args.add_feedback} added from {PredictionLog(args.log).where}',
+              file=sys.stderr)
+    v = train_tabular(args.csv, args.target, args.name, cat=csv_list(args.cat), cont=csv_list(args.cont),
+                      store=store_of(args), epochs=args.epochs, seed=args.seed, templates=args.describe,
+                      max_rows=args.max_rows, activate=not args.no_activate, extra=extra,
+                      log=lambda m: print(m, file=sys.stderr))
+    registered(args, v)
+    return 0
+
+
+def cmd_train_image(args):
+    from predictors.kinds.image.train import train_image
+    v = train_image(args.folder, args.name, store=store_of(args), valid_style=args.valid_style,
+                    epochs=args.epochs, size=args.size, seed=args.seed, activate=not args.no_activate,
+                    log=lambda m: print(m, file=sys.stderr))
+    registered(args, v)
+    return 0
+
+
+def cmd_import(args):
+    from predictors.importing.importer import import_learner
+    v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args), activate=not args.no_activate)
+    registered(args, v)
+    return 0
+
+
+
+
+def _add_list(sub):
+    p = sub.add_parser('list', help='list models and versions (* = active)'); p.set_defaults(fn=cmd_list)
+
+
+def _add_card(sub):
+    p = sub.add_parser('card', help='print the model card (JSON)')
+    p.add_argument('name'); p.add_argument('--version'); p.set_defaults(fn=cmd_card)
+
+
+def _add_activate(sub):
+    p = sub.add_parser('activate', help='make a version active (an older one is a rollback, the shadow a promotion)')
+    p.add_argument('name'); p.add_argument('version', nargs='?')
+    p.add_argument('--shadow', action='store_true', help='run VERSION beside the active one on every answer, logged, '
+                   'never shown (see `performance`, the monitor)')
+    p.add_argument('--no-shadow', action='store_true', help='stop running a shadow version')
+    p.set_defaults(fn=cmd_activate)
+
+
+def _add_labels(sub):
+    p = sub.add_parser('labels', help='readable labels and help for the form\'s fields, from a JSON file '
+                                      '{"labels": {column: text}, "help": {column: text}} (a retrain keeps them)')
+    p.add_argument('name'); p.add_argument('file', type=Path)
+    p.add_argument('--version', help='default: the active version')
+    p.set_defaults(fn=cmd_labels)
+
+
+def _add_train_tabular(sub):
+    p = sub.add_parser('train-tabular', help='train a tabular classifier and register a new version')
+    p.add_argument('--csv', required=True, type=Path); p.add_argument('--target', required=True)
+    p.add_argument('--name', default='tabular_model')
+    p.add_argument('--cat', help='comma-separated categorical columns (default: inferred from dtypes)')
+    p.add_argument('--cont', help='comma-separated continuous columns (default: inferred from dtypes)')
+    p.add_argument('--epochs', type=int, default=4); p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--max-rows', type=int, help='train on a random sample of this many rows')
+    p.add_argument('--describe', action='append', metavar='CLASS=TEXT',
+                   help='sentence shown for a class, e.g. ">=50k=earns more than $50k a year"')
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.add_argument('--add-feedback', metavar='NAME', help='also train on the labelled answers of model NAME in the '
+                   'prediction log (their inputs and the right class; duplicates dropped)')
+    add_log(p)
+    p.set_defaults(fn=cmd_train_tabular)
+
+
+def _add_train_image(sub):
+    p = sub.add_parser('train-image', help='train an image classifier and register a new version')
+    p.add_argument('--folder', required=True, type=Path,
+                   help='one sub-folder per class (20%% of each held out), or <style>/<class>.png with --valid-style')
+    p.add_argument('--name', default='image_model')
+    p.add_argument('--valid-style', help='style layout: the style sub-folder held out for validation')
+    p.add_argument('--epochs', type=int, default=100); p.add_argument('--size', type=int, default=64)
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.set_defaults(fn=cmd_train_image)
+
+
+def _add_import(sub):
+    p = sub.add_parser('import', help='register a learner exported elsewhere (learn.export())')
+    p.add_argument('path', type=Path); p.add_argument('--name', required=True)
+    p.add_argument('--csv', type=Path, help='its training data: ranges and reference statistics come from it')
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.set_defaults(fn=cmd_import)
+
+
+VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_train_tabular, _add_train_image, _add_import)     # each adds its verb to the sub-parsers

@@ -1,0 +1,98 @@
+"""Small helpers every part of the model side shares, each written once: HTML escaping, JSON-safe values,
+byte sizes, percentages and p-values as people read them, times like '24h', class labels of probability
+rows, per-class precision and recall, quantile bins, and the image file suffixes.
+
+Nothing here imports numpy at module level, so a thin app kernel may import it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from pathlib import Path
+
+__all__ = ['esc', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'parse_since', 'labels_of',
+           'per_class', 'quantile_bins', 'IMAGE_SUFFIXES']
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
+
+
+def esc(s) -> str:
+    "`s` as text safe inside HTML (quotes too)."
+    return html.escape(str(s))
+
+
+def json_safe(v, whole: bool = False):
+    """A scalar as JSON keeps it: numpy scalars plain Python, NaN and ±inf None; `whole=True` also writes
+    a float that is a whole number as an int (3.0 -> 3)."""
+    if v is None or isinstance(v, (str, bytes, bool, list, dict)): return v
+    if hasattr(v, 'item'): v = v.item()           # numpy scalars
+    if isinstance(v, float):
+        if not math.isfinite(v): return None
+        if whole and v.is_integer() and abs(v) < 2**53: return int(v)
+    return v
+
+
+def json_default(o):
+    "`json.dumps(default=…)` for numpy values and paths."
+    if isinstance(o, Path): return str(o)
+    if hasattr(o, 'tolist'): return o.tolist()    # numpy scalars and arrays
+    raise TypeError(f'{type(o).__name__} is not JSON serialisable')
+
+
+def byte_size(n: float) -> str:
+    "A number of bytes as people read it: '512 bytes', '3 MB', '10.4 MB'."
+    for unit in ('bytes', 'KB', 'MB', 'GB'):
+        if n < 1024 or unit == 'GB':
+            return f'{n:.0f} {unit}' if unit == 'bytes' or float(n).is_integer() else f'{n:.1f} {unit}'
+        n /= 1024
+
+
+def pct(x) -> str:
+    "A share as a percentage with one decimal; '–' when unknown."
+    return '–' if x is None else f'{x:.1%}'
+
+
+def p_value(p) -> str:
+    "A p-value with four decimals, '< 0.0001' below that; '–' when unknown."
+    return '–' if p is None else ('< 0.0001' if p < 1e-4 else f'{p:.4f}')
+
+
+def parse_since(text: str | None, now: float | None = None) -> float | None:
+    "'24h', '7d', '30m' or an ISO time (UTC if no zone) as a Unix time; None for all time."
+    if not text: return None
+    import time
+    now = time.time() if now is None else now
+    t = text.strip().lower()
+    units = {'m': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
+    if t[:-1].replace('.', '', 1).isdigit() and t[-1] in units: return now - float(t[:-1]) * units[t[-1]]
+    try:
+        d = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f'cannot read the time {text!r}: use 24h, 7d, 30m or an ISO time like 2026-11-24T09:00') from None
+    if d.tzinfo is None: d = d.replace(tzinfo=dt.timezone.utc)
+    return d.timestamp()
+
+
+def labels_of(classes, probs):
+    "The most likely class of each row of `probs` (n × classes, NaN rows: the first class) as an object array."
+    import numpy as np
+    return np.array(classes, dtype=object)[np.nan_to_num(np.asarray(probs), nan=-1).argmax(1)]
+
+
+def per_class(c, truth, pred) -> dict:
+    "Support, predicted count, precision and recall of class `c` from arrays of true and predicted classes."
+    said, was = pred == c, truth == c
+    tp = int((said & was).sum())
+    return dict(support=int(was.sum()), predicted=int(said.sum()),
+                precision=tp / int(said.sum()) if said.any() else None,
+                recall=tp / int(was.sum()) if was.any() else None)
+
+
+def quantile_bins(v, bins: int = 10):
+    "Quantile bin edges of the numbers `v` and the share of them in each bin (numpy arrays)."
+    import numpy as np
+    v = np.asarray(v, float)
+    edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
+    counts = np.histogram(v, bins=edges)[0] if len(edges) > 1 else np.array([len(v)])
+    return edges, counts / len(v)

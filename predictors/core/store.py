@@ -1,0 +1,279 @@
+"""The model store: `models/<name>/<version>/{model.pkl,card.json}`, versioned, checksummed.
+
+One version of a name is active (`ACTIVE`: the apps' answers); another may be its shadow (`SHADOW`:
+also run on every answer and logged beside it, never shown) until it is promoted or dropped.
+
+A card (JSON) describes the model: task, target, classes, input schema, metrics, reference
+statistics of the training data, the sha256 of `model.pkl` and the library versions. The
+apps read the card; the learner is only unpickled after its checksum matched the card.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import pickle
+import re
+import shutil
+import tempfile
+import types
+from pathlib import Path
+from predictors.core.settings import Settings
+
+__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file', 'MOVED',
+           'MODEL_FILE', 'CARD_FILE']
+
+MODEL_FILE, CARD_FILE, ACTIVE_FILE, SHADOW_FILE = 'model.pkl', 'card.json', 'ACTIVE', 'SHADOW'
+_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
+_VERSION_RE = re.compile(r'^v(\d+)$')
+
+
+class ModelError(Exception):
+    "A model cannot be registered, found or loaded; the message says why in plain words."
+
+
+class UnknownModel(ModelError):
+    "No model of that name, or no such version of it, in the store."
+
+
+def default_root() -> Path:
+    "The store's folder: `$FASTAI_APPS_MODELS`, else `models/` of this repository."
+    return Settings.from_env().models
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# Modules that learners exported earlier name, and where that code lives now: a pickle names the module of
+# every function and class it holds (an image learner trained here before #23 holds
+# `predictors.train.RandomBackground`), so a module that moves keeps its old name here.
+MOVED = {'predictors.train': 'predictors.kinds.image.train'}
+
+
+class RenamingUnpickler(pickle.Unpickler):
+    "An unpickler that finds what moved (`MOVED`) where it is now."
+
+    def find_class(self, module, name):
+        return super().find_class(MOVED.get(module, module), name)
+
+
+PICKLE = types.SimpleNamespace(Unpickler=RenamingUnpickler, load=lambda f, **kw: RenamingUnpickler(f, **kw).load(),
+                               __name__='predictors.core.store')
+
+
+def load_learner_file(path):
+    """`load_learner` on CPU, turning unpicklable references into a `ModelError` naming what is missing.
+    (A file exported by fastai 2.0–2.7 is read by `predictors.convert.read_learner` instead.)"""
+    from fastai.learner import load_learner
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            # fastai warns on every load that pickles run code: the store's checksum is the answer to that
+            warnings.simplefilter('ignore')
+            return load_learner(path, cpu=True, pickle_module=PICKLE)
+    except AttributeError as e:
+        m = re.search(r"Can't get attribute '([^']+)' on <module '([^']+)'", str(e))
+        if m:
+            fn, mod = m.groups()
+            where = ("the notebook or script that exported it (`__main__`)" if mod == '__main__' or mod.endswith('.__main__')
+                     else f"module `{mod}`")
+            raise ModelError(
+                f"the learner needs a function `{fn}` that was defined in {where} and cannot be "
+                f"found now. Define `{fn}` in an importable module (for example a .py file next to "
+                f"your notebook), re-export the learner, or import it before loading.") from None
+        raise ModelError(f'the learner file cannot be loaded: {e}') from None
+    except UnboundLocalError:
+        # fastai's load_learner swallows ImportError; load again to find out what is missing
+        import torch
+        try:
+            torch.load(path, map_location='cpu', weights_only=False, pickle_module=PICKLE)
+        except ModuleNotFoundError as e:
+            raise ModelError(f'the learner needs the Python module `{e.name}`, which is not installed '
+                             f'or not importable here.') from None
+        except ImportError as e:
+            raise ModelError(f'the learner needs something that cannot be imported here: {e}') from None
+        raise ModelError('the file is not a readable fastai export.') from None
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as e:
+        raise ModelError(f'the file is not a readable fastai export ({type(e).__name__}: {e}).') from None
+
+
+_CARDS: dict = {}     # (card path, mtime, size) -> parsed card
+
+
+def _version_key(v: str) -> int:
+    m = _VERSION_RE.match(v)
+    return int(m.group(1)) if m else -1
+
+
+class ModelStore:
+    "Versioned models under `root/<name>/<version>/`; one version of each name is active."
+
+    def __init__(self, root=None):
+        self.root = Path(root) if root is not None else default_root()
+
+    # ---- reading -------------------------------------------------------------------------
+    def names(self, task: str | None = None) -> list[str]:
+        "Model names that have at least one version (optionally only of one task)."
+        if not self.root.is_dir(): return []
+        out = []
+        for d in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.')):
+            if not self.versions(d.name): continue
+            if task is None or self.card(d.name).get('task') == task: out.append(d.name)
+        return out
+
+    def versions(self, name: str) -> list[str]:
+        "The versions of `name`, oldest first (none for a name that is not a model name)."
+        if not _NAME_RE.match(str(name or '')): return []
+        d = self.root / name
+        if not d.is_dir(): return []
+        vs = [p.name for p in d.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)
+              and (p / CARD_FILE).exists()]
+        return sorted(vs, key=_version_key)
+
+    def active_version(self, name: str) -> str:
+        "The active version: the one recorded by `activate`, else the newest."
+        vs = self.versions(name)
+        if not vs: raise UnknownModel(f'no model called {name!r} in the store at {self.root}.')
+        f = self.root / name / ACTIVE_FILE
+        if f.exists():
+            v = f.read_text().strip()
+            if v in vs: return v
+        return vs[-1]
+
+    def path(self, name: str, version: str | None = None) -> Path:
+        version = version or self.active_version(name)
+        vs = self.versions(name)
+        if not vs: raise UnknownModel(f'no model called {name!r} in the store at {self.root}.')
+        if version not in vs:
+            raise UnknownModel(f'model {name!r} has no version {version!r} (versions: {", ".join(vs)}).')
+        return self.root / name / version
+
+    def card(self, name: str, version: str | None = None) -> dict:
+        """The model card of `name` (active version unless `version` is given).
+
+        Parsed cards are kept while the file is unchanged (the model server reads one per request);
+        the dict returned is a fresh copy of the top level, its nested values are shared: do not change them."""
+        f = self.path(name, version) / CARD_FILE
+        st = f.stat()
+        key = (str(f), st.st_mtime_ns, st.st_size)
+        if key not in _CARDS:
+            try:
+                card = json.loads(f.read_text())
+            except json.JSONDecodeError as e:
+                raise ModelError(f'the model card {f} is not valid JSON: {e}') from None
+            if len(_CARDS) > 256: _CARDS.clear()
+            _CARDS[key] = card
+        return dict(_CARDS[key])
+
+    def list(self) -> list[dict]:
+        "One row per model version: name, version, task, active, created, metrics."
+        rows = []
+        for n in self.names():
+            act = self.active_version(n)
+            for v in self.versions(n):
+                c = self.card(n, v)
+                rows.append(dict(name=n, version=v, task=c.get('task'), active=v == act,
+                                 created=c.get('created'), metrics=c.get('metrics', {})))
+        return rows
+
+    def verify(self, name: str, version: str | None = None) -> Path:
+        "Check that `model.pkl` exists and matches the card's sha256; return its path."
+        d = self.path(name, version)
+        f, card = d / MODEL_FILE, self.card(name, d.name)
+        if not f.exists():
+            raise ModelError(f'{name} {d.name}: the model file {f} is missing.')
+        want, got = card.get('sha256'), sha256_file(f)
+        if want != got:
+            raise ModelError(f'{name} {d.name}: model.pkl does not match its card (sha256 {got[:12]}… '
+                             f'expected {str(want)[:12]}…): the file was changed or corrupted after it '
+                             f'was registered, so it is refused without being unpickled.')
+        return f
+
+    def load_learner(self, name: str, version: str | None = None):
+        "Load the fastai Learner of a version, after verifying its checksum."
+        return load_learner_file(self.verify(name, version))
+
+    # ---- writing -------------------------------------------------------------------------
+    def register(self, name: str, model_file, card: dict, activate: bool = True) -> str:
+        "Copy `model_file` in as the next version of `name` with `card`; return the version."
+        if not _NAME_RE.match(name or ''):
+            raise ModelError(f'invalid model name {name!r}: use letters, digits, "_", "-" or ".".')
+        base = self.root / name
+        base.mkdir(parents=True, exist_ok=True)
+        vs = self.versions(name)
+        version = f'v{_version_key(vs[-1]) + 1 if vs else 1}'
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{version}-', dir=base))
+        try:
+            shutil.copyfile(model_file, tmp / MODEL_FILE)
+            card = dict(card, name=name, version=version, sha256=sha256_file(tmp / MODEL_FILE))
+            card.setdefault('created', _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'))
+            (tmp / CARD_FILE).write_text(_card_text(card))
+            tmp.chmod(0o755)
+            tmp.rename(base / version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if activate: self.activate(name, version)
+        return version
+
+    def activate(self, name: str, version: str) -> None:
+        """Make `version` the one the apps use (activating an older one is a rollback; activating the
+        shadow promotes it, and it is a shadow no more)."""
+        self._check_version(name, version)
+        (self.root / name / ACTIVE_FILE).write_text(version + '\n')
+        if self.shadow_version(name) == version: self.set_shadow(name, None)
+
+    def shadow_version(self, name: str) -> str | None:
+        "The version run in the shadow of the active one, if any."
+        f = self.root / name / SHADOW_FILE
+        v = f.read_text().strip() if f.exists() else ''
+        return v if v and v in self.versions(name) and v != self.active_version(name) else None
+
+    def set_shadow(self, name: str, version: str | None) -> None:
+        "Run `version` in the shadow of the active version (None: no shadow)."
+        f = self.root / name / SHADOW_FILE
+        if version is None:
+            f.unlink(missing_ok=True); return
+        self._check_version(name, version)
+        if version == self.active_version(name): raise ModelError(f'{name} {version} is the active version: it cannot also be its shadow.')
+        f.write_text(version + '\n')
+
+    def set_labels(self, name: str, version: str | None, labels: dict, help: dict | None = None) -> str:
+        """Readable labels and one-line help per input column on a version's card (what the form shows;
+        the model is untouched). Unknown columns are refused. Returns the version."""
+        card = self.card(name, version)
+        columns = {c['name'] for c in (card.get('schema') or {}).get('inputs') or []}
+        unknown = sorted((set(labels or {}) | set(help or {})) - columns)
+        if unknown: raise ModelError(f'{name} {card["version"]} has no input columns {", ".join(unknown)}.')
+        card = dict(card, labels={k: str(v) for k, v in (labels or {}).items()},
+                    help={k: str(v) for k, v in (help or {}).items()})
+        path = self.path(name, card['version']) / CARD_FILE
+        tmp = path.with_suffix('.tmp')
+        tmp.write_text(_card_text(card))
+        os.replace(tmp, path)
+        return card['version']
+
+    def _check_version(self, name: str, version: str) -> None:
+        if version not in self.versions(name):
+            raise ModelError(f'model {name!r} has no version {version!r} '
+                             f'(versions: {", ".join(self.versions(name)) or "none"}).')
+
+
+def _card_text(card: dict) -> str:
+    return json.dumps(card, indent=1, default=_json_default) + '\n'
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, np.integer): return int(o)
+    if isinstance(o, np.floating): return float(o)
+    if isinstance(o, np.bool_): return bool(o)
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, Path): return str(o)
+    raise TypeError(f'{type(o).__name__} is not JSON serialisable')

@@ -1,0 +1,57 @@
+"""What every model kind provides: the extension point of the model side.
+
+A kind (its `task` in the card) owns how to recognise a learner of the kind, its predictor, what its
+card holds, a smoke test, its explainer, the references its drift is measured against, how feedback
+is scored and how two versions are compared, and which app shows it. Adding a kind is one module
+under `predictors.kinds` and one line in the registry (`predictors.kinds.KINDS`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ['ModelKind', 'PerformanceSettings']
+
+
+@dataclass(frozen=True)
+class PerformanceSettings:
+    "How live performance is judged: at least `min_labels` labels, a one-sided test at `alpha`."
+    min_labels: int = 30
+    alpha: float = 0.05
+
+
+class ModelKind:
+    "One kind of model (its `task` in the card)."
+    task: str = ''
+    view: str = ''            # the notebook (app) that shows models of this kind
+
+    def detect(self, learn) -> bool:
+        "Whether `learn` is a learner of this kind (raise `ModelError` for a near miss, with the reason)."
+        raise NotImplementedError
+
+    def predictor(self, learn, card: dict):
+        "The predictor of a learner of this kind."
+        raise NotImplementedError
+
+    def card_fields(self, learn, df=None) -> dict:
+        "What an imported learner's card holds for this kind (target, schema, reference, metrics); `df`: its training data."
+        raise NotImplementedError
+
+    def smoke(self, pred) -> str:
+        "One prediction from nothing but the model; a short text saying what it answered."
+        raise NotImplementedError
+
+    def explainer(self, pred):
+        "The explainer of a loaded predictor (why its answers)."
+        raise NotImplementedError
+
+    def drift_references(self, card: dict) -> dict:
+        "{input column: (reference statistics, 'continuous' or 'categorical')} that drift compares the inputs with."
+        raise NotImplementedError
+
+    def performance(self, labelled, card: dict, settings: PerformanceSettings) -> dict:
+        "The live performance of the labelled answers (`PredictionLog.labelled`) against the card's."
+        raise NotImplementedError
+
+    def compare(self, pred_a, pred_b, df, alpha: float) -> dict:
+        "Two loaded versions on the same labelled rows of `df`: each one's score and a paired test."
+        raise NotImplementedError

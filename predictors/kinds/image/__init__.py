@@ -1,0 +1,64 @@
+"""Single-label image classifiers (a `PILBase.create` input and a class vocab): the kind's registry entry.
+
+Its predictor (`predictor`), explainer (`explain`) and training (`train`) are the modules beside this one.
+"""
+from __future__ import annotations
+
+from predictors.core.helpers import quantile_bins
+from predictors.core.store import ModelError
+from predictors.kinds.classifier import ClassifierKind
+
+__all__ = ['ImageKind']
+
+
+class ImageKind(ClassifierKind):
+    "Single-label image classifiers: drop pictures, a heatmap of where the model looked."
+    task, view = 'image', 'image_app.ipynb'
+    STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')   # logged per image, never its pixels
+
+    def detect(self, learn):
+        ds = getattr(learn.dls, 'train_ds', None)
+        pipelines = list(getattr(ds, 'tfms', None) or [])
+        x_pipeline = next(iter(pipelines), None)   # the input's type transforms
+        if not (x_pipeline is not None and hasattr(learn.dls, 'vocab')
+                and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs)): return False
+        y_tfms = {type(t).__name__ for p in pipelines[1:] for t in getattr(p, 'fs', [])}
+        if y_tfms & {'MultiCategorize', 'EncodedMultiCategorize'}:
+            raise ModelError('the learner is a multi-label image classifier (several classes per image); the '
+                             'image app serves single-label classifiers.')
+        return True
+
+    def predictor(self, learn, card):
+        from predictors.kinds.image.predictor import ImagePredictor
+        return ImagePredictor(learn, card)
+
+    def card_fields(self, learn, df=None):
+        from predictors.kinds.image.predictor import image_schema
+        return dict(target='label', schema=image_schema(learn), reference=None, metrics={})
+
+    def smoke(self, pred):
+        import io
+        from PIL import Image, ImageDraw
+        im = Image.new('RGB', (96, 96), 'white')
+        ImageDraw.Draw(im).ellipse((16, 16, 80, 80), fill=(220, 40, 40))
+        buf = io.BytesIO(); im.save(buf, 'PNG')
+        r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
+        if not r.ok: raise ModelError(r.error)
+        return f'answers {r.prediction!r} ({r.probabilities[r.prediction]:.1%}) for a test picture'
+
+    def drift_references(self, card):
+        stats = (card.get('reference') or {}).get('image_stats') or {}
+        return {c: (_stat_reference(stats[c]), 'continuous') for c in self.STATS if c in stats}
+
+    def explainer(self, pred):
+        from predictors.kinds.image.explain import GradCam
+        return GradCam(pred)
+
+    def compare(self, pred_a, pred_b, df, alpha=0.05):
+        raise ModelError('compare works on labelled CSV rows: both versions must be tabular models.')
+
+
+def _stat_reference(values, bins: int = 10) -> dict:
+    "Reference bins and sample for an image statistic kept as a plain list in the card."
+    edges, props = quantile_bins(values, bins)
+    return dict(edges=list(edges), props=list(props), sample=list(map(float, values)))

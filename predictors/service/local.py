@@ -1,0 +1,220 @@
+"""`LocalModels`: the predictor interface in this process (torch, fastai and the store).
+
+Every prediction is logged here, per call, with the caller's session id and source; batch
+scoring (a CSV) is logged with the source `<source>:batch` so drift can tell it from form answers.
+When the store has a shadow version for a model, answers of its active version (forms, API
+records, images; not scored CSV files) are also given by the shadow and logged beside them.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+from predictors.core.helpers import parse_since
+from predictors.core.imaging import ImageLimits
+from predictors.core.results import Explanation, ImageResult, Prediction
+from predictors.core.settings import Settings
+from predictors.core.store import ModelError, ModelStore
+from predictors.service.loading import LOADED, Loaded, preload
+from predictors.service.scored import ScoredCsv
+
+__all__ = ['LocalModels', 'model_rows', 'tabular_entries']
+
+
+def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
+    "The store's models as `ModelService.models` rows."
+    return [dict(name=n, task=store.card(n).get('task'), active=store.active_version(n), versions=store.versions(n))
+            for n in store.names(task)]
+
+
+class LocalModels:
+    """The models of a store, in this process; predictions logged to `log` (None: not logged).
+
+    `batch_images=True` (the model server) makes concurrent `classify` calls share forward passes.
+    """
+    where = 'in-process'
+
+    def __init__(self, store: ModelStore | None = None, log=..., session: str | None = None, source: str = 'app',
+                 batch_images: bool = False, log_inputs: str | None = None):
+        from predictors.monitoring.drift import LOGGED_INPUTS
+        self.log_inputs = log_inputs or Settings.from_env().log_inputs
+        if self.log_inputs not in LOGGED_INPUTS:
+            raise ValueError(f'FASTAI_APPS_LOG_INPUTS must be one of {", ".join(LOGGED_INPUTS)}, not {self.log_inputs!r}')
+        if log is ...:
+            from predictors.monitoring.log import PredictionLog
+            log = PredictionLog(source=source)
+        self.store, self.log = store or ModelStore(), log
+        self.session, self.source = session or uuid.uuid4().hex[:12], source
+        self.batch_images = batch_images
+
+    def loaded(self, name: str, version: str | None = None, task: str | None = None) -> Loaded:
+        "The loaded version (cached per process: `LOADED`); `task` refuses a model of another kind."
+        entry = LOADED.get(self.store, name, version)
+        if task and entry.pred.task != task:
+            raise ModelError(f'{name} is an {entry.pred.task} model: ' +
+                             ('send images.' if entry.pred.task == 'image' else 'send records or a CSV.'))
+        return entry
+
+    def predictor(self, name: str, version: str | None = None, task: str | None = None):
+        "The loaded predictor; `task` refuses a model of another kind."
+        return self.loaded(name, version, task).pred
+
+    def models(self, task=None): return model_rows(self.store, task)
+
+    def card(self, name, version=None): return self.store.card(name, version)
+
+    def limits(self): return ImageLimits.from_env()
+
+    def check(self, name, version=None): self.predictor(name, version)
+
+    def preload(self, task=None):
+        preload(task, self.store)
+
+    def _record(self, pred, entries: list[dict], batch: bool = False, results=None) -> None:
+        """Log `entries`; with `log_inputs='bins'` their inputs as drift's bins only (no raw value is stored).
+        `results` (one per entry) get their log ids, for feedback."""
+        if self.log is None: return
+        if self.log_inputs == 'bins':
+            from predictors.monitoring.drift import coarsen
+            entries = [dict(e, inputs=c) for e, c in zip(entries, coarsen(pred.card, [e.get('inputs') or {} for e in entries]))]
+        source = f'{self.source}:batch' if batch else self.source
+        ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source,
+                              ids=results is not None)
+        if results is not None:
+            for r, i in zip(results, ids or []): r.id = i if r.ok else None      # only answers can be labelled
+
+    def _shadow(self, pred, shown: list, answer) -> None:
+        """When `pred` is the active version and the store names a shadow version, `answer(shadow
+        predictor)` gives its answers to the same inputs, logged beside `shown`. Never fails the call."""
+        if self.log is None: return
+        try:
+            version = self.store.shadow_version(pred.name)
+            if version is None or pred.version != self.store.active_version(pred.name): return
+            got = answer(self.predictor(pred.name, version, pred.task))
+            self.log.record_shadow(pred.name, version, [r.id for r in shown],
+                                   [dict(prediction=g.prediction, probabilities=g.probabilities, error=g.error) for g in got])
+        except Exception as e:  # noqa: BLE001 - the shadow never costs a visitor their answer
+            import warnings
+            warnings.warn(f'the shadow version of {pred.name} could not answer: {type(e).__name__}: {e}', RuntimeWarning)
+
+    def feedback(self, name, labels, any_session: bool = False) -> list[str | None]:
+        """As `ModelService.feedback`; `any_session=True` (labels that arrive later, from the CLI or a
+        program) may label any answer of the model."""
+        if self.log is None: raise ModelError('predictions are not logged here, so there is nothing to label.')
+        classes = self.card(name).get('classes') or []
+        ok = [(i, t) for i, t in labels if str(t) in classes]
+        stored = iter(self.log.add_feedback(name, ok, session=self.session, source=self.source,
+                                            own_session=None if any_session else self.session))
+        return [next(stored) if str(t) in classes else
+                f'{t!r} is not one of the classes of {name} ({", ".join(map(str, classes))})' for _, t in labels]
+
+    # ---- monitoring (operators) ------------------------------------------------------------
+    def _logged(self):
+        if self.log is None: raise ModelError('predictions are not logged here, so there is nothing to monitor.')
+        return self.log
+
+    def live_accuracy(self, name, since=None) -> dict:
+        from predictors.monitoring.compare import shadow_report, shadow_text
+        from predictors.monitoring.performance import performance_html, performance_report
+        log, card, t = self._logged(), self.card(name), _since(since)
+        labelled = log.labelled(card['name'], card['version'], since=t)
+        pairs = log.shadow_pairs(card['name'], since=t)
+        return dict(html=performance_html(performance_report(labelled, card)),
+                    shadow=shadow_text(shadow_report(pairs)) if len(pairs) else None)
+
+    def drift(self, name, since=None, traffic='single', plots=False) -> dict:
+        from predictors.monitoring.drift import report_from_log
+        from predictors.monitoring.report import report_html
+        log, card = self._logged(), self.card(name)
+        report, df = report_from_log(log, card, since=_since(since), traffic=traffic)
+        return dict(html=report_html(report, df, plots=plots) if len(df) else '', rows=int(len(df)),
+                    left_out=report['traffic_left_out'], log=log.where, problem=log.problem)
+
+    # ---- tabular --------------------------------------------------------------------------
+    def predict(self, name, records, version=None) -> list[Prediction]:
+        pred = self.predictor(name, version, 'tabular')
+        res = pred.predict_records(records)
+        out = list(res)
+        rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
+        self._record(pred, tabular_entries(rows, out, res.seconds), results=out)
+        self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
+        return out
+
+    def _record_frame(self, pred, df, res, slice_rows: int = 5000) -> None:
+        """Log the predictions `res` of a DataFrame's rows as batch, `slice_rows` at a time: the log's
+        entries (a dict per row) never hold a whole chunk of a large file at once."""
+        cols = [c['name'] for c in pred.inputs]
+        per_row = res.seconds / max(1, len(df))
+        for s in range(0, len(df), slice_rows):
+            rows = df[cols].iloc[s:s + slice_rows].to_dict('records')
+            preds = [res[i] for i in range(s, s + len(rows))]
+            self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True)
+
+    def predict_frame(self, name, df, version=None):
+        "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."
+        pred = self.predictor(name, version, 'tabular')
+        res = pred.predict_frame(df)
+        self._record_frame(pred, df, res)
+        return res
+
+    def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
+        "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
+        pred = self.predictor(name, version, 'tabular')
+        record = None if self.log is None else lambda df, res: self._record_frame(pred, df, res)
+        return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
+
+    def score_csv(self, name, data, out, version=None, progress=None) -> list[str]:
+        scored = self.scored_csv(name, data, version, progress)
+        for block in scored: out.write(block)
+        return scored.unused
+
+    def explain(self, name, records, version=None) -> list[Explanation]:
+        return self.loaded(name, version, 'tabular').explainer().explain_records(records)
+
+    def explain_frame(self, name, df, version=None) -> list[Explanation]:
+        "Explanations of a DataFrame's rows (the CLI)."
+        return self.loaded(name, version, 'tabular').explainer().explain_frame(df)
+
+    # ---- images ---------------------------------------------------------------------------
+    def explain_images(self, name, files, version=None) -> list[ImageResult]:
+        entry = self.loaded(name, version, 'image')
+        results = entry.pred.decode_files(files)
+        entry.explainer().explain_results(results)
+        for r in results: r.image = None
+        return results
+
+    def classify(self, name, files, version=None) -> list[ImageResult]:
+        entry = self.loaded(name, version, 'image')
+        pred = entry.pred
+        t0 = time.perf_counter()
+        results = pred.decode_files(files)
+        good = [r for r in results if r.ok]
+        forward = entry.queue() if self.batch_images else pred.predict_images
+        if good: pred.fill(good, forward([r.image for r in good]))
+        per = (time.perf_counter() - t0) * 1000 / max(1, len(good))
+        self._record(pred, [dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
+                                 probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
+                                 error=r.error) for r in results], results=results)
+        self._shadow(pred, results, lambda shadow: _shadow_images(shadow, results))
+        return results
+
+
+def _shadow_images(shadow, results: list[ImageResult]) -> list[ImageResult]:
+    "A shadow image predictor's answers for the images already decoded in `results`."
+    out = [ImageResult(name=r.name, size=r.size, error=r.error) for r in results]
+    good = [(o, r) for o, r in zip(out, results) if r.ok]
+    if good: shadow.fill([o for o, _ in good], shadow.predict_images([r.image for _, r in good]))
+    return out
+
+
+def _since(text):
+    "A window like '24h' or '7d' as a Unix time (None: all time), or `ModelError` saying how to write it."
+    try: return parse_since(text)
+    except ValueError as e: raise ModelError(str(e)) from None
+
+
+def tabular_entries(rows: list[dict], preds: list[Prediction], seconds: float) -> list[dict]:
+    "Log entries for tabular inputs and their predictions (latency: the call's time per row)."
+    per = seconds * 1000 / max(1, len(preds))
+    return [dict(inputs=r, prediction=p.prediction, probabilities=p.probabilities,
+                 latency_ms=None if p.error else round(per, 3), error=p.error) for r, p in zip(rows, preds)]

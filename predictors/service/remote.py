@@ -1,0 +1,163 @@
+"""`RemoteModels`: the predictor interface over HTTP, for a thin app kernel (no torch, no fastai).
+
+It talks to the model server (`predictors.api`) and returns the same objects as `LocalModels`.
+When the server cannot be reached (restarting) or answers 503, it says so through `on_wait`
+and tries again for up to `wait` seconds before giving up with `ServerUnavailable`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+
+import httpx
+
+from predictors.core.imaging import ImageLimits
+from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction
+from predictors.core.store import ModelError, UnknownModel
+
+__all__ = ['RemoteModels', 'ServerUnavailable', 'RESTARTING']
+
+RESTARTING = 'The model server is restarting: trying again…'
+_RETRY = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+class ServerUnavailable(ModelError):
+    "The model server did not answer in time."
+
+
+class RemoteModels:
+    "The models of the model server at `url`; predictions are logged there with this session id."
+
+    def __init__(self, url: str, session: str | None = None, source: str = 'app', wait: float = 60.0,
+                 timeout: float = 600.0, on_wait=None):
+        self.url = self.where = url.rstrip('/')
+        self.session, self.source = session or uuid.uuid4().hex[:12], source
+        self.wait, self.on_wait = wait, on_wait or (lambda message: None)
+        self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0),
+                                 headers={'X-Session-Id': self.session, 'X-Source': source})
+        self._limits = None
+
+    # ---- transport ----------------------------------------------------------------------------
+    def _call(self, do):
+        """`do()` (one HTTP exchange returning a response), tried again while the server is
+        unreachable or not ready; a 4xx/5xx answer becomes a `ModelError` with the server's reason."""
+        end, told = time.monotonic() + self.wait, False
+        while True:
+            try:
+                r = do()
+                if r.status_code != 503: break
+                reason = _reason(r)
+            except _RETRY as e:
+                reason = f'{type(e).__name__}: {e}'
+            if time.monotonic() > end:
+                raise ServerUnavailable(f'the model server at {self.url} is not answering ({reason}); '
+                                        f'try again in a minute.')
+            if not told: self.on_wait(RESTARTING); told = True
+            time.sleep(0.5)
+        if r.status_code == 404: raise UnknownModel(_reason(r))
+        if r.status_code >= 400: raise ModelError(_reason(r))
+        return r
+
+    def _get(self, path, **params):
+        return self._call(lambda: self.http.get(path, params={k: v for k, v in params.items() if v is not None})).json()
+
+    # ---- the interface ------------------------------------------------------------------------
+    def models(self, task=None):
+        body = self._get('/v1/models')
+        self._limits = body.get('limits')
+        return [m for m in body['models'] if task is None or m.get('task') == task]
+
+    def card(self, name, version=None): return self._get(f'/v1/models/{name}', version=version)
+
+    def limits(self):
+        if self._limits is None: self.models()
+        l = self._limits
+        return ImageLimits(max_bytes=l['max_image_bytes'], max_pixels=l['max_pixels'], max_files=l['max_files'],
+                           max_upload_bytes=l['max_upload_bytes'])
+
+    def check(self, name, version=None): self._get(f'/v1/models/{name}/ready', version=version)
+
+    def preload(self, task=None):
+        "Nothing heavy to load in a thin kernel."
+
+    def _post_records(self, path, records, version):
+        body = dict(records=[{k: _json_value(v) for k, v in r.items()} for r in records])
+        params = {'version': version} if version else {}
+        return self._call(lambda: self.http.post(path, json=body, params=params)).json()['results']
+
+    def _post_files(self, path, files, version):
+        params = {'version': version} if version else {}
+        parts = [('files', (n, bytes(d if d is not None else b''), 'application/octet-stream')) for n, d in files]
+        return self._call(lambda: self.http.post(path, files=parts, params=params)).json()['results']
+
+    def predict(self, name, records, version=None):
+        return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', records, version)]
+
+    def feedback(self, name, labels):
+        body = dict(labels=[dict(id=int(i), truth=str(t)) for i, t in labels])
+        r = self._call(lambda: self.http.post(f'/v1/models/{name}/feedback', json=body))
+        return [d.get('error') for d in r.json()['results']]
+
+    def explain(self, name, records, version=None):
+        return [Explanation.from_dict(d) for d in self._post_records(f'/v1/models/{name}/explain', records, version)]
+
+    def score_csv(self, name, data, out, version=None, progress=None):
+        "Stream the scored CSV into `out`; unused columns from the server's `X-Unused-Columns`."
+        params = {'version': version} if version else {}
+        unused = []
+
+        def exchange():
+            nonlocal unused
+            out.seek(0); out.truncate()
+            with self.http.stream('POST', f'/v1/models/{name}/predict', content=bytes(data), params=params,
+                                  headers={'Content-Type': 'text/csv'}) as r:
+                if r.status_code >= 400:
+                    r.read(); return r
+                unused = json.loads(r.headers.get('X-Unused-Columns') or '[]')
+                for block in r.iter_bytes(1 << 16):
+                    out.write(block)
+                return r
+        self._call(exchange)
+        _raise_trailing_error(out)
+        return unused
+
+    def classify(self, name, files, version=None):
+        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/predict', files, version)]
+
+    def explain_images(self, name, files, version=None):
+        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/explain', files, version)]
+
+    def live_accuracy(self, name, since=None):
+        return self._get(f'/v1/models/{name}/live', since=since or None)
+
+    def drift(self, name, since=None, traffic='single', plots=False):
+        return self._get(f'/v1/models/{name}/drift', since=since or None, traffic=traffic, plots=str(bool(plots)).lower())
+
+    def close(self): self.http.close()
+
+
+def _reason(r: httpx.Response) -> str:
+    try:
+        return str(r.json()['detail'])
+    except Exception:  # noqa: BLE001 - not our JSON: a proxy's page
+        return f'HTTP {r.status_code}'
+
+
+def _json_value(v):
+    "Form values as JSON: a NaN (an 'unknown' field) is sent as null."
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _raise_trailing_error(out) -> None:
+    "The server ends a CSV stream that broke part-way with `STREAM_ERROR` and the reason: cut it off and raise it."
+    mark = STREAM_ERROR.encode()
+    end = out.tell()
+    out.seek(max(0, end - 4096))
+    tail = out.read()
+    at = tail.rfind(mark)
+    if at >= 0:
+        out.truncate(end - len(tail) + at)
+        raise ModelError(tail[at + len(mark):].decode(errors='replace').strip())
+    out.seek(end)

@@ -1,0 +1,128 @@
+"""Serving: a kernel manager for Voila (set in voila.json) with a cap, owners, and no orphans.
+
+Each app visitor gets a kernel (~100 MB when the models are in the model server, ~700 MB when
+Voila runs alone and every kernel loads torch, fastai and the models). Voila starts one per page
+load with no limit, so a loop of page loads could exhaust memory; idle kernels are culled
+(voila.json), and `CappedKernelManager` refuses a page with HTTP 503 "the server is busy" while
+`max_kernels` kernels are running. A pool refill (Voila's preheated
+kernels) waits for room instead of failing.
+
+Each kernel handed to a page belongs to the visitor who loaded it (`owned_by`, used by
+`predictors.appserver`). A kernel whose page never connects its websocket within `connect_grace`
+seconds of being served (a script loading pages, a tab closed while loading) is shut down, so
+page loads alone cannot hold the cap until the idle cull.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from tornado.ioloop import PeriodicCallback
+from traitlets import Float, Int
+
+__all__ = ['CappedKernelManager', 'BUSY_MESSAGE']
+
+BUSY_MESSAGE = ('The server is busy: every app session is taken ({n} running). Please try again in a few '
+                'minutes; idle sessions are closed after a while.')
+
+
+class CappedKernelManager(AsyncMappingKernelManager):
+    "AsyncMappingKernelManager that runs at most `max_kernels` kernels (pool kernels included)."
+
+    max_kernels = Int(24, config=True, help='Most kernels running at once; a page beyond it gets HTTP 503.')
+
+    connect_grace = Float(60, config=True,
+                          help='Seconds a served page has to connect to its kernel before the kernel is shut down.')
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._starting = 0
+        self._owners: dict[str, str] = {}        # kernel id -> visitor
+        self._deadline: dict[str, float] = {}    # kernel id -> when it is shut down unless a page connects
+        self._sweeper = None
+
+    def hand_over(self, kernel_id: str) -> None:
+        "Give `kernel_id` to the visitor whose page is being rendered (`appserver.PAGE`), if any."
+        from predictors.web.handlers import PAGE
+        page = PAGE.get()
+        if page is None or not kernel_id: return
+        self._owners[kernel_id] = page['visitor']
+        page['kernels'].append(kernel_id)
+        self._deadline[kernel_id] = time.monotonic() + max(600.0, self.connect_grace)   # until the page is served
+        if self._sweeper is None:
+            self._sweeper = PeriodicCallback(self._shut_unconnected, max(1000, min(10_000, self.connect_grace * 250)))
+            self._sweeper.start()
+
+    def owned_by(self, kernel_id: str, visitor: str | None) -> bool:
+        return visitor is not None and kernel_id in self and self._owners.get(kernel_id) == visitor
+
+    def page_served(self, kernel_id: str) -> None:
+        "The page is sent: its websocket must connect within `connect_grace` s."
+        if kernel_id in self._deadline:
+            self._deadline[kernel_id] = min(self._deadline[kernel_id], time.monotonic() + self.connect_grace)
+
+    def connected(self, kernel_id: str) -> None:
+        self._deadline.pop(kernel_id, None)
+
+    async def _shut_unconnected(self):
+        now = time.monotonic()
+        for kid, when in list(self._deadline.items()):
+            if when > now: continue
+            self._deadline.pop(kid, None)
+            if kid in self:
+                self.log.info('Shutting down a kernel whose page never connected within %.0f s', self.connect_grace)
+                try:
+                    await self.shutdown_kernel(kid)
+                except Exception:  # noqa: BLE001 - it ended meanwhile
+                    pass
+
+    def remove_kernel(self, kernel_id):
+        self._owners.pop(kernel_id, None); self._deadline.pop(kernel_id, None)
+        return super().remove_kernel(kernel_id)
+
+    def running(self) -> int:
+        "Kernels running or starting."
+        return len(self._kernels) + self._starting
+
+    def full(self) -> bool:
+        return self.running() >= self.max_kernels
+
+    async def start_kernel(self, *args, kernel_id=None, **kwargs):
+        if kernel_id is None or kernel_id not in self:
+            if (kwargs.get('env') or {}).get('VOILA_PREHEAT') == 'True':
+                while self.full(): await asyncio.sleep(1)       # a pool refill waits for room
+            elif self.full():
+                self.log.warning('Kernel cap reached (%d running): page refused with 503', self.running())
+                busy = BUSY_MESSAGE.format(n=self.running())
+                raise web.HTTPError(503, busy, reason=busy)     # Voila's error page shows the reason
+            self._starting += 1
+            try:
+                kid = await super().start_kernel(*args, kernel_id=kernel_id, **kwargs)
+            finally:
+                self._starting -= 1
+            if (kwargs.get('env') or {}).get('VOILA_PREHEAT') != 'True': self.hand_over(kid)
+            return kid
+        return await super().start_kernel(*args, kernel_id=kernel_id, **kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        """Voila subclasses this for its kernel pools; while the server is full and a notebook's
+        pooled kernel is not ready, report an empty pool, so the page gets the 503 at once instead
+        of waiting for the refill."""
+        super().__init_subclass__(**kwargs)
+        rendered = cls.__dict__.get('get_rendered_notebook')
+        if rendered is not None:
+            async def get_rendered_notebook(self, *args, **kw):
+                out = await rendered(self, *args, **kw)
+                self.hand_over(out[2])          # (render task, rendered cells, kernel id)
+                return out
+            cls.get_rendered_notebook = get_rendered_notebook
+        pool_size = cls.__dict__.get('get_pool_size')
+        if pool_size is None: return
+
+        def get_pool_size(self, notebook_name: str) -> int:
+            pool = getattr(self, '_pools', {}).get(notebook_name) or []
+            if self.full() and not (pool and pool[0].done()): return 0
+            return pool_size(self, notebook_name)
+        cls.get_pool_size = get_pool_size

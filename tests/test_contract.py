@@ -1,0 +1,129 @@
+"""One behaviour suite over both implementations of the predictor interface (#23): `LocalModels` (in this
+process) and `RemoteModels` (the model server over HTTP) must behave the same for everything a view calls,
+and the server's JSON must fit the pydantic models its `/docs` publish."""
+import io
+import shutil
+
+import httpx
+import pytest
+
+from helpers import ADULT_CSV, TEST_IMAGES
+from voila_server import ApiServer
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory):
+    "A copy of the demo store and one log, used by both implementations."
+    from predictors import ModelStore
+    d = tmp_path_factory.mktemp('contract')
+    shutil.copytree(ModelStore().root, d / 'models')
+    with ApiServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db'), log=d / 'api.log') as srv:
+        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
+        yield srv
+
+
+@pytest.fixture(params=['local', 'remote'])
+def models(request, served):
+    from predictors.monitoring.log import PredictionLog
+    from predictors.service import ModelService
+    from predictors.service.local import LocalModels
+    from predictors.service.remote import RemoteModels
+    session = f'contract-{request.param}'
+    m = (LocalModels(served.store, PredictionLog(served.log_db, source='app'), session=session)
+         if request.param == 'local' else RemoteModels(served.url, session=session))
+    assert isinstance(m, ModelService)
+    return m
+
+
+def _images(n):
+    return [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:n]]
+
+
+def test_models_cards_and_limits(models, served):
+    assert [(m['name'], m['task'], m['active'], m['versions']) for m in models.models()] == [
+        ('adult_income', 'tabular', 'v1', ['v1']), ('fruits', 'image', 'v1', ['v1'])]
+    assert [m['name'] for m in models.models('image')] == ['fruits']
+    assert models.card('adult_income') == served.store.card('adult_income')
+    assert models.limits().max_files == 64
+    models.check('fruits')
+
+
+def test_unknown_models_and_wrong_kinds_are_refused_by_name(models):
+    from predictors.core.store import ModelError, UnknownModel
+    with pytest.raises(UnknownModel, match='nosuch'):
+        models.card('nosuch')
+    with pytest.raises(ModelError, match='image model'):
+        models.predict('fruits', [{'age': 3}])
+
+
+def test_records_each_answer_alone_and_carry_log_ids(models):
+    out = models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}, {'age': 'x'}])
+    assert out[0].ok and out[0].prediction in ('<50k', '>=50k') and sum(out[0].probabilities.values()) == pytest.approx(1)
+    assert isinstance(out[0].id, int)
+    assert out[1].error == "age: 'x' is not a number" and out[1].id is None
+
+
+def test_a_csv_is_scored_the_same_way(models):
+    csv = ''.join(open(ADULT_CSV).readlines()[:21]).encode()
+    out = io.BytesIO()
+    assert models.score_csv('adult_income', csv, out) == []
+    lines = out.getvalue().decode().splitlines()
+    assert len(lines) == 21 and lines[0].endswith('prediction,probability_<50k,probability_>=50k,problem')
+
+
+def test_images_each_fail_alone(models):
+    got = models.classify('fruits', _images(2) + [('bad.png', b'nope')])
+    assert [r.ok for r in got] == [True, True, False] and 'bad.png' in got[2].error
+    assert all(isinstance(r.id, int) for r in got[:2])
+
+
+def test_explanations_add_up_and_heatmaps_are_pngs(models):
+    e = models.explain('adult_income', [{'age': 52, 'education-num': 13}])[0]
+    assert abs(e.base + sum(c['contribution'] for c in e.contributions) - e.probability) <= 1e-4
+    h = models.explain_images('fruits', _images(1))[0]
+    assert h.heatmap[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_feedback_labels_this_sessions_answers_only(models):
+    a = models.predict('adult_income', [{'age': 33}])[0]
+    assert models.feedback('adult_income', [(a.id, '>=50k'), (a.id, 'rich')]) == [
+        None, "'rich' is not one of the classes of adult_income (<50k, >=50k)"]
+    assert models.feedback('adult_income', [(10**9, '<50k')]) == [f'no answer {10**9} of adult_income in the log']
+
+
+def test_monitoring_reads_the_same_log(models):
+    models.predict('adult_income', [{'age': 30}, {'age': 60}])
+    live = models.live_accuracy('adult_income', '7d')
+    assert 'app-perf' in live['html'] and live['shadow'] is None
+    drift = models.drift('adult_income', '7d', 'single')
+    assert drift['rows'] >= 2 and drift['problem'] is None and 'drift-row' in drift['html']
+    assert 'drift-hist' in models.drift('adult_income', '7d', 'single', plots=True)['html']
+    from predictors.core.store import ModelError
+    with pytest.raises(ModelError, match='cannot read the time'):
+        models.drift('adult_income', 'last week')
+
+
+def test_the_answers_fit_the_published_schemas(served):
+    "Every /v1 JSON answer validates against the pydantic model that /docs shows for it."
+    from predictors.api import schemas as S
+    http = httpx.Client(base_url=served.url, timeout=120)
+    S.ModelsOut.model_validate(http.get('/v1/models').json())
+    S.ReadyOut.model_validate(http.get('/v1/models/fruits/ready').json())
+    S.RecordsOut.model_validate(http.post('/v1/models/adult_income/predict', json={'records': [{'age': 3}, {'age': 'x'}]}).json())
+    S.ExplanationsOut.model_validate(http.post('/v1/models/adult_income/explain', json={'records': [{'age': 3}]}).json())
+    files = [('files', (n, d, 'image/png')) for n, d in _images(1)] + [('files', ('bad.png', b'x', 'image/png'))]
+    S.ImagesOut.model_validate(http.post('/v1/models/fruits/predict', files=files).json())
+    S.ImagesOut.model_validate(http.post('/v1/models/fruits/explain', files=files).json())
+    S.FeedbackOut.model_validate(http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 1, 'truth': 'x'}]}).json())
+    S.LiveOut.model_validate(http.get('/v1/models/adult_income/live').json())
+    S.DriftOut.model_validate(http.get('/v1/models/adult_income/drift').json())
+    S.ReadyzOut.model_validate(http.get('/readyz').json())
+    S.ErrorOut.model_validate(http.get('/v1/models/nosuch').json())
+    doc = http.get('/openapi.json').json()
+    for path, model in (('/v1/models/{name}/feedback', 'LabelsIn'), ('/v1/models/{name}/predict', 'RecordsIn'),
+                        ('/v1/models/{name}/explain', 'RecordsIn')):
+        body = doc['paths'][path]['post']['requestBody']['content']['application/json']['schema']
+        assert body == {'$ref': f'#/components/schemas/{model}'}, path
+    assert doc['components']['schemas']['LabelsIn']['properties']['labels']['items'] == {'$ref': '#/components/schemas/Label'}
+    assert {'RecordsIn', 'PredictionOut', 'ImageResultOut', 'FeedbackOut'} <= set(doc['components']['schemas'])
+    http.close()
