@@ -60,6 +60,11 @@ train-demo: venv
 	  --describe ">=50k=this person earns more than \$$50k a year" --describe "<50k=this person earns \$$50k a year or less"
 	$(PY) -m predictors labels adult_income data/adult_sample/labels.json
 	$(PY) -m predictors train-image --folder data/fruit_emoji --name fruits --valid-style fluent_modern
+	$(PY) -m predictors train-tabular --csv data/bike_sharing/hour.csv --target cnt --name bike_rentals \
+	  --exclude casual,registered --time-column dteday --cat season,yr,mnth,hr,holiday,weekday,workingday,weathersit \
+	  --cont temp,atemp,hum,windspeed --target-transform log1p --units bikes --baseline --epochs 12 \
+	  --describe "value=About {value} bikes rented in that hour" --describe "range={share} of similar hours: {low}–{high}"
+	$(PY) -m predictors labels bike_rentals data/bike_sharing/labels.json
 
 bench: venv
 	$(PY) benchmarks/tabular_predict.py

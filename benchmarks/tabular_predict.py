@@ -1,6 +1,8 @@
 """Tabular prediction speed on one thread: learn.predict, test_dl + get_preds, our predictor, bare model.
 
-    .venv/bin/python benchmarks/tabular_predict.py [--rows 20000]
+    .venv/bin/python benchmarks/tabular_predict.py [--rows 20000] [--model adult_income|bike_rentals]
+
+A classifier (`adult_income`, the default) or a regression (`bike_rentals`: numbers with their ranges).
 
 Prints median single-row latency and batch throughput for each, with ratios measured in this run.
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings('ignore')
+DATA = {'adult_income': 'adult_sample/adult.csv', 'bike_rentals': 'bike_sharing/hour.csv'}
 
 
 def median_ms(fn, items, repeat=1):
@@ -27,7 +30,7 @@ def median_ms(fn, items, repeat=1):
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=20000)
-    ap.add_argument('--model', default='adult_income'); args = ap.parse_args()
+    ap.add_argument('--model', default='adult_income', choices=sorted(DATA)); args = ap.parse_args()
     import pandas as pd
     import torch
     torch.set_num_threads(1)
@@ -35,12 +38,13 @@ def main():
     store = ModelStore()
     pred = load_predictor(args.model, store=store)
     learn = pred.learn
-    df = pd.read_csv(ROOT / 'data' / 'adult_sample' / 'adult.csv')
+    df = pd.read_csv(ROOT / 'data' / DATA[args.model])
     batch = pd.concat([df] * (args.rows // len(df) + 1)).head(args.rows).reset_index(drop=True)
-    rows = [df.iloc[i] for i in range(200)]
+    inputs = [c['name'] for c in pred.inputs]
+    rows = [df[inputs].iloc[i] for i in range(200)]
     dicts = [r.to_dict() for r in rows]
     model = learn.model.eval()
-    x_cat, x_cont, _, _ = pred.prep.encode({c: batch[c].to_numpy() for c in batch.columns}, len(batch))
+    x_cat, x_cont, _, _ = pred.prep.encode({c: batch[c].to_numpy() for c in inputs}, len(batch))
     xc, xn = torch.from_numpy(x_cat), torch.from_numpy(x_cont)
 
     def bare(i):
@@ -71,7 +75,7 @@ def main():
             'our predictor': rate(lambda: pred.predict_frame(batch), len(batch)),
             'bare model forward': rate(bare_batch, len(batch)),
         }
-    print(f'tabular model {args.model}, torch threads: {torch.get_num_threads()}, batch rows: {len(batch)}')
+    print(f'tabular {pred.task} model {args.model}, torch threads: {torch.get_num_threads()}, batch rows: {len(batch)}')
     print('\nsingle row, median latency')
     for k, v in single.items(): print(f'  {k:<22} {v:8.3f} ms')
     print(f'  our predictor is {single["learn.predict"] / single["our predictor"]:.1f}x faster than learn.predict, '

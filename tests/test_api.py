@@ -39,14 +39,14 @@ def test_health_and_readiness(api):
     assert api.http.get('/healthz').json() == {'status': 'ok'}
     r = api.http.get('/readyz')
     assert r.status_code == 200 and r.json()['ready'] is True
-    assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'fruits v1']
+    assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'bike_rentals v1', 'fruits v1']
     assert all(c['ok'] and c['detail'].startswith('answers') for c in r.json()['checks'])
 
 
 def test_models_and_cards(api):
     body = api.http.get('/v1/models').json()
-    assert [(m['name'], m['task'], m['active']) for m in body['models']] == [('adult_income', 'tabular', 'v1'),
-                                                                             ('fruits', 'image', 'v1')]
+    assert [(m['name'], m['task'], m['active']) for m in body['models']] == [
+        ('adult_income', 'tabular', 'v1'), ('bike_rentals', 'regression', 'v1'), ('fruits', 'image', 'v1')]
     assert body['limits']['max_files'] == 30 and body['limits']['max_records'] == 50
     card = api.http.get('/v1/models/adult_income').json()
     assert card == api.store.card('adult_income')                      # the card the forms are built from
@@ -98,7 +98,7 @@ def test_a_bad_record_fails_alone_with_warnings_for_the_others(api):
     (lambda h: h.post('/v1/models/adult_income/predict', content=b'age=40', headers={
         'content-type': 'application/x-www-form-urlencoded'}), 415, 'unsupported content type'),
     (lambda h: h.post('/v1/models/adult_income/predict', files=[('files', ('a.png', b'x'))]), 415,
-     'adult_income is an tabular model: send JSON records or a CSV'),
+     'adult_income is a tabular model: send JSON records or a CSV'),
     (lambda h: h.post('/v1/models/fruits/predict', json={'records': [{}]}), 415,
      'fruits is an image model: send images as multipart/form-data'),
     (lambda h: h.post('/v1/models/fruits/predict', files=[('files', (f'{i}.png', b'x')) for i in range(31)]), 413,

@@ -40,9 +40,11 @@ def _images(n):
 
 
 def test_models_cards_and_limits(models, served):
-    assert [(m['name'], m['task'], m['active'], m['versions']) for m in models.models()] == [
-        ('adult_income', 'tabular', 'v1', ['v1']), ('fruits', 'image', 'v1', ['v1'])]
+    assert [(m['name'], m['task'], m['takes'], m['active'], m['versions']) for m in models.models()] == [
+        ('adult_income', 'tabular', 'records', 'v1', ['v1']), ('bike_rentals', 'regression', 'records', 'v1', ['v1']),
+        ('fruits', 'image', 'images', 'v1', ['v1'])]
     assert [m['name'] for m in models.models('image')] == ['fruits']
+    assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals']
     assert models.card('adult_income') == served.store.card('adult_income')
     assert models.limits().max_files == 64
     models.check('fruits')
@@ -60,7 +62,7 @@ def test_records_each_answer_alone_and_carry_log_ids(models):
     out = models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}, {'age': 'x'}])
     assert out[0].ok and out[0].prediction in ('<50k', '>=50k') and sum(out[0].probabilities.values()) == pytest.approx(1)
     assert isinstance(out[0].id, int)
-    assert out[1].error == "age: 'x' is not a number" and out[1].id is None
+    assert out[1].error == "age: 'x' is not a number" and isinstance(out[1].id, int)     # logged too, not labellable
 
 
 def test_a_csv_is_scored_the_same_way(models):

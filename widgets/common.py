@@ -73,7 +73,7 @@ def message(text: str, kind: str = 'ok', cls: str = '') -> str:
 
 
 def model_picker(models, task: str | None = None) -> W.Dropdown:
-    "A Dropdown of (label, (name, version)) for every version of every model of `task`, active first."
+    "A Dropdown of (label, (name, version)) for every version of every model of `task` (or that takes `task`), active first."
     options = []
     for m in models.models(task):
         options.append((f'{m["name"]} {m["active"]} (active)', (m['name'], m['active'])))

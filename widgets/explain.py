@@ -1,7 +1,7 @@
 """The explanation of a tabular answer as the apps show it: a sentence and a chart of each field's effect."""
 from __future__ import annotations
 
-from predictors.core.results import Explanation, explanation_summary, field_text, value_text
+from predictors.core.results import Explanation, explanation_summary, field_text, number_text, value_text
 
 from .common import esc, message
 
@@ -30,30 +30,49 @@ def _pts(x: float) -> str:
     return f'{x * 100:+.1f} pts'
 
 
+def _units(card: dict, x: float) -> str:
+    "A change of a predicted number in its units: '+12 bikes'."
+    units = (card.get('regression') or {}).get('units')
+    return ('+' if x >= 0 else '−') + number_text(abs(x), card) + (f' {units}' if units else '')
+
+
 def explanation_html(card: dict, e: Explanation) -> str:
     "Why the answer: the summary sentence, then one bar per field (towards the answer or away), largest first."
     if not e.ok: return message(f'No explanation for this answer: {esc(e.error)}', 'warn', 'app-why')
     kinds = {c['name']: c.get('kind') for c in (card.get('schema') or {}).get('inputs', [])}
     peak = max((abs(c['contribution']) for c in e.contributions), default=0) or 1.0
     target = esc(e.target)
+    number = e.measure == 'value'
+    change = (lambda x: _units(card, x)) if number else _pts
+    size = (lambda x: change(abs(x))[1:]) if number else (lambda x: f'{abs(x) * 100:.1f} percentage points')
     rows = []
     for c in e.contributions:
         x, text = c['contribution'], esc(field_text(c, kinds.get(c['field'])))
         width = f'{min(1.0, abs(x) / peak) * 100:.1f}%'
-        way = 'towards' if x >= 0 else 'away from'
+        way = (f'the predicted {target} {"up" if x >= 0 else "down"}' if number else
+               f'{"towards" if x >= 0 else "away from"} {target}')
         bar = f'<span class="app-why-bar {"app-why-up" if x >= 0 else "app-why-down"}" style="width:{width}"></span>'
         rows.append(
             f'<div class="app-why-row" role="listitem" data-field="{esc(c["field"])}" '
-            f'aria-label="{text} pushed {way} {target} by {abs(x) * 100:.1f} percentage points">'
+            f'aria-label="{text} pushed {way} by {esc(size(x))}">'
             f'<span class="app-why-label">{esc(c["field"])}: {esc(value_text(c["value"]))}</span>'
             f'<span class="app-why-track" aria-hidden="true"><span class="app-why-half app-neg">{bar if x < 0 else ""}</span>'
             f'<span class="app-why-half">{bar if x >= 0 else ""}</span></span>'
-            f'<span class="app-why-pts" aria-hidden="true">{_pts(x)}</span></div>')
+            f'<span class="app-why-pts" aria-hidden="true">{esc(change(x))}</span></div>')
     return (f'<div class="app-why" role="region" aria-label="Why this answer">'
-            f'<h3>Why: from the average {e.base:.0%} to {e.probability:.0%} {target}</h3>'
+            f'<h3>Why: from the average {_ends(card, e)}</h3>'
             f'<p class="app-why-summary">{esc(explanation_summary(card, e))}</p>'
-            f'<div class="app-why-key app-why-note"><span class="app-why-up"></span>pushed towards {target}'
-            f'<span class="app-why-down"></span>pushed away from it</div>'
+            f'<div class="app-why-key app-why-note"><span class="app-why-up"></span>pushed '
+            f'{"up" if number else "towards " + target}<span class="app-why-down"></span>pushed '
+            f'{"down" if number else "away from it"}</div>'
             f'<div role="list">{"".join(rows)}</div>'
             f'<p class="app-why-note">Each field\'s share of the change from the average answer over '
             f'{esc(e.background)}: {esc(e.method)} Shapley values, which add up to the answer.</p></div>')
+
+
+def _ends(card: dict, e: Explanation) -> str:
+    "'37% to 24% <50k', or '189 to 241 bikes' for a number."
+    if e.measure != 'value': return f'{e.base:.0%} to {e.probability:.0%} {esc(e.target)}'
+    units = (card.get('regression') or {}).get('units')
+    return (f'{esc(number_text(e.base, card))} to {esc(number_text(e.probability, card))} '
+            f'{esc(units or e.target)}')

@@ -72,7 +72,7 @@ class ImageApp:
     def __init__(self, models=None, top: int = 3):
         self.models = model_service(models)
         self.top, self.card = top, None
-        self.picker = model_picker(self.models, 'image')
+        self.picker = model_picker(self.models, 'images')
         self.title = W.HTML()
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-dropzone-host')

@@ -18,6 +18,7 @@ from predictors.core.results import sentence
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .explain import WHY_CSS, explanation_html
 from .feedback import FeedbackBox
+from .numbers import NumberFeedback, held_out, scored_columns
 
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT', 'parse_number', 'readable', 'option_label']
 
@@ -196,7 +197,7 @@ class TabularApp:
     def __init__(self, models=None):
         self.models = model_service(models)
         self.card, self.form, self._answer, self._why = None, None, None, None
-        self.picker = model_picker(self.models, 'tabular')
+        self.picker = model_picker(self.models, 'records')
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
@@ -209,16 +210,15 @@ class TabularApp:
         self.upload.add_class('app-upload')
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
         self.batch = W.HTML(); self.batch.add_class('app-batch'); self.batch.add_class('app-live')
+        self.batch_note = W.HTML()
         self.button.on_click(lambda _: self.predict())
         self.upload.observe(lambda ch: self.score_upload(), 'value')
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
         self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, self.form_box, self.button, self.result,
                               self.feedback, self.why,
-                              W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'
-                                     '<p style="font-family:system-ui">Upload a CSV with the columns above; '
-                                     'you get every row back with a prediction and one probability column '
-                                     'per class.</p>'), self.upload, self.progress, self.batch])
+                              W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'), self.batch_note,
+                              self.upload, self.progress, self.batch])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no tabular model in the store yet: train or import one '
                                          '(see README).', 'warn')
@@ -230,7 +230,6 @@ class TabularApp:
         self.feedback.children = []
         try:
             card = self.models.card(name, version)
-            if card.get('task') != 'tabular': raise ValueError(f'it is an {card.get("task")} model')
             self.models.check(name, version)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.card, self.form = None, None
@@ -239,10 +238,11 @@ class TabularApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
-        acc = card.get('metrics', {}).get('accuracy')
         self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
                             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
-                            + (f', held-out accuracy {acc:.1%}' if acc is not None else '') + '</p>')
+                            f'{esc(held_out(card))}</p>')
+        self.batch_note.value = (f'<p style="font-family:system-ui">Upload a CSV with the columns above; you get every '
+                                 f'row back with {scored_columns(card)}.</p>')
         self.form = TabularForm(card['schema'], card.get('labels'), card.get('help'))
         self.form.on_change(self.mark_stale)
         self.form.on_submit(self.predict)
@@ -273,7 +273,8 @@ class TabularApp:
         warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
         self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>'
                                 f'<div class="app-echo">For: {esc(self.form.echo(values))}</div>',
-                                'warn' if p.warnings else 'ok') + warn + probability_bars(p.probabilities))
+                                'warn' if p.warnings else 'ok') + warn + (probability_bars(p.probabilities)
+                                                                          if p.probabilities else ''))
         self.result.value = self._answer      # the answer is on the page before the explanation is computed
         if p.id is not None: self.feedback.children = [self.ask(p).widget]
         self.explain(values)
@@ -281,7 +282,9 @@ class TabularApp:
     def ask(self, p) -> FeedbackBox:
         "'Was this right?' for the answer `p` (its log id), stored through the model service."
         name = self.card['name']
-        return FeedbackBox(self.card, p.id, p.prediction, lambda i, truth: self.models.feedback(name, [(i, truth)])[0])
+        send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
+        if not p.probabilities: return NumberFeedback(self.card, p.id, p.prediction, send)
+        return FeedbackBox(self.card, p.id, p.prediction, send)
 
     def explain(self, values: dict):
         "Why the answer for `values`: each field's contribution, shown under the answer."

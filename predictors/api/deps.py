@@ -10,6 +10,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.settings import Settings
 from predictors.api.errors import ApiError
 from predictors.core.store import ModelError, ModelStore, UnknownModel
+from predictors.kinds import refuse_other_input
 from predictors.service.local import LocalModels
 
 __all__ = ['Limits', 'get_store', 'get_limits', 'get_models', 'valid_id', 'card_of', 'predictor_of']
@@ -59,15 +60,15 @@ def card_of(models: LocalModels, name: str, version: str | None) -> dict:
         raise ApiError(404, str(e).replace(f' at {models.store.root}', '')) from None   # no server paths
 
 
-def predictor_of(models: LocalModels, name: str, version: str | None, task: str):
-    "The loaded predictor of a card's version; a model that cannot be used is the server's problem (500)."
+def predictor_of(models: LocalModels, name: str, version: str | None, takes: str):
+    "The loaded predictor of a card's version (one that `takes` these inputs); one that cannot be used is a 500."
     card = card_of(models, name, version)
-    if card.get('task') != task:
-        raise ApiError(415, f'{name} is an {card.get("task")} model: ' +
-                       ('send images as multipart/form-data.' if card.get('task') == 'image' else
-                        'send JSON records or a CSV.'))
     try:
-        return models.predictor(name, card['version'], task)
+        refuse_other_input(name, card.get('task'), takes)
+    except ModelError as e:
+        raise ApiError(415, str(e)) from None
+    try:
+        return models.predictor(name, card['version'], takes)
     except UnknownModel as e:
         raise ApiError(404, str(e)) from None
     except ModelError as e:

@@ -32,6 +32,7 @@ from predictors.api.errors import ApiError
 from predictors.core.helpers import byte_size
 from predictors.core.results import STREAM_ERROR
 from predictors.core.store import ModelError, ModelStore
+from predictors.kinds import kind
 from predictors.service.local import LocalModels, model_rows
 
 __all__ = ['router', 'health']
@@ -65,7 +66,7 @@ def get_card(name: str, version: str | None = None, models: LocalModels = Depend
             **_doc(S.ReadyOut))
 def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
     card = card_of(models, name, version)
-    predictor_of(models, name, card['version'], card.get('task'))
+    predictor_of(models, name, card['version'], kind(card.get('task')).takes)
     return dict(ready=True, model=name, version=card['version'])
 
 
@@ -97,12 +98,12 @@ async def explain(name: str, request: Request, version: str | None = None,
     where the model looked for its top class). Bad records and files fail alone."""
     ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype == 'application/json':
-        pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
         records = await read_records(request, pred, limits, limits.explain_records, 'each is scored thousands of times: split them over requests')
         out = await run_in_threadpool(models.explain, name, records, pred.version)
         return dict(model=name, version=pred.version, results=[e.to_dict() for e in out])
     if ctype == 'multipart/form-data':
-        pred = await run_in_threadpool(predictor_of, models, name, version, 'image')
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'images')
         files = await read_files(request, limits)
         out = await run_in_threadpool(models.explain_images, name, files, pred.version)
         return dict(model=name, version=pred.version, results=[r.to_dict() for r in out])
@@ -133,14 +134,14 @@ async def feedback(name: str, request: Request, models: LocalModels = Depends(ge
 
 
 async def _predict_json(name, version, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
     records = await read_records(request, pred, limits, limits.records, 'send a CSV for more: it is scored as a stream')
     out = await run_in_threadpool(models.predict, name, records, pred.version)
     return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
 
 
 async def _predict_csv(name, version, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'tabular')
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
     check_length(request, limits.csv_bytes, 'the CSV')
     fd, path = tempfile.mkstemp(prefix='fastai-apps-', suffix='.csv')
     try:
@@ -173,7 +174,7 @@ def _stream_scored(scored):
 
 
 async def _predict_images(name, version, top, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'image')
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'images')
     files = await read_files(request, limits)
     out = await run_in_threadpool(models.classify, name, files, pred.version)
     return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])

@@ -36,6 +36,7 @@ class LimitsOut(BaseModel):
 class ModelRow(BaseModel):
     name: str
     task: str | None = None
+    takes: str | None = Field(None, description="'records' (JSON records or a CSV) or 'images'")
     active: str | None = None
     versions: list[str] = []
 

@@ -14,11 +14,13 @@ __all__ = ['VERBS']
 def cmd_list(args):
     rows = store_of(args).list()
     if not rows: print('(no models)'); return 0
-    print(f'{"name":<20} {"version":<8} {"task":<8} {"active":<6} {"accuracy":<9} created')
+    print(f'{"name":<20} {"version":<8} {"task":<10} {"active":<6} {"held-out":<15} created')
     for r in rows:
-        acc = r['metrics'].get('accuracy')
-        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<8} {"*" if r["active"] else "":<6} '
-              f'{"" if acc is None else f"{acc:.4f}":<9} {r["created"] or ""}')
+        m = r['metrics']
+        score = (f'accuracy {m["accuracy"]:.4f}' if m.get('accuracy') is not None else
+                 f'MAE {m["mae"]:.4g}' if m.get('mae') is not None else '')
+        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<10} {"*" if r["active"] else "":<6} '
+              f'{score:<15} {r["created"] or ""}')
     return 0
 
 
@@ -65,10 +67,13 @@ def cmd_train_tabular(args):
         extra = feedback_rows(PredictionLog(args.log), args.add_feedback, args.target)
         print(f'{len(extra)} labelled answer(s) of {args.add_feedback} added from {PredictionLog(args.log).where}',
               file=sys.stderr)
+    number = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units),
+                                ('baseline', args.baseline)) if v}
     v = train_tabular(args.csv, args.target, args.name, cat=csv_list(args.cat), cont=csv_list(args.cont),
                       store=store_of(args), epochs=args.epochs, seed=args.seed, templates=args.describe,
                       max_rows=args.max_rows, activate=not args.no_activate, extra=extra,
-                      log=lambda m: print(m, file=sys.stderr))
+                      log=lambda m: print(m, file=sys.stderr), regression=args.regression,
+                      exclude=csv_list(args.exclude), time_column=args.time_column, **number)
     registered(args, v)
     return 0
 
@@ -84,7 +89,9 @@ def cmd_train_image(args):
 
 def cmd_import(args):
     from predictors.importing.importer import import_learner
-    v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args), activate=not args.no_activate)
+    options = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units)) if v}
+    v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args), activate=not args.no_activate,
+                       options=options)
     registered(args, v)
     return 0
 
@@ -118,7 +125,8 @@ def _add_labels(sub):
 
 
 def _add_train_tabular(sub):
-    p = sub.add_parser('train-tabular', help='train a tabular classifier and register a new version')
+    p = sub.add_parser('train-tabular', help='train a tabular classifier, or a regression for a numeric target, '
+                                             'and register a new version')
     p.add_argument('--csv', required=True, type=Path); p.add_argument('--target', required=True)
     p.add_argument('--name', default='tabular_model')
     p.add_argument('--cat', help='comma-separated categorical columns (default: inferred from dtypes)')
@@ -126,7 +134,21 @@ def _add_train_tabular(sub):
     p.add_argument('--epochs', type=int, default=4); p.add_argument('--seed', type=int, default=42)
     p.add_argument('--max-rows', type=int, help='train on a random sample of this many rows')
     p.add_argument('--describe', action='append', metavar='CLASS=TEXT',
-                   help='sentence shown for a class, e.g. ">=50k=earns more than $50k a year"')
+                   help='sentence shown for a class, e.g. ">=50k=earns more than $50k a year"; a regression: '
+                        '"value=About {value} bikes rented in that hour", "range={share} of similar hours: {low}–{high}"')
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument('--regression', action='store_const', const=True, dest='regression',
+                      help='predict the target as a number (the default for a numeric target with more than 10 values)')
+    kind.add_argument('--classify', action='store_const', const=False, dest='regression',
+                      help='predict the target as a class, even a numeric one')
+    p.add_argument('--exclude', help='comma-separated columns not to learn from (e.g. parts of the target)')
+    p.add_argument('--time-column', help='hold out the latest 20%% of rows by this column (a date or a number) '
+                   'instead of a random 20%%; it is not an input')
+    p.add_argument('--target-transform', choices=['log', 'log1p'], help='regression: learn the log of the target '
+                   '(counts, prices); answers and errors stay in its units')
+    p.add_argument('--units', help='regression: what the target counts, e.g. "bikes", for the answer\'s sentence')
+    p.add_argument('--baseline', action='store_true', help='regression: also fit scikit-learn\'s '
+                   'HistGradientBoostingRegressor on the same rows and put its held-out figures on the card')
     p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
     p.add_argument('--add-feedback', metavar='NAME', help='also train on the labelled answers of model NAME in the '
                    'prediction log (their inputs and the right class; duplicates dropped)')
@@ -151,6 +173,9 @@ def _add_import(sub):
     p.add_argument('path', type=Path); p.add_argument('--name', required=True)
     p.add_argument('--csv', type=Path, help='its training data: ranges and reference statistics come from it')
     p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.add_argument('--target-transform', choices=['log', 'log1p'], help='a regression trained on the log of its '
+                   'target: answers and errors are shown in the target\'s own units')
+    p.add_argument('--units', help='a regression: what the target counts, e.g. "kW", for the answer\'s sentence')
     p.set_defaults(fn=cmd_import)
 
 

@@ -31,7 +31,8 @@ def cmd_drift(args):
     if args.csv:
         from predictors.service.loading import load_predictor
         from predictors.core.csvio import read_csv_checked
-        if card.get('task') != 'tabular': raise ModelError('--csv works for tabular models only.')
+        from predictors.kinds import kind
+        if kind(card.get('task')).takes != 'records': raise ModelError('--csv works for models of records (tabular) only.')
         df = read_csv_checked(args.csv)
         res = load_predictor(args.name, store=store).predict_frame(df)
         preds = [p.prediction for p in res if p.ok]
@@ -78,7 +79,7 @@ def cmd_performance(args):
     print(performance_text(report))
     from predictors.monitoring.compare import shadow_report, shadow_text
     pairs = PredictionLog(args.log).shadow_pairs(args.name, since=since)
-    if len(pairs): print(shadow_text(shadow_report(pairs)))
+    if len(pairs): print(shadow_text(shadow_report(pairs, card=card)))
     if args.html:
         args.html.write_text(f'<!doctype html><meta charset="utf-8"><title>{args.name} live accuracy</title>'
                              f'<style>.app-table{{border-collapse:collapse}}.app-table td,.app-table th'

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
-           'field_text', 'value_text']
+           'field_text', 'value_text', 'is_number', 'number_text']
 
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
@@ -19,12 +19,14 @@ STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, f
 
 @dataclass
 class Prediction:
-    "The answer for one input: the class, the probability of each class, warnings, or an error."
-    prediction: str | None = None
+    """The answer for one input: the class and the probability of each class (a classifier), or the
+    number and the range most such answers fall in (a regression: `range`); warnings, or an error."""
+    prediction: str | float | None = None
     probabilities: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     error: str | None = None
     id: int | None = None         # the answer's id in the prediction log (what feedback refers to)
+    range: list | None = None     # regression: [low, high] where the card's share of held-out answers fell
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -35,13 +37,15 @@ class Prediction:
 
     def to_dict(self) -> dict:
         d = dict(error=self.error) if self.error else dict(prediction=self.prediction, probabilities=self.probabilities)
+        if self.range is not None and not self.error: d['range'] = self.range
         if self.warnings: d['warnings'] = self.warnings
-        if self.id is not None and not self.error: d['id'] = self.id
+        if self.id is not None: d['id'] = self.id          # its row in the log (a failed one too)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Prediction':
-        return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'), d.get('id'))
+        return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'), d.get('id'),
+                   d.get('range'))
 
 
 @dataclass
@@ -64,7 +68,7 @@ class ImageResult:
         return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
 
     def to_dict(self, k: int | None = None) -> dict:
-        if self.error: return dict(file=self.name, size=self.size, error=self.error)
+        if self.error: return dict(file=self.name, size=self.size, error=self.error, **({'id': self.id} if self.id is not None else {}))
         probs = dict(self.top(k)) if k else self.probabilities
         d = dict(file=self.name, size=self.size, prediction=self.prediction,
                  probability=self.probabilities[self.prediction], probabilities=probs)
@@ -81,14 +85,16 @@ class ImageResult:
 
 @dataclass
 class Explanation:
-    """Why one tabular answer: `base` (the average probability of `target` over the background rows)
-    plus the sum of the fields' contributions is `probability`, the answer's probability of `target`
-    (its predicted class). `contributions`: {field, value, contribution}, the largest effect first."""
+    """Why one tabular answer: `base` (the average answer over the background rows) plus the sum of the
+    fields' contributions is `probability`, the answer: a classifier's probability of `target` (its
+    predicted class), or a regression's predicted number of `target` (`measure` 'value', in its units).
+    `contributions`: {field, value, contribution}, the largest effect first."""
     target: str | None = None
     probability: float | None = None
     base: float | None = None
     contributions: list = field(default_factory=list)
     method: str = ''              # 'exact' or 'sampled (N permutations)'
+    measure: str = 'probability'  # what `probability`, `base` and the contributions are: 'probability' or 'value'
     background: str = ''          # what the base is the average over
     warnings: list = field(default_factory=list)
     error: str | None = None
@@ -99,7 +105,7 @@ class Explanation:
     def to_dict(self) -> dict:
         if self.error: return dict(error=self.error, **({'warnings': self.warnings} if self.warnings else {}))
         d = dict(target=self.target, probability=self.probability, base=self.base, contributions=self.contributions,
-                 method=self.method, background=self.background)
+                 method=self.method, background=self.background, measure=self.measure)
         if self.warnings: d['warnings'] = self.warnings
         return d
 
@@ -138,7 +144,7 @@ def value_text(v) -> str:
 def field_text(c: dict, kind: str | None = None) -> str:
     "A field's value as a phrase: a category as its value ('Bachelors'), a number with its field ('age 52')."
     v = c.get('value')
-    if kind == 'categorical' or (kind is None and isinstance(v, str)):
+    if isinstance(v, str) and (kind == 'categorical' or kind is None):     # a category named by a word reads alone
         return value_text(v) if value_text(v) != 'unknown' else f"{c['field']} unknown"
     return f"{c['field']} {value_text(v)}"
 
@@ -152,17 +158,52 @@ def explanation_summary(card: dict, e: Explanation, top: int = 3) -> str:
     if not e.ok: return f'No explanation: {e.error}.'
     kinds = {c['name']: c.get('kind') for c in (card.get('schema') or {}).get('inputs', [])}
     text = lambda c: field_text(c, kinds.get(c['field']))
-    up = [c for c in e.contributions if c['contribution'] > 1e-4][:top]
-    down = [c for c in e.contributions if c['contribution'] < -1e-4][:1]
-    out = (f'{_and([text(c) for c in up])} raised the chance of {e.target} most' if up
-           else f'Nothing raised the chance of {e.target} above the average')
+    tiny = 1e-4 if e.measure == 'probability' else 1e-6 * max(1.0, abs(e.probability or 0))
+    up = [c for c in e.contributions if c['contribution'] > tiny][:top]
+    down = [c for c in e.contributions if c['contribution'] < -tiny][:1]
+    what = f'the chance of {e.target}' if e.measure == 'probability' else f'the predicted {e.target}'
+    out = (f'{_and([text(c) for c in up])} raised {what} most' if up
+           else f'Nothing raised {what} above the average')
     if down: out += f'; {text(down[0])} lowered it most'
     return out + '.'
 
 
+def is_number(v) -> bool:
+    "Whether an answer is a number (a regression's) rather than a class."
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def number_text(v: float, card: dict) -> str:
+    """A predicted number as people read it: whole, with thousands separated, for a whole-number target
+    or one of 100 and more ('241', '1,250'), else three significant digits ('0.0452', '12.3')."""
+    if (card.get('regression') or {}).get('integer') or abs(v) >= 100: return f'{round(v):,}'
+    return f'{v:.3g}'
+
+
+class _Keep(dict):
+    "str.format_map that leaves unknown `{names}` in a card's sentence as they are."
+    def __missing__(self, k): return '{' + k + '}'
+
+
+def _value_sentence(card: dict, pred: Prediction) -> str:
+    "A regression's answer: 'About 241 bikes rented in that hour (80 % of similar hours: 190–300).'"
+    reg, tpl = card.get('regression') or {}, card.get('templates') or {}
+    units = reg.get('units')
+    words = _Keep(value=number_text(pred.prediction, card), units=units or '',
+                  target=(card.get('schema') or {}).get('target') or card.get('target') or 'value',
+                  share=f'{round(float(reg.get("interval", 0.8)) * 100)} %')
+    text = (tpl.get('value') or ('Predicted {target}: about {value} {units}' if units else
+                                 'Predicted {target}: about {value}')).format_map(words)
+    if pred.range:
+        words.update(low=number_text(pred.range[0], card), high=number_text(pred.range[1], card))
+        text += ' (' + (tpl.get('range') or '{share} of similar cases: {low}–{high}').format_map(words) + ')'
+    return text + '.'
+
+
 def sentence(card: dict, pred: Prediction) -> str:
-    "The answer in plain English, from the card's template for the class when it has one."
+    "The answer in plain English, from the card's template for the class (or the number) when it has one."
     if not pred.ok: return f'No prediction: {pred.error}.'
+    if is_number(pred.prediction): return _value_sentence(card, pred)
     tpl = (card.get('templates') or {}).get(pred.prediction)
     pct = f'{pred.probability * 100:.1f}%'
     target = (card.get('schema') or {}).get('target') or card.get('target') or 'class'

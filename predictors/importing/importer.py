@@ -15,7 +15,8 @@ from predictors.core.store import ModelError, ModelStore
 __all__ = ['import_learner']
 
 
-def import_learner(path, name: str, csv=None, store: ModelStore | None = None, activate: bool = True) -> str:
+def import_learner(path, name: str, csv=None, store: ModelStore | None = None, activate: bool = True,
+                   options: dict | None = None) -> str:
     """Register the exported learner at `path` as a new version of `name`.
 
     The schema comes from the learner itself; ranges, defaults and reference statistics need
@@ -27,12 +28,15 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     if not path.is_file(): raise ModelError(f'no file at {path}.')
     learn, converted = read_learner(path)
     k = detect_kind(learn)
+    if options and k.task != 'regression':
+        raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression; this learner is a {k.task} model.')
     df = None
-    if csv is not None and k.task == 'tabular':
+    if csv is not None and k.takes == 'records':
         from predictors.core.csvio import read_csv_checked
         df = read_csv_checked(csv)
-    card = dict(task=k.task, classes=[str(c) for c in learn.dls.vocab], library=library_versions(),
-                data_source=dict(imported_from=str(path), csv=str(csv) if csv else None), **k.card_fields(learn, df))
+    card = dict(task=k.task, classes=k.classes(learn),
+                library=library_versions(), data_source=dict(imported_from=str(path), csv=str(csv) if csv else None),
+                **k.card_fields(learn, df, options))
     if converted is None: return store.register(name, path, card, activate=activate)
     card.update(converted.card_fields(path))
     with tempfile.TemporaryDirectory() as d:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from predictors.core.store import ModelError
 from predictors.kinds.base import ModelKind
 from predictors.kinds.image import ImageKind
+from predictors.kinds.regression import RegressionKind
 from predictors.kinds.tabular import TabularKind
 
-__all__ = ['ModelKind', 'KINDS', 'kind', 'detect_kind']
+__all__ = ['ModelKind', 'KINDS', 'kind', 'detect_kind', 'refuse_other_input']
 
-KINDS: dict[str, ModelKind] = {k.task: k for k in (TabularKind(), ImageKind())}
+KINDS: dict[str, ModelKind] = {k.task: k for k in (TabularKind(), RegressionKind(), ImageKind())}
 
 
 def kind(task: str | None) -> ModelKind:
@@ -20,9 +21,19 @@ def kind(task: str | None) -> ModelKind:
     return KINDS[task]
 
 
+_SEND = {'records': 'send JSON records or a CSV', 'images': 'send images as multipart/form-data'}
+
+
+def refuse_other_input(name: str, task: str | None, takes: str) -> None:
+    "`ModelError` when model `name` (of `task`) does not take `takes` ('records' or 'images'), saying what to send."
+    k = kind(task)
+    if k.takes != takes:
+        raise ModelError(f'{name} is {"an" if k.task[0] in "aeiou" else "a"} {k.task} model: {_SEND[k.takes]}.')
+
+
 def detect_kind(learn) -> ModelKind:
     "The kind of a learner, or `ModelError` saying why the apps cannot serve it."
     for k in KINDS.values():
         if k.detect(learn): return k
-    raise ModelError('the learner is neither a tabular nor an image classifier, which are the two kinds '
-                     'the apps serve.')
+    raise ModelError('the learner is none of the kinds the apps serve: a tabular classifier or regression, or an '
+                     'image classifier.')

@@ -23,17 +23,27 @@ class ModelKind:
     "One kind of model (its `task` in the card)."
     task: str = ''
     view: str = ''            # the notebook (app) that shows models of this kind
+    takes: str = 'records'    # what it answers: 'records' (a form, JSON records, a CSV) or 'images'
 
     def detect(self, learn) -> bool:
         "Whether `learn` is a learner of this kind (raise `ModelError` for a near miss, with the reason)."
         raise NotImplementedError
 
+    def classes(self, learn) -> list[str]:
+        "The classes a learner of this kind answers with (none for a number)."
+        return [str(c) for c in learn.dls.vocab]
+
+    def describe(self, learn) -> str:
+        "What the learner predicts, in a few words: 'tabular classifier of 2 classes'."
+        return f'{self.task} classifier of {len(self.classes(learn))} classes'
+
     def predictor(self, learn, card: dict):
         "The predictor of a learner of this kind."
         raise NotImplementedError
 
-    def card_fields(self, learn, df=None) -> dict:
-        "What an imported learner's card holds for this kind (target, schema, reference, metrics); `df`: its training data."
+    def card_fields(self, learn, df=None, options=None) -> dict:
+        """What an imported learner's card holds for this kind (target, schema, reference, metrics); `df`: its
+        training data; `options`: what the person said of it (`target_transform`, `units`)."""
         raise NotImplementedError
 
     def smoke(self, pred) -> str:
@@ -46,6 +56,18 @@ class ModelKind:
 
     def drift_references(self, card: dict) -> dict:
         "{input column: (reference statistics, 'continuous' or 'categorical')} that drift compares the inputs with."
+        raise NotImplementedError
+
+    def answer_columns(self, card: dict) -> list[str]:
+        "The columns a scored file adds after the input's own (`problem` last)."
+        raise NotImplementedError
+
+    def prediction_reference(self, card: dict):
+        "`(reference statistics, 'continuous' or 'categorical')` of the answers on held-out data, or None."
+        return None
+
+    def check_truth(self, card: dict, truth) -> str | None:
+        "Why `truth` cannot be the right answer for a model of this kind (None: it can), as feedback is stored."
         raise NotImplementedError
 
     def performance(self, labelled, card: dict, settings: PerformanceSettings) -> dict:

@@ -23,6 +23,18 @@ class ClassifierKind(ModelKind):
     def performance(self, labelled, card, settings):
         return class_performance(labelled, card, settings)
 
+    def answer_columns(self, card):
+        return ['prediction'] + [f'probability_{c}' for c in card.get('classes') or []] + ['problem']
+
+    def prediction_reference(self, card):
+        dist = (card.get('reference') or {}).get('valid_pred_dist')
+        return (dict(props=dist), 'categorical') if dist else None
+
+    def check_truth(self, card, truth):
+        classes = [str(c) for c in card.get('classes') or []]
+        if str(truth) in classes: return None
+        return f'{truth!r} is not one of the classes of {card.get("name")} ({", ".join(classes)})'
+
 
 def class_performance(labelled: pd.DataFrame, card: dict, settings: PerformanceSettings) -> dict:
     """The live performance of `card`'s model from `labelled` (columns `ts`, `prediction`, `truth`:

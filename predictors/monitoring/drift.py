@@ -176,14 +176,19 @@ def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: D
     """Drift of `inputs` (one row per prediction; for images the logged image statistics) and of
     the predicted classes against the card's reference statistics."""
     from predictors.kinds import kind
-    ref = card.get('reference') or {}
     columns = {c: (_numeric if how == 'continuous' else _categorical)(r, inputs[c])
                for c, (r, how) in kind(card.get('task')).drift_references(card).items() if c in inputs.columns}
     pred = None
-    if predictions is not None and ref.get('valid_pred_dist'):
+    answers = kind(card.get('task')).prediction_reference(card)
+    if predictions is not None and answers is not None:
+        ref_answers, how = answers
         pr = pd.Series(list(predictions)).dropna()
-        pred = _categorical(dict(props=ref['valid_pred_dist']), pr)
-        pred['test'] = 'chi-square (predicted classes)'
+        if how == 'continuous':
+            pred = _numeric(ref_answers, pd.to_numeric(pr, errors='coerce'))
+            pred['test'] = 'KS (predicted values)'
+        else:
+            pred = _categorical(ref_answers, pr)
+            pred['test'] = 'chi-square (predicted classes)'
     for c in columns.values(): c['verdict'] = _verdict(c['p_value'], c['psi'], c['rows'], settings, len(columns))
     if pred: pred['verdict'] = _verdict(pred['p_value'], pred['psi'], pred['rows'], settings)
     n = int(len(inputs))

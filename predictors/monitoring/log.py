@@ -116,6 +116,11 @@ def _clean(v):
     return v
 
 
+def _as_text(v):
+    "An answer as the log keeps it: a class as it is, a number as the shortest text that reads back the same."
+    return None if v is None else v if isinstance(v, str) else repr(float(v))
+
+
 class PredictionLog:
     "Append-only log of predictions in SQLite or any SQLAlchemy database; safe for many processes at once."
 
@@ -165,7 +170,7 @@ class PredictionLog:
         rows = [dict(ts=now, model=model or '?', version=version or '?', task=task, source=source or self.source,
                      session=session or self.session,
                      inputs=json.dumps({k: _clean(v) for k, v in (e.get('inputs') or {}).items()}, default=str),
-                     prediction=e.get('prediction'),
+                     prediction=_as_text(e.get('prediction')),
                      probabilities=json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()})
                      if e.get('probabilities') else None,
                      latency_ms=e.get('latency_ms'), error=e.get('error')) for e in entries]
@@ -185,7 +190,7 @@ class PredictionLog:
     def record_shadow(self, model: str, version: str, prediction_ids: list[int], entries: list[dict]) -> bool:
         "Log a shadow version's answers {prediction, probabilities, error} beside the answers shown (their ids)."
         now = time.time()
-        rows = [dict(prediction_id=int(i), ts=now, model=model, version=version, prediction=e.get('prediction'),
+        rows = [dict(prediction_id=int(i), ts=now, model=model, version=version, prediction=_as_text(e.get('prediction')),
                      probabilities=json.dumps({k: round(float(p), 6) for k, p in e['probabilities'].items()})
                      if e.get('probabilities') else None, error=e.get('error'))
                 for i, e in zip(prediction_ids, entries) if i is not None]

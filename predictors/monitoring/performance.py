@@ -12,20 +12,21 @@ from __future__ import annotations
 import pandas as pd
 
 from predictors.core.helpers import esc, p_value as _p, pct as _pct
-from predictors.kinds import kind
+from predictors.kinds import KINDS, kind
 from predictors.kinds.base import PerformanceSettings
 
 __all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'performance_html',
            'PERFORMANCE_COLOURS', 'labels_from_frame', 'feedback_rows']
 
-PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280',
+PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280', 'no error on the card': '#6b7280',
                        'no accuracy on the card': '#6b7280'}
 
 
 def performance_report(labelled: pd.DataFrame, card: dict, settings: PerformanceSettings = PerformanceSettings()) -> dict:
     """The live performance of `card`'s model from `labelled` (columns `ts`, `prediction`, `truth`:
     one row per labelled prediction, as `PredictionLog.labelled` reads them), as its kind scores it."""
-    return kind(card.get('task')).performance(labelled, card, settings)
+    k = kind(card['task']) if card.get('task') else KINDS['tabular']    # a card naming no task: its classes are scored
+    return k.performance(labelled, card, settings)
 
 
 def _key(v) -> str:
@@ -75,8 +76,41 @@ def labels_from_frame(df: pd.DataFrame, card: dict, log) -> tuple[list[tuple[int
     return pairs, problems
 
 
+def _num(v, units=None) -> str:
+    return '–' if v is None else f'{v:.4g}' + (f' {units}' if units else '')
+
+
+def _errors_text(r: dict) -> str:
+    "A regression's live performance as lines for a terminal."
+    s, u = r['settings'], r.get('units')
+    lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — MAE {_num(r["mae"], u)}, RMSE {_num(r["rmse"])} on '
+             f'{r["labelled"]} labelled answer(s), card MAE {_num(r["card_mae"], u)} (one-sided t-test of the absolute '
+             f'errors p = {_p(r["p_value"])}, alpha {s["alpha"]}, at least {s["min_labels"]} labels needed)']
+    if r['by_day']: lines.append('  by day: ' + ', '.join(f'{d["day"]} MAE {_num(d["mae"])} ({d["n"]})' for d in r['by_day']))
+    return '\n'.join(lines)
+
+
+def _errors_html(r: dict, head: str) -> str:
+    "A regression's live performance as HTML, after the verdict's heading `head`."
+    s, u = r['settings'], r.get('units')
+    if not r['labelled']:
+        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> answers of {esc(r["model"])} '
+                       f'{esc(r["version"])} with their real number in this window (the card says MAE '
+                       f'{esc(_num(r["card_mae"], u))} on held-out data): type it under an answer in the app, or '
+                       f'<code>python -m predictors feedback NAME labels.csv</code>.</p></div>')
+    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(_num(d["mae"]))}</td></tr>' for d in r['by_day'])
+    return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(_num(r["mae"], u))}</b> '
+                   f'(MAE; RMSE {esc(_num(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
+                   f'{esc(r["model"])} {esc(r["version"])} whose real number is known; the card says MAE '
+                   f'{esc(_num(r["card_mae"], u))} on held-out data. One-sided t-test of the absolute errors p = '
+                   f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
+                   f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>MAE</th>'
+                   f'</tr></thead><tbody>{days}</tbody></table></div>')
+
+
 def performance_text(r: dict) -> str:
     "The report as lines for a terminal."
+    if r.get('measure') == 'error': return _errors_text(r)
     s = r['settings']
     lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — accuracy {_pct(r["accuracy"])} on {r["labelled"]} '
              f'labelled prediction(s), card {_pct(r["card_accuracy"])} (one-sided binomial p = {_p(r["p_value"])}, '
@@ -94,8 +128,10 @@ def performance_html(r: dict) -> str:
     colour = PERFORMANCE_COLOURS.get(r['verdict'], '#6b7280')
     s = r['settings']
     head = (f'<div class="app-performance" style="font-family:system-ui,sans-serif">'
-            f'<h3 style="margin:6px 0">Live accuracy <span class="app-perf-verdict" style="color:#fff;background:{colour};'
+            f'<h3 style="margin:6px 0">Live {"error" if r.get("measure") == "error" else "accuracy"} '
+            f'<span class="app-perf-verdict" style="color:#fff;background:{colour};'
             f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>')
+    if r.get('measure') == 'error': return _errors_html(r, head)
     if not r['labelled']:
         return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
                        f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '

@@ -42,17 +42,17 @@ class BatchReport:
 
 def expand_inputs(inputs: list, kind: str) -> list[str]:
     """Files named by paths, globs or (images) folders, in the order given (each glob sorted); an input
-    that names nothing is an error."""
+    that names nothing is an error. `kind`: what the model takes, 'records' (tables) or 'images'."""
     from predictors.core.store import ModelError
-    suffixes = IMAGE_SUFFIXES if kind == 'image' else ('.csv', '.parquet', '.pq')
+    suffixes = IMAGE_SUFFIXES if kind == 'images' else ('.csv', '.parquet', '.pq')
     out = []
     for x in map(str, inputs):
         if os.path.isdir(x):
-            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (kind == 'image' or p.suffix.lower() in suffixes))
-            if kind == 'tabular': found = sorted(p for p in found if p.lower().endswith(suffixes))   # a Parquet dataset folder
+            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (kind == 'images' or p.suffix.lower() in suffixes))
+            if kind == 'records': found = sorted(p for p in found if p.lower().endswith(suffixes))   # a Parquet dataset folder
         elif glob.has_magic(x): found = sorted(p for p in glob.glob(x, recursive=True) if os.path.isfile(p))
         else: found = [x] if os.path.isfile(x) else []
-        if not found: raise ModelError(f'{x}: no {"image" if kind == "image" else "CSV or Parquet"} file there.')
+        if not found: raise ModelError(f'{x}: no {"image" if kind == "images" else "CSV or Parquet"} file there.')
         out += found
     return out
 
@@ -94,11 +94,10 @@ def _publish(tmp: str, final: str) -> None:
 
 def _score_table_part(df, sha: str, part: str, fmt: str) -> dict:
     "Score one partition, write it to `part` (atomically); its row count and its failed rows (local index, reason)."
-    from predictors.kinds.tabular.predictor import scored_frame
     pred = _predictor(sha)
     df = df.reset_index(drop=True)
     res = pred.predict_frame(df)
-    out = scored_frame(df, res)
+    out = res.scored(df)
     tmp = f'{part}.tmp-{os.getpid()}'
     if fmt == 'parquet': out.to_parquet(tmp, index=False)
     else: out.to_csv(tmp, index=False, header=False)
@@ -149,7 +148,7 @@ def _table_partitions(files: list[str], blocksize):
 def _tasks(task: str, files: list, sha: str, parts_dir: Path, fmt: str, blocksize, images_per_task: int, top: int):
     "The delayed tasks (one per partition, each writing its own part), the file of each, and the partitions."
     import dask
-    if task == 'tabular':
+    if task == 'records':
         pieces = _table_partitions(files, blocksize)
         width = len(str(len(pieces)))
         tasks = [dask.delayed(_score_table_part)(d, sha, str(parts_dir / f'part.{i:0{width}d}.{fmt}'), fmt)
@@ -167,7 +166,7 @@ def _count(report: BatchReport, task: str, where: list, pieces: list, done: list
     offsets: dict = {}
     for i, (f, meta) in enumerate(zip(where, done)):
         for local, reason in meta['failed']:
-            if task == 'tabular': report.failed.append((f, offsets.get(f, 0) + local + 1, reason))
+            if task == 'records': report.failed.append((f, offsets.get(f, 0) + local + 1, reason))
             else: report.failed.append((pieces[i][local], None, reason))
         if f is not None: offsets[f] = offsets.get(f, 0) + meta['rows']
         report.rows += meta['rows']
@@ -184,9 +183,10 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     from distributed import Client, LocalCluster
     from predictors.core.store import ModelError
     card = store.card(name, version)
-    task = card.get('task')
+    from predictors.kinds import kind
+    task = kind(card.get('task')).takes     # 'records' or 'images'
     files = expand_inputs(inputs, task)
-    header = _table_header(card, files) if task == 'tabular' else _image_header(top)
+    header = _table_header(card, files) if task == 'records' else _image_header(top)
     out = Path(out)
     fmt = 'parquet' if out.suffix.lower() in ('.parquet', '.pq') or str(out).endswith(os.sep) else 'csv'
     data = store.verify(name, card['version']).read_bytes()
@@ -240,7 +240,8 @@ def _columns(f: str) -> list[str]:
 
 
 def _table_header(card: dict, files: list[str]) -> list[str]:
-    """The output columns: the input's own, then prediction, probability_<class>, problem. Every file must
+    """The output columns: the input's own, then the kind's answer columns (prediction, probability_<class> or
+    low/high, problem). Every file must
     have the columns of the first, in the same order (they are one table), and those the model needs."""
     from predictors.core.store import ModelError
     kinds = {f.lower().endswith(('.parquet', '.pq')) for f in files}
@@ -253,7 +254,8 @@ def _table_header(card: dict, files: list[str]) -> list[str]:
     missing = [c['name'] for c in card['schema']['inputs'] if c['name'] not in cols and c['name'] != target]
     if missing: raise ModelError(f'{files[0]} lacks the column{"s" if len(missing) > 1 else ""} {", ".join(missing)} '
                                  f'that the model needs.')
-    return cols + ['prediction'] + [f'probability_{c}' for c in card['classes']] + ['problem']
+    from predictors.kinds import kind
+    return cols + kind(card.get('task')).answer_columns(card)
 
 
 def _image_header(top: int) -> list[str]:

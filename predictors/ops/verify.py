@@ -127,13 +127,13 @@ def check_file(path) -> list[dict]:
     except ModelError as e:
         return rows + [_row(label + ': a model the apps serve', False, str(e))]
     fields = k.card_fields(learn)
-    n_in = len(fields['schema'].get('inputs') or []) if k.task == 'tabular' else None
+    n_in = len(fields['schema'].get('inputs') or []) if k.takes == 'records' else None
     rows.append(_row(label + ': a model the apps serve', True,
-                     f'{k.task} classifier of {len(learn.dls.vocab)} classes' +
+                     k.describe(learn) +
                      (f', {n_in} input columns' if n_in is not None else
                       f', input size {fields["schema"].get("input_size")}')))
     try:
-        pred = predictor_for_learner(learn, dict(task=k.task, classes=[str(c) for c in learn.dls.vocab], **fields))
+        pred = predictor_for_learner(learn, dict(task=k.task, classes=k.classes(learn), **fields))
         rows.append(_row(label + ': answers', True, smoke(pred)))
     except Exception as e:  # noqa: BLE001 - reported, not raised
         rows.append(_row(label + ': answers', False, f'{type(e).__name__}: {e}'))

@@ -29,7 +29,8 @@ class ModelService(Protocol):
     where: str
 
     def models(self, task: str | None = None) -> list[dict]:
-        "One row per model: name, task, active version, versions (oldest first)."
+        """One row per model: name, task, takes ('records' or 'images'), active version, versions (oldest first);
+        `task`: only the models of that task, or that take those inputs."""
 
     def card(self, name: str, version: str | None = None) -> dict:
         "The model card (the schema the forms are built from)."

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
-from predictors.kinds import detect_kind, kind
+from predictors.kinds import KINDS, detect_kind, kind
 from predictors.service.batching import BatchQueue
 
 __all__ = ['Loaded', 'PredictorCache', 'LOADED', 'load_predictor', 'predictor_for_learner', 'preload', 'smoke']
@@ -92,7 +92,7 @@ def load_predictor(name: str, version: str | None = None, store: ModelStore | No
 
 
 def preload(task: str | None = None, store: ModelStore | None = None) -> list:
-    """Import torch and fastai and load the active model of each name (of `task`) ahead of use.
+    """Import torch and fastai and load the active model of each name (of `task`, or that takes `task`) ahead of use.
 
     A preheated kernel or the model server calls this before anyone waits; models that fail to
     load are skipped here and reported when they are asked for.
@@ -100,7 +100,9 @@ def preload(task: str | None = None, store: ModelStore | None = None) -> list:
     import fastai.learner  # noqa: F401 - the slow import, done before anyone waits for it
     store = store or ModelStore()
     out = []
-    for name in store.names(task):
+    for name in store.names():
+        t = store.card(name).get('task')
+        if task is not None and task not in (t, kind(t).takes if t in KINDS else None): continue
         try: out.append(load_predictor(name, store=store))
         except Exception: pass  # noqa: BLE001
     return out

@@ -15,6 +15,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.results import Explanation, ImageResult, Prediction
 from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
+from predictors.kinds import KINDS, kind, refuse_other_input
 from predictors.service.loading import LOADED, Loaded, preload
 from predictors.service.scored import ScoredCsv
 
@@ -22,9 +23,14 @@ __all__ = ['LocalModels', 'model_rows', 'tabular_entries']
 
 
 def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
-    "The store's models as `ModelService.models` rows."
-    return [dict(name=n, task=store.card(n).get('task'), active=store.active_version(n), versions=store.versions(n))
-            for n in store.names(task)]
+    "The store's models as `ModelService.models` rows; `task`: only those of that task, or that take those inputs."
+    rows = []
+    for n in store.names():
+        t = store.card(n).get('task')
+        takes = kind(t).takes if t in KINDS else None
+        if task in (None, t, takes):
+            rows.append(dict(name=n, task=t, takes=takes, active=store.active_version(n), versions=store.versions(n)))
+    return rows
 
 
 class LocalModels:
@@ -47,17 +53,15 @@ class LocalModels:
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.batch_images = batch_images
 
-    def loaded(self, name: str, version: str | None = None, task: str | None = None) -> Loaded:
-        "The loaded version (cached per process: `LOADED`); `task` refuses a model of another kind."
+    def loaded(self, name: str, version: str | None = None, takes: str | None = None) -> Loaded:
+        "The loaded version (cached per process: `LOADED`); `takes` ('records' or 'images') refuses a model that does not."
         entry = LOADED.get(self.store, name, version)
-        if task and entry.pred.task != task:
-            raise ModelError(f'{name} is an {entry.pred.task} model: ' +
-                             ('send images.' if entry.pred.task == 'image' else 'send records or a CSV.'))
+        if takes: refuse_other_input(name, entry.pred.task, takes)
         return entry
 
-    def predictor(self, name: str, version: str | None = None, task: str | None = None):
-        "The loaded predictor; `task` refuses a model of another kind."
-        return self.loaded(name, version, task).pred
+    def predictor(self, name: str, version: str | None = None, takes: str | None = None):
+        "The loaded predictor; `takes` refuses a model that takes other inputs."
+        return self.loaded(name, version, takes).pred
 
     def models(self, task=None): return model_rows(self.store, task)
 
@@ -81,7 +85,7 @@ class LocalModels:
         ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source,
                               ids=results is not None)
         if results is not None:
-            for r, i in zip(results, ids or []): r.id = i if r.ok else None      # only answers can be labelled
+            for r, i in zip(results, ids or []): r.id = i
 
     def _shadow(self, pred, shown: list, answer) -> None:
         """When `pred` is the active version and the store names a shadow version, `answer(shadow
@@ -90,7 +94,7 @@ class LocalModels:
         try:
             version = self.store.shadow_version(pred.name)
             if version is None or pred.version != self.store.active_version(pred.name): return
-            got = answer(self.predictor(pred.name, version, pred.task))
+            got = answer(self.predictor(pred.name, version, kind(pred.task).takes))
             self.log.record_shadow(pred.name, version, [r.id for r in shown],
                                    [dict(prediction=g.prediction, probabilities=g.probabilities, error=g.error) for g in got])
         except Exception as e:  # noqa: BLE001 - the shadow never costs a visitor their answer
@@ -101,12 +105,12 @@ class LocalModels:
         """As `ModelService.feedback`; `any_session=True` (labels that arrive later, from the CLI or a
         program) may label any answer of the model."""
         if self.log is None: raise ModelError('predictions are not logged here, so there is nothing to label.')
-        classes = self.card(name).get('classes') or []
-        ok = [(i, t) for i, t in labels if str(t) in classes]
+        card = self.card(name)
+        why = [kind(card.get('task')).check_truth(card, t) for _, t in labels]
+        ok = [(i, str(t)) for (i, t), w in zip(labels, why) if w is None]
         stored = iter(self.log.add_feedback(name, ok, session=self.session, source=self.source,
                                             own_session=None if any_session else self.session))
-        return [next(stored) if str(t) in classes else
-                f'{t!r} is not one of the classes of {name} ({", ".join(map(str, classes))})' for _, t in labels]
+        return [next(stored) if w is None else w for w in why]
 
     # ---- monitoring (operators) ------------------------------------------------------------
     def _logged(self):
@@ -120,7 +124,7 @@ class LocalModels:
         labelled = log.labelled(card['name'], card['version'], since=t)
         pairs = log.shadow_pairs(card['name'], since=t)
         return dict(html=performance_html(performance_report(labelled, card)),
-                    shadow=shadow_text(shadow_report(pairs)) if len(pairs) else None)
+                    shadow=shadow_text(shadow_report(pairs, card=card)) if len(pairs) else None)
 
     def drift(self, name, since=None, traffic='single', plots=False) -> dict:
         from predictors.monitoring.drift import report_from_log
@@ -132,7 +136,7 @@ class LocalModels:
 
     # ---- tabular --------------------------------------------------------------------------
     def predict(self, name, records, version=None) -> list[Prediction]:
-        pred = self.predictor(name, version, 'tabular')
+        pred = self.predictor(name, version, 'records')
         res = pred.predict_records(records)
         out = list(res)
         rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
@@ -152,14 +156,14 @@ class LocalModels:
 
     def predict_frame(self, name, df, version=None):
         "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."
-        pred = self.predictor(name, version, 'tabular')
+        pred = self.predictor(name, version, 'records')
         res = pred.predict_frame(df)
         self._record_frame(pred, df, res)
         return res
 
     def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
         "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
-        pred = self.predictor(name, version, 'tabular')
+        pred = self.predictor(name, version, 'records')
         record = None if self.log is None else lambda df, res: self._record_frame(pred, df, res)
         return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
 
@@ -169,22 +173,22 @@ class LocalModels:
         return scored.unused
 
     def explain(self, name, records, version=None) -> list[Explanation]:
-        return self.loaded(name, version, 'tabular').explainer().explain_records(records)
+        return self.loaded(name, version, 'records').explainer().explain_records(records)
 
     def explain_frame(self, name, df, version=None) -> list[Explanation]:
         "Explanations of a DataFrame's rows (the CLI)."
-        return self.loaded(name, version, 'tabular').explainer().explain_frame(df)
+        return self.loaded(name, version, 'records').explainer().explain_frame(df)
 
     # ---- images ---------------------------------------------------------------------------
     def explain_images(self, name, files, version=None) -> list[ImageResult]:
-        entry = self.loaded(name, version, 'image')
+        entry = self.loaded(name, version, 'images')
         results = entry.pred.decode_files(files)
         entry.explainer().explain_results(results)
         for r in results: r.image = None
         return results
 
     def classify(self, name, files, version=None) -> list[ImageResult]:
-        entry = self.loaded(name, version, 'image')
+        entry = self.loaded(name, version, 'images')
         pred = entry.pred
         t0 = time.perf_counter()
         results = pred.decode_files(files)

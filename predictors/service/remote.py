@@ -67,7 +67,7 @@ class RemoteModels:
     def models(self, task=None):
         body = self._get('/v1/models')
         self._limits = body.get('limits')
-        return [m for m in body['models'] if task is None or m.get('task') == task]
+        return [m for m in body['models'] if task in (None, m.get('task'), m.get('takes'))]
 
     def card(self, name, version=None): return self._get(f'/v1/models/{name}', version=version)
 

@@ -210,18 +210,18 @@ class AppTree(_SignInPage, TornadoVoilaTreeHandler):
             meta = model['content'].get('metadata', {})
             info = meta.get('fastai_apps', {})
             apps.append(dict(href=f'{self.base_url}voila/render/{nb}', title=meta.get('title') or nb,
-                             purpose=info.get('purpose', ''), models=_served_models(info.get('task'))))
+                             purpose=info.get('purpose', ''), models=_served_models(info.get('takes'))))
         self.set_header('Content-Type', 'text/html; charset=UTF-8')
         self.finish(landing_page(apps))
 
 
-def _served_models(task: str | None) -> list[str]:
-    "'name version' of the active models of `task` in the store (none for apps without a task)."
-    if not task: return []
+def _served_models(takes: str | None) -> list[str]:
+    "'name version' of the active models in the store that take `takes` ('records', 'images'; none for other apps)."
+    if not takes: return []
     try:
         from predictors.core.store import ModelStore
-        store = ModelStore()
-        return [f'{n} {store.active_version(n)}' for n in store.names(task)]
+        from predictors.service.local import model_rows
+        return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(), takes)]
     except Exception:  # noqa: BLE001 - the landing page is drawn without them
         return []
 

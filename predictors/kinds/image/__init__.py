@@ -13,7 +13,7 @@ __all__ = ['ImageKind']
 
 class ImageKind(ClassifierKind):
     "Single-label image classifiers: drop pictures, a heatmap of where the model looked."
-    task, view = 'image', 'image_app.ipynb'
+    task, view, takes = 'image', 'image_app.ipynb', 'images'
     STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')   # logged per image, never its pixels
 
     def detect(self, learn):
@@ -32,7 +32,7 @@ class ImageKind(ClassifierKind):
         from predictors.kinds.image.predictor import ImagePredictor
         return ImagePredictor(learn, card)
 
-    def card_fields(self, learn, df=None):
+    def card_fields(self, learn, df=None, options=None):
         from predictors.kinds.image.predictor import image_schema
         return dict(target='label', schema=image_schema(learn), reference=None, metrics={})
 
@@ -54,8 +54,6 @@ class ImageKind(ClassifierKind):
         from predictors.kinds.image.explain import GradCam
         return GradCam(pred)
 
-    def compare(self, pred_a, pred_b, df, alpha=0.05):
-        raise ModelError('compare works on labelled CSV rows: both versions must be tabular models.')
 
 
 def _stat_reference(values, bins: int = 10) -> dict:

@@ -10,11 +10,12 @@ import numpy as np
 from predictors.core.helpers import labels_of
 from predictors.core.store import ModelError
 from predictors.kinds.classifier import ClassifierKind, mcnemar, paired_verdict, per_class_pair
+from predictors.kinds.tabular.schema import schema_changes, truth_column
 
-__all__ = ['TabularKind']
+__all__ = ['TabularKind', 'has_vocab']
 
 
-def _has_vocab(learn) -> bool:
+def has_vocab(learn) -> bool:
     try:
         return len(learn.dls.vocab) > 1
     except (AttributeError, TypeError):
@@ -28,14 +29,13 @@ class TabularKind(ClassifierKind):
     def detect(self, learn):
         ds = getattr(learn.dls, 'train_ds', None)
         if not (hasattr(ds, 'procs') and hasattr(ds, 'cat_names')): return False
-        if not _has_vocab(learn): raise ModelError('the learner predicts a number (regression); the apps serve classifiers.')
-        return True
+        return has_vocab(learn)          # a number instead: the regression kind
 
     def predictor(self, learn, card):
         from predictors.kinds.tabular.predictor import TabularPredictor
         return TabularPredictor(learn, card)
 
-    def card_fields(self, learn, df=None):
+    def card_fields(self, learn, df=None, options=None):
         from predictors.kinds.tabular.schema import reference_stats, tabular_schema
         schema = tabular_schema(learn, df)
         out = dict(target=schema['target'], schema=schema, metrics={},
@@ -68,9 +68,7 @@ class TabularKind(ClassifierKind):
         target column): rows either version cannot score, or without a label, are left out and counted."""
         ca, cb = pred_a.card, pred_b.card
         name, a, b = ca.get('name'), ca.get('version'), cb.get('version')
-        target = ca.get('target')
-        tcol = 'truth' if 'truth' in df.columns else target if target in df.columns else None
-        if tcol is None: raise ModelError(f'the CSV needs the true class in a column "truth" (or "{target}").')
+        tcol = truth_column(ca, df.columns, 'the true class')
         df = df.reset_index(drop=True)
         ra, rb = pred_a.predict_frame(df), pred_b.predict_frame(df)
         truth = df[tcol].astype(str).str.strip().to_numpy(object)
@@ -81,10 +79,6 @@ class TabularKind(ClassifierKind):
         pa, pb, t = strip(pick(ra)[ok]), strip(pick(rb)[ok]), truth[ok]
         right_a, right_b = pa == t, pb == t
         test = mcnemar(int((right_a & ~right_b).sum()), int((~right_a & right_b).sum()))
-        inputs = lambda c: {x['name']: x for x in c['schema']['inputs']}
-        ia, ib = inputs(ca), inputs(cb)
-        new_values = {k: sorted(set(map(str, ib[k].get('values') or [])) - set(map(str, ia[k].get('values') or [])))
-                      for k in ia.keys() & ib.keys() if ib[k].get('kind') == 'categorical'}
         classes = sorted(set(map(str, ca.get('classes') or [])) | set(map(str, cb.get('classes') or [])))
         return dict(model=name, a=a, b=b, rows=len(df), compared=int(ok.sum()), unlabelled=int((~labelled).sum()),
                     unscored=int((labelled & ~ok).sum()),
@@ -92,6 +86,4 @@ class TabularKind(ClassifierKind):
                     accuracy_b=float(right_b.mean()) if ok.any() else None,
                     agreement=float((pa == pb).mean()) if ok.any() else None, mcnemar=test,
                     verdict=paired_verdict(test, alpha) if ok.any() else 'nothing to compare', alpha=alpha,
-                    per_class=per_class_pair([c.strip() for c in classes], t, pa, pb),
-                    columns_added=sorted(ib.keys() - ia.keys()), columns_removed=sorted(ia.keys() - ib.keys()),
-                    values_added={k: v for k, v in sorted(new_values.items()) if v})
+                    per_class=per_class_pair([c.strip() for c in classes], t, pa, pb), **schema_changes(ca, cb))

@@ -147,16 +147,17 @@ class TabularExplainer:
         df = df.reset_index(drop=True)
         res = self.pred.predict_frame(df)
         x, _ = self._encode(df)
-        out = []
+        out, classes = [], self.pred.classes
         for i in range(len(df)):
             if i in res.errors:
                 out.append(Explanation(error=res.errors[i], warnings=res.warnings.get(i, []))); continue
             phi, ends = self.shapley([a[i:i + 1] for a in x])
-            k = int(ends[1].argmax())
+            k = int(ends[1].argmax()) if classes else 0       # a classifier's predicted class; a regression's value
             contrib = [dict(field=f, value=json_safe(df.at[i, f]), contribution=float(phi[j, k]))
                        for j, f in enumerate(self.fields)]
             contrib.sort(key=lambda c: -abs(c['contribution']))
-            out.append(Explanation(target=self.pred.classes[k], probability=float(ends[1, k]), base=float(ends[0, k]),
-                                   contributions=contrib, method=self.method, background=self.background,
-                                   warnings=res.warnings.get(i, [])))
+            out.append(Explanation(target=classes[k] if classes else self.pred.schema.get('target'),
+                                   probability=float(ends[1, k]), base=float(ends[0, k]), contributions=contrib,
+                                   method=self.method, background=self.background, warnings=res.warnings.get(i, []),
+                                   measure='probability' if classes else 'value'))
         return out

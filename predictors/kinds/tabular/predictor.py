@@ -45,6 +45,10 @@ class BatchResult:
 
     def __iter__(self): return (self[i] for i in range(len(self)))
 
+    def scored(self, df: pd.DataFrame) -> pd.DataFrame:
+        "`df` with these answers' columns (see `scored_frame`)."
+        return scored_frame(df, self)
+
 
 class TabularPreprocessor:
     """The learner's fitted procs (Categorify, FillMissing, Normalize) applied with numpy: checks each
@@ -57,7 +61,7 @@ class TabularPreprocessor:
         self._cat_proc, self._fill, self._norm = p['categorify'], p['fill'], p['normalize']
         known = {type(x) for x in (self._cat_proc, self._fill, self._norm) if x is not None}
         y_names = set(p['y_names'])
-        self.fast = all(type(x) in known or type(x).__name__ == 'Categorize' for x in p['procs'])
+        self.fast = all(type(x) in known or type(x).__name__ in ('Categorize', 'RegressionSetup') for x in p['procs'])  # target procs
         self.schema = schema
         self.inputs = [c for c in schema['inputs'] if c['name'] not in y_names]
         self._y_names = sorted(y_names)
@@ -171,9 +175,17 @@ class TabularPredictor:
         self.schema = self.card.get('schema') or tabular_schema(learn)
         self.prep = TabularPreprocessor(learn, self.schema)
         self.inputs = self.prep.inputs
-        self.classes = [str(c) for c in learn.dls.vocab]
+        self.classes = self._classes(learn)
+        self.width = len(self.classes) or 1       # model outputs per row: a probability per class, or one number
         self.name, self.version = self.card.get('name'), self.card.get('version')
         self.activation = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
+
+    def _classes(self, learn) -> list:
+        return [str(c) for c in learn.dls.vocab]
+
+    def _result(self, out: np.ndarray, errors: dict, warns: dict, seconds: float) -> BatchResult:
+        "The answers of a batch from the model's outputs (class probabilities here)."
+        return BatchResult(self.classes, out, errors, warns, seconds)
 
     def check_columns(self, columns) -> list[str]: return self.prep.check_columns(columns)
 
@@ -195,7 +207,7 @@ class TabularPredictor:
                 xc = torch.from_numpy(np.ascontiguousarray(x_cat[s:s + self.batch_size]))
                 xn = torch.from_numpy(np.ascontiguousarray(x_cont[s:s + self.batch_size]))
                 out.append(self.activation(self.model(xc, xn)).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, self.width), np.float32)
 
     def predict_frame(self, df: pd.DataFrame) -> BatchResult:
         "Predict every row of `df`; rows with problems fail alone (see `BatchResult.errors`)."
@@ -203,20 +215,20 @@ class TabularPredictor:
         self.require_columns(df.columns)
         n = len(df)
         if self.prep.fast: return self._predict_columns({c['name']: df[c['name']].to_numpy() for c in self.inputs}, n, t0)
-        probs = np.full((n, len(self.classes)), np.nan, np.float32)
+        probs = np.full((n, self.width), np.nan, np.float32)
         x_cat, x_cont, errors, warns, good = self.prep.encode_fastai(df.set_axis(pd.RangeIndex(n)))
         if len(good): probs[good.index.to_numpy()] = self.forward(x_cat, x_cont)
-        return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
+        return self._result(probs, errors, warns, time.perf_counter() - t0)
 
     def _predict_columns(self, cols: dict, n: int, t0: float) -> BatchResult:
         "The fast path: check and encode with numpy, one forward pass per batch of the rows that passed."
-        probs = np.full((n, len(self.classes)), np.nan, np.float32)
+        probs = np.full((n, self.width), np.nan, np.float32)
         x_cat, x_cont, errors, warns = self.prep.encode(cols, n)
         ok = np.ones(n, bool); ok[list(errors)] = False
         if ok.all(): probs[:] = self.forward(x_cat, x_cont)
         elif ok.any(): probs[ok] = self.forward(x_cat[ok], x_cont[ok])
         _guard(probs, ok, errors)
-        return BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
+        return self._result(probs, errors, warns, time.perf_counter() - t0)
 
     def predict_records(self, records: list[dict]) -> BatchResult:
         "Predict inputs given as {column: value} dicts; a missing column counts as empty."
@@ -231,7 +243,7 @@ class TabularPredictor:
 
     def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
         "`df` scored (see `scored_frame`); `res`: the predictions of `df` when already made."
-        return scored_frame(df, self.predict_frame(df) if res is None else res)
+        return (self.predict_frame(df) if res is None else res).scored(df)
 
 
 def scored_frame(df: pd.DataFrame, res: BatchResult) -> pd.DataFrame:

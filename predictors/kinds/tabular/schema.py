@@ -12,7 +12,7 @@ import pandas as pd
 
 from predictors.core.helpers import json_safe, quantile_bins
 
-__all__ = ['tabular_schema', 'reference_stats', 'tabular_procs']
+__all__ = ['tabular_schema', 'reference_stats', 'tabular_procs', 'schema_changes', 'truth_column']
 
 
 def tabular_procs(learn) -> dict:
@@ -94,3 +94,22 @@ def reference_stats(df: pd.DataFrame, schema: dict, valid_pred_dist: dict | None
             out['columns'][c] = dict(kind='categorical',
                                      props={str(k): round(float(p), 6) for k, p in vc.items()})
     return out
+
+
+def schema_changes(card_a: dict, card_b: dict) -> dict:
+    "The input columns version B added or removed against A, and the category values it added, per column."
+    inputs = lambda c: {x['name']: x for x in c['schema']['inputs']}
+    ia, ib = inputs(card_a), inputs(card_b)
+    new_values = {k: sorted(set(map(str, ib[k].get('values') or [])) - set(map(str, ia[k].get('values') or [])))
+                  for k in ia.keys() & ib.keys() if ib[k].get('kind') == 'categorical'}
+    return dict(columns_added=sorted(ib.keys() - ia.keys()), columns_removed=sorted(ia.keys() - ib.keys()),
+                values_added={k: v for k, v in sorted(new_values.items()) if v})
+
+
+def truth_column(card: dict, columns, what: str) -> str:
+    "The column of labelled rows that holds the right answer: `truth`, else the card's target; `ModelError` if neither."
+    from predictors.core.store import ModelError
+    target = card.get('target')
+    if 'truth' in columns: return 'truth'
+    if target in columns: return target
+    raise ModelError(f'the CSV needs {what} in a column "truth" (or "{target}").')

@@ -1,7 +1,8 @@
-"""Training a tabular classifier reproducibly and registering it in the store.
+"""Training a tabular model reproducibly and registering it in the store.
 
 `train_tabular` follows fastai's tabular recipe (FillMissing, Categorify, Normalize) and writes a
-model card with the schema, held-out metrics and reference statistics of the training data.
+model card with the schema, held-out metrics and reference statistics of the training data. A
+numeric target trains a regression (`predictors.kinds.regression.train`), anything else a classifier.
 """
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from predictors.core.store import ModelError, ModelStore
 from predictors.kinds.tabular.schema import reference_stats, tabular_schema
 from predictors.kinds.training import class_dist, library_versions, parse_templates, seed_everything
 
-__all__ = ['train_tabular', 'infer_columns']
+__all__ = ['train_tabular', 'infer_columns', 'read_training_frame', 'split_rows', 'is_regression']
 
 
 def infer_columns(df: pd.DataFrame, target: str, cat=None, cont=None):
@@ -30,20 +32,16 @@ def infer_columns(df: pd.DataFrame, target: str, cat=None, cont=None):
     return list(cat), list(cont)
 
 
-def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: ModelStore | None = None,
-                  epochs: int = 4, lr: float = 1e-2, valid_pct: float = 0.2, seed: int = 42,
-                  templates: dict | None = None, max_rows: int | None = None, activate: bool = True,
-                  extra: pd.DataFrame | None = None, log=print) -> str:
-    """Train a tabular classifier on `csv` and register it as a new version of `name` (active unless
-    `activate` is False). `extra`: more rows (labelled answers, `feedback_rows`), added after `max_rows`
-    sampling; rows that repeat one already there are dropped."""
-    from fastai.tabular.all import (Categorify, CategoryBlock, FillMissing, Normalize, RandomSplitter,
-                                    TabularPandas, accuracy, range_of, tabular_learner)
-    store = store or ModelStore()
+def read_training_frame(csv, target: str, max_rows: int | None = None, extra: pd.DataFrame | None = None,
+                        seed: int = 42) -> tuple[pd.DataFrame, int]:
+    """The training rows of `csv` (a sample of `max_rows`), with the `extra` rows (labelled answers) that do
+    not repeat one already there; rows without a target dropped. Returns (rows, how many extra were added)."""
     try:
         df = pd.read_csv(csv)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise ModelError(f'cannot read the CSV {csv}: {e}') from None
+    if target not in df.columns:
+        raise ModelError(f'target column {target!r} is not in the CSV (columns: {", ".join(df.columns)}).')
     if max_rows: df = df.sample(n=min(max_rows, len(df)), random_state=seed).reset_index(drop=True)
     n_extra = 0
     if extra is not None and len(extra):
@@ -54,13 +52,64 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
         k = key(ex)
         ex = ex[~k.isin(set(key(df))) & ~k.duplicated()]
         n_extra, df = len(ex), pd.concat([df, ex], ignore_index=True)
-    cat, cont = infer_columns(df, target, cat, cont)
+    return df.dropna(subset=[target]).reset_index(drop=True), n_extra
+
+
+def split_rows(df: pd.DataFrame, valid_pct: float, seed: int, time_column: str | None = None):
+    """(train, valid) row positions: `valid_pct` of the rows at random, or with `time_column` the latest
+    `valid_pct` of them by that column (a model is judged on the time after the one it learnt from)."""
+    from fastai.tabular.all import RandomSplitter, range_of
+    if not time_column: return RandomSplitter(valid_pct=valid_pct, seed=seed)(range_of(df))
+    if time_column not in df.columns: raise ModelError(f'--time-column {time_column!r} is not in the CSV.')
+    order = pd.to_datetime(df[time_column], errors='coerce') if df[time_column].dtype == object else df[time_column]
+    pos = np.argsort(np.asarray(order), kind='stable')
+    cut = int(round(len(df) * (1 - valid_pct)))
+    return sorted(pos[:cut].tolist()), sorted(pos[cut:].tolist())
+
+
+def is_regression(y: pd.Series) -> bool:
+    "A numeric target with more than 10 different values is a number to predict, not a class."
+    return bool(pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y) and y.nunique() > 10)
+
+
+def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: ModelStore | None = None,
+                  epochs: int = 4, lr: float = 1e-2, valid_pct: float = 0.2, seed: int = 42,
+                  templates: dict | None = None, max_rows: int | None = None, activate: bool = True,
+                  extra: pd.DataFrame | None = None, log=print, regression: bool | None = None,
+                  exclude=None, time_column: str | None = None, **options) -> str:
+    """Train a tabular model on `csv` and register it as a new version of `name` (active unless `activate`
+    is False): a classifier, or a regression when the target is a number (`is_regression`, or
+    `regression=True`; `options` then go to `train_regression`). `extra`: more rows (labelled answers,
+    `feedback_rows`), added after `max_rows` sampling; rows that repeat one already there are dropped.
+    `exclude`: columns not to learn from; `time_column`: hold out the latest rows by it (never an input)."""
+    store = store or ModelStore()
+    df, n_extra = read_training_frame(csv, target, max_rows, extra, seed)
+    drop = [c for c in [*(exclude or []), time_column] if c]
+    for c in drop:
+        if c not in df.columns: raise ModelError(f'column {c!r} is not in the CSV.')
+    cat, cont = infer_columns(df.drop(columns=drop), target, cat, cont)
     if not cat and not cont: raise ModelError('no input columns to train on.')
-    df = df.dropna(subset=[target]).reset_index(drop=True)
-    df[target] = df[target].astype(str)
+    splits = split_rows(df, valid_pct, seed, time_column)
+    source = dict(csv=str(csv), rows=len(df), **({'feedback_rows': n_extra} if extra is not None else {}),
+                  **({'valid': f'the latest {valid_pct:.0%} of rows by {time_column}'} if time_column else {}))
+    if regression or (regression is None and is_regression(df[target])):
+        from predictors.kinds.regression.train import train_regression
+        learn, card = train_regression(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name, **options)
+    else:
+        if options: raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression (a numeric target).')
+        learn, card = _train_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name)
+    card.update(data_source=source, library=library_versions(), **_labels_of_previous(store, name, card['schema']))
+    with tempfile.TemporaryDirectory() as d:
+        learn.export(Path(d) / 'model.pkl')
+        return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
+
+
+def _train_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name):
+    "A tabular classifier trained on the rows `splits[0]` and judged on `splits[1]`: (learner, its card)."
+    from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, TabularPandas, accuracy, tabular_learner
+    df = df.assign(**{target: df[target].astype(str)})
     if df[target].nunique() < 2: raise ModelError(f'target {target!r} needs at least two classes.')
     seed_everything(seed)
-    splits = RandomSplitter(valid_pct=valid_pct, seed=seed)(range_of(df))
     to = TabularPandas(df, procs=[Categorify, FillMissing, Normalize], cat_names=cat, cont_names=cont,
                        y_names=target, y_block=CategoryBlock(), splits=splits)
     dls = to.dataloaders(bs=int(min(256, max(16, len(splits[0]) // 8))), num_workers=0)  # small data: more steps
@@ -75,16 +124,11 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
     schema = tabular_schema(learn, train_df)
     classes = [str(c) for c in learn.dls.vocab]
     card = dict(task='tabular', target=target, classes=classes, schema=schema,
-                metrics=dict(accuracy=round(acc, 5), valid_rows=len(y), train_rows=len(splits[0]),
-                             epochs=epochs),
+                metrics=dict(accuracy=round(acc, 5), valid_rows=len(y), train_rows=len(splits[0]), epochs=epochs),
                 reference=reference_stats(train_df, schema,
                                           valid_pred_dist=class_dist(preds.argmax(1).numpy(), classes)),
-                data_source=dict(csv=str(csv), rows=len(df), **({'feedback_rows': n_extra} if extra is not None else {})),
-                templates=parse_templates(templates, classes),
-                library=library_versions(), **_labels_of_previous(store, name, schema))
-    with tempfile.TemporaryDirectory() as d:
-        learn.export(Path(d) / 'model.pkl')
-        return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
+                templates=parse_templates(templates, classes))
+    return learn, card
 
 
 def _labels_of_previous(store: ModelStore, name: str, schema: dict) -> dict:
