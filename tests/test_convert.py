@@ -84,16 +84,17 @@ def test_verify_checks_learner_files_before_they_are_imported():
     assert run_cli('verify', ROOT / 'models/fruits/v1/model.pkl', check=0).stdout.count('PASS') == 3
 
 
-def test_a_callback_of_the_exporters_own_is_refused_with_its_name():
-    from predictors.importing.convert import _check_callbacks
+def test_callbacks_that_are_not_fastais_are_listed_as_left_out():
+    "#24: a callback acts in fit and get_preds; the apps call the model itself, so it is left out, by name."
+    from predictors.importing.convert import _callbacks
     from predictors.importing.legacy import stand_in
-    from predictors.core.store import ModelError
     old = stand_in('fastai.learner', 'Learner')()
-    old.__dict__['cbs'] = [stand_in('fastai.callback.core', 'TrainEvalCallback')(), stand_in('__main__', 'ClipOutputs')()]
-    with pytest.raises(ModelError, match='`ClipOutputs`, defined in the notebook or script that exported it'):
-        _check_callbacks(old)
+    old.__dict__['cbs'] = [stand_in('fastai.callback.core', 'TrainEvalCallback')(), stand_in('__main__', 'ClipOutputs')(),
+                           stand_in('wandb.fastai', 'WandbCallback')()]
+    assert _callbacks(old) == ['__main__.ClipOutputs (a callback: the apps call the model directly)',
+                               'wandb.fastai.WandbCallback (a callback: the apps call the model directly)']
     old.__dict__['cbs'] = [stand_in('fastai.learner', 'Recorder')(), stand_in('fastai.callback.fp16', 'MixedPrecision')()]
-    _check_callbacks(old)
+    assert _callbacks(old) == []
 
 
 def test_a_fastai28_export_is_not_taken_for_an_old_one():

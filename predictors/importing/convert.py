@@ -1,13 +1,16 @@
-"""Rebuilding a fastai 2.8 learner from a fastai 2.0–2.7 export (read by `predictors.legacy`).
+"""Rebuilding a fastai 2.8 learner from a fastai 2.0–2.7 export, or one of the fastai2 pre-release (read by
+`predictors.importing.legacy`).
 
 Tabular: the column names, the fitted `Categorify` classes, `FillMissing`'s fill values, the
-`Normalize` means and standard deviations and the target vocab go into a new `TabularPandas`
-whose procs carry exactly that state. Images: every item and batch transform is made again from
-the arguments it was created with (`Resize` size and method, `Normalize` statistics, the
-augmentations, whose inference path still resizes), with the input type and the vocab. The
-model is the exported module itself, weights untouched. What cannot be rebuilt (a transform,
-proc, loss or callback from the exporter's own code, a multi-label or regression target) is
-refused with a message naming it.
+`Normalize` means and standard deviations and the target (a vocab, or a number) go into a new
+`TabularPandas` whose procs carry exactly that state. Images: every item and batch transform is made
+again from the arguments it was created with (`Resize` size and method, `Normalize` statistics, the
+augmentations, whose inference path still resizes), with the input type and the vocab. The model is
+the exported module itself, weights untouched. What predicting does not need — callbacks, recorders,
+progress bars and their display handles, metrics, loggers, training-only transforms, anything this
+Python cannot find — is left out and listed on the card (`converted_from.left_out`). What cannot be
+rebuilt (a transform, proc or loss from the exporter's own code, a multi-label target) is refused with
+a message naming it.
 """
 from __future__ import annotations
 
@@ -21,12 +24,12 @@ from predictors.core.store import ModelError
 __all__ = ['Conversion', 'convert_old_export', 'read_learner']
 
 _TABULAR_PROCS = {'fastai.tabular.core.Categorify', 'fastai.tabular.core.FillMissing',
-                  'fastai.data.transforms.Normalize', 'fastai.data.transforms.Categorize'}
+                  'fastai.data.transforms.Normalize', 'fastai.data.transforms.Categorize',
+                  'fastai.data.transforms.RegressionSetup'}
 _NOT_SERVED = {'MultiCategorize': 'it is a multi-label classifier (several classes per input); the apps '
                                   'serve single-label classifiers',
                'EncodedMultiCategorize': 'it is a multi-label classifier (several classes per input); the '
-                                         'apps serve single-label classifiers',
-               'RegressionSetup': 'it predicts numbers (regression); the apps serve classifiers'}
+                                         'apps serve single-label classifiers'}
 _IMAGE_TYPES = {'PILImage': 'PILImage', 'PILImageBW': 'PILImageBW', 'PILBase': 'PILImage'}
 
 
@@ -126,13 +129,12 @@ def _version(old) -> str:
     return '2.0–2.6'
 
 
-def _check_callbacks(old):
-    for cb in _items(_d(old).get('cbs')):
-        name = old_name(cb)
-        if name.startswith('fastai.'): continue          # fastai's own callbacks act while training
-        raise _refuse('callbacks include', name,
-                      'A callback of your own may change the answers; remove it (`learn.remove_cb`) '
-                      'before exporting, or re-export with fastai 2.8.')
+def _callbacks(old, listed=frozenset()) -> list[str]:
+    """The callbacks that are not fastai's own (nor `listed` already), as left out: callbacks act in `fit` and
+    `get_preds`, and the apps call the model itself, so none of them changes an answer here."""
+    names = [old_name(cb) for cb in _items(_d(old).get('cbs'))]
+    return [f'{n} (a callback: the apps call the model directly)' for n in names
+            if not n.startswith('fastai.') and n not in listed]
 
 
 def _loss(old, dropped):
@@ -159,25 +161,26 @@ def _model(old):
 def read_learner(path) -> tuple:
     """`(learner, Conversion or None)` of an exported file: a fastai 2.8 export loaded as it is, one of
     fastai 2.0–2.7 rebuilt (`convert_old_export`). `ModelError` says why a file cannot be used."""
-    from predictors.importing.legacy import is_old_export
     from predictors.core.store import load_learner_file
-    if not is_old_export(path): return load_learner_file(path), None
-    conv = convert_old_export(path)
+    from predictors.importing.legacy import identify, is_old_export
+    why = identify(path)
+    if why: raise ModelError(why)
+    try:
+        if not is_old_export(path): return load_learner_file(path), None
+        conv = convert_old_export(path)
+    except ModelError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a file holds, the person gets a reason, never a traceback
+        raise ModelError(f'the file cannot be read as a fastai learner ({type(e).__name__}: {e}).') from None
     return conv.learn, conv
 
 
 def convert_old_export(path) -> Conversion:
     "Read a fastai 2.0–2.7 export and rebuild it as a fastai 2.8 learner; `ModelError` says what stops it."
-    try:
-        old = read_old_export(path)
-    except ModuleNotFoundError as e:
-        raise ModelError(f'the learner needs the Python module `{e.name}`, which is not installed here.') from None
-    except AttributeError as e:
-        raise ModelError(f'the learner refers to something that cannot be found here: {e}') from None
+    old, missing = read_old_export(path)
     if not isinstance(old, OldObject) or 'dls' not in _d(old) or 'model' not in _d(old):
         raise ModelError('the file is not a fastai learner export (no data loaders and model in it).')
-    _check_callbacks(old)
-    dropped: list = []
+    dropped: list = [f'{n} (not found here, not needed to predict)' for n in missing] + _callbacks(old, set(missing))
     loaders = _items(_d(_d(old)['dls']).get('loaders'))
     if not loaders: raise ModelError('the export has no data loaders to take its processing from.')
     dl = loaders[-1]
@@ -194,7 +197,7 @@ def _tabular(to, model):
     import numpy as np
     import pandas as pd
     from fastai.tabular.all import (Categorify, CategoryBlock, CategoryMap, CrossEntropyLossFlat, FillMissing,
-                                    FillStrategy, Normalize, TabularLearner, TabularPandas)
+                                    FillStrategy, MSELossFlat, Normalize, RegressionBlock, TabularLearner, TabularPandas)
     procs = {old_name(p): p for p in _items(_d(to)['procs'])}
     for name in procs:
         short = name.rpartition('.')[2]
@@ -203,9 +206,14 @@ def _tabular(to, model):
             raise _refuse('data processing includes', name,
                           'Only Categorify, FillMissing and Normalize can be rebuilt.')
     target = procs.get('fastai.data.transforms.Categorize')
-    if target is None: raise ModelError('this export cannot be served: its target is not a category (no Categorize).')
+    number = 'fastai.data.transforms.RegressionSetup' in procs
+    if target is None and not number:
+        raise ModelError('this export cannot be served: its target is neither a category (Categorize) nor a number '
+                         '(RegressionSetup).')
     cat_names, cont_names, y_names = (list(_plain(_d(to)[k])) for k in ('cat_names', 'cont_names', 'y_names'))
-    vocab = _items(_d(target)['vocab'])
+    if number and len(y_names) != 1:
+        raise ModelError(f'this export predicts {len(y_names)} numbers at once; the apps serve one target.')
+    vocab = _items(_d(target)['vocab']) if target is not None else None
     cat = procs.get('fastai.tabular.core.Categorify')
     classes = {c: _items(v) for c, v in (_d(cat).get('classes') or {}).items()} if cat else {}
     fill = procs.get('fastai.tabular.core.FillMissing')
@@ -218,7 +226,7 @@ def _tabular(to, model):
     # a two-row frame to set the procs up with; their state is then replaced by the old one
     df = pd.DataFrame({c: [classes[c][1] if len(classes.get(c, [])) > 1 else 'x'] * 2 for c in base_cats})
     for c in cont_names: df[c] = [np.nan if c in na_dict else 0.0, 1.0]
-    for y in y_names: df[y] = [vocab[0], vocab[-1]]
+    for y in y_names: df[y] = [0.0, 1.0] if number else [vocab[0], vocab[-1]]
     new_procs = []
     if cat: new_procs.append(Categorify)
     if fill:
@@ -229,7 +237,8 @@ def _tabular(to, model):
                                      **({'fill_vals': fill_vals} if fill_vals is not None else {})))
     if norm: new_procs.append(Normalize)
     tp = TabularPandas(df, procs=new_procs, cat_names=base_cats, cont_names=cont_names, y_names=y_names,
-                       y_block=CategoryBlock(vocab=vocab, sort=False), splits=([0, 1], [0, 1]))
+                       y_block=RegressionBlock() if number else CategoryBlock(vocab=vocab, sort=False),
+                       splits=([0, 1], [0, 1]))
     if list(tp.cat_names) != cat_names:
         raise ModelError(f'this export cannot be converted: its categorical columns {cat_names} could not be '
                          f'set up again in the same order (got {list(tp.cat_names)}).')
@@ -243,7 +252,7 @@ def _tabular(to, model):
             p.stds = {c: float(v) for c, v in _d(norm)['stds'].items()}
     _check_tabular_model(model, cat_names, cont_names)
     dls = tp.dataloaders(bs=64, num_workers=0)
-    return TabularLearner(dls, model, loss_func=CrossEntropyLossFlat())
+    return TabularLearner(dls, model, loss_func=MSELossFlat() if number else CrossEntropyLossFlat())
 
 
 def _check_tabular_model(model, cat_names, cont_names):

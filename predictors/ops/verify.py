@@ -118,7 +118,7 @@ def check_file(path) -> list[dict]:
         learn, conv = read_learner(path)
         how = ('a fastai 2.8 export: loads as it is' if conv is None else
                f'exported by fastai {conv.fastai}: rebuilt as a fastai 2.8 learner' +
-               (f' (left out, training only: {", ".join(conv.dropped)})' if conv.dropped else ''))
+               (f' (left out, not needed to predict: {", ".join(conv.dropped)})' if conv.dropped else ''))
     except ModelError as e:
         return [_row(label + ': loads', False, str(e), 'see "Bring your own model" in the README')]
     rows = [_row(label + ': loads', True, how)]
