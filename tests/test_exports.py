@@ -160,3 +160,56 @@ def test_import_and_verify_never_end_in_a_traceback_whatever_the_file(tmp_path):
         v, imp = run_cli('verify', p), run_cli('import', p, '--name', 'x', models=tmp_path / 'm')
         assert v.returncode == 1 and imp.returncode == 2, (data[:20], v.stdout, imp.stderr)
         assert 'Traceback' not in v.stdout + v.stderr + imp.stderr and imp.stderr.count('\n') == 1, imp.stderr
+
+
+CUSTOM = '''
+from fastai.tabular.all import TabularModel
+
+
+class Doubled(TabularModel):
+    "A TabularModel whose outputs are doubled: a class that only the exporter's notebook had."
+    def forward(self, x_cat, x_cont=None):
+        return super().forward(x_cat, x_cont) * 2
+'''
+
+NOTEBOOK = CUSTOM + '''
+if __name__ == '__main__':
+    import json, sys
+    import pandas as pd
+    from fastai.tabular.all import (Categorify, CategoryBlock, FillMissing, Normalize, RandomSplitter, TabularLearner,
+                                    TabularPandas, range_of)
+    df = pd.read_csv(sys.argv[1]).head(600)
+    to = TabularPandas(df, procs=[Categorify, FillMissing, Normalize], cat_names=['workclass'], cont_names=['age'],
+                       y_names='salary', y_block=CategoryBlock(), splits=RandomSplitter(seed=0)(range_of(df)))
+    learn = TabularLearner(to.dataloaders(bs=64, num_workers=0), Doubled([(len(to.classes['workclass']), 4)], 1, 2, layers=[8]))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    import pickle
+    learn.export(sys.argv[2], pickle_module=pickle)       # by name, as fastai < 2.8 did (2.8's cloudpickle keeps it)
+    rows = df[['workclass', 'age']].head(5)
+    json.dump([learn.predict(r)[2].tolist() for _, r in rows.iterrows()], open(sys.argv[3], 'w'))
+'''
+
+
+def test_a_model_class_of_the_exporters_notebook_comes_with_code(tmp_path):
+    "`import FILE --code my_model.py`: refused without it (saying so), served with it, checked before it runs."
+    import subprocess
+    from helpers import ADULT_CSV
+    (tmp_path / 'notebook.py').write_text(NOTEBOOK)
+    subprocess.run([sys.executable, 'notebook.py', str(ADULT_CSV), 'export.pkl', 'probs.json'], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=600)
+    models = tmp_path / 'models'
+    refused = run_cli('import', tmp_path / 'export.pkl', '--name', 'custom', models=models, check=2)
+    assert '`Doubled`' in refused.stderr and '--code Doubled.py' in refused.stderr
+    (tmp_path / 'my_model.py').write_text(CUSTOM)
+    run_cli('import', tmp_path / 'export.pkl', '--name', 'custom', '--code', tmp_path / 'my_model.py', models=models, check=0)
+    card = json.loads(run_cli('card', 'custom', models=models, check=0).stdout)
+    assert [c['file'] for c in card['code']] == ['my_model.py'] and (models / 'custom' / 'v1' / 'code' / 'my_model.py').is_file()
+    rows = tmp_path / 'rows.csv'
+    pd.read_csv(ADULT_CSV).head(5).to_csv(rows, index=False)
+    got = [json.loads(line) for line in run_cli('predict', 'custom', rows, '--no-log', models=models, check=0).stdout.splitlines()]
+    want = json.loads((tmp_path / 'probs.json').read_text())
+    classes = card['classes']
+    assert np.abs(np.array([[g['probabilities'][c] for c in classes] for g in got]) - np.array(want)).max() <= 1e-5
+    (models / 'custom' / 'v1' / 'code' / 'my_model.py').write_text(CUSTOM + '\nprint("changed")\n')
+    bad = run_cli('predict', 'custom', rows, '--no-log', models=models)
+    assert 'its code file my_model.py is missing or does not match its card' in bad.stdout + bad.stderr

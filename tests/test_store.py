@@ -138,7 +138,7 @@ def test_labels_and_help_go_on_the_card_and_unknown_columns_are_refused(store_co
 
 def test_learners_exported_before_the_layout_change_still_load(demo_store):
     "The demo image learner's pickle names `predictors.train` (where its helpers were before #23): it loads."
-    from predictors.core.store import MOVED
+    from predictors.core.code import MOVED
     from predictors.importing.legacy import _pickle_strings
     path = demo_store.root / 'fruits' / 'v1' / 'model.pkl'
     assert 'predictors.train' in _pickle_strings(path) and 'predictors.train' in MOVED

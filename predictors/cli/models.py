@@ -91,7 +91,7 @@ def cmd_import(args):
     from predictors.importing.importer import import_learner
     options = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units)) if v}
     v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args), activate=not args.no_activate,
-                       options=options)
+                       options=options, code=args.code or ())
     registered(args, v)
     return 0
 
@@ -176,6 +176,9 @@ def _add_import(sub):
     p.add_argument('--target-transform', choices=['log', 'log1p'], help='a regression trained on the log of its '
                    'target: answers and errors are shown in the target\'s own units')
     p.add_argument('--units', help='a regression: what the target counts, e.g. "kW", for the answer\'s sentence')
+    p.add_argument('--code', action='append', type=Path, metavar='FILE.py', help='a .py file defining what the export '
+                   'names from the exporter\'s notebook (`__main__`), e.g. its model class; kept with the version '
+                   '(checksummed) and imported before it is loaded; repeat for more files')
     p.set_defaults(fn=cmd_import)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 from predictors.cli.common import store_of
 from predictors.core.settings import Settings
@@ -31,7 +32,7 @@ def cmd_serve(args):
 
 def cmd_verify(args):
     from predictors.ops.verify import check_file, run_checks
-    if args.files: return _print_checks([r for f in args.files for r in check_file(f)])
+    if args.files: return _print_checks([r for f in args.files for r in check_file(f, args.code or ())])
     return _print_checks(run_checks(store_of(args)))
 
 
@@ -79,6 +80,8 @@ def _add_verify(sub):
     p = sub.add_parser('verify', help='check the setup and every model, or learner files before importing them '
                                       '(exit 1 if a check fails)')
     p.add_argument('files', nargs='*', metavar='FILE', help='exported learners (.pkl) to check instead of the setup')
+    p.add_argument('--code', action='append', type=Path, metavar='FILE.py',
+                   help='with FILE: a .py file defining what the export names from `__main__` (as `import --code`)')
     p.set_defaults(fn=cmd_verify)
 
 

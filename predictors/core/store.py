@@ -17,24 +17,18 @@ import pickle
 import re
 import shutil
 import tempfile
-import types
 from pathlib import Path
+
+from predictors.core.code import PICKLE, code_pickle, load_code
+from predictors.core.errors import ModelError, UnknownModel
 from predictors.core.settings import Settings
 
-__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file', 'MOVED',
+__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file',
            'MODEL_FILE', 'CARD_FILE']
 
-MODEL_FILE, CARD_FILE, ACTIVE_FILE, SHADOW_FILE = 'model.pkl', 'card.json', 'ACTIVE', 'SHADOW'
+MODEL_FILE, CARD_FILE, ACTIVE_FILE, SHADOW_FILE, CODE_DIR = 'model.pkl', 'card.json', 'ACTIVE', 'SHADOW', 'code'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 _VERSION_RE = re.compile(r'^v(\d+)$')
-
-
-class ModelError(Exception):
-    "A model cannot be registered, found or loaded; the message says why in plain words."
-
-
-class UnknownModel(ModelError):
-    "No model of that name, or no such version of it, in the store."
 
 
 def default_root() -> Path:
@@ -50,33 +44,17 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
-# Modules that learners exported earlier name, and where that code lives now: a pickle names the module of
-# every function and class it holds (an image learner trained here before #23 holds
-# `predictors.train.RandomBackground`), so a module that moves keeps its old name here.
-MOVED = {'predictors.train': 'predictors.kinds.image.train'}
-
-
-class RenamingUnpickler(pickle.Unpickler):
-    "An unpickler that finds what moved (`MOVED`) where it is now."
-
-    def find_class(self, module, name):
-        return super().find_class(MOVED.get(module, module), name)
-
-
-PICKLE = types.SimpleNamespace(Unpickler=RenamingUnpickler, load=lambda f, **kw: RenamingUnpickler(f, **kw).load(),
-                               __name__='predictors.core.store')
-
-
-def load_learner_file(path):
-    """`load_learner` on CPU, turning unpicklable references into a `ModelError` naming what is missing.
-    (A file exported by fastai 2.0–2.7 is read by `predictors.convert.read_learner` instead.)"""
+def load_learner_file(path, code=()):
+    """`load_learner` on CPU, turning unpicklable references into a `ModelError` naming what is missing;
+    `code`: .py files whose names stand in for the exporter's `__main__` (`predictors.core.code`).
+    (A file exported by fastai 2.0–2.7 is read by `predictors.importing.convert.read_learner` instead.)"""
     from fastai.learner import load_learner
     import warnings
     try:
         with warnings.catch_warnings():
             # fastai warns on every load that pickles run code: the store's checksum is the answer to that
             warnings.simplefilter('ignore')
-            return load_learner(path, cpu=True, pickle_module=PICKLE)
+            return load_learner(path, cpu=True, pickle_module=code_pickle(load_code(code)) if code else PICKLE)
     except AttributeError as e:
         m = re.search(r"Can't get attribute '([^']+)' on <module '([^']+)'", str(e))
         if m:
@@ -84,9 +62,10 @@ def load_learner_file(path):
             where = ("the notebook or script that exported it (`__main__`)" if mod == '__main__' or mod.endswith('.__main__')
                      else f"module `{mod}`")
             raise ModelError(
-                f"the learner needs a function `{fn}` that was defined in {where} and cannot be "
-                f"found now. Define `{fn}` in an importable module (for example a .py file next to "
-                f"your notebook), re-export the learner, or import it before loading.") from None
+                f"the learner needs `{fn}`, which was defined in {where} and cannot be found now. Give the "
+                f"file that defines it: `python -m predictors import FILE --name NAME --code {fn}.py` (any .py "
+                f"file with `{fn}` in it, repeat --code for more), or define it in an importable module and "
+                f"export the learner again.") from None
         raise ModelError(f'the learner file cannot be loaded: {e}') from None
     except UnboundLocalError:
         # fastai's load_learner swallows ImportError; load again to find out what is missing
@@ -196,12 +175,25 @@ class ModelStore:
         return f
 
     def load_learner(self, name: str, version: str | None = None):
-        "Load the fastai Learner of a version, after verifying its checksum."
-        return load_learner_file(self.verify(name, version))
+        "Load the fastai Learner of a version, after verifying its checksum (and its code files', if it has any)."
+        f = self.verify(name, version)
+        return load_learner_file(f, self.code_files(name, f.parent.name))
+
+    def code_files(self, name: str, version: str) -> list[Path]:
+        "The .py files a version's learner needs (`import --code`), each checked against its card's sha256."
+        d, out = self.path(name, version), []
+        for c in self.card(name, d.name).get('code') or []:
+            f = d / CODE_DIR / c['file']
+            if not f.is_file() or sha256_file(f) != c['sha256']:
+                raise ModelError(f'{name} {d.name}: its code file {c["file"]} is missing or does not match its card: '
+                                 f'it is refused without being run.')
+            out.append(f)
+        return out
 
     # ---- writing -------------------------------------------------------------------------
-    def register(self, name: str, model_file, card: dict, activate: bool = True) -> str:
-        "Copy `model_file` in as the next version of `name` with `card`; return the version."
+    def register(self, name: str, model_file, card: dict, activate: bool = True, code=()) -> str:
+        """Copy `model_file` in as the next version of `name` with `card`, and the .py files `code` its learner
+        needs (into `code/`, with their sha256 on the card); return the version."""
         if not _NAME_RE.match(name or ''):
             raise ModelError(f'invalid model name {name!r}: use letters, digits, "_", "-" or ".".')
         base = self.root / name
@@ -212,6 +204,10 @@ class ModelStore:
         try:
             shutil.copyfile(model_file, tmp / MODEL_FILE)
             card = dict(card, name=name, version=version, sha256=sha256_file(tmp / MODEL_FILE))
+            if code:
+                (tmp / CODE_DIR).mkdir()
+                for f in code: shutil.copyfile(f, tmp / CODE_DIR / Path(f).name)
+                card['code'] = [dict(file=Path(f).name, sha256=sha256_file(f)) for f in code]
             card.setdefault('created', _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'))
             (tmp / CARD_FILE).write_text(_card_text(card))
             tmp.chmod(0o755)

@@ -154,20 +154,22 @@ def _model(old):
     import torch
     model = _d(old).get('model')
     if not isinstance(model, torch.nn.Module):
-        raise _refuse('model is', old_name(model), 'Define the model class in an importable module.')
+        raise _refuse('model is', old_name(model), 'Give the file that defines the model class: `python -m predictors '
+                      'import FILE --name NAME --code FILE.py` (repeat --code for more files).')
     return model.eval()
 
 
-def read_learner(path) -> tuple:
+def read_learner(path, code=()) -> tuple:
     """`(learner, Conversion or None)` of an exported file: a fastai 2.8 export loaded as it is, one of
-    fastai 2.0–2.7 rebuilt (`convert_old_export`). `ModelError` says why a file cannot be used."""
+    fastai 2.0–2.7 rebuilt (`convert_old_export`); `code`: .py files whose names stand in for the exporter's
+    `__main__`. `ModelError` says why a file cannot be used."""
     from predictors.core.store import load_learner_file
     from predictors.importing.legacy import identify, is_old_export
     why = identify(path)
     if why: raise ModelError(why)
     try:
-        if not is_old_export(path): return load_learner_file(path), None
-        conv = convert_old_export(path)
+        if not is_old_export(path): return load_learner_file(path, code), None
+        conv = convert_old_export(path, code)
     except ModelError:
         raise
     except Exception as e:  # noqa: BLE001 - whatever a file holds, the person gets a reason, never a traceback
@@ -175,9 +177,9 @@ def read_learner(path) -> tuple:
     return conv.learn, conv
 
 
-def convert_old_export(path) -> Conversion:
+def convert_old_export(path, code=()) -> Conversion:
     "Read a fastai 2.0–2.7 export and rebuild it as a fastai 2.8 learner; `ModelError` says what stops it."
-    old, missing = read_old_export(path)
+    old, missing = read_old_export(path, code)
     if not isinstance(old, OldObject) or 'dls' not in _d(old) or 'model' not in _d(old):
         raise ModelError('the file is not a fastai learner export (no data loaders and model in it).')
     dropped: list = [f'{n} (not found here, not needed to predict)' for n in missing] + _callbacks(old, set(missing))

@@ -16,7 +16,7 @@ __all__ = ['import_learner']
 
 
 def import_learner(path, name: str, csv=None, store: ModelStore | None = None, activate: bool = True,
-                   options: dict | None = None) -> str:
+                   options: dict | None = None, code=()) -> str:
     """Register the exported learner at `path` as a new version of `name`.
 
     The schema comes from the learner itself; ranges, defaults and reference statistics need
@@ -26,7 +26,7 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     store = store or ModelStore()
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
-    learn, converted = read_learner(path)
+    learn, converted = read_learner(path, code)
     k = detect_kind(learn)
     if options and k.task != 'regression':
         raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression; this learner is a {k.task} model.')
@@ -37,9 +37,13 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     card = dict(task=k.task, classes=k.classes(learn),
                 library=library_versions(), data_source=dict(imported_from=str(path), csv=str(csv) if csv else None),
                 **k.card_fields(learn, df, options))
-    if converted is None: return store.register(name, path, card, activate=activate)
+    if converted is None and not code: return store.register(name, path, card, activate=activate)
+    if converted is None:          # exported again, so the pickle names the code's module instead of `__main__`
+        with tempfile.TemporaryDirectory() as d:
+            learn.export(Path(d) / 'model.pkl')
+            return store.register(name, Path(d) / 'model.pkl', card, activate=activate, code=code)
     card.update(converted.card_fields(path))
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / 'model.pkl'
         converted.learn.export(out)
-        return store.register(name, out, card, activate=activate)
+        return store.register(name, out, card, activate=activate, code=code)

@@ -18,7 +18,7 @@ import types
 import zipfile
 from pathlib import Path
 
-from predictors.core.store import MOVED, RenamingUnpickler
+from predictors.core.code import MOVED, RenamingUnpickler
 
 __all__ = ['OldObject', 'old_name', 'stand_in', 'find_object', 'is_old_export', 'read_old_export', 'modern_name',
            'identify']
@@ -122,7 +122,8 @@ class _Unpickler(RenamingUnpickler):
             except (ImportError, AttributeError):
                 getattr(_READING, 'missing', set()).add(f'{module}.{name}')
                 return stand_in(module, name)
-        real = find_object(module, name) if module != '__main__' else None
+        real = (find_object(module, name) if module != '__main__' else
+                next((getattr(m, name) for m in getattr(_READING, 'code', []) if hasattr(m, name)), None))
         if isinstance(real, type):
             import torch
             if issubclass(real, (torch.nn.Module, torch.Tensor)): return real
@@ -207,13 +208,14 @@ def is_old_export(path) -> bool:
     return bool({'fastcore.transform', 'fastcore.dispatch'} & names) or any(n.startswith('fastai2.') for n in names)
 
 
-def read_old_export(path):
+def read_old_export(path, code=()):
     """The learner of an old export as stand-ins (models and tensors real), on the CPU, and the dotted names of
-    what this Python could not find (stand-ins too)."""
+    what this Python could not find (stand-ins too); `code`: .py files whose classes stand in for `__main__`'s."""
     import torch
-    _READING.missing = set()
+    from predictors.core.code import load_code
+    _READING.missing, _READING.code = set(), load_code(code)
     try:
         old = torch.load(Path(path), map_location='cpu', pickle_module=_pickle_module, weights_only=False)
         return old, sorted(_READING.missing)
     finally:
-        del _READING.missing
+        del _READING.missing, _READING.code

@@ -189,6 +189,9 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     header = _table_header(card, files) if task == 'records' else _image_header(top)
     out = Path(out)
     fmt = 'parquet' if out.suffix.lower() in ('.parquet', '.pq') or str(out).endswith(os.sep) else 'csv'
+    if card.get('code'):
+        raise ModelError(f'{name} {card["version"]} needs its code files (import --code), which are not sent to Dask '
+                         'workers: score it with `predict --out` on this machine.')
     data = store.verify(name, card['version']).read_bytes()
     own = None
     if client is None:

@@ -106,7 +106,7 @@ def check_models(store: ModelStore) -> list[dict]:
     return rows
 
 
-def check_file(path) -> list[dict]:
+def check_file(path, code=()) -> list[dict]:
     """A learner file checked before it is registered: it loads here (an export of fastai 2.0–2.7 is
     rebuilt for fastai 2.8), it is a kind of model the apps serve, and it answers a test input."""
     from predictors.importing.convert import read_learner
@@ -115,7 +115,7 @@ def check_file(path) -> list[dict]:
     label = f'learner {path}'
     if not os.path.isfile(path): return [_row(label + ': loads', False, f'no file at {path}', 'check the path')]
     try:
-        learn, conv = read_learner(path)
+        learn, conv = read_learner(path, code)
         how = ('a fastai 2.8 export: loads as it is' if conv is None else
                f'exported by fastai {conv.fastai}: rebuilt as a fastai 2.8 learner' +
                (f' (left out, not needed to predict: {", ".join(conv.dropped)})' if conv.dropped else ''))
