@@ -149,6 +149,13 @@ def test_an_old_tabular_regression_export_is_rebuilt_as_one(tmp_path):
     from predictors.service.loading import predictor_for_learner
     p = predictor_for_learner(learn).predict_one({'c': 'a', 'x': 3.0})
     assert p.ok and isinstance(p.prediction, float)
+    # numbers only (a 2022 export of this shape was a traceback): no Categorify classes, no categorical columns
+    procs = [S('fastai.data.transforms', 'Normalize', means={'x': 1.0}, stds={'x': 2.0}),
+             S('fastai.data.transforms', 'RegressionSetup')]
+    to = S('fastai.tabular.core', 'TabularPandas', procs=S('fastcore.foundation', 'L', items=procs),
+           cat_names=[], cont_names=['x'], y_names=['y'])
+    learn = _tabular(to, TabularModel([], 1, 1, layers=[4]))
+    assert predictor_for_learner(learn).predict_one({'x': 3.0}).ok
 
 
 def test_import_and_verify_never_end_in_a_traceback_whatever_the_file(tmp_path):

@@ -226,7 +226,8 @@ def _tabular(to, model):
     base_cats = [c for c in cat_names if c not in derived]
 
     # a two-row frame to set the procs up with; their state is then replaced by the old one
-    df = pd.DataFrame({c: [classes[c][1] if len(classes.get(c, [])) > 1 else 'x'] * 2 for c in base_cats})
+    df = pd.DataFrame({c: [classes[c][1] if len(classes.get(c, [])) > 1 else 'x'] * 2 for c in base_cats},
+                      index=range(2))          # two rows also when every input is a number
     for c in cont_names: df[c] = [np.nan if c in na_dict else 0.0, 1.0]
     for y in y_names: df[y] = [0.0, 1.0] if number else [vocab[0], vocab[-1]]
     new_procs = []
