@@ -1,6 +1,7 @@
 """Bring the model you have (#24): exports as people publish them load and answer as the original, or are
 refused with what they are and what to do, never with a traceback. The files are written from the committed
 exports (`pickle_edit`) or made here; `tests/fixtures/fastai27/` holds the fastai 2.7 originals."""
+import io
 import json
 import pickle
 import sys
@@ -220,3 +221,26 @@ def test_a_model_class_of_the_exporters_notebook_comes_with_code(tmp_path):
     (models / 'custom' / 'v1' / 'code' / 'my_model.py').write_text(CUSTOM + '\nprint("changed")\n')
     bad = run_cli('predict', 'custom', rows, '--no-log', models=models)
     assert 'its code file my_model.py is missing or does not match its card' in bad.stdout + bad.stderr
+
+
+def test_a_2022_export_with_a_pandas_1_frame_and_only_numbers_answers_as_it_did(tmp_path):
+    """tests/fixtures/pandas1 (its make.sh: fastai 2.7.19 on pandas 1.5.3, four numeric inputs, no category): the
+    pickled frame of its training rows is never rebuilt (a stand-in), and the answers equal fastai 2.7's."""
+    fix = ROOT / 'tests' / 'fixtures' / 'pandas1'
+    want = json.loads((fix / 'probs.json').read_text())
+    assert want['pandas'].startswith('1.5')
+    probs, conv = _probs_of(fix / 'numbers_only.pkl', pd.read_csv(fix / 'rows.csv'))
+    assert np.abs(probs - np.asarray(want['probs'])).max() <= 1e-5 and conv.fastai == '2.7'
+    from predictors.importing.legacy import OldObject, read_old_export
+    old, _ = read_old_export(fix / 'numbers_only.pkl')
+    frame = old.__dict__['dls'].__dict__['loaders'][0].__dict__['dataset'].__dict__['items']
+    assert isinstance(frame, OldObject) and type(frame).__name__ == 'DataFrame'
+
+
+def test_a_frame_pandas_2_cannot_rebuild_is_read_as_a_stand_in():
+    "A BlockManager whose state pandas 2 cannot take (as a pandas 1.x pickle's) raises when unpickled; not here."
+    from predictors.importing.legacy import OldObject, _Unpickler
+    data = b'\x80\x02cpandas.core.internals.managers\nBlockManager\n)\x81U\x05bogusb.'
+    with pytest.raises(Exception):
+        pickle.loads(data)
+    assert isinstance(_Unpickler(io.BytesIO(data)).load(), OldObject)
