@@ -244,3 +244,16 @@ def test_a_frame_pandas_2_cannot_rebuild_is_read_as_a_stand_in():
     with pytest.raises(Exception):
         pickle.loads(data)
     assert isinstance(_Unpickler(io.BytesIO(data)).load(), OldObject)
+
+
+def test_a_fastai28_export_naming_a_package_not_installed_is_rebuilt_without_it(tmp_path, demo_store, adult_df):
+    "A 2.8 export with a logger's callback (wandb, not installed) answers as the original; the card lists it."
+    from predictors.service.loading import predictor_for_learner
+    path = edit_export(demo_store.root / 'adult_income' / 'v1' / 'model.pkl', tmp_path / 'wandb.pkl', rename_globals(
+        {'fastai.callback.progress ProgressCallback': 'wandb.integration.fastai WandbCallback'}))
+    from predictors.importing.convert import read_learner
+    learn, conv = read_learner(path)
+    assert conv.fastai == '2.8' and conv.dropped == ['wandb.integration.fastai.WandbCallback (not found here, not needed to predict)']
+    ours = predictor_for_learner(learn).predict_frame(adult_df.head(30)).probs
+    theirs = predictor_for_learner(demo_store.load_learner('adult_income', 'v1')).predict_frame(adult_df.head(30)).probs
+    assert np.abs(ours - theirs).max() <= 1e-6

@@ -62,7 +62,7 @@ def load_learner_file(path, code=()):
             where = ("the notebook or script that exported it (`__main__`)" if mod == '__main__' or mod.endswith('.__main__')
                      else f"module `{mod}`")
             raise ModelError(
-                f"the learner needs `{fn}`, which was defined in {where} and cannot be found now. Give the "
+                f"the learner needs a function `{fn}` that was defined in {where} and cannot be found now. Give the "
                 f"file that defines it: `python -m predictors import FILE --name NAME --code {fn}.py` (any .py "
                 f"file with `{fn}` in it, repeat --code for more), or define it in an importable module and "
                 f"export the learner again.") from None

@@ -39,13 +39,11 @@ class Conversion:
     learn: object
     fastai: str
     dropped: list = field(default_factory=list)
+    how: str = ('read without fastai < 2.8 and rebuilt as a fastai 2.8 learner (predictors.importing.convert): '
+                'same procs or transforms, same model and weights')
 
     def card_fields(self, path) -> dict:
-        return dict(converted_from=dict(
-            fastai=self.fastai, file=Path(path).name,
-            how='read without fastai < 2.8 and rebuilt as a fastai 2.8 learner (predictors.convert): '
-                'same procs or transforms, same model and weights',
-            left_out=self.dropped))
+        return dict(converted_from=dict(fastai=self.fastai, file=Path(path).name, how=self.how, left_out=self.dropped))
 
 
 def _d(o) -> dict:
@@ -168,12 +166,30 @@ def read_learner(path, code=()) -> tuple:
     why = identify(path)
     if why: raise ModelError(why)
     try:
-        if not is_old_export(path): return load_learner_file(path, code), None
+        if not is_old_export(path):
+            try:
+                return load_learner_file(path, code), None
+            except ModelError as e:
+                return _rebuilt_28(path, code, e)
         conv = convert_old_export(path, code)
     except ModelError:
         raise
     except Exception as e:  # noqa: BLE001 - whatever a file holds, the person gets a reason, never a traceback
         raise ModelError(f'the file cannot be read as a fastai learner ({type(e).__name__}: {e}).') from None
+    return conv.learn, conv
+
+
+def _rebuilt_28(path, code, refused: ModelError) -> tuple:
+    """A fastai 2.8 export that `load_learner` refused (it names something this Python cannot find: a logger's
+    callback, a metric of a package not installed), rebuilt as an old export is when what is missing is not
+    needed to predict; else the first refusal, which names what is missing."""
+    try:
+        conv = convert_old_export(path, code)
+    except Exception:  # noqa: BLE001 - the first reason is the one that helps
+        raise refused from None
+    conv.fastai, conv.how = '2.8', ('read with stand-ins for what this Python cannot find, and rebuilt as a '
+                                    'fastai 2.8 learner (predictors.importing.convert): same procs or transforms, '
+                                    'same model and weights')
     return conv.learn, conv
 
 
@@ -213,8 +229,7 @@ def _tabular(to, model):
         raise ModelError('this export cannot be served: its target is neither a category (Categorize) nor a number '
                          '(RegressionSetup).')
     cat_names, cont_names, y_names = (list(_plain(_d(to)[k])) for k in ('cat_names', 'cont_names', 'y_names'))
-    if number and len(y_names) != 1:
-        raise ModelError(f'this export predicts {len(y_names)} numbers at once; the apps serve one target.')
+    if number and len(y_names) != 1: raise ModelError(f'this export predicts {len(y_names)} numbers at once; the apps serve one.')
     vocab = _items(_d(target)['vocab']) if target is not None else None
     cat = procs.get('fastai.tabular.core.Categorify')
     classes = {c: _items(v) for c, v in (_d(cat).get('classes') or {}).items()} if cat else {}
@@ -226,8 +241,7 @@ def _tabular(to, model):
     base_cats = [c for c in cat_names if c not in derived]
 
     # a two-row frame to set the procs up with; their state is then replaced by the old one
-    df = pd.DataFrame({c: [classes[c][1] if len(classes.get(c, [])) > 1 else 'x'] * 2 for c in base_cats},
-                      index=range(2))          # two rows also when every input is a number
+    df = pd.DataFrame({c: [classes[c][1] if len(classes.get(c, [])) > 1 else 'x'] * 2 for c in base_cats}, index=range(2))
     for c in cont_names: df[c] = [np.nan if c in na_dict else 0.0, 1.0]
     for y in y_names: df[y] = [0.0, 1.0] if number else [vocab[0], vocab[-1]]
     new_procs = []

@@ -24,7 +24,7 @@ __all__ = ['OldObject', 'old_name', 'stand_in', 'find_object', 'is_old_export', 
            'identify']
 
 # modules whose objects always become stand-ins (gone, or changed, in fastai 2.8)
-_STAND_IN_ROOTS = ('fastai', 'fastcore', '__main__')
+_STAND_IN_ROOTS = ('fastai', 'fastcore', 'fasttransform', '__main__')
 
 
 class _OldMeta(type):
