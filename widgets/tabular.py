@@ -238,15 +238,16 @@ class TabularApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
-        self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
-                            f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
-                            f'{esc(held_out(card))}</p>')
-        self.batch_note.value = (f'<p style="font-family:system-ui">Upload a CSV with the columns above; you get every '
-                                 f'row back with {scored_columns(card)}.</p>')
         self.form = TabularForm(card['schema'], card.get('labels'), card.get('help'))
         self.form.on_change(self.mark_stale)
         self.form.on_submit(self.predict)
         self.form_box.children = [self.form.widget]
+        self.batch_note.value = (f'<p style="font-family:system-ui">Upload a CSV with the columns above; you get every '
+                                 f'row back with {scored_columns(card)}.</p>')
+        # the title last: once it names the model, the form on the page is that model's
+        self.title.value = (f'<h2 style="font-family:system-ui;margin:4px 0">Predict {esc(card.get("target"))}</h2>'
+                            f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)}'
+                            f'{esc(held_out(card))}</p>')
         self.button.disabled = self.upload.disabled = False
 
     def predict(self):

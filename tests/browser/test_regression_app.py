@@ -15,13 +15,18 @@ def _open_bikes(page, served):
     page.goto(served.app('tabular_app.ipynb'))
     page.wait_for_selector('.app-predict', state='visible', timeout=120_000)
     page.select_option('.widget-dropdown select >> nth=0', label='bike_rentals v1 (active)')
-    page.wait_for_selector('.app-input-hr')
+    page.wait_for_selector('p b:text-is("bike_rentals")')          # the title comes after the model's form
 
 
 def _type(page, values):
+    "Each field as a person sets it: a category (hour, season…) picked in its list, a number typed."
     for name, v in values.items():
-        inp = page.locator(f'.app-input-{name} input')
-        inp.fill(str(v)); inp.press('Tab')
+        sel = page.locator(f'.app-input-{name} select')
+        if sel.count():
+            sel.select_option(label=str(v))
+        else:
+            inp = page.locator(f'.app-input-{name} input')
+            inp.fill(str(v)); inp.press('Tab')
 
 
 def test_a_number_of_bikes_with_its_range_why_and_the_real_number_as_feedback(page, served):
