@@ -68,6 +68,7 @@ train-demo: venv
 
 bench: venv
 	$(PY) benchmarks/tabular_predict.py
+	$(PY) benchmarks/tabular_predict.py --model bike_rentals
 	$(PY) benchmarks/image_predict.py
 	$(PY) benchmarks/api_throughput.py
 	$(PY) benchmarks/explain.py
