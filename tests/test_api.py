@@ -328,7 +328,7 @@ def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, d
 
 
 def test_feedback_over_http_labels_the_callers_own_answers(api):
-    "An app (X-Session-Id) labels only its own answers; a program without one may label any answer of the model."
+    "Only the session that received an answer labels it (#25: without X-Session-Id, no label; later ones: the CLI)."
     from predictors.service.remote import RemoteModels
     app, other = RemoteModels(api.url, session='visitor1'), RemoteModels(api.url, session='visitor2')
     a = app.predict('adult_income', [{'age': 41}])[0]
@@ -337,12 +337,15 @@ def test_feedback_over_http_labels_the_callers_own_answers(api):
     assert app.feedback('adult_income', [(a.id, '>=50k'), (a.id, 'rich')]) == [
         None, "'rich' is not one of the classes of adult_income (<50k, >=50k)"]
     r = api.http.post('/v1/models/adult_income/feedback', json=dict(labels=[dict(id=a.id, truth='<50k')]))
-    assert r.json()['results'] == [dict(id=a.id, ok=True)]          # no session header: a program's later labels
+    assert r.status_code == 422 and 'only the session that received an answer may label it' in r.json()['detail']
+    r = api.http.post('/v1/models/adult_income/feedback', json=dict(labels=[dict(id=a.id, truth='<50k')]),
+                      headers={'X-Session-Id': 'visitor1'})
+    assert r.json()['results'] == [dict(id=a.id, ok=True)]          # the same session corrects its label
     img = app.classify('fruits', [('a.png', _images(1)[0][1])])[0]
     assert app.feedback('fruits', [(img.id, 'banana')]) == [None]
     from predictors.monitoring.log import PredictionLog
     got = PredictionLog(api.log_db).labelled('adult_income')
     assert got.set_index('id').loc[a.id, 'truth'] == '<50k'
     for body, why in (({'labels': [{'id': 'x', 'truth': 'a'}]}, 'label 1: send'), ({}, 'at least one label')):
-        r = api.http.post('/v1/models/adult_income/feedback', json=body)
+        r = api.http.post('/v1/models/adult_income/feedback', json=body, headers={'X-Session-Id': 'visitor1'})
         assert r.status_code == 422 and why in r.json()['detail']

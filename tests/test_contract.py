@@ -116,7 +116,8 @@ def test_the_answers_fit_the_published_schemas(served):
     files = [('files', (n, d, 'image/png')) for n, d in _images(1)] + [('files', ('bad.png', b'x', 'image/png'))]
     S.ImagesOut.model_validate(http.post('/v1/models/fruits/predict', files=files).json())
     S.ImagesOut.model_validate(http.post('/v1/models/fruits/explain', files=files).json())
-    S.FeedbackOut.model_validate(http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 1, 'truth': 'x'}]}).json())
+    S.FeedbackOut.model_validate(http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 1, 'truth': 'x'}]},
+                                           headers={'X-Session-Id': 'contract'}).json())
     S.LiveOut.model_validate(http.get('/v1/models/adult_income/live').json())
     S.DriftOut.model_validate(http.get('/v1/models/adult_income/drift').json())
     S.ReadyzOut.model_validate(http.get('/readyz').json())

@@ -173,7 +173,9 @@ class ApiServer(_Server):
         end = time.time() + timeout
         while time.time() < end:
             try:
-                urllib.request.urlopen(self.url + '/readyz', timeout=30); return
+                token = self.env.get('FASTAI_APPS_API_TOKEN')
+                req = urllib.request.Request(self.url + '/readyz', headers={'Authorization': f'Bearer {token}'} if token else {})
+                urllib.request.urlopen(req, timeout=30); return
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError('the model server did not become ready')

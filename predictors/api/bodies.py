@@ -34,6 +34,9 @@ def check_length(request: Request, limit: int, what: str) -> None:
 
 async def json_list(request, limits, key: str, example: str, what: str, most: int, instead: str = '') -> list:
     "The JSON body's list `{key: [...]}` (or a bare list): at least one `what`, at most `most`."
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype != 'application/json':            # a web page can send text/plain to any server without asking
+        raise ApiError(415, f'send the body as application/json, not {ctype or "(no content type)"!r}.')
     raw = await read_body(request, limits.json_bytes, 'the JSON body')
     try:
         body = json.loads(raw)

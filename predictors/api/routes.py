@@ -116,19 +116,22 @@ async def explain(name: str, request: Request, version: str | None = None,
 async def feedback(name: str, request: Request, models: LocalModels = Depends(get_models),
                    limits: Limits = Depends(get_limits), x_session_id: str | None = Header(None)):
     """Send `{"labels": [{"id": 123, "truth": "<class>"}, ...]}`: `id` is the answer's `id` from
-    `/predict`. With an `X-Session-Id` header only answers given in that session can be labelled
-    (an app labels its own visitor's answers); without one, any answer of the model. Per label
-    `{"id": …, "ok": true}` or its `error`."""
+    `/predict`, under the same `X-Session-Id` the answer was given under: only the session that
+    received an answer may label it. Per label `{"id": …, "ok": true}` or its `error`. (Labels that
+    arrive later, from another program: `python -m predictors feedback NAME labels.csv`.)"""
+    if not valid_id(x_session_id):
+        raise ApiError(422, 'send the X-Session-Id the answers were given under: only the session that received an '
+                            'answer may label it (labels that arrive later: `python -m predictors feedback NAME FILE.csv`).')
     card = card_of(models, name, None)
     labels = await json_list(request, limits, 'labels', '{"labels": [{"id": answer id, "truth": class}, ...]}',
                               'label', limits.records)
     pairs = []
     for i, lab in enumerate(labels):
-        if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and isinstance(lab.get('truth'), str)):
+        if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and 0 < lab['id'] < 2**63
+                and isinstance(lab.get('truth'), str)):
             raise ApiError(422, f'label {i + 1}: send {{"id": an integer, "truth": one of {card.get("classes")}}}.')
         pairs.append((lab['id'], lab['truth']))
-    own = valid_id(x_session_id)
-    out = await run_in_threadpool(models.feedback, name, pairs, not own)
+    out = await run_in_threadpool(models.feedback, name, pairs, False)
     return dict(model=name, results=[dict(id=i, ok=True) if e is None else dict(id=i, error=e)
                                      for (i, _), e in zip(pairs, out)])
 

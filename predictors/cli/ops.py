@@ -8,6 +8,7 @@ from pathlib import Path
 
 from predictors.cli.common import store_of
 from predictors.core.settings import Settings
+from predictors.core.store import ModelError
 
 __all__ = ['VERBS']
 
@@ -15,7 +16,15 @@ __all__ = ['VERBS']
 def cmd_api(args):
     import uvicorn
     from predictors.core.imaging import ImageLimits
+    from predictors.api.guard import LOCAL_HOSTS
+    from predictors.core.settings import API_TOKEN_ENV
     ImageLimits.from_env()          # a bad limit in the environment is reported before the server starts
+    if not Settings.from_env().api_token:
+        if args.host not in LOCAL_HOSTS:
+            raise ModelError(f'refusing to serve the models on {args.host or "every address"} without a token: set '
+                             f'{API_TOKEN_ENV} (programs then send `Authorization: Bearer <token>`).')
+        print(f'no {API_TOKEN_ENV}: any program on this machine may call the model server (other sites\' web pages '
+              f'may not)', file=sys.stderr)
     print(f'model server on http://{args.host}:{args.port}/ (docs at /docs); store {store_of(args).root}',
           file=sys.stderr, flush=True)
     if args.models: os.environ['FASTAI_APPS_MODELS'] = str(args.models)   # create_app reads the environment

@@ -10,11 +10,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ['Settings', 'ROOT', 'API_ENV', 'MODELS_ENV', 'LOG_ENV', 'TOKEN_ENV', 'OPERATOR_TOKEN_ENV', 'HOSTS_ENV']
+__all__ = ['Settings', 'ROOT', 'API_ENV', 'MODELS_ENV', 'LOG_ENV', 'TOKEN_ENV', 'OPERATOR_TOKEN_ENV', 'HOSTS_ENV',
+           'API_TOKEN_ENV']
 
 ROOT = Path(__file__).resolve().parents[2]      # the project folder (models/, logs/, notebooks/)
 API_ENV, MODELS_ENV, LOG_ENV = 'FASTAI_APPS_API', 'FASTAI_APPS_MODELS', 'FASTAI_APPS_LOG'
 TOKEN_ENV, OPERATOR_TOKEN_ENV, HOSTS_ENV = 'FASTAI_APPS_TOKEN', 'FASTAI_APPS_OPERATOR_TOKEN', 'FASTAI_APPS_HOSTS'
+API_TOKEN_ENV = 'FASTAI_APPS_API_TOKEN'
 
 _INTS = dict(max_image_bytes=('FASTAI_APPS_MAX_IMAGE_BYTES', 10 * 2**20), max_pixels=('FASTAI_APPS_MAX_PIXELS', 40_000_000),
              max_files=('FASTAI_APPS_MAX_FILES', 64), max_upload_bytes=('FASTAI_APPS_MAX_UPLOAD_BYTES', 100 * 2**20),
@@ -33,6 +35,7 @@ class Settings:
     batch_images: bool = True                            # FASTAI_APPS_BATCH_IMAGES=0 turns the image queue off
     token: str | None = None                             # FASTAI_APPS_TOKEN: the visitors' door's sign-in
     operator_token: str | None = None                    # FASTAI_APPS_OPERATOR_TOKEN: the operators' door's
+    api_token: str | None = None                         # FASTAI_APPS_API_TOKEN: what programs show the model server
     hosts: tuple = ()                                    # FASTAI_APPS_HOSTS: Host names the doors accept
     max_image_bytes: int = _INTS['max_image_bytes'][1]
     max_pixels: int = _INTS['max_pixels'][1]
@@ -56,7 +59,7 @@ class Settings:
                 except ValueError: raise ValueError(f'{k} must be a whole number, not {env[k]!r}') from None
         kw = dict(api=env.get(API_ENV) or None, log_inputs=env.get('FASTAI_APPS_LOG_INPUTS') or 'raw',
                   batch_images=env.get('FASTAI_APPS_BATCH_IMAGES', '1') != '0', token=env.get(TOKEN_ENV) or None,
-                  operator_token=env.get(OPERATOR_TOKEN_ENV) or None,
+                  operator_token=env.get(OPERATOR_TOKEN_ENV) or None, api_token=env.get(API_TOKEN_ENV) or None,
                   hosts=tuple(h.strip() for h in (env.get(HOSTS_ENV) or '').split(',') if h.strip()))
         if env.get(MODELS_ENV): kw['models'] = Path(env[MODELS_ENV])
         if env.get(LOG_ENV): kw['log'] = env[LOG_ENV]

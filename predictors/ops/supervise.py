@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from predictors.core.settings import OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
+from predictors.core.settings import API_TOKEN_ENV, OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
 
 __all__ = ['serve', 'OPERATOR_TOKEN_ENV']
 
@@ -127,6 +127,8 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     base['FASTAI_APPS_API'] = api_url
     settings = Settings.from_env()
     operator_token = settings.operator_token or secrets.token_urlsafe(24)
+    # the model server answers only with its token: the app kernels and the operators' pages get it from here
+    base[API_TOKEN_ENV] = settings.api_token or secrets.token_urlsafe(24)
     api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port),
                '--workers', str(api_workers)]
     door = lambda name, h, p: [sys.executable, '-m', 'predictors.web.appserver', 'notebooks', f'--AppServer.door={name}',
@@ -136,7 +138,9 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, lambda s, f: stopping.append(s))
 
     api = start(api_cmd)
-    _say(f'model server at {api_url} (docs: {api_url}/docs)')
+    _say(f'model server at {api_url} (docs: {api_url}/docs; programs send `Authorization: Bearer` and '
+         + (f'the token in ${API_TOKEN_ENV})' if settings.api_token else
+            f'{base[API_TOKEN_ENV]}, made for this run: set ${API_TOKEN_ENV} to choose one)'))
     visitor_env = dict(base, **({TOKEN_ENV: settings.token} if settings.token else {}))
     doors = {f'the apps on port {p}': start(door('visitors', host, p), visitor_env) for p in ports}
     doors["the operators' door"] = start(door('operators', '127.0.0.1', operator_port),

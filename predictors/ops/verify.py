@@ -172,7 +172,9 @@ def check_api(url: str, timeout: float = 30) -> list[dict]:
     import urllib.request
     url = url.rstrip('/')
     try:
-        with urllib.request.urlopen(url + '/readyz', timeout=timeout) as r:
+        token = Settings.from_env().api_token
+        req = urllib.request.Request(url + '/readyz', headers={'Authorization': f'Bearer {token}'} if token else {})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             body = json.loads(r.read())
     except urllib.error.HTTPError as e:
         body = json.loads(e.read() or b'{}')

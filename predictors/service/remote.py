@@ -13,6 +13,8 @@ import uuid
 
 import httpx
 
+from predictors.core.settings import Settings
+
 from predictors.core.imaging import ImageLimits
 from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction
 from predictors.core.store import ModelError, UnknownModel
@@ -31,12 +33,14 @@ class RemoteModels:
     "The models of the model server at `url`; predictions are logged there with this session id."
 
     def __init__(self, url: str, session: str | None = None, source: str = 'app', wait: float = 60.0,
-                 timeout: float = 600.0, on_wait=None):
+                 timeout: float = 600.0, on_wait=None, token: str | None = None):
         self.url = self.where = url.rstrip('/')
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.wait, self.on_wait = wait, on_wait or (lambda message: None)
+        token = token or Settings.from_env().api_token           # the model server's token, when it has one
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0),
-                                 headers={'X-Session-Id': self.session, 'X-Source': source})
+                                 headers={'X-Session-Id': self.session, 'X-Source': source,
+                                          **({'Authorization': f'Bearer {token}'} if token else {})})
         self._limits = None
 
     # ---- transport ----------------------------------------------------------------------------

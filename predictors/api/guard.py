@@ -1,0 +1,63 @@
+"""Who may call the model server (#25): a program on this machine with its token, never a web page.
+
+`Guard` is an ASGI middleware in front of every route:
+- `Host` must be this machine's (127.0.0.1, localhost, ::1) or a name in `FASTAI_APPS_HOSTS`: a page on
+  another site cannot reach the server through a name it controls (DNS rebinding);
+- a request that carries an `Origin` of another site is refused: browsers add it to every cross-site
+  request, and nothing but the server's own `/docs` page is a web page that should call it;
+- with a token (`FASTAI_APPS_API_TOKEN`; `make serve` makes one for each run and gives it to the app
+  kernels) every route but `/healthz` needs `Authorization: Bearer <token>`.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from urllib.parse import urlsplit
+
+__all__ = ['Guard', 'LOCAL_HOSTS']
+
+LOCAL_HOSTS = frozenset({'127.0.0.1', 'localhost', '::1'})
+_OPEN = frozenset({'/healthz'})
+
+
+def _host(value: str) -> str:
+    "A Host header's name, without its port and brackets, in lower case."
+    v = value.strip().lower()
+    if v.startswith('['): return v[1:v.find(']')] if ']' in v else v
+    return v.rsplit(':', 1)[0] if v.count(':') == 1 else v
+
+
+class Guard:
+    "The checks above, before any route runs; a refusal is JSON `{\"detail\": reason}` like every other."
+
+    def __init__(self, app, token: str | None = None, hosts=()):
+        self.app, self.token = app, token
+        self.hosts = LOCAL_HOSTS | {h.lower() for h in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        headers = {k.decode('latin-1').lower(): v.decode('latin-1') for k, v in scope.get('headers', [])}
+        why = self._refusal(scope.get('path', ''), headers)
+        if why is None: return await self.app(scope, receive, send)
+        status, reason = why
+        body = json.dumps({'detail': reason}).encode()
+        extra = [(b'www-authenticate', b'Bearer')] if status == 401 else []
+        await send({'type': 'http.response.start', 'status': status, 'headers': [
+            (b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), *extra]})
+        await send({'type': 'http.response.body', 'body': body})
+
+    def _refusal(self, path: str, headers: dict):
+        "(status, reason) of a request that is refused, or None."
+        host = headers.get('host', '')
+        if _host(host) not in self.hosts:
+            return 421, (f'this server does not answer for the host name {host!r}: call it at 127.0.0.1 (or a name '
+                         f'in FASTAI_APPS_HOSTS).')
+        origin = headers.get('origin')
+        if origin and urlsplit(origin).netloc.lower() != host.lower():
+            return 403, 'the model server does not answer web pages of other sites (this request came from one).'
+        if self.token and path not in _OPEN:
+            given = headers.get('authorization', '')
+            if not (given.startswith('Bearer ') and secrets.compare_digest(given[7:].strip(), self.token)):
+                return 401, ('send the model server\'s token: `Authorization: Bearer $FASTAI_APPS_API_TOKEN` '
+                             '(`make serve` prints where it is).')
+        return None

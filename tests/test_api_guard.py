@@ -1,0 +1,92 @@
+"""#25, critical 1: the model server answers programs of this machine that show its token, never a web page of
+another site, never through a host name it does not know; JSON only as JSON; labels only from the session that
+received the answer. Each test replays the attack the issue reports."""
+import shutil
+
+import httpx
+import pytest
+
+from helpers import ROOT, run_cli
+from voila_server import ApiServer
+
+TOKEN = 'test-token-0123456789abcdef'
+
+
+@pytest.fixture(scope='module')
+def guarded(tmp_path_factory):
+    from predictors import ModelStore
+    d = tmp_path_factory.mktemp('guarded')
+    shutil.copytree(ModelStore().root, d / 'models')
+    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_API_TOKEN=TOKEN)
+    with ApiServer(env=env, log=d / 'api.log') as srv:
+        srv.bare = httpx.Client(base_url=srv.url, timeout=60)
+        srv.auth = httpx.Client(base_url=srv.url, timeout=60, headers={'Authorization': f'Bearer {TOKEN}'})
+        yield srv
+        srv.bare.close(); srv.auth.close()
+
+
+def test_without_its_token_the_model_server_gives_nothing_but_liveness(guarded):
+    for path in ('/v1/models', '/v1/models/adult_income', '/readyz', '/docs', '/openapi.json'):
+        r = guarded.bare.get(path)
+        assert r.status_code == 401 and 'Authorization: Bearer' in r.json()['detail'], path
+        assert r.headers['www-authenticate'] == 'Bearer'
+    wrong = guarded.bare.get('/v1/models', headers={'Authorization': 'Bearer ' + TOKEN[:-1] + 'x'})
+    assert wrong.status_code == 401
+    assert guarded.bare.get('/healthz').json() == {'status': 'ok'}
+    assert [m['name'] for m in guarded.auth.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits']
+
+
+def test_a_host_name_it_does_not_know_is_refused_even_with_the_token(guarded):
+    "DNS rebinding: a page at evil.example whose name now points at 127.0.0.1."
+    r = guarded.auth.get('/v1/models/adult_income', headers={'Host': 'evil.example'})
+    assert r.status_code == 421 and "'evil.example'" in r.json()['detail']
+    assert guarded.auth.get('/v1/models', headers={'Host': f'localhost:{guarded.port}'}).status_code == 200
+
+
+def test_a_web_page_of_another_site_cannot_predict_or_label(guarded):
+    "The page at 127.0.0.2 that added 2,000 labels: its requests carry its Origin and are refused before any route."
+    a = guarded.auth.post('/v1/models/adult_income/predict', json={'records': [{'age': 40}]},
+                          headers={'X-Session-Id': 'visitor'}).json()['results'][0]
+    for method, path, kw in (('post', '/v1/models/adult_income/feedback', dict(json={'labels': [{'id': a['id'], 'truth': '<50k'}]})),
+                             ('post', '/v1/models/fruits/predict', dict(files=[('files', ('a.png', b'x', 'image/png'))])),
+                             ('get', '/v1/models/adult_income', {})):
+        r = getattr(guarded.auth, method)(path, headers={'Origin': 'http://127.0.0.2:8000', 'X-Session-Id': 'visitor'}, **kw)
+        assert r.status_code == 403 and 'web pages of other sites' in r.json()['detail'], path
+    same = guarded.auth.get('/v1/models', headers={'Origin': guarded.url})       # its own /docs page may
+    assert same.status_code == 200
+
+
+def test_json_only_as_json_and_labels_only_from_the_answers_session(guarded):
+    body = '{"labels": [{"id": 1, "truth": "<50k"}]}'
+    r = guarded.auth.post('/v1/models/adult_income/feedback', content=body, headers={'Content-Type': 'text/plain',
+                                                                                      'X-Session-Id': 'visitor'})
+    assert r.status_code == 415 and 'application/json' in r.json()['detail']
+    a = guarded.auth.post('/v1/models/adult_income/predict', json={'records': [{'age': 40}]},
+                          headers={'X-Session-Id': 'owner'}).json()['results'][0]
+    r = guarded.auth.post('/v1/models/adult_income/feedback', json={'labels': [{'id': a['id'], 'truth': '<50k'}]})
+    assert r.status_code == 422 and 'X-Session-Id' in r.json()['detail']
+    r = guarded.auth.post('/v1/models/adult_income/feedback', json={'labels': [{'id': a['id'], 'truth': '<50k'}]},
+                          headers={'X-Session-Id': 'someone-else'})
+    assert r.json()['results'] == [dict(id=a['id'], error=f'answer {a["id"]} was not given in this session')]
+    r = guarded.auth.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 10**20, 'truth': '<50k'}]},
+                          headers={'X-Session-Id': 'owner'})
+    assert r.status_code == 422 and 'label 1: send' in r.json()['detail']        # was a 500 (OverflowError)
+
+
+def test_the_remote_client_shows_the_token_and_health_checks_pass(guarded):
+    from predictors.service.remote import RemoteModels
+    assert RemoteModels(guarded.url, token=TOKEN).models('records')[0]['name'] == 'adult_income'
+    from predictors.core.store import ModelError
+    with pytest.raises(ModelError, match='Authorization: Bearer'):
+        RemoteModels(guarded.url, token='wrong', wait=1).models()
+    import os
+    env = dict(os.environ, FASTAI_APPS_API_TOKEN=TOKEN)
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-m', 'predictors', 'health', '--api', guarded.url], capture_output=True,
+                       text=True, cwd=ROOT, env=env, timeout=300)
+    assert 'PASS  model server' in r.stdout, r.stdout + r.stderr
+
+
+def test_serving_the_models_beyond_this_machine_needs_a_token():
+    r = run_cli('api', '--host', '0.0.0.0', '--port', '1', check=2)
+    assert 'refusing to serve the models on 0.0.0.0 without a token' in r.stderr
