@@ -90,3 +90,24 @@ def test_the_remote_client_shows_the_token_and_health_checks_pass(guarded):
 def test_serving_the_models_beyond_this_machine_needs_a_token():
     r = run_cli('api', '--host', '0.0.0.0', '--port', '1', check=2)
     assert 'refusing to serve the models on 0.0.0.0 without a token' in r.stderr
+
+
+def test_a_scored_file_never_carries_a_formula_into_a_spreadsheet(tmp_path, demo_store):
+    "#25 item 13 (OWASP CSV injection): formula cells come back as text; numbers written as text stay numbers."
+    import pandas as pd
+    from predictors import load_predictor
+    from predictors.service.scored import ScoredCsv
+    from helpers import ADULT_CSV
+    df = pd.read_csv(ADULT_CSV).head(6)
+    evil = ['=HYPERLINK("http://evil.example","x")', "=cmd|'/c calc'!A0", '+SUM(A1:A2)', '@SUM(A1)', '-3', ' Private']
+    df['workclass'] = evil
+    out = pd.read_csv(__import__('io').BytesIO(b''.join(ScoredCsv(load_predictor('adult_income', store=demo_store),
+                                                                    df.to_csv(index=False).encode()))))
+    assert out['workclass'].tolist() == ["'" + e for e in evil[:4]] + ['-3', ' Private']
+    assert out['prediction'].notna().all()                       # the model still read what was sent
+
+
+def test_an_empty_host_is_every_address_and_needs_sign_in():
+    "#25 item 6: `--Voila.ip=` listens on 0.0.0.0 and [::]: it is not loopback."
+    from predictors.web.appserver import sign_in_problem
+    assert sign_in_problem('', None) is not None and sign_in_problem('127.0.0.1', None) is None

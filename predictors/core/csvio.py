@@ -8,7 +8,7 @@ import pandas as pd
 
 from predictors.core.store import ModelError
 
-__all__ = ['CSV_CHUNK', 'iter_csv_checked', 'read_csv_checked', 'bad_line_text']
+__all__ = ['CSV_CHUNK', 'iter_csv_checked', 'read_csv_checked', 'bad_line_text', 'spreadsheet_safe']
 
 CSV_CHUNK = 50_000   # rows per chunk when a CSV is read as a stream
 
@@ -80,3 +80,21 @@ def iter_csv_checked(src, chunksize: int = CSV_CHUNK, progress=None, bad_lines: 
 def read_csv_checked(src, **kwargs) -> pd.DataFrame:
     "The whole CSV (path or bytes) as one DataFrame, or `ModelError` saying plainly why it cannot be read."
     return pd.concat(list(iter_csv_checked(src, **kwargs)), ignore_index=True)
+
+
+_FORMULA = ('=', '+', '-', '@', '\t', '\r')
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+SUM(…)`, `@SUM`,
+    `=cmd|'/c calc'!A0`) start with a `'`, so a scored file opened in Excel shows them as text (OWASP: CSV
+    injection). Numbers written as text (`-5`) are left as they are."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype != object: continue
+        s = out[c]
+        text = s.map(lambda v: isinstance(v, str) and v[:1] in _FORMULA)
+        if not text.any(): continue
+        risky = text & pd.to_numeric(s.where(text), errors='coerce').isna()
+        out.loc[risky, c] = "'" + s[risky]
+    return out

@@ -29,7 +29,8 @@ PAGE: contextvars.ContextVar = contextvars.ContextVar('fastai_apps_page', defaul
 
 
 def loopback(host: str) -> bool:
-    if host in ('localhost', ''): return True
+    "Whether `host` is this machine only (an empty host is every address, not loopback)."
+    if host == 'localhost': return True
     try:
         return ipaddress.ip_address(host.strip('[]')).is_loopback
     except ValueError:

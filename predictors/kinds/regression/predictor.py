@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from predictors.core.csvio import spreadsheet_safe
 from predictors.core.results import ERROR_PREFIX, Prediction
 from predictors.kinds.tabular.predictor import TabularPredictor
 
@@ -48,8 +49,8 @@ class NumberBatch:
     def __iter__(self): return (self[i] for i in range(len(self)))
 
     def scored(self, df: pd.DataFrame) -> pd.DataFrame:
-        "`df` with `prediction`, `low` and `high` (the range) and `problem` columns."
-        out = df.copy()
+        "`df` (formulas neutralised: `spreadsheet_safe`) with `prediction`, `low` and `high` (the range) and `problem`."
+        out = spreadsheet_safe(df)
         bad = list(self.errors)
         for col, v in (('prediction', self.values), ('low', self.low), ('high', self.high)):
             col_v = np.full(len(df), np.nan) if v is None else np.round(v.astype(float), 6)

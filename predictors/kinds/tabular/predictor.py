@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from predictors.core.csvio import spreadsheet_safe
 from predictors.core.helpers import labels_of
 from predictors.core.results import ERROR_PREFIX, Prediction
 from predictors.core.store import ModelError
@@ -247,8 +248,8 @@ class TabularPredictor:
 
 
 def scored_frame(df: pd.DataFrame, res: BatchResult) -> pd.DataFrame:
-    "`df` with a `prediction` column, one `probability_<class>` column per class and `problem`."
-    out = df.copy()
+    "`df` (formulas neutralised: `spreadsheet_safe`) with `prediction`, one `probability_<class>` per class and `problem`."
+    out = spreadsheet_safe(df)
     pred = labels_of(res.classes, res.probs)
     pred[list(res.errors)] = None
     out['prediction'] = pred
