@@ -183,7 +183,7 @@ def check_api(url: str, timeout: float = 30) -> list[dict]:
                      'start it with `make serve` (or `python -m predictors api`)')]
     bad = [c for c in body.get('checks', []) if not c['ok']]
     detail = (f'ready: {len(body.get("checks", []))} model(s) load and answer' if body.get('ready') else
-              '; '.join(f'{c["check"]}: {c["detail"]}' for c in bad) or 'not ready')
+              '; '.join(f'{c["check"]}: {c["detail"]}' for c in bad) or body.get('detail') or 'not ready')
     return [_row(f'model server {url} answers', bool(body.get('ready')), detail,
                  'see the model server\'s output; `python -m predictors verify` names the model that fails')]
 
