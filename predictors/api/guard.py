@@ -14,17 +14,12 @@ import json
 import secrets
 from urllib.parse import urlsplit
 
+from predictors.core.helpers import host_name
+
 __all__ = ['Guard', 'LOCAL_HOSTS']
 
 LOCAL_HOSTS = frozenset({'127.0.0.1', 'localhost', '::1'})
 _OPEN = frozenset({'/healthz'})
-
-
-def _host(value: str) -> str:
-    "A Host header's name, without its port and brackets, in lower case."
-    v = value.strip().lower()
-    if v.startswith('['): return v[1:v.find(']')] if ']' in v else v
-    return v.rsplit(':', 1)[0] if v.count(':') == 1 else v
 
 
 class Guard:
@@ -49,7 +44,7 @@ class Guard:
     def _refusal(self, path: str, headers: dict):
         "(status, reason) of a request that is refused, or None."
         host = headers.get('host', '')
-        if _host(host) not in self.hosts:
+        if host_name(host) not in self.hosts:
             return 421, (f'this server does not answer for the host name {host!r}: call it at 127.0.0.1 (or a name '
                          f'in FASTAI_APPS_HOSTS).')
         origin = headers.get('origin')

@@ -92,9 +92,16 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if out[c].dtype != object: continue
-        s = out[c]
-        text = s.map(lambda v: isinstance(v, str) and v[:1] in _FORMULA)
-        if not text.any(): continue
-        risky = text & pd.to_numeric(s.where(text), errors='coerce').isna()
-        out.loc[risky, c] = "'" + s[risky]
+        # the column's distinct values, not its every cell: this runs on each chunk of every scored file
+        risky = [v for v in pd.unique(out[c]) if isinstance(v, str) and v[:1] in _FORMULA and not _is_number(v)]
+        if risky:
+            m = out[c].isin(risky)
+            out.loc[m, c] = "'" + out.loc[m, c]
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text); return True
+    except ValueError:
+        return False

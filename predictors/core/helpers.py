@@ -11,8 +11,8 @@ import html
 import math
 from pathlib import Path
 
-__all__ = ['esc', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'parse_since', 'labels_of',
-           'per_class', 'quantile_bins', 'IMAGE_SUFFIXES']
+__all__ = ['esc', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
+           'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
 
@@ -58,6 +58,18 @@ def p_value(p) -> str:
     return '–' if p is None else ('< 0.0001' if p < 1e-4 else f'{p:.4f}')
 
 
+def figure(v, units: str | None = None) -> str:
+    "A number with four significant digits (and its units); '–' when unknown."
+    return '–' if v is None else f'{v:.4g}' + (f' {units}' if units else '')
+
+
+def host_name(value: str) -> str:
+    "A Host header's name, without its port and brackets, in lower case ('[::1]:8865' -> '::1')."
+    v = (value or '').strip().lower()
+    if v.startswith('['): return v[1:v.find(']')] if ']' in v else v
+    return v.rsplit(':', 1)[0] if v.count(':') == 1 else v
+
+
 def parse_since(text: str | None, now: float | None = None) -> float | None:
     "'24h', '7d', '30m' or an ISO time (UTC if no zone) as a Unix time; None for all time."
     if not text: return None
@@ -96,3 +108,14 @@ def quantile_bins(v, bins: int = 10):
     edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
     counts = np.histogram(v, bins=edges)[0] if len(edges) > 1 else np.array([len(v)])
     return edges, counts / len(v)
+
+
+def number_reference(v, bins: int = 10, sample: int = 500, seed: int = 0) -> dict:
+    """What drift compares numbers with: quantile bin edges, the share in each bin (6 decimals) and a seeded
+    random sample of at most `sample` of the (finite) numbers `v`."""
+    import numpy as np
+    edges, props = quantile_bins(v, bins)
+    v = np.asarray(v, float)
+    pick = np.random.default_rng(seed).choice(v, min(sample, len(v)), replace=False)
+    return dict(edges=[float(e) for e in edges], props=[round(float(x), 6) for x in props],
+                sample=[float(x) for x in pick])

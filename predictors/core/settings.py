@@ -48,6 +48,11 @@ class Settings:
     max_loaded: int = _INTS['max_loaded'][1]             # model versions a process keeps loaded
     env: dict = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def api_headers(self) -> dict:
+        "The header a call of the model server shows its token in (none without a token)."
+        return {'Authorization': f'Bearer {self.api_token}'} if self.api_token else {}
+
     @classmethod
     def from_env(cls, env=None) -> 'Settings':
         "The settings in `env` (default: this process's environment); a number that is not one is refused by name."

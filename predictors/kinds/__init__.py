@@ -10,7 +10,7 @@ from predictors.kinds.image import ImageKind
 from predictors.kinds.regression import RegressionKind
 from predictors.kinds.tabular import TabularKind
 
-__all__ = ['ModelKind', 'KINDS', 'kind', 'detect_kind', 'refuse_other_input']
+__all__ = ['ModelKind', 'KINDS', 'kind', 'detect_kind', 'refuse_other_input', 'takes_of', 'chosen']
 
 KINDS: dict[str, ModelKind] = {k.task: k for k in (TabularKind(), RegressionKind(), ImageKind())}
 
@@ -19,6 +19,16 @@ def kind(task: str | None) -> ModelKind:
     "The kind of a card's `task`."
     if task not in KINDS: raise ModelError(f'unknown task {task!r} in the model card.')
     return KINDS[task]
+
+
+def takes_of(task: str | None) -> str | None:
+    "What a model of `task` takes ('records' or 'images'); None for a task no kind serves."
+    return KINDS[task].takes if task in KINDS else None
+
+
+def chosen(task: str | None, wanted: str | None) -> bool:
+    "Whether a model of `task` is one that `wanted` asks for: its task, or what it takes (None: every model)."
+    return wanted in (None, task, takes_of(task))
 
 
 _SEND = {'records': 'send JSON records or a CSV', 'images': 'send images as multipart/form-data'}

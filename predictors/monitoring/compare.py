@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictors.core.helpers import p_value as _p, pct as _pct
+from predictors.core.helpers import figure, p_value as _p, pct as _pct
 from predictors.core.store import ModelError
 from predictors.kinds import kind
 from predictors.kinds.classifier import mcnemar, paired_verdict
@@ -49,7 +49,7 @@ def _schema_lines(r: dict) -> list[str]:
 
 def _errors_text(r: dict) -> str:
     "A regression's comparison as lines for a terminal."
-    w, num = r['wilcoxon'], lambda v: '–' if v is None else f'{v:.4g}'
+    w, num = r['wilcoxon'], figure
     units = f' {r["units"]}' if r.get('units') else ''
     return '\n'.join([_heading(r),
                       f'  MAE        A {num(r["mae_a"])}{units}   B {num(r["mae_b"])}{units}',
@@ -112,7 +112,7 @@ def _shadow_numbers(pairs: pd.DataFrame, alpha: float) -> dict:
 def shadow_text(r: dict) -> str:
     v = ', '.join(r['shadow_versions']) or '?'
     if r.get('measure') == 'error':
-        num = lambda x: '–' if x is None else f'{x:.4g}'
+        num = figure
         out = f'shadow {v}: {num(r["mean_difference"])} away from the answers shown on average, over {r["answers"]} answer(s)'
         if r['labelled']:
             out += (f'; on {r["labelled"]} labelled: MAE shown {num(r["mae_shown"])}, shadow {num(r["mae_shadow"])} '

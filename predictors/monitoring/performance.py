@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from predictors.core.helpers import esc, p_value as _p, pct as _pct
+from predictors.core.helpers import esc, figure, p_value as _p, pct as _pct
 from predictors.kinds import KINDS, kind
 from predictors.kinds.base import PerformanceSettings
 
@@ -76,17 +76,13 @@ def labels_from_frame(df: pd.DataFrame, card: dict, log) -> tuple[list[tuple[int
     return pairs, problems
 
 
-def _num(v, units=None) -> str:
-    return '–' if v is None else f'{v:.4g}' + (f' {units}' if units else '')
-
-
 def _errors_text(r: dict) -> str:
     "A regression's live performance as lines for a terminal."
     s, u = r['settings'], r.get('units')
-    lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — MAE {_num(r["mae"], u)}, RMSE {_num(r["rmse"])} on '
-             f'{r["labelled"]} labelled answer(s), card MAE {_num(r["card_mae"], u)} (one-sided t-test of the absolute '
+    lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — MAE {figure(r["mae"], u)}, RMSE {figure(r["rmse"])} on '
+             f'{r["labelled"]} labelled answer(s), card MAE {figure(r["card_mae"], u)} (one-sided t-test of the absolute '
              f'errors p = {_p(r["p_value"])}, alpha {s["alpha"]}, at least {s["min_labels"]} labels needed)']
-    if r['by_day']: lines.append('  by day: ' + ', '.join(f'{d["day"]} MAE {_num(d["mae"])} ({d["n"]})' for d in r['by_day']))
+    if r['by_day']: lines.append('  by day: ' + ', '.join(f'{d["day"]} MAE {figure(d["mae"])} ({d["n"]})' for d in r['by_day']))
     return '\n'.join(lines)
 
 
@@ -96,13 +92,13 @@ def _errors_html(r: dict, head: str) -> str:
     if not r['labelled']:
         return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> answers of {esc(r["model"])} '
                        f'{esc(r["version"])} with their real number in this window (the card says MAE '
-                       f'{esc(_num(r["card_mae"], u))} on held-out data): type it under an answer in the app, or '
+                       f'{esc(figure(r["card_mae"], u))} on held-out data): type it under an answer in the app, or '
                        f'<code>python -m predictors feedback NAME labels.csv</code>.</p></div>')
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(_num(d["mae"]))}</td></tr>' for d in r['by_day'])
-    return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(_num(r["mae"], u))}</b> '
-                   f'(MAE; RMSE {esc(_num(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
+    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(figure(d["mae"]))}</td></tr>' for d in r['by_day'])
+    return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(figure(r["mae"], u))}</b> '
+                   f'(MAE; RMSE {esc(figure(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
                    f'{esc(r["model"])} {esc(r["version"])} whose real number is known; the card says MAE '
-                   f'{esc(_num(r["card_mae"], u))} on held-out data. One-sided t-test of the absolute errors p = '
+                   f'{esc(figure(r["card_mae"], u))} on held-out data. One-sided t-test of the absolute errors p = '
                    f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
                    f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>MAE</th>'
                    f'</tr></thead><tbody>{days}</tbody></table></div>')

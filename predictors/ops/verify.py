@@ -172,8 +172,7 @@ def check_api(url: str, timeout: float = 30) -> list[dict]:
     import urllib.request
     url = url.rstrip('/')
     try:
-        token = Settings.from_env().api_token
-        req = urllib.request.Request(url + '/readyz', headers={'Authorization': f'Bearer {token}'} if token else {})
+        req = urllib.request.Request(url + '/readyz', headers=Settings.from_env().api_headers)
         with urllib.request.urlopen(req, timeout=timeout) as r:
             body = json.loads(r.read())
     except urllib.error.HTTPError as e:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
-from predictors.kinds import KINDS, detect_kind, kind
+from predictors.kinds import chosen, detect_kind, kind
 from predictors.service.batching import BatchQueue
 
 __all__ = ['Loaded', 'PredictorCache', 'LOADED', 'load_predictor', 'predictor_for_learner', 'preload', 'smoke']
@@ -101,8 +101,7 @@ def preload(task: str | None = None, store: ModelStore | None = None) -> list:
     store = store or ModelStore()
     out = []
     for name in store.names():
-        t = store.card(name).get('task')
-        if task is not None and task not in (t, kind(t).takes if t in KINDS else None): continue
+        if not chosen(store.card(name).get('task'), task): continue
         try: out.append(load_predictor(name, store=store))
         except Exception: pass  # noqa: BLE001
     return out

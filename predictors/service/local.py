@@ -15,7 +15,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.results import Explanation, ImageResult, Prediction
 from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds import KINDS, kind, refuse_other_input
+from predictors.kinds import chosen, kind, refuse_other_input, takes_of
 from predictors.service.loading import LOADED, Loaded, preload
 from predictors.service.scored import ScoredCsv
 
@@ -24,13 +24,9 @@ __all__ = ['LocalModels', 'model_rows', 'tabular_entries']
 
 def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
     "The store's models as `ModelService.models` rows; `task`: only those of that task, or that take those inputs."
-    rows = []
-    for n in store.names():
-        t = store.card(n).get('task')
-        takes = kind(t).takes if t in KINDS else None
-        if task in (None, t, takes):
-            rows.append(dict(name=n, task=t, takes=takes, active=store.active_version(n), versions=store.versions(n)))
-    return rows
+    tasks = {n: store.card(n).get('task') for n in store.names()}
+    return [dict(name=n, task=t, takes=takes_of(t), active=store.active_version(n), versions=store.versions(n))
+            for n, t in tasks.items() if chosen(t, task)]
 
 
 class LocalModels:

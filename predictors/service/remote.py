@@ -37,10 +37,9 @@ class RemoteModels:
         self.url = self.where = url.rstrip('/')
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.wait, self.on_wait = wait, on_wait or (lambda message: None)
-        token = token or Settings.from_env().api_token           # the model server's token, when it has one
+        auth = Settings(api_token=token).api_headers if token else Settings.from_env().api_headers
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0),
-                                 headers={'X-Session-Id': self.session, 'X-Source': source,
-                                          **({'Authorization': f'Bearer {token}'} if token else {})})
+                                 headers={'X-Session-Id': self.session, 'X-Source': source, **auth})
         self._limits = None
 
     # ---- transport ----------------------------------------------------------------------------

@@ -25,13 +25,13 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import re
 
 from jupyter_server.log import log_request
 from tornado import web
 from traitlets import Bool, Enum, List, Unicode
 from voila.app import Voila
 
+from predictors.core.helpers import host_name
 from predictors.core.settings import TOKEN_ENV, Settings
 from predictors.web.handlers import REPLACE, HostRefused, loopback, v1_parts
 
@@ -55,7 +55,7 @@ class _Application(web.Application):
     "Tornado's application with the Host check in front of every handler and a read buffer as large as the limit."
 
     def find_handler(self, request, **kwargs):
-        host = re.sub(r':\d+$', '', request.host or '').strip('[]').lower()
+        host = host_name(request.host)
         allowed = self.settings.get('allowed_hosts') or ()
         try:
             ipaddress.ip_address(host); ok = True         # an address cannot be rebound to another machine

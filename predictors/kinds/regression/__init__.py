@@ -10,20 +10,11 @@ import math
 
 import numpy as np
 
-from predictors.core.helpers import quantile_bins
+from predictors.core.helpers import number_reference
 from predictors.core.store import ModelError
 from predictors.kinds.base import ModelKind
 
 __all__ = ['RegressionKind', 'regression_card']
-
-
-def _stat(values, bins: int = 10, sample: int = 500, seed: int = 0) -> dict:
-    "Reference bins and a sample of numbers (predicted values on held-out data), as drift compares them."
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    edges, props = quantile_bins(v, bins)
-    pick = np.random.default_rng(seed).choice(v, min(sample, len(v)), replace=False)
-    return dict(edges=[float(e) for e in edges], props=[round(float(p), 6) for p in props], sample=[float(x) for x in pick])
 
 
 def regression_card(actual, predicted, transform=None, units=None, interval: float = 0.8,
@@ -43,7 +34,7 @@ def regression_card(actual, predicted, transform=None, units=None, interval: flo
                errors=dict(bins=bins, measured_on=where, space='the model\'s outputs' + (f' ({transform})' if transform else '')),
                floor=0.0 if len(a) and np.nanmin(a) >= 0 else None, min=float(np.nanmin(a)), max=float(np.nanmax(a)))
     return dict(metrics=dict(mae=m['mae'], rmse=m['rmse'], r2=m['r2'], valid_rows=m['rows']), regression=reg,
-                valid_predictions=_stat(predicted))
+                valid_predictions=number_reference(np.asarray(predicted, float)[np.isfinite(predicted)]))
 
 
 class RegressionKind(ModelKind):

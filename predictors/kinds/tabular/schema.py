@@ -7,10 +7,9 @@ training data are at hand, integer-ness, min/max/median and defaults.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from predictors.core.helpers import json_safe, quantile_bins
+from predictors.core.helpers import json_safe, number_reference
 
 __all__ = ['tabular_schema', 'reference_stats', 'tabular_procs', 'schema_changes', 'truth_column']
 
@@ -83,12 +82,9 @@ def reference_stats(df: pd.DataFrame, schema: dict, valid_pred_dist: dict | None
             s = pd.to_numeric(df[c], errors='coerce')
             v = s.dropna().to_numpy(dtype=float)
             if not len(v): continue
-            edges, props = quantile_bins(v, bins)
-            rng = np.random.default_rng(seed)
-            out['columns'][c] = dict(kind='continuous', edges=[float(e) for e in edges],
-                                     props=[round(float(x), 6) for x in props],
-                                     missing=round(float(s.isna().mean()), 6),
-                                     sample=[float(x) for x in rng.choice(v, min(sample, len(v)), replace=False)])
+            ref = number_reference(v, bins, sample, seed)
+            out['columns'][c] = dict(kind='continuous', edges=ref['edges'], props=ref['props'],
+                                     missing=round(float(s.isna().mean()), 6), sample=ref['sample'])
         else:
             vc = df[c].value_counts(normalize=True, dropna=False)
             out['columns'][c] = dict(kind='categorical',
