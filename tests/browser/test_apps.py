@@ -110,7 +110,9 @@ def test_a_kernel_culled_under_an_open_page_says_the_session_expired_with_a_relo
         while kid in srv.kernels() and time.time() < end: time.sleep(1)
         assert kid not in srv.kernels(), 'the idle kernel was not culled'
         assert page.locator('.app-expired').count() == 0            # nothing said until the visitor acts
-        page.click('.app-predict')
+        # one click, as a person makes it: Playwright's own focus and hover before it already wake the page's watch,
+        # whose dialog then covers the button, and a retried click would wait on it forever
+        page.click('.app-predict', force=True)
         page.wait_for_selector('.app-expired', timeout=20_000)
         assert 'This session expired' in page.inner_text('.app-expired')
         assert page.evaluate('document.activeElement.textContent') == 'Reload'
