@@ -94,8 +94,8 @@ def test_no_request_leaves_this_machine_while_the_pages_load(browser, served):
 
 
 def test_a_kernel_culled_under_an_open_page_says_the_session_expired_with_a_reload_button(page, tmp_path):
-    """The apps served with idle kernels culled after 8 s (15 min in voila.json): the next click on the
-    open page puts 'This session expired' over it, with Reload focused; Reload starts a new session."""
+    """The apps served with idle kernels culled after 8 s (15 min in voila.json): the next thing the visitor does
+    on the open page puts 'This session expired' over it, with Reload focused; Reload starts a new session."""
     import shutil
     from voila_server import VoilaServer
     shutil.copytree(ROOT / 'models', tmp_path / 'models')
@@ -110,9 +110,9 @@ def test_a_kernel_culled_under_an_open_page_says_the_session_expired_with_a_relo
         while kid in srv.kernels() and time.time() < end: time.sleep(1)
         assert kid not in srv.kernels(), 'the idle kernel was not culled'
         assert page.locator('.app-expired').count() == 0            # nothing said until the visitor acts
-        # one click, as a person makes it: Playwright's own focus and hover before it already wake the page's watch,
-        # whose dialog then covers the button, and a retried click would wait on it forever
-        page.click('.app-predict', force=True)
+        # the visitor acts: a key press (a Playwright click focuses and hovers first, which already wakes the page's
+        # watch: its dialog then covers the button and the click waits on it forever)
+        page.keyboard.press('Shift')
         page.wait_for_selector('.app-expired', timeout=20_000)
         assert 'This session expired' in page.inner_text('.app-expired')
         assert page.evaluate('document.activeElement.textContent') == 'Reload'
