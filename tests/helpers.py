@@ -40,4 +40,12 @@ HOSTILE_CSV = {
                        'line 3 of the file has 16 values where the header has 14 columns'),
     'unknown-category': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' Atlantis\n').encode(),
                          "native-country: ' Atlantis' was not seen in training"),
+    # a NUL cuts a cell short where pandas reads it: that line fails alone
+    'nul-in-cell': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' United-States\n' + _ADULT_ROW.replace('State-gov', 'State\0gov')
+                     + ' Cuba\n' + _ADULT_ROW + ' Canada\n').encode(), 'line 3 of the file has a NUL character in it'),
+    # a header with more columns than any model reads (a million, in the attack) is refused before it is read
+    'wide-header': ((_ADULT_HEAD + ''.join(f',extra{i}' for i in range(2_001)) + '\n' + _ADULT_ROW + ' Cuba\n').encode(),
+                    'the header has 2,015 columns, over the limit of 2,000'),
+    # a trailing comma on every line, as many exports write: read as if it were not there
+    'trailing-commas': ((_ADULT_HEAD + ',\n' + _ADULT_ROW + ' United-States,\n' + _ADULT_ROW + ' Cuba,\n').encode(), ''),
 }

@@ -283,6 +283,103 @@ def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tm
         remote.score_csv('adult_income', b'age\n3\n', io.BytesIO())
 
 
+def _memory_mb(pid: int, field: str) -> float:
+    "VmRSS (now) or VmHWM (the peak since the last reset) of process `pid`, in MB."
+    for line in open(f'/proc/{pid}/status'):
+        if line.startswith(field + ':'): return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def test_small_files_of_huge_images_cost_bounded_memory_given_back(api):
+    """The attack: 6,324×6,324 single-colour PNGs of ~100 KB (under the 40-megapixel limit): +583 MB in the model
+    server for an 8-bit one, +1,013 MB for its 16-bit twin, +1.7 GB for eight in one request, not given back.
+    Now each is shrunk to the model's working size as it is decoded: eight cost about one, and go back."""
+    import numpy as np
+    from PIL import Image
+    b = io.BytesIO(); Image.fromarray(np.full((6324, 6324), 40000, np.uint16)).save(b, 'PNG')
+    deep = b.getvalue()
+    b = io.BytesIO(); Image.new('RGB', (6324, 6324), (200, 30, 30)).save(b, 'PNG')
+    files = [('files', (f'big{i}.png', deep if i % 2 else b.getvalue(), 'image/png')) for i in range(8)]
+    pid = api.proc.pid
+    api.http.post('/v1/models/fruits/predict', files=files[:1])          # the model loaded, the code warm
+    before = _memory_mb(pid, 'VmRSS')
+    with open(f'/proc/{pid}/clear_refs', 'w') as f: f.write('5')         # the peak starts again from now
+    r = api.http.post('/v1/models/fruits/predict', files=files)
+    assert r.status_code == 200 and all(x.get('error') is None and x['prediction'] for x in r.json()['results'])
+    peak, after = _memory_mb(pid, 'VmHWM'), _memory_mb(pid, 'VmRSS')
+    assert peak - before < 400, (before, peak)
+    assert after - before < 60, (before, after)
+
+
+def _logged(api) -> int:
+    from predictors.monitoring.log import PredictionLog
+    return PredictionLog(api.log_db).count('adult_income')
+
+
+def test_a_wide_header_is_refused_or_named_in_a_bounded_header(api):
+    """The attack: a header of a million extra columns (70 s, scored three times, an 8 MB X-Unused-Columns that broke
+    the client). Over 2,000 columns the file is refused at once by its count; under, the response names the first
+    100 unused columns and counts them all, and the app says how many more."""
+    from predictors.core.helpers import some_names
+    from predictors.service.remote import RemoteModels
+    head, row = open(ADULT_CSV).read().splitlines()[:2]
+    wide = (head + ''.join(f',c{i}' for i in range(1_000_000)) + '\n' + row + ',' * 1_000_000 + '\n').encode()
+    r = api.http.post('/v1/models/adult_income/predict', content=wide, headers={'Content-Type': 'text/csv'})
+    assert r.status_code == 422 and r.json()['detail'] == (
+        'the CSV is not a readable CSV: the header has 1,000,015 columns, over the limit of 2,000: keep the columns '
+        'the model reads (FASTAI_APPS_MAX_CSV_COLUMNS sets the limit).')
+    n = _logged(api)
+    many = (head + ''.join(f',c{i}' for i in range(1_500)) + '\n' + row + ',' * 1_500 + '\n').encode()
+    r = api.http.post('/v1/models/adult_income/predict', content=many, headers={'Content-Type': 'text/csv'})
+    assert r.status_code == 200 and json.loads(r.headers['X-Unused-Columns']) == [f'c{i}' for i in range(100)]
+    assert r.headers['X-Unused-Columns-Count'] == '1500' and len(r.headers['X-Unused-Columns']) < 1000
+    unused = RemoteModels(api.url).score_csv('adult_income', many, io.BytesIO())
+    assert some_names(unused) == ', '.join(f'c{i}' for i in range(20)) + ' … and 1,480 more'
+    assert _logged(api) == n + 2          # each file scored once
+
+
+def test_a_stream_closed_early_logs_only_what_was_taken(api):
+    """A client that closes a scored stream after 64 KB: rows whose bytes it never took are not logged (they
+    were: 100,000 rows for a client that read 64 KB)."""
+    lines = open(ADULT_CSV).read().splitlines()
+    rows = (lines[1:] * 200)[:200_000]
+    n = _logged(api)
+    with api.http.stream('POST', '/v1/models/adult_income/predict', content='\n'.join([lines[0], *rows]).encode(),
+                         headers={'Content-Type': 'text/csv'}) as r:
+        assert r.status_code == 200
+        next(r.iter_raw(1 << 16))
+    time.sleep(3)
+    assert _logged(api) - n <= 50_000      # at most the chunk that was handed over
+
+
+def test_a_scoring_cut_short_by_the_server_is_not_sent_twice():
+    """The model server killed while it streams the scores: the client says the scores are incomplete and does not
+    post the file again (which logged its rows twice: 495,732 rows for a file of 390,732)."""
+    import socket
+    from predictors import ModelError
+    from predictors.service.remote import RemoteModels
+    posts, srv = [], socket.socket()
+    srv.bind(('127.0.0.1', 0)); srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                con, _ = srv.accept()
+            except OSError:
+                return
+            con.recv(1 << 16); posts.append(1)
+            part = b'age,prediction\n39,<50k\n'         # a first chunk, then the connection drops
+            con.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n'
+                        + b'%x\r\n' % len(part) + part + b'\r\n')
+            con.close()
+    threading.Thread(target=serve, daemon=True).start()
+    client = RemoteModels(f'http://127.0.0.1:{srv.getsockname()[1]}', wait=5)
+    with pytest.raises(ModelError, match='stopped while it scored the file'):
+        client.score_csv('adult_income', b'age\n39\n40\n', io.BytesIO())
+    srv.close()
+    assert posts == [1]
+
+
 def test_a_malformed_line_part_way_fails_alone_by_its_line_number(api):
     "A malformed line past the first chunk: every other row is scored; that line's row names it, not a silent cut."
     from predictors.service.remote import RemoteModels

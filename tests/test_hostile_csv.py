@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from helpers import ADULT_CSV, HOSTILE_CSV, ROOT, run_cli
@@ -19,11 +20,12 @@ def test_hostile_csv_through_the_cli(tmp_path, demo_store, case):
     assert msg in text, (case, text[:800])
     if case == 'unknown-category':      # a warning, the row is still predicted
         assert r.returncode == 0 and lines[0]['prediction'] in ('<50k', '>=50k')
-    elif case == 'malformed-line':      # that line fails alone, by its number; the rows around it are scored
+    elif case in ('malformed-line', 'nul-in-cell'):   # that line fails alone, by its number; the rows around it are scored
         assert r.returncode == 1 and [l.get('prediction') is not None for l in lines] == [True, True, False]
         assert lines[2]['line'] == 3
-    elif case == 'extra-columns':       # extra columns are ignored
-        assert r.returncode == 0 and len(lines) == 2
+    elif case in ('extra-columns', 'trailing-commas'):    # extra (or empty trailing) columns are ignored
+        assert r.returncode == 0 and len(lines) == 2 and all(l['prediction'] in ('<50k', '>=50k') for l in lines)
+        assert 'Unnamed' not in r.stderr
     else:
         assert r.returncode == 1 and 'prediction' not in lines[0]
 
@@ -37,13 +39,13 @@ def _big_csv(path, mb):
     return sum(1 for _ in open(path)) - 1
 
 
-def _peak_rss_mb(*args):
-    "Peak resident memory of `python -m predictors ARGS` (measured in a fresh parent: one child only)."
+def _peak_rss_mb(*args, rc=0):
+    "Peak resident memory of `python -m predictors ARGS` (measured in a fresh parent: one child only), which exits `rc`."
     code = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
             'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); sys.exit(r.returncode)')
     r = subprocess.run([sys.executable, '-c', code, sys.executable, '-m', 'predictors', *map(str, args)],
                        capture_output=True, text=True, cwd=ROOT, timeout=900)
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == rc, r.stderr[-2000:]
     *out, peak = r.stdout.strip().splitlines()
     return int(peak), out
 
@@ -62,3 +64,27 @@ def test_a_100_mb_csv_is_scored_in_bounded_memory(tmp_path, demo_store):
     assert header[-4:] == ['prediction', 'probability_<50k', 'probability_>=50k', 'problem']
     # reading the whole file at once would take ~700 MB more (the parsed frame of ~900k rows)
     assert peak - base < 250, f'peak {peak} MB for 100 MB of CSV vs {base} MB for 50 rows: not streamed'
+
+
+def test_a_line_of_a_million_values_costs_no_more_than_its_length(tmp_path, demo_store):
+    """The attack: a 2 MB file whose first row has a million values (pandas took them as index levels: 250 s of
+    CPU and 1 GB). That line fails alone by its number; a row followed by a million empty values (trailing
+    commas) is read as the row; the rows around are scored; memory stays that of a small file."""
+    head, row = ADULT_CSV.read_text().splitlines()[:2]
+    cases = dict(values=row + ',x' * 1_000_000, commas=row + ',' * 1_000_000)
+    store = ('--models', demo_store.root)
+    small = tmp_path / 'small.csv'; small.write_text('\n'.join([head, row, row]) + '\n')
+    base, plain = _peak_rss_mb(*store, 'predict', 'adult_income', small, '--no-log', '--out', tmp_path / 's.csv')
+    scored = {}
+    for case, line in cases.items():
+        f = tmp_path / f'{case}.csv'; f.write_text('\n'.join([head, line, row, row]) + '\n')
+        peak, out = _peak_rss_mb(*store, 'predict', 'adult_income', f, '--no-log', '--out', tmp_path / f'{case}_out.csv',
+                                 rc=int(case == 'values'))
+        assert peak - base < 60, (case, peak, base)
+        scored[case] = pd.read_csv(tmp_path / f'{case}_out.csv')
+        assert len(scored[case]) == 3, case
+    assert scored['values']['prediction'].notna().tolist() == [False, True, True]
+    assert scored['values']['problem'][0] == ('error: line 2 of the file has 1,000,015 values where the header has '
+                                              '15 columns (a comma too many or too few?): it was not scored')
+    assert scored['commas']['prediction'].notna().all() and scored['commas']['problem'].isna().all()
+    assert scored['commas'].loc[0, 'probability_>=50k'] == scored['commas'].loc[1, 'probability_>=50k']

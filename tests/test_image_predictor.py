@@ -84,3 +84,44 @@ def test_upload_total_limit_and_limits_from_the_environment(fruits_learner, frui
     assert [r.ok for r in res] == [False, True, True] and 'over the limit' in res[0].error
     lim = ImageLimits.from_env({'FASTAI_APPS_MAX_FILES': '5', 'FASTAI_APPS_MAX_IMAGE_BYTES': '1000'})
     assert (lim.max_files, lim.max_bytes, lim.max_pixels) == (5, 1000, ImageLimits().max_pixels)
+
+
+def _big(mode):
+    "A 2,000×1,500 image of one colour in `mode`, as a file (TIFF for 32-bit and float, else PNG)."
+    import io
+    if mode in ('I;16', 'I', 'F'):
+        value = {'I;16': 40000, 'I': 40000, 'F': 0.5}[mode]
+        a = np.full((1500, 2000), value, {'I;16': np.uint16, 'I': np.int32, 'F': np.float32}[mode])
+        a[0, 0] = 0                                   # a range for the float image's scaling
+        im = Image.fromarray(a)
+    else:
+        im = Image.new(mode, (2000, 1500), {'1': 1, 'L': 90, 'P': 3, 'LA': (90, 255), 'RGB': (200, 30, 30),
+                                            'RGBA': (200, 30, 30, 255)}[mode])
+    b = io.BytesIO()
+    if mode in ('I', 'F'): im.save(b, 'TIFF', compression='tiff_adobe_deflate')
+    else: im.save(b, 'PNG')
+    return b.getvalue()
+
+
+@pytest.mark.parametrize('mode', ['1', 'L', 'P', 'LA', 'RGB', 'RGBA', 'I;16', 'I', 'F'])
+def test_a_large_image_is_shrunk_to_the_working_size_as_it_is_decoded(mode):
+    "Any mode: decoded at a longest side of 256–511 px for `side=256`, the same colour as at full size, its size kept."
+    data = _big(mode)
+    small, full = decode_image(data, mode, side=256), decode_image(data, mode)
+    assert 256 <= max(small.size) < 512 and small.mode == 'RGB' and small.info['original_size'] == (2000, 1500)
+    assert np.abs(np.array(small.getpixel((100, 100)), int) - full.getpixel((1000, 700))).max() <= 1
+
+
+def test_a_large_jpeg_is_decoded_at_a_smaller_scale_and_turned_upright():
+    "A 4,000×3,000 JPEG read for a 512 px model is decoded at 1/4 (1,000×750), its EXIF orientation applied."
+    import io
+    b, exif = io.BytesIO(), Image.Exif()
+    exif[0x0112] = 6                                  # rotate 90° clockwise to show
+    Image.new('RGB', (4000, 3000), (20, 200, 40)).save(b, 'JPEG', exif=exif)
+    im = decode_image(b.getvalue(), 'photo.jpg', side=512)
+    assert im.size == (750, 1000) and im.info['original_size'] == (4000, 3000)
+
+
+def test_an_image_that_would_not_fit_the_decoding_memory_is_refused():
+    with pytest.raises(BadImage, match=r'big.png: decoding this image would take 11.4 MB of memory, over the limit of 10 MB'):
+        decode_image(_big('RGB'), 'big.png', ImageLimits(decode_memory=10 * 2**20))

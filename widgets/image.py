@@ -21,7 +21,7 @@ THUMB = 128
 def _thumb_png(data: bytes, limits) -> bytes | None:
     "A small PNG of an image the model classified (decoded safely, as the model side does)."
     try:
-        im = decode_image(data, 'thumbnail', limits)
+        im = decode_image(data, 'thumbnail', limits, THUMB)
     except BadImage:
         return None
     im.thumbnail((THUMB, THUMB))

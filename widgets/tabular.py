@@ -13,6 +13,7 @@ from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
+from predictors.core.helpers import some_names
 from predictors.core.results import sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
@@ -351,7 +352,7 @@ class TabularApp:
                           + (f'; {n_err} could not be scored' if n_err else '') + '.</span> ' + link,
                           'warn' if n_err else 'ok')
         if unused:
-            summary += message(f'Columns not used by the model (kept as they are): {esc(", ".join(unused))}.', 'warn',
+            summary += message(f'Columns not used by the model (kept as they are): {esc(some_names(unused))}.', 'warn',
                                'app-unused')
         items = ''.join(f'<li class="app-row-error">{"" if p.startswith("line ") else f"row {r}: "}{esc(p)}</li>'
                         for r, p in s.problems)      # a malformed line says its line number itself

@@ -37,6 +37,7 @@ from predictors.service.local import LocalModels, model_rows
 
 __all__ = ['router', 'health']
 
+UNUSED_SHOWN = 100    # names of unused columns sent in X-Unused-Columns (X-Unused-Columns-Count: all of them)
 _ERRORS = {code: {'model': S.ErrorOut} for code in (400, 404, 411, 413, 415, 422, 500)}
 
 
@@ -162,7 +163,7 @@ async def _predict_csv(name, version, request, models, limits):
         os.unlink(path)
         raise
     headers = {'X-Model': name, 'X-Model-Version': pred.version,
-               'X-Unused-Columns': json.dumps(scored.unused),
+               'X-Unused-Columns': json.dumps(scored.unused[:UNUSED_SHOWN]), 'X-Unused-Columns-Count': str(len(scored.unused)),
                'Content-Disposition': f'attachment; filename="{name}_scored.csv"'}
     return StreamingResponse(_stream_scored(scored), media_type='text/csv', headers=headers,
                              background=BackgroundTask(os.unlink, path))

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from predictors.cli.common import add_log, store_of
+from predictors.core.helpers import some_names
 from predictors.core.store import ModelError
 
 __all__ = ['VERBS']
@@ -39,7 +40,7 @@ def cmd_predict(args):
             row, bad, told = 0, [], 0          # bad: (line, why) of malformed lines, as the reader meets them
 
             def tell_bad_lines():
-                for line, why in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
+                for line, why, _ in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
                 return len(bad) - told
             for df in iter_csv_checked(f, bad_lines=bad):
                 if row == 0: _unused(f, models.predictor(args.name, version).unused_columns(df.columns))
@@ -131,7 +132,7 @@ def _read(path) -> bytes | None:
 
 
 def _unused(f, unused):
-    if unused: print(f'{f}: columns not used by the model (kept as they are): {", ".join(unused)}', file=sys.stderr)
+    if unused: print(f'{f}: columns not used by the model (kept as they are): {some_names(unused)}', file=sys.stderr)
 
 
 

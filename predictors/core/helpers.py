@@ -11,7 +11,7 @@ import html
 import math
 from pathlib import Path
 
-__all__ = ['esc', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
+__all__ = ['esc', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
            'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
@@ -20,6 +20,13 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.ti
 def esc(s) -> str:
     "`s` as text safe inside HTML (quotes too)."
     return html.escape(str(s))
+
+
+def some_names(names, shown: int = 20) -> str:
+    "The first `shown` of `names` joined by commas, and how many more there are (a list of any length stays short)."
+    names = list(names)
+    more = f' … and {len(names) - shown:,} more' if len(names) > shown else ''
+    return ', '.join(map(str, names[:shown])) + more
 
 
 def json_safe(v, whole: bool = False):

@@ -22,7 +22,8 @@ _INTS = dict(max_image_bytes=('FASTAI_APPS_MAX_IMAGE_BYTES', 10 * 2**20), max_pi
              max_files=('FASTAI_APPS_MAX_FILES', 64), max_upload_bytes=('FASTAI_APPS_MAX_UPLOAD_BYTES', 100 * 2**20),
              max_json_bytes=('FASTAI_APPS_MAX_JSON_BYTES', 10 * 2**20), max_records=('FASTAI_APPS_MAX_RECORDS', 10_000),
              max_explain_records=('FASTAI_APPS_MAX_EXPLAIN_RECORDS', 200),
-             max_csv_bytes=('FASTAI_APPS_MAX_CSV_BYTES', 2**30), max_loaded=('FASTAI_APPS_MAX_LOADED', 16))
+             max_csv_bytes=('FASTAI_APPS_MAX_CSV_BYTES', 2**30),
+             max_csv_columns=('FASTAI_APPS_MAX_CSV_COLUMNS', 2_000), decode_memory=('FASTAI_APPS_DECODE_MEMORY', 512 * 2**20), max_loaded=('FASTAI_APPS_MAX_LOADED', 16))
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Settings:
     max_records: int = _INTS['max_records'][1]
     max_explain_records: int = _INTS['max_explain_records'][1]
     max_csv_bytes: int = _INTS['max_csv_bytes'][1]
+    max_csv_columns: int = _INTS['max_csv_columns'][1]
+    decode_memory: int = _INTS['decode_memory'][1]           # decoded image pixels a process holds at once
     max_loaded: int = _INTS['max_loaded'][1]             # model versions a process keeps loaded
     env: dict = field(default_factory=dict, repr=False, compare=False)
 

@@ -119,8 +119,13 @@ class RemoteModels:
                 if r.status_code >= 400:
                     r.read(); return r
                 unused = json.loads(r.headers.get('X-Unused-Columns') or '[]')
-                for block in r.iter_bytes(1 << 16):
-                    out.write(block)
+                unused += [''] * (int(r.headers.get('X-Unused-Columns-Count') or 0) - len(unused))   # names not sent
+                try:
+                    for block in r.iter_bytes(1 << 16):
+                        out.write(block)
+                except _RETRY:       # not sent again: the rows it scored are logged, a second post would log them twice
+                    raise ModelError('the model server stopped while it scored the file (restarted?): the scores '
+                                     'are incomplete, send the file again') from None
                 return r
         self._call(exchange)
         _raise_trailing_error(out)

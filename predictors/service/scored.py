@@ -16,7 +16,7 @@ class ScoredCsv:
     needs raises `ModelError` here, and `unused` (columns the model does not read) is known before
     any output. Iterating yields the scored CSV's bytes (header first): the input's columns,
     `prediction`, `probability_<class>` and `problem`. `rows` and `failed` count as it goes;
-    `record(chunk, predictions)` is called for each chunk.
+    `record(chunk, predictions)` is called for each chunk once its bytes are taken.
     """
 
     def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None):
@@ -29,28 +29,32 @@ class ScoredCsv:
         self._first, self.rows, self.failed = first, 0, 0
 
     def __iter__(self):
-        import pandas as pd
-        header, told, columns = True, 0, None
+        """The scored CSV's bytes, a row per line of the input in its order: a line that could not be read
+        comes back in its place with empty inputs and the reason in `problem`."""
+        header, told, done, columns = True, 0, 0, None
         for df in itertools.chain([self._first], self._chunks):
             res = self.pred.predict_frame(df)
-            if self.record: self.record(df, res)
             self.rows += len(df); self.failed += len(res.errors)
             out = self.pred.score_frame(df, res)
-            columns = out.columns
-            block, told = self._with_bad_lines(out, told)
+            columns, done = out.columns, done + len(df)
+            block, told = self._with_bad_lines(out, done - len(df), done, told)
             yield block.to_csv(index=False, header=header).encode()
             header = False
+            if self.record: self.record(df, res)        # logged once taken: a reader that stops early logs no more
         if told < len(self.bad_lines) and columns is not None:        # malformed lines after the last rows
-            block, told = self._with_bad_lines(pd.DataFrame(columns=columns), told)
-            yield block.to_csv(index=False, header=False).encode()
+            block, told = self._with_bad_lines(out.iloc[:0], done, None, told)
+            yield block.to_csv(index=False, header=header).encode()
         self._first = None
 
-    def _with_bad_lines(self, out, told: int):
-        "`out` followed by a row per malformed line met since `told` (empty inputs, the reason in `problem`)."
+    def _with_bad_lines(self, out, start: int, end: int | None, told: int):
+        """`out` (the scored rows `start`…`end` of the file's good rows) with a row, in its place, for each line
+        met since `told` that could not be read (empty inputs, the reason in `problem`); `end` None: all of them."""
         import pandas as pd
-        new = self.bad_lines[told:]
+        new = [b for b in self.bad_lines[told:] if end is None or b[2] < end]
         if not new: return out, told
         rows = pd.DataFrame({c: [None] * len(new) for c in out.columns})
-        rows['problem'] = [ERROR_PREFIX + why for _, why in new]
+        rows['problem'] = [ERROR_PREFIX + why for _, why, _ in new]
         self.rows += len(new); self.failed += len(new)
-        return pd.concat([out, rows], ignore_index=True), told + len(new)
+        keys = [(start + i, 1) for i in range(len(out))] + [(before, 0) for _, _, before in new]
+        block = pd.concat([out, rows], ignore_index=True)
+        return block.iloc[sorted(range(len(keys)), key=keys.__getitem__)], told + len(new)

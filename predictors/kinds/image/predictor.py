@@ -28,6 +28,8 @@ class ImagePredictor:
         self.classes = [str(c) for c in learn.dls.vocab]
         self.name, self.version = self.card.get('name'), self.card.get('version')
         self.activation = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
+        # images are decoded at (or shrunk to) a longest side of twice the model's input, 512 px at least
+        self.side = max(512, 2 * max(self.schema.get('input_size') or [0]))
 
     def predict_images(self, images: list) -> np.ndarray:
         "Class probabilities (n × classes) for RGB PIL images, through the learner's own transforms."
@@ -62,7 +64,7 @@ class ImagePredictor:
             else:
                 total += r.size if counted else 0
                 try:
-                    r.image = decode_image(data, str(name), self.limits)
+                    r.image = decode_image(data, str(name), self.limits, self.side)
                     r.stats = image_stats(r.image)
                 except BadImage as e:
                     r.error = str(e)
