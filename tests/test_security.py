@@ -279,3 +279,105 @@ def test_serve_prunes_the_log_at_start_and_refuses_a_bad_keep(tmp_path, monkeypa
                         '--api-port', str(free_port()), '--operator-port', str(free_port())],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "--keep: cannot read the time 'forever'" in r.stderr
+
+
+def _kernel_id(ws_url: str) -> str:
+    return ws_url.split('/api/kernels/')[1].split('/')[0]
+
+
+def test_forged_widget_messages_neither_grow_the_kernel_nor_lift_a_limit(doors):
+    """The attacks: widgets the page creates with 20 MB values (69 → 549 MB in 20 messages, kept until the cull);
+    a menu set to no choice (index None: 'Type of employer None'); the drop zone's `max_files` raised. All are
+    dropped in the kernel; the page's rightful messages still work."""
+    import uuid
+    big = 'x' * (20 * 2 ** 20)
+    text_state = dict(_model_module='@jupyter-widgets/controls', _model_module_version='2.0.0', _model_name='TextModel',
+                      _view_module='@jupyter-widgets/controls', _view_module_version='2.0.0', _view_name='TextView')
+
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        c = WidgetClient(await connect_kernel(ws_url, cookie))
+        states = await c.widget_states()
+        kernel = doors.kernels()[_kernel_id(ws_url)]
+        before = kernel.memory_info().rss
+        for _ in range(10):
+            cid = uuid.uuid4().hex
+            m = msg('comm_open', {'comm_id': cid, 'target_name': 'jupyter.widget',
+                                  'data': {'state': dict(text_state, value=big), 'buffer_paths': []}}, c.session)
+            m['metadata'] = {'version': '2.1.0'}
+            await c.ws.write_message(v1_frame(m), binary=True)
+            await c.update(cid, value=big)
+        text = next(k for k, s in states.items() if s.get('_model_name') == 'TextModel')
+        for _ in range(10): await c.update(text, value=big)
+        menu = next(k for k, s in states.items() if s.get('_model_name') == 'DropdownModel' and s.get('index') is not None)
+        await c.update(menu, index=None)
+        await c.update(text, value='41')                    # a person's typing still arrives
+        await asyncio.sleep(3)
+        assert await _answers(c.ws)
+        grown = (kernel.memory_info().rss - before) / 2 ** 20
+        c.states.clear()
+        await c.send('comm_msg', {'comm_id': menu, 'data': {'method': 'request_state'}})
+        await c.send('comm_msg', {'comm_id': text, 'data': {'method': 'request_state'}})
+        await c.read_until(lambda m: menu in c.states and text in c.states, timeout=30)
+        menu_index, typed = c.states[menu].get('index'), c.states[text].get('value')
+        c.close()
+        ws_url, cookie = await open_page(doors.url, 'image_app.ipynb')
+        c = WidgetClient(await connect_kernel(ws_url, cookie))
+        await c.widget_states()
+        zone = c.find('app-upload')
+        await c.update(zone, max_files=1000, max_total_bytes=2 ** 40)
+        c.states.clear()
+        await c.send('comm_msg', {'comm_id': zone, 'data': {'method': 'request_state'}})
+        await c.read_until(lambda m: zone in c.states, timeout=30)
+        zone_state = c.states[zone]
+        c.close()
+        return grown, menu_index, typed, zone_state
+    grown, menu_index, typed, zone = _run(scenario())
+    assert grown < 50, f'the kernel grew by {grown:.0f} MB'
+    assert isinstance(menu_index, int) and typed == '41'
+    assert zone['max_files'] == 64 and zone['max_total_bytes'] == 100 * 2 ** 20
+    assert 'Dropped a widget the page tried to create' in doors.log_text()
+
+
+@pytest.mark.parametrize('how', ['killed', 'shutdown_request'])
+def test_a_kernel_restarted_under_its_page_ends_the_session(doors, how):
+    """A page's kernel killed (SIGKILL) or told to shut down by a forged message: Jupyter started an empty kernel
+    under the same id, so the page's session watch saw it alive and the page stayed silently dead. Now the
+    restarted kernel is shut down: the kernel is gone (404), which the page shows as *session expired*."""
+    import signal
+
+    async def scenario():
+        ws_url, cookie = await open_page(doors.url)
+        c = WidgetClient(await connect_kernel(ws_url, cookie))
+        await c.widget_states()
+        kid = _kernel_id(ws_url)
+        status = lambda: _fetch(doors.url + f'api/kernels/{kid}', headers={'Cookie': cookie})
+        alive = (await status()).code
+        if how == 'killed':
+            doors.kernels()[kid].send_signal(signal.SIGKILL)
+        else:
+            m = msg('shutdown_request', {'restart': False}, c.session)
+            m['channel'] = 'control'
+            await c.ws.write_message(v1_frame(m), binary=True)
+        end, code = time.time() + 60, 200
+        while time.time() < end and code == 200:
+            await asyncio.sleep(1)
+            code = (await status()).code
+        c.close()
+        return alive, code
+    assert _run(scenario()) == (200, 404)
+
+
+def test_a_kernel_over_its_memory_limit_is_shut_down():
+    "The memory watch: a page's kernel over `max_kernel_memory` MB is shut down with the reason; others are left."
+    from predictors.web.kernels import CappedKernelManager
+    km = CappedKernelManager(max_kernel_memory=500)
+    km._owners = {'big': 'visitor-1', 'small': 'visitor-2'}
+    km._memory_mb = {'big': 700.0, 'small': 120.0}.get
+    ended = []
+
+    async def end(kid, why):
+        ended.append((kid, why)); return True
+    km._end = end
+    asyncio.run(km._sweep())
+    assert ended == [('big', 'it took 700 MB, over the limit of 500 MB')]

@@ -2,11 +2,12 @@
 from widgets.dropzone import DropZone
 
 
-def _received(zone, content, buffers):
+def _received(zone, content, buffers, chosen=None):
     got = []
-    zone.on_upload(lambda files, rejected: got.append((files, rejected)))
+    zone.on_upload(lambda files, rejected, n: got.append((files, rejected, n)))
     zone._receive(zone, content, buffers)
-    return got[0]
+    if chosen is not None: assert got[0][2] == chosen
+    return got[0][:2]
 
 
 def test_forged_upload_message_is_checked_again_on_the_server():
@@ -26,6 +27,8 @@ def test_a_flood_of_rejections_is_summed_up_in_one_line():
                                 [b'x'] * 9)
     assert len(files) == 5 and len(rejected) == 6
     assert rejected[-1] == ('3999 more file(s)', 0, 'not sent: too many files at once.')
+    assert _received(DropZone(max_files=5), {'event': 'upload', 'files': [{'name': 'a.png'}] * 9, 'rejected': flood},
+                     [b'x'] * 9, chosen=4009)
     assert rejected[0][0] == 'a.png' and rejected[4][0] == 'f0.png' and rejected[4][1] == 10
     assert rejected[3][2].startswith('not sent: an upload may hold at most 5 files')
 
@@ -73,3 +76,44 @@ def test_classes_read_as_words_sort_by_number_and_low_confidence_is_unsure():
     assert sorted(['corn_10', 'corn_2', 'Corn_1', 'apple'], key=natural_key) == ['apple', 'Corn_1', 'corn_2', 'corn_10']
     assert is_unsure({}, {'a': 0.129, 'b': 0.128}) and not is_unsure({}, {'a': 0.7, 'b': 0.3})
     assert not is_unsure({'min_confidence': 0.1}, {'a': 0.129, 'b': 0.128}) and not is_unsure({}, {})
+
+
+def test_two_hundred_images_are_counted_as_two_hundred():
+    "200 chosen, 64 sent: the browser lists 64 refusals and counts the rest (it read '129 image(s): 64 classified')."
+    from widgets.image import ImageApp
+
+    class Models:
+        def models(self, task=None): return []
+        def classify(self, name, files, version=None): return [type('R', (), dict(ok=True, id=None, prediction='a'))()
+                                                               for _ in files]
+    app = ImageApp(Models())
+    from predictors.core.imaging import ImageLimits
+    app.card, app.limits = {'name': 'm', 'version': 'v1', 'classes': ['a']}, ImageLimits()
+    app.show_cards = lambda: None
+    zone = DropZone(max_files=64)
+    zone.on_upload(app.classify)
+    refused = [{'name': f'f{i}.png', 'size': 1, 'reason': 'not sent'} for i in range(64)]
+    zone._receive(zone, {'event': 'upload', 'files': [{'name': f'{i}.png'} for i in range(64)], 'rejected': refused,
+                         'unlisted': 72}, [b'x'] * 64)
+    assert '200 image(s): 64 classified, 136 rejected.' in app.summary.value
+
+
+def test_the_guard_lets_a_page_change_only_what_its_controls_change():
+    "Updates keep only the traits a person changes; a choice must exist; a disabled button does not click; size bounded."
+    import ipywidgets as W
+    from widgets.guard import MAX_MESSAGE, admits
+    menu, text, button = W.Dropdown(options=['a', 'b']), W.Text(), W.Button(disabled=True)
+    data = {'method': 'update', 'state': {'index': 1, 'disabled': True, 'options': ['x']}, 'buffer_paths': []}
+    assert admits(menu, data, []) is None and data['state'] == {'index': 1}
+    assert admits(menu, {'method': 'update', 'state': {'index': None}}, []) == 'index None'
+    assert admits(menu, {'method': 'update', 'state': {'index': 5}}, []) == 'index 5'
+    assert admits(text, {'method': 'update', 'state': {'value': 'x' * MAX_MESSAGE}}, []).startswith('a message of over')
+    assert admits(text, {'method': 'update', 'state': {'layout': 'IPY_MODEL_x'}}, []) == (
+        'an update of what the page may not change')
+    assert admits(button, {'method': 'custom', 'content': {'event': 'click'}}, []) == 'a click on a disabled control'
+    button.disabled = False
+    assert admits(button, {'method': 'custom', 'content': {'event': 'click'}}, []) is None
+    zone = DropZone(max_total_bytes=2 ** 20)
+    assert admits(zone, {'method': 'update', 'state': {'max_files': 10 ** 6}}, []) is not None
+    assert admits(zone, {'method': 'custom', 'content': {'event': 'upload'}}, [b'x' * 2 ** 20]) is None
+    assert admits(zone, {'method': 'custom', 'content': {'event': 'upload'}}, [b'x' * 3 * 2 ** 20]) is not None

@@ -8,6 +8,9 @@ from .tabular import TabularForm, TabularApp, tabular_app
 from .image import ImageApp, image_app, result_card
 from .checks import checks_table
 from .monitor import MonitorApp, monitor_app
+from . import guard
+
+guard.install()          # in an app's kernel: only the messages a person's use of the page sends
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
            'ImageApp', 'image_app', 'result_card', 'checks_table',

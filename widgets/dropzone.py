@@ -57,8 +57,7 @@ function render({ model, el }) {
       meta.push({ name: f.name, type: f.type, size: f.size });
       buffers.push(await f.arrayBuffer());
     }
-    if (unlisted) rejected.push({ name: `${unlisted} more file(s)`, size: 0, reason: 'not sent: too many files at once.' });
-    model.send({ event: 'upload', files: meta, rejected }, undefined, buffers);
+    model.send({ event: 'upload', files: meta, rejected, unlisted }, undefined, buffers);
     update();
   }
   zone.addEventListener('click', () => { if (!model.get('disabled')) { input.value = ''; input.click(); } });
@@ -84,8 +83,9 @@ _CSS = """
 
 
 class DropZone(anywidget.AnyWidget):
-    """Drop files on it or click to choose. `on_upload(fn)` calls `fn(files, rejected)` with
-    `files` a list of `(name, bytes)` and `rejected` a list of `(name, size, reason)`.
+    """Drop files on it or click to choose. `on_upload(fn)` calls `fn(files, rejected, chosen)` with
+    `files` a list of `(name, bytes)`, `rejected` a list of `(name, size, reason)` (past `max_files` of
+    them, one line says how many more) and `chosen` the number of files the person chose.
 
     Every value the browser sends is checked again here: a forged message cannot exceed the limits,
     nor make the app list more than `max_files` files it refused (the rest are counted in one line).
@@ -100,15 +100,22 @@ class DropZone(anywidget.AnyWidget):
     max_total_bytes = T.Int(100 * 2**20).tag(sync=True)
     max_files = T.Int(64).tag(sync=True)
 
+    page_writable = ()        # the page sets nothing here: it sends files (widgets.guard)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._handlers = []
         self.on_msg(self._receive)
 
+    @property
+    def page_max_message(self) -> int:
+        "The largest message the page may send here: an upload at the limits, and the names beside it."
+        return self.max_total_bytes + 2**20
+
     def on_upload(self, fn): self._handlers.append(fn)
 
     def _receive(self, _, content, buffers):
-        if not isinstance(content, dict) or content.get('event') != 'upload': return
+        if self.disabled or not isinstance(content, dict) or content.get('event') != 'upload': return
         metas = content.get('files') or []
         if not isinstance(metas, list): metas = []
         files, rejected, total, unlisted = [], [], 0, 0
@@ -137,5 +144,10 @@ class DropZone(anywidget.AnyWidget):
             except (TypeError, ValueError):
                 size = 0
             refuse(upload_name(r.get('name'), -1), size, str(r.get('reason'))[:300])
+        try:
+            unlisted += min(max(0, int(content.get('unlisted') or 0)), 1_000_000)   # refused unread in the browser
+        except (TypeError, ValueError):
+            pass
+        chosen = len(files) + len(rejected) + unlisted
         if unlisted: rejected.append((f'{unlisted} more file(s)', 0, 'not sent: too many files at once.'))
-        for fn in self._handlers: fn(files, rejected)
+        for fn in self._handlers: fn(files, rejected, chosen)

@@ -128,7 +128,7 @@ class ImageApp:
         self.upload.max_total_bytes = lim.max_upload_bytes
         self.upload.disabled = False
 
-    def classify(self, files: list, rejected: list = ()):
+    def classify(self, files: list, rejected: list = (), chosen: int | None = None):
         "Classify the dropped or chosen files in batches; bad or oversized files fail alone."
         if self.card is None: return
         self.summary.value = message(f'Classifying {len(files)} file(s)…', 'warn')
@@ -144,7 +144,7 @@ class ImageApp:
                 else None for r in results]
         self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None
         self.show_cards()
-        n_ok, n = sum(r.ok for r in results), len(results) + len(rejected)
+        n_ok, n = sum(r.ok for r in results), chosen or len(results) + len(rejected)
         self.summary.value = message(f'<span class="app-summary-text">{n} image(s): {n_ok} classified, '
                                      f'{n - n_ok} rejected.</span>', 'ok' if n_ok == n else 'warn')
 

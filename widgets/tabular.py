@@ -24,6 +24,7 @@ from .numbers import NumberFeedback, held_out, scored_columns
 __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT', 'parse_number', 'readable', 'option_label']
 
 DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
+UPLOAD_MESSAGE = 128 * 2 ** 20   # a CSV chosen on the page: up to the server's websocket message limit (voila.json)
 
 
 def _fmt(v):
@@ -209,6 +210,7 @@ class TabularApp:
         self.upload = W.FileUpload(accept='.csv,text/csv', multiple=False, description='Score a CSV',
                                    tooltip='Choose a CSV file of rows to score')
         self.upload.add_class('app-upload')
+        self.upload.page_max_message = UPLOAD_MESSAGE
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(visibility='hidden', width='420px'))
         self.batch = W.HTML(); self.batch.add_class('app-batch'); self.batch.add_class('app-live')
         self.batch_note = W.HTML()

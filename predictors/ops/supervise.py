@@ -25,9 +25,11 @@ import sys
 import time
 from predictors.core.settings import API_TOKEN_ENV, OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
 
-__all__ = ['serve', 'OPERATOR_TOKEN_ENV']
+__all__ = ['serve', 'OPERATOR_TOKEN_ENV', 'THIN_KERNEL_MB']
 
-
+# a page's kernel here is thin (~100 MB: the models are in the model server); an upload at the limits and its
+# copies fit in this, a kernel over it is shut down and its page says the session expired
+THIN_KERNEL_MB = 1024
 
 
 def _die_with_parent():
@@ -132,7 +134,8 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port),
                '--workers', str(api_workers)]
     door = lambda name, h, p: [sys.executable, '-m', 'predictors.web.appserver', 'notebooks', f'--AppServer.door={name}',
-                               f'--Voila.ip={h}', f'--port={p}', '--Voila.port_retries=0', *voila_args]
+                               f'--Voila.ip={h}', f'--port={p}', '--Voila.port_retries=0',
+                               f'--CappedKernelManager.max_kernel_memory={THIN_KERNEL_MB}', *voila_args]
     start = lambda cmd, env=base: subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, lambda s, f: stopping.append(s))

@@ -88,6 +88,7 @@ class _Owned:
     "Kernel endpoints: only the visitor whose page started the kernel may use it."
 
     def check_owner(self, kernel_id: str) -> None:
+        if kernel_id not in self.kernel_manager: raise web.HTTPError(404, 'this session has ended')
         if not self.kernel_manager.owned_by(kernel_id, _visitor(self)):
             raise web.HTTPError(403, 'this session belongs to another page')
 

@@ -11,6 +11,11 @@ Each kernel handed to a page belongs to the visitor who loaded it (`owned_by`, u
 `predictors.appserver`). A kernel whose page never connects its websocket within `connect_grace`
 seconds of being served (a script loading pages, a tab closed while loading) is shut down, so
 page loads alone cannot hold the cap until the idle cull.
+
+A page's kernel is also shut down when it takes more than `max_kernel_memory` MB (widget state sent
+by the page, an upload: the cap counts kernels, this bounds each) and when it restarts (it was
+killed, or asked to shut down: Jupyter would start an empty kernel under the same id, which the
+page cannot use). Either way the page's session watch then says the session expired.
 """
 from __future__ import annotations
 
@@ -36,12 +41,18 @@ class CappedKernelManager(AsyncMappingKernelManager):
     connect_grace = Float(60, config=True,
                           help='Seconds a served page has to connect to its kernel before the kernel is shut down.')
 
+    max_kernel_memory = Int(2048, config=True,
+                            help="MB of memory a page's kernel may take; one over it is shut down (0: no limit).")
+
+    watch_interval = Float(5, config=True, help="Seconds between checks of the page kernels' memory.")
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._starting = 0
         self._owners: dict[str, str] = {}        # kernel id -> visitor
         self._deadline: dict[str, float] = {}    # kernel id -> when it is shut down unless a page connects
         self._sweeper = None
+        self._ending: dict[str, str] = {}        # kernel id -> why it is shut down at the next sweep
 
     def hand_over(self, kernel_id: str) -> None:
         "Give `kernel_id` to the visitor whose page is being rendered (`appserver.PAGE`), if any."
@@ -51,8 +62,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
         self._owners[kernel_id] = page['visitor']
         page['kernels'].append(kernel_id)
         self._deadline[kernel_id] = time.monotonic() + max(600.0, self.connect_grace)   # until the page is served
+        self.add_restart_callback(kernel_id, lambda: self._ending.setdefault(kernel_id, 'it restarted'))
         if self._sweeper is None:
-            self._sweeper = PeriodicCallback(self._shut_unconnected, max(1000, min(10_000, self.connect_grace * 250)))
+            every = min(self.watch_interval, max(1.0, min(10.0, self.connect_grace / 4)))
+            self._sweeper = PeriodicCallback(self._sweep, every * 1000)
             self._sweeper.start()
 
     def owned_by(self, kernel_id: str, visitor: str | None) -> bool:
@@ -66,17 +79,41 @@ class CappedKernelManager(AsyncMappingKernelManager):
     def connected(self, kernel_id: str) -> None:
         self._deadline.pop(kernel_id, None)
 
-    async def _shut_unconnected(self):
+    async def _sweep(self):
+        "Shut down the page kernels whose page never connected in time, those that restarted, those over the memory limit."
+        for kid, why in list(self._ending.items()):     # (once the restart is over: a pending kernel cannot be shut down)
+            if kid not in self or await self._end(kid, why): self._ending.pop(kid, None)
         now = time.monotonic()
         for kid, when in list(self._deadline.items()):
-            if when > now: continue
-            self._deadline.pop(kid, None)
-            if kid in self:
-                self.log.info('Shutting down a kernel whose page never connected within %.0f s', self.connect_grace)
-                try:
-                    await self.shutdown_kernel(kid)
-                except Exception:  # noqa: BLE001 - it ended meanwhile
-                    pass
+            if when <= now:
+                self._deadline.pop(kid, None)
+                await self._end(kid, f'its page never connected within {self.connect_grace:.0f} s')
+        if self.max_kernel_memory:
+            for kid in list(self._owners):
+                mb = self._memory_mb(kid)
+                if mb > self.max_kernel_memory:
+                    await self._end(kid, f'it took {mb:,.0f} MB, over the limit of {self.max_kernel_memory:,} MB')
+
+    def _memory_mb(self, kernel_id: str) -> float:
+        "Resident memory of a kernel's process in MB (0 when it is not a local process or is gone)."
+        import psutil
+        try:
+            process = self.get_kernel(kernel_id).provisioner.process
+            return psutil.Process(process.pid).memory_info().rss / 2**20
+        except (KeyError, AttributeError, psutil.Error):
+            return 0.0
+
+    async def _end(self, kernel_id: str, why: str) -> bool:
+        "Shut down a page's kernel (its page then says the session expired); False if it cannot be yet."
+        if kernel_id not in self: return True
+        try:
+            await self.shutdown_kernel(kernel_id, now=True)
+        except Exception as e:  # noqa: BLE001 - pending (restarting), or it ended meanwhile
+            if kernel_id in self:
+                self.log.debug('Kernel %s not shut down yet: %s', kernel_id, e)
+                return False
+        self.log.warning('Shut down kernel %s: %s', kernel_id, why)
+        return True
 
     def remove_kernel(self, kernel_id):
         self._owners.pop(kernel_id, None); self._deadline.pop(kernel_id, None)
