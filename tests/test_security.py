@@ -381,3 +381,40 @@ def test_a_kernel_over_its_memory_limit_is_shut_down():
     km._end = end
     asyncio.run(km._sweep())
     assert ended == [('big', 'it took 700 MB, over the limit of 500 MB')]
+
+
+@pytest.mark.parametrize('variable', ['FASTAI_APPS_TOKEN', 'FASTAI_APPS_OPERATOR_TOKEN', 'FASTAI_APPS_API_TOKEN'])
+def test_a_weak_token_is_refused_at_start(variable):
+    "A 6-character token (any strength was accepted) stops `serve` before anything starts, saying how to make one."
+    import sys
+    ports = [free_port() for _ in range(3)]
+    r = subprocess.run([sys.executable, '-m', 'predictors', 'serve', '--port', str(ports[0]), '--api-port', str(ports[1]),
+                        '--operator-port', str(ports[2])], cwd=ROOT, env=dict(os.environ, **{variable: 'secret'}),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert f'{variable} is 6 characters: use at least 16' in r.stdout + r.stderr
+
+
+def test_signing_out_ends_the_session_and_guessing_tokens_is_throttled(doors):
+    """`/logout` answered 500 and the old cookie still opened the monitor; 50 wrong tokens took 0.1 s;
+    `/voila/templates/` answered 500. (Last in this module: the throttle holds for a minute.)"""
+    page = doors.operator_url + 'voila/render/monitor.ipynb'
+
+    async def scenario():
+        cookie = page_cookie(await _fetch(page + f'?token={doors.operator_token}'))
+        before = (await _fetch(page, headers={'Cookie': cookie})).code
+        out = await _fetch(doors.operator_url + 'logout', headers={'Cookie': cookie})
+        after = await _fetch(page, headers={'Cookie': cookie})
+        visitors = (await _fetch(doors.url + 'logout')).code
+        templates = [(await _fetch(base + p)).code for base in (doors.url, doors.operator_url)
+                     for p in ('voila/templates/', 'voila/templates/x', 'voila/templates/lab/static/')]
+        guesses = [(await _fetch(page + f'?token=guess{i}')).code for i in range(12)]
+        right = (await _fetch(page + f'?token={doors.operator_token}')).code
+        return before, out, after, visitors, templates, guesses, right
+    before, out, after, visitors, templates, guesses, right = _run(scenario())
+    assert before == 200 and out.code == 200 and b'You are signed out' in out.body
+    assert after.code == 302 and '/login' in after.headers['Location'], 'the old cookie is refused'
+    assert visitors == 200 and templates == [404] * 6
+    first = guesses.index(429)
+    assert 0 < first <= 10 and set(guesses[:first]) == {302} and set(guesses[first:]) == {429}
+    assert right == 429, 'throttled for a while, whatever the token'

@@ -67,7 +67,11 @@ def _preflight(host: str, ports: list, api_port: int, operator_port: int, keep: 
     "Why serving cannot start (a missing token, a taken port, a bad --keep), or None."
     from predictors.core.helpers import parse_since
     from predictors.web.appserver import sign_in_problem
-    problem = sign_in_problem(host, Settings.from_env().token)
+    from predictors.web.signin import weak_token
+    s = Settings.from_env()
+    problem = sign_in_problem(host, s.token) or next(filter(None, (
+        weak_token(TOKEN_ENV, s.token), weak_token(OPERATOR_TOKEN_ENV, s.operator_token),
+        weak_token(API_TOKEN_ENV, s.api_token))), None)
     if problem: return problem
     for p, what in ((api_port, 'the model server'), *((p, 'the apps') for p in ports),
                     (operator_port, "the operators' door")):

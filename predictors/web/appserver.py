@@ -7,8 +7,9 @@ options, same `voila.json`) with these changes:
   *operators'* door the monitor and the setup check only (`OPERATOR_APPS`) and always asks for
   a token; any other notebook is 404, in pages, listings and kernel pools;
 - sign-in: the token comes from `$FASTAI_APPS_TOKEN` (removed from the environment, so no kernel
-  sees it; never logged); one in the address is swapped for a cookie by a redirect. Bound to any
-  address but loopback, the server refuses to start without one (`sign_in_problem`);
+  sees it; never logged; 16 characters at least); one in the address is swapped for a cookie by a
+  redirect. Bound to any address but loopback, the server refuses to start without one
+  (`sign_in_problem`). `/logout` ends the session, wrong tokens are throttled (`signin`);
 - a kernel belongs to the visitor whose page started it (Jupyter's signed login cookie): its id
   alone opens no websocket, reads nothing and shuts nothing down;
 - kernel websockets must speak the v1 protocol, and every incoming frame is checked before
@@ -28,12 +29,14 @@ import os
 
 from jupyter_server.log import log_request
 from tornado import web
-from traitlets import Bool, Enum, List, Unicode
+from jupyter_server.auth.identity import IdentityProvider
+from traitlets import Bool, Enum, List, Type, Unicode
 from voila.app import Voila
 
 from predictors.core.helpers import host_name
 from predictors.core.settings import TOKEN_ENV, Settings
 from predictors.web.handlers import REPLACE, HostRefused, loopback, v1_parts
+from predictors.web.signin import DoorIdentity, weak_token
 
 __all__ = ['AppServer', 'VISITOR_APPS', 'OPERATOR_APPS', 'sign_in_problem', 'v1_parts', 'main']
 
@@ -81,6 +84,8 @@ class AppServer(Voila):
                          help='Host names this server answers for besides IP addresses and localhost.')
     behind_proxy = Bool(False, config=True,
                         help='Trust X-Forwarded-For/-Proto from a reverse proxy on this machine (cookies Secure under TLS).')
+    identity_provider_class = Type(default_value=DoorIdentity, klass=IdentityProvider, config=True,
+                                   help='Token sign-in; sign-out ends the session; wrong tokens throttled.')
 
     def initialize(self, argv=None):
         settings = Settings.from_env()
@@ -88,7 +93,7 @@ class AppServer(Voila):
         super().initialize(argv)
         if settings.token: self.token = settings.token
         if settings.hosts: self.allowed_hosts = [h.lower() for h in settings.hosts]
-        problem = sign_in_problem(self.ip, self.token)
+        problem = sign_in_problem(self.ip, self.token) or weak_token(TOKEN_ENV, settings.token)
         if self.door == 'operators' and not self.token:
             problem = f'the operators\' door always needs a token: set {TOKEN_ENV}.'
         if problem:

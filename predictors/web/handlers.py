@@ -12,6 +12,7 @@ from jupyter_server.services.kernels.handlers import KernelHandler
 from tornado import web
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
+from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
@@ -239,9 +240,19 @@ class AppContents(VoilaContentsHandler):
         super()._finish_model(model, location)
 
 
+class TemplateStatic(TemplateStaticFileHandler):
+    "/voila/templates/<template>/static/<file>: any other path is 404 (Voilà answered 500)."
+
+    def parse_url_path(self, path):
+        parts = path.split('/', 2)
+        if len(parts) != 3 or parts[1] != 'static' or not parts[2] or not parts[0]: raise web.HTTPError(404)
+        return super().parse_url_path(path)
+
+
 REPLACE = {TornadoVoilaHandler: AppPage, TornadoVoilaTreeHandler: AppTree, VoilaContentsHandler: AppContents,
             VoilaKernelWebsocketHandler: KernelSocket, KernelHandler: KernelModel,
-            VoilaShutdownKernelHandler: KernelShutdown, RequestInfoSocketHandler: RequestInfoSocket}
+            VoilaShutdownKernelHandler: KernelShutdown, RequestInfoSocketHandler: RequestInfoSocket,
+            TemplateStaticFileHandler: TemplateStatic}
 
 
 class HostRefused(web.RequestHandler):
