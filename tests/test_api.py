@@ -446,3 +446,64 @@ def test_feedback_over_http_labels_the_callers_own_answers(api):
     for body, why in (({'labels': [{'id': 'x', 'truth': 'a'}]}, 'label 1: send'), ({}, 'at least one label')):
         r = api.http.post('/v1/models/adult_income/feedback', json=body, headers={'X-Session-Id': 'visitor1'})
         assert r.status_code == 422 and why in r.json()['detail']
+
+
+def test_a_model_whose_card_cannot_be_read_leaves_the_others_served(api):
+    "A corrupt card.json made /v1/models answer 500 with the file's path, and both apps showed a cell error."
+    card = api.store.root / 'bike_rentals' / 'v1' / 'card.json'
+    good = card.read_bytes()
+    try:
+        card.write_bytes(b'\xff\xfe{"task": ')
+        r = api.http.get('/v1/models')
+        assert r.status_code == 200 and [m['name'] for m in r.json()['models']] == ['adult_income', 'fruits']
+        r = api.http.get('/v1/models/bike_rentals')
+        assert r.status_code == 500 and 'bike_rentals v1' in r.json()['detail'] and 'not valid JSON' in r.json()['detail']
+        assert str(api.store.root) not in r.text
+    finally:
+        card.write_bytes(good)
+    assert [m['name'] for m in api.http.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits']
+
+
+def test_readiness_checks_the_model_file_on_disk(api):
+    "/readyz stayed 200 after model.pkl was changed on disk (it checked the model in memory only)."
+    pkl = api.store.root / 'adult_income' / 'v1' / 'model.pkl'
+    good = pkl.read_bytes()
+    try:
+        pkl.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+        r = api.http.get('/readyz')
+        assert r.status_code == 503 and r.json()['ready'] is False
+        bad = [c for c in r.json()['checks'] if not c['ok']]
+        assert [c['check'] for c in bad] == ['adult_income v1'] and 'does not match its card' in bad[0]['detail']
+    finally:
+        pkl.write_bytes(good)
+    assert api.http.get('/readyz').status_code == 200
+
+
+def test_what_was_a_500_is_a_4xx(api):
+    "JSON nested 1,000 deep (RecursionError) and a label id of 10^20 (OverflowError) answered 500."
+    deep = '{"records": ' + '[' * 1000 + ']' * 1000 + '}'
+    r = api.http.post('/v1/models/adult_income/predict', content=deep, headers={'Content-Type': 'application/json'})
+    assert r.status_code == 400 and 'nested too deeply' in r.json()['detail']
+    r = api.http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 10 ** 20, 'truth': '<50k'}]},
+                      headers={'X-Session-Id': 'abc'})
+    assert r.status_code == 422
+
+
+def test_labels_on_a_log_that_cannot_be_written_say_so(tmp_path):
+    "A read-only log: feedback answered 500 with SQLAlchemy's text and its help link."
+    from predictors import ModelStore
+    from predictors.service.remote import RemoteModels
+    from voila_server import ApiServer
+    shutil.copytree(ModelStore().root, tmp_path / 'models')
+    log = tmp_path / 'log.db'
+    row = {k: (v.item() if hasattr(v, 'item') else v) for k, v in pd.read_csv(ADULT_CSV, nrows=1).iloc[0].items()}
+    row.pop('salary')
+    with ApiServer(env=dict(FASTAI_APPS_MODELS=tmp_path / 'models', FASTAI_APPS_LOG=log)) as srv:
+        answer = RemoteModels(srv.url, session='reader1').predict('adult_income', [row])[0]
+    assert answer.id is not None
+    read_only = f'sqlite:///file:{log}?mode=ro&uri=true'        # (chmod would not stop root)
+    with ApiServer(env=dict(FASTAI_APPS_MODELS=tmp_path / 'models', FASTAI_APPS_LOG=read_only)) as srv:
+        r = RemoteModels(srv.url, session='reader1').http.post(
+            '/v1/models/adult_income/feedback', json={'labels': [{'id': answer.id, 'truth': '<50k'}]})
+    assert r.status_code == 507 and r.json()['detail'].startswith('the labels could not be stored: the prediction log')
+    assert 'sqlalche.me' not in r.text and 'INSERT' not in r.text

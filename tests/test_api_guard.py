@@ -1,6 +1,7 @@
 """#25, critical 1: the model server answers programs of this machine that show its token, never a web page of
 another site, never through a host name it does not know; JSON only as JSON; labels only from the session that
 received the answer. Each test replays the attack the issue reports."""
+import json
 import shutil
 
 import httpx
@@ -111,3 +112,88 @@ def test_an_empty_host_is_every_address_and_needs_sign_in():
     "#25 item 6: `--Voila.ip=` listens on 0.0.0.0 and [::]: it is not loopback."
     from predictors.web.appserver import sign_in_problem
     assert sign_in_problem('', None) is not None and sign_in_problem('127.0.0.1', None) is None
+
+
+def _asgi(app, body_parts, delay=0.0, then_wait=False):
+    """Run one HTTP request through ASGI `app`: the messages it sent, and whether it raised. After the body the
+    caller disconnects (or, `then_wait`, stays connected, as a caller waiting for its answer)."""
+    import asyncio
+    sent, parts = [], list(body_parts)
+
+    async def receive():
+        await asyncio.sleep(delay)
+        if parts:
+            chunk = parts.pop(0)
+            return {'type': 'http.request', 'body': chunk, 'more_body': bool(parts)}
+        if then_wait: await asyncio.sleep(3600)
+        return {'type': 'http.disconnect'}
+
+    async def send(m): sent.append(m)
+
+    async def run():
+        try:
+            await app({'type': 'http', 'method': 'POST', 'path': '/x', 'headers': []}, receive, send)
+            return False
+        except Exception:  # noqa: BLE001
+            return True
+    return sent, asyncio.run(run())
+
+
+def test_the_unexpected_gets_a_plain_500_and_is_not_raised_on(caplog):
+    "Starlette answered a 500, then raised again: uvicorn dropped the keep-alive connection and logged it twice."
+    from predictors.api.sturdy import Sturdy
+
+    async def broken(scope, receive, send): raise KeyError('/srv/secret/path')
+    sent, raised = _asgi(Sturdy(broken), [b'{}'])
+    assert not raised and sent[0]['status'] == 500
+    assert json.loads(sent[1]['body'])['detail'] == 'the server could not answer (KeyError); its log says why.'
+    assert '/srv/secret' not in sent[1]['body'].decode()
+
+
+def test_a_body_that_stalls_or_trickles_is_answered_408_and_closed():
+    "300 connections trickling a byte every 5 s were held for ever."
+    from starlette.requests import Request
+    from predictors.api.sturdy import Sturdy
+
+    async def reads_body(scope, receive, send):
+        await Request(scope, receive).body()
+        await send({'type': 'http.response.start', 'status': 200, 'headers': []})
+        await send({'type': 'http.response.body', 'body': b'ok'})
+    stalled, raised = _asgi(Sturdy(reads_body, stall=0.05), [b'a', b'b'], delay=0.2)
+    assert not raised and stalled[0]['status'] == 408 and (b'connection', b'close') in stalled[0]['headers']
+    assert 'no part of the body came for 0 s' in json.loads(stalled[1]['body'])['detail']
+    trickle, _ = _asgi(Sturdy(reads_body, stall=0.1, min_rate=1000), [b'a'] * 10, delay=0.03)
+    assert trickle[0]['status'] == 408 and 'bytes a second' in json.loads(trickle[1]['body'])['detail']
+    fine, _ = _asgi(Sturdy(reads_body, stall=1), [b'a' * 100] * 3)
+    assert fine[0]['status'] == 200
+
+
+def test_a_caller_gone_while_sending_is_one_line(caplog):
+    "Every disconnected body logged a ~75-line ClientDisconnect traceback (28k lines after one test)."
+    import logging
+    from starlette.requests import Request
+    from predictors.api.sturdy import Sturdy
+
+    async def reads_body(scope, receive, send): await Request(scope, receive).body()
+    with caplog.at_level(logging.INFO, 'predictors.api'):
+        sent, raised = _asgi(Sturdy(reads_body), [])
+    assert not raised and sent == []
+    assert [r.getMessage() for r in caplog.records] == ['POST /x: the caller went away while sending its body']
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_an_answer_that_takes_long_is_not_cut_once_the_body_is_in():
+    "Starlette waits for a disconnect while it streams an answer: no deadline then (a 100 MB CSV takes minutes)."
+    import asyncio
+    from predictors.api.sturdy import Sturdy
+
+    async def slow_answer(scope, receive, send):
+        assert (await receive())['type'] == 'http.request'
+        waiting = asyncio.ensure_future(receive())            # as StreamingResponse listens for a disconnect
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), 'the wait for a disconnect ended early'
+        waiting.cancel()
+        await send({'type': 'http.response.start', 'status': 200, 'headers': []})
+        await send({'type': 'http.response.body', 'body': b'ok'})
+    sent, raised = _asgi(Sturdy(slow_answer, stall=0.05), [b'{}'], then_wait=True)
+    assert not raised and sent[0]['status'] == 200

@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from predictors.api.deps import Limits
 from predictors.api.errors import install_handlers
 from predictors.api.guard import Guard
+from predictors.api.sturdy import Sturdy
 from predictors.api import schemas as S
 from predictors.api.routes import health, router
 from predictors.core.settings import Settings
@@ -36,7 +37,8 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
                batch_images: bool | None = None, token=...) -> FastAPI:
     """The model server's ASGI app (store, log and token default to the environment's). Concurrent image
     requests share forward passes unless `batch_images` is False (env FASTAI_APPS_BATCH_IMAGES=0). Every
-    request passes `Guard` first (this machine's Host, no other site's page, the token when there is one)."""
+    request passes `Guard` first (this machine's Host, no other site's page, the token when there is one), then
+    `Sturdy` (a deadline on bodies, a plain 500 that keeps the connection)."""
     @asynccontextmanager
     async def lifespan(app):
         # load the active models in the background: /healthz answers at once, requests that come
@@ -56,6 +58,7 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
 
     install_handlers(app)
     settings = Settings.from_env()
+    app.add_middleware(Sturdy)                 # (added first: it runs inside Guard)
     app.add_middleware(Guard, token=settings.api_token if token is ... else token, hosts=settings.hosts)
     app.openapi = lambda: _openapi(app)
     return app

@@ -42,6 +42,8 @@ async def json_list(request, limits, key: str, example: str, what: str, most: in
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ApiError(400, f'the body is not valid JSON: {e}.') from None
+    except RecursionError:
+        raise ApiError(400, 'the body is JSON nested too deeply to read (records are one level of column: value).') from None
     items = body.get(key) if isinstance(body, dict) else body
     if not isinstance(items, list) or not items: raise ApiError(422, f'send {example} with at least one {what}.')
     if len(items) > most:

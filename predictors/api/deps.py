@@ -58,6 +58,8 @@ def card_of(models: LocalModels, name: str, version: str | None) -> dict:
         return models.card(name, version)
     except UnknownModel as e:
         raise ApiError(404, str(e).replace(f' at {models.store.root}', '')) from None   # no server paths
+    except ModelError as e:             # its card cannot be read: the others are served
+        raise ApiError(500, f'model {name} cannot be used: {e}') from None
 
 
 def predictor_of(models: LocalModels, name: str, version: str | None, takes: str):

@@ -35,5 +35,5 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse(dict(detail='; '.join(parts)), 422)
 
     @app.exception_handler(Exception)
-    async def unexpected(request, e: Exception):     # never a traceback to the caller
-        return JSONResponse(dict(detail=f'the server could not answer: {type(e).__name__}: {e}'), 500)
+    async def unexpected(request, e: Exception):     # never a traceback, a path or SQL to the caller (see `Sturdy`)
+        return JSONResponse(dict(detail=f'the server could not answer ({type(e).__name__}); its log says why.'), 500)

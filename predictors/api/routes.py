@@ -132,7 +132,10 @@ async def feedback(name: str, request: Request, models: LocalModels = Depends(ge
                 and isinstance(lab.get('truth'), str)):
             raise ApiError(422, f'label {i + 1}: send {{"id": an integer, "truth": one of {card.get("classes")}}}.')
         pairs.append((lab['id'], lab['truth']))
-    out = await run_in_threadpool(models.feedback, name, pairs, False)
+    try:
+        out = await run_in_threadpool(models.feedback, name, pairs, False)
+    except ModelError as e:                  # the log cannot be written (read-only, full, gone): 507, not stored
+        raise ApiError(507, str(e)) from None
     return dict(model=name, results=[dict(id=i, ok=True) if e is None else dict(id=i, error=e)
                                      for (i, _), e in zip(pairs, out)])
 
@@ -209,7 +212,7 @@ def healthz():
     return dict(status='ok')
 
 
-@health.get('/readyz', summary='The store is readable and every active model loads and answers',
+@health.get('/readyz', summary="The store is readable and every active model's file is the registered one, loads and answers",
             responses={200: {'model': S.ReadyzOut}, 503: {'model': S.ReadyzOut}})
 def readyz(store: ModelStore = Depends(get_store)):
     from predictors.service.loading import load_predictor, smoke
@@ -221,6 +224,7 @@ def readyz(store: ModelStore = Depends(get_store)):
     for n in names:
         label = f'{n} {store.active_version(n)}'
         try:
+            store.verify(n)           # the file on disk, not only the model in memory (re-read once it changed)
             checks.append(dict(check=label, ok=True, detail=smoke(load_predictor(n, store=store))))
         except Exception as e:  # noqa: BLE001 - every failure is reported
             ok = False

@@ -36,12 +36,21 @@ def default_root() -> Path:
     return Settings.from_env().models
 
 
+_SUMS: dict = {}      # (path, inode, mtime, size) -> sha256: a file is read again only once it changed
+
+
 def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+    "The sha256 of a file (remembered while its inode, modification time and size stay the same)."
+    st = os.stat(path)
+    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _SUMS:
+        h = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                h.update(chunk)
+        if len(_SUMS) > 1024: _SUMS.clear()
+        _SUMS[key] = h.hexdigest()
+    return _SUMS[key]
 
 
 def load_learner_file(path, code=()):
@@ -103,8 +112,14 @@ class ModelStore:
         out = []
         for d in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.')):
             if not self.versions(d.name): continue
-            if task is None or self.card(d.name).get('task') == task: out.append(d.name)
+            if task is None or self._task(d.name) == task: out.append(d.name)
         return out
+
+    def _task(self, name: str) -> str | None:
+        try:
+            return self.card(name).get('task')
+        except ModelError:
+            return None                  # a card that cannot be read: no task (asking for the model says why)
 
     def versions(self, name: str) -> list[str]:
         "The versions of `name`, oldest first (none for a name that is not a model name)."
@@ -139,13 +154,17 @@ class ModelStore:
         Parsed cards are kept while the file is unchanged (the model server reads one per request);
         the dict returned is a fresh copy of the top level, its nested values are shared: do not change them."""
         f = self.path(name, version) / CARD_FILE
-        st = f.stat()
-        key = (str(f), st.st_mtime_ns, st.st_size)
+        where = f'the model card of {name} {f.parent.name} ({f.parent.name}/{CARD_FILE} in the store)'
+        try:
+            st = f.stat()
+            key = (str(f), st.st_mtime_ns, st.st_size)
+            card = None if key in _CARDS else json.loads(f.read_text())
+        except OSError as e:
+            raise ModelError(f'{where} cannot be read ({e.strerror or e}): check its permissions, then '
+                             f'`python -m predictors verify`.') from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ModelError(f'{where} is not valid JSON ({e}): register the model again.') from None
         if key not in _CARDS:
-            try:
-                card = json.loads(f.read_text())
-            except json.JSONDecodeError as e:
-                raise ModelError(f'the model card {f} is not valid JSON: {e}') from None
             if len(_CARDS) > 256: _CARDS.clear()
             _CARDS[key] = card
         return dict(_CARDS[key])
@@ -166,7 +185,7 @@ class ModelStore:
         d = self.path(name, version)
         f, card = d / MODEL_FILE, self.card(name, d.name)
         if not f.exists():
-            raise ModelError(f'{name} {d.name}: the model file {f} is missing.')
+            raise ModelError(f'{name} {d.name}: the model file ({d.name}/{MODEL_FILE} in the store) is missing.')
         want, got = card.get('sha256'), sha256_file(f)
         if want != got:
             raise ModelError(f'{name} {d.name}: model.pkl does not match its card (sha256 {got[:12]}… '

@@ -244,8 +244,13 @@ class PredictionLog:
             rows.append(dict(prediction_id=int(i), ts=now, model=model, truth=str(truth),
                              source=source or self.source, session=session or self.session))
         if rows:
-            with self._engine().begin() as con:
-                con.execute(_FEEDBACK.insert(), rows)
+            try:
+                with self._engine().begin() as con:
+                    con.execute(_FEEDBACK.insert(), rows)
+            except sa.exc.SQLAlchemyError as e:
+                from predictors.core.store import ModelError
+                raise ModelError(f'the labels could not be stored: the prediction log cannot be written '
+                                 f'({_short(e)}).') from None
         return out
 
     def labelled(self, model: str, version: str | None = None, since: float | None = None,

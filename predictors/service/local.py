@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 
 from predictors.core.helpers import parse_since
 from predictors.core.imaging import ImageLimits
@@ -23,8 +24,14 @@ __all__ = ['LocalModels', 'model_rows', 'tabular_entries']
 
 
 def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
-    "The store's models as `ModelService.models` rows; `task`: only those of that task, or that take those inputs."
-    tasks = {n: store.card(n).get('task') for n in store.names()}
+    """The store's models as `ModelService.models` rows; `task`: only those of that task, or that take those inputs.
+    A model whose card cannot be read is left out with a warning (the others are served; asking for it says why)."""
+    tasks = {}
+    for n in store.names():
+        try:
+            tasks[n] = store.card(n).get('task')
+        except ModelError as e:
+            warnings.warn(f'{n} is not served: {e}', RuntimeWarning, stacklevel=2)
     return [dict(name=n, task=t, takes=takes_of(t), active=store.active_version(n), versions=store.versions(n))
             for n, t in tasks.items() if chosen(t, task)]
 

@@ -170,12 +170,13 @@ class AppPage(_SignInPage, TornadoVoilaHandler):
 
     async def get(self, path=None):
         if path not in self.settings['door_notebooks']: raise web.HTTPError(404)
-        self._fastai_page = {'visitor': _visitor(self), 'kernels': []}
-        page = PAGE.set(self._fastai_page)
-        try:
-            await super().get(path)
-        finally:
-            PAGE.reset(page)
+        self._fastai_page = {'visitor': _visitor(self), 'kernels': [], 'address': self.request.remote_ip or ''}
+        with self.kernel_manager.page_for(self._fastai_page):
+            page = PAGE.set(self._fastai_page)
+            try:
+                await super().get(path)
+            finally:
+                PAGE.reset(page)
 
     def write(self, chunk):
         """Voilà's page without its CDN stylesheets (the icons come with Voilà's own bundle), in plain

@@ -4,8 +4,9 @@ Each app visitor gets a kernel (~100 MB when the models are in the model server,
 Voila runs alone and every kernel loads torch, fastai and the models). Voila starts one per page
 load with no limit, so a loop of page loads could exhaust memory; idle kernels are culled
 (voila.json), and `CappedKernelManager` refuses a page with HTTP 503 "the server is busy" while
-`max_kernels` kernels are running. A pool refill (Voila's preheated
-kernels) waits for room instead of failing.
+`max_kernels` kernels are running, or when the visitor's address already holds
+`max_kernels_per_address` of them. A pool refill (Voila's preheated kernels) waits for room instead
+of failing.
 
 Each kernel handed to a page belongs to the visitor who loaded it (`owned_by`, used by
 `predictors.appserver`). A kernel whose page never connects its websocket within `connect_grace`
@@ -20,6 +21,7 @@ page cannot use). Either way the page's session watch then says the session expi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -27,10 +29,12 @@ from tornado import web
 from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int
 
-__all__ = ['CappedKernelManager', 'BUSY_MESSAGE']
+__all__ = ['CappedKernelManager', 'BUSY_MESSAGE', 'YOURS_MESSAGE']
 
 BUSY_MESSAGE = ('The server is busy: every app session is taken ({n} running). Please try again in a few '
                 'minutes; idle sessions are closed after a while.')
+YOURS_MESSAGE = ('You have {n} app sessions open, the most one address may hold: close some of the tabs of these '
+                 'apps (or wait: idle sessions are closed after a while), then reload.')
 
 
 class CappedKernelManager(AsyncMappingKernelManager):
@@ -41,6 +45,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
     connect_grace = Float(60, config=True,
                           help='Seconds a served page has to connect to its kernel before the kernel is shut down.')
 
+    max_kernels_per_address = Int(40, config=True,
+                                  help='Most page kernels one client address holds at once (behind a proxy: '
+                                       'its X-Forwarded-For); a page beyond it gets HTTP 503. 0: no limit.')
+
     max_kernel_memory = Int(2048, config=True,
                             help="MB of memory a page's kernel may take; one over it is shut down (0: no limit).")
 
@@ -50,6 +58,9 @@ class CappedKernelManager(AsyncMappingKernelManager):
         super().__init__(**kwargs)
         self._starting = 0
         self._owners: dict[str, str] = {}        # kernel id -> visitor
+        self._addresses: dict[str, str] = {}     # kernel id -> the client address whose page it serves
+        self._rendering: dict[str, list] = {}    # client address -> its pages being rendered
+        self._told: set[str] = set()             # kernels whose shutting down is logged
         self._deadline: dict[str, float] = {}    # kernel id -> when it is shut down unless a page connects
         self._sweeper = None
         self._ending: dict[str, str] = {}        # kernel id -> why it is shut down at the next sweep
@@ -60,6 +71,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
         page = PAGE.get()
         if page is None or not kernel_id: return
         self._owners[kernel_id] = page['visitor']
+        self._addresses[kernel_id] = page.get('address', '')
         page['kernels'].append(kernel_id)
         self._deadline[kernel_id] = time.monotonic() + max(600.0, self.connect_grace)   # until the page is served
         self.add_restart_callback(kernel_id, lambda: self._ending.setdefault(kernel_id, 'it restarted'))
@@ -106,18 +118,40 @@ class CappedKernelManager(AsyncMappingKernelManager):
     async def _end(self, kernel_id: str, why: str) -> bool:
         "Shut down a page's kernel (its page then says the session expired); False if it cannot be yet."
         if kernel_id not in self: return True
+        if kernel_id not in self._told:
+            self._told.add(kernel_id)
+            self.log.warning('Shutting down kernel %s: %s', kernel_id, why)
         try:
             await self.shutdown_kernel(kernel_id, now=True)
         except Exception as e:  # noqa: BLE001 - pending (restarting), or it ended meanwhile
             if kernel_id in self:
                 self.log.debug('Kernel %s not shut down yet: %s', kernel_id, e)
                 return False
-        self.log.warning('Shut down kernel %s: %s', kernel_id, why)
+        self._told.discard(kernel_id)
         return True
 
     def remove_kernel(self, kernel_id):
-        self._owners.pop(kernel_id, None); self._deadline.pop(kernel_id, None)
+        self._owners.pop(kernel_id, None); self._deadline.pop(kernel_id, None); self._addresses.pop(kernel_id, None)
         return super().remove_kernel(kernel_id)
+
+    @contextlib.contextmanager
+    def page_for(self, page: dict):
+        """While `page` (`{'visitor', 'kernels', 'address'}`) is rendered and its kernel handed over; 503 when
+        its address already holds `max_kernels_per_address` page kernels, pages still waiting for one included."""
+        address = page.get('address', '')
+        waiting = self._rendering.setdefault(address, [])
+        held = sum(a == address for a in self._addresses.values()) + sum(not p['kernels'] for p in waiting)
+        if self.max_kernels_per_address and held >= self.max_kernels_per_address:
+            if not waiting: del self._rendering[address]
+            self.log.warning('A client address holds %d page kernels: page refused with 503', held)
+            yours = YOURS_MESSAGE.format(n=held)
+            raise web.HTTPError(503, yours, reason=yours)
+        waiting.append(page)
+        try:
+            yield
+        finally:
+            waiting.remove(page)
+            if not waiting: self._rendering.pop(address, None)
 
     def running(self) -> int:
         "Kernels running or starting."
@@ -134,6 +168,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 self.log.warning('Kernel cap reached (%d running): page refused with 503', self.running())
                 busy = BUSY_MESSAGE.format(n=self.running())
                 raise web.HTTPError(503, busy, reason=busy)     # Voila's error page shows the reason
+
             self._starting += 1
             try:
                 kid = await super().start_kernel(*args, kernel_id=kernel_id, **kwargs)
