@@ -17,10 +17,10 @@ from widget_client import (V1, WidgetClient, connect_kernel, get, msg, open_page
 
 @pytest.fixture(scope='module')
 def doors(tmp_path_factory):
-    "Both doors; at most 20 kernels per door, 4 per address, a page that does not connect within 4 s loses its kernel."
+    "Both doors; at most 30 kernels per door, 10 per address, a page that does not connect within 4 s loses its kernel."
     d = tmp_path_factory.mktemp('doors')
-    with VoilaServer(['notebooks', '--CappedKernelManager.max_kernels=20', '--CappedKernelManager.connect_grace=4',
-                      '--CappedKernelManager.max_kernels_per_address=4',
+    with VoilaServer(['notebooks', '--CappedKernelManager.max_kernels=30', '--CappedKernelManager.connect_grace=4',
+                      '--CappedKernelManager.max_kernels_per_address=10',
                       '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}'], serve=True,
                      env=dict(FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_HOSTS='apps.example.org'),
                      log=d / 'serve.log') as srv:
@@ -238,11 +238,11 @@ def test_pages_that_never_connect_give_their_kernel_back(doors):
     session); kernels whose page never connected are shut down within seconds, not 15 min."""
     from concurrent.futures import ThreadPoolExecutor
     page = doors.url + 'voila/render/tabular_app.ipynb'
-    with ThreadPoolExecutor(12) as ex:             # at once, as a script would
-        got = list(ex.map(lambda _: _get_from('127.0.0.5', page), range(12)))
+    with ThreadPoolExecutor(14) as ex:             # at once, as a script would
+        got = list(ex.map(lambda _: _get_from('127.0.0.5', page), range(14)))
     codes = [c for c, _ in got]
-    assert codes.count(200) == 4 and codes.count(503) == 8, codes
-    assert 'You have 4 app sessions open, the most one address may hold' in got[codes.index(503)][1]
+    assert codes.count(200) == 10 and codes.count(503) == 4, codes
+    assert 'You have 10 app sessions open, the most one address may hold' in got[codes.index(503)][1]
     assert _get_from('127.0.0.6', page)[0] == 200, 'another address has its own share'
     end, code = time.time() + 90, 503
     while time.time() < end and code != 200:      # the address's share comes back once they are shut down

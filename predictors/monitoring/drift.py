@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference', 'TRAFFIC', 'of_traffic', 'coarsen', 'LOGGED_INPUTS']
+__all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference', 'TRAFFIC', 'DRIFT_ROWS', 'coarsen', 'LOGGED_INPUTS']
 
 _EPS = 1e-4
 BIN = 'bin:'                   # a number logged as its reference bin only (`coarsen`)
@@ -210,22 +210,23 @@ TRAFFIC = {'single': 'answers given one at a time: forms, images, API calls',
            'batch': 'rows of scored files: CSV uploads, CLI, API CSV', 'all': 'every logged prediction'}
 
 
-def of_traffic(df: pd.DataFrame, traffic: str = 'single') -> pd.DataFrame:
-    "The rows of a log DataFrame that belong to `traffic` (a key of `TRAFFIC`)."
-    if traffic not in TRAFFIC: raise ValueError(f'traffic must be one of {", ".join(TRAFFIC)}, not {traffic!r}')
-    if traffic == 'all' or not len(df): return df
-    batch = df['source'].astype(str).str.endswith(':batch')
-    return df[batch if traffic == 'batch' else ~batch]
+DRIFT_ROWS = 20_000   # the newest rows of a window a drift report reads: its cost does not grow with the log
 
 
 def report_from_log(log, card: dict, since: float | None = None, until: float | None = None,
-                    settings: DriftSettings = DriftSettings(), traffic: str = 'single') -> tuple[dict, pd.DataFrame]:
+                    settings: DriftSettings = DriftSettings(), traffic: str = 'single',
+                    most: int = DRIFT_ROWS) -> tuple[dict, pd.DataFrame]:
     """Drift of the predictions logged for the card's model (all its versions) in a time window, of one
-    kind of traffic (`TRAFFIC`); the report says how many rows of the other kinds it left out."""
-    every = log.read(model=card.get('name'), since=since, until=until)
-    df = of_traffic(every, traffic)
+    kind of traffic (`TRAFFIC`), from its newest `most` rows; the report says how many rows the window
+    holds when it has more (`in_window`, else None) and how many of the other kinds it left out."""
+    if traffic not in TRAFFIC: raise ValueError(f'traffic must be one of {", ".join(TRAFFIC)}, not {traffic!r}')
+    batch = None if traffic == 'all' else traffic == 'batch'
+    window = dict(model=card.get('name'), since=since, until=until)
+    df = log.read(**window, batch=batch, limit=most)
+    in_window = log.count(**window, batch=batch) if len(df) >= most else None     # (None: every row was read)
     ok = df[df['error'].isna()] if len(df) else df
     inputs = pd.DataFrame(list(ok['inputs'])) if len(ok) else pd.DataFrame()
     report = drift_report(card, inputs, ok['prediction'] if len(ok) else [], settings)
-    report.update(traffic=traffic, traffic_left_out=int(len(every) - len(df)))
+    report.update(traffic=traffic, in_window=in_window,
+                  traffic_left_out=0 if batch is None else int(log.count(**window, batch=not batch)))
     return report, df

@@ -272,15 +272,22 @@ class PredictionLog:
         df['inputs'] = df['inputs'].map(json.loads)
         return df
 
-    def read(self, model: str | None = None, since: float | None = None, until: float | None = None,
-             limit: int | None = None):
-        "Logged predictions as a DataFrame (newest last); `inputs` and `probabilities` parsed."
-        import pandas as pd
-        if not self._exists(): return pd.DataFrame(columns=_COLS)
-        q, t = sa.select(_TABLE), _TABLE.c
+    def _window(self, q, model, since, until, batch):
+        t = _TABLE.c
         if model: q = q.where(t.model == model)
         if since is not None: q = q.where(t.ts >= since)
         if until is not None: q = q.where(t.ts < until)
+        if batch is not None: q = q.where(t.source.like('%:batch') if batch else t.source.notlike('%:batch'))
+        return q
+
+    def read(self, model: str | None = None, since: float | None = None, until: float | None = None,
+             limit: int | None = None, batch: bool | None = None):
+        """Logged predictions as a DataFrame (newest last); `inputs` and `probabilities` parsed. `limit`: the
+        newest that many; `batch`: only rows of scored files (True) or only the others (False)."""
+        import pandas as pd
+        if not self._exists(): return pd.DataFrame(columns=_COLS)
+        t = _TABLE.c
+        q = self._window(sa.select(_TABLE), model, since, until, batch)
         q = q.order_by(t.id.desc()).limit(limit) if limit else q.order_by(t.id)
         with self._engine().connect() as con:
             df = pd.DataFrame(con.execute(q).all(), columns=_COLS)
@@ -298,10 +305,11 @@ class PredictionLog:
             con.execute(_SHADOW.delete().where(_SHADOW.c.prediction_id.in_(old)))
             return con.execute(_TABLE.delete().where(_TABLE.c.ts < before)).rowcount
 
-    def count(self, model: str | None = None) -> int:
+    def count(self, model: str | None = None, since: float | None = None, until: float | None = None,
+              batch: bool | None = None) -> int:
+        "How many predictions are logged (of `model`, in the window, of scored files or not: as `read`)."
         if not self._exists(): return 0
-        q = sa.select(sa.func.count()).select_from(_TABLE)
-        if model: q = q.where(_TABLE.c.model == model)
+        q = self._window(sa.select(sa.func.count()).select_from(_TABLE), model, since, until, batch)
         with self._engine().connect() as con:
             return con.execute(q).scalar_one()
 

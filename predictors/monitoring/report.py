@@ -74,6 +74,8 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
     out = ['<div class="drift-report" style="font-family:system-ui,sans-serif">',
            f'<h3>Drift of {esc(report["model"])} (card {esc(report["version"])}): {_badge(report["verdict"])}</h3>',
            f'<p class="drift-summary">{report["rows"]} prediction(s) compared with the training data'
+           + (f' (the newest of the {report["in_window"]:,} in this window)'
+              if report.get('in_window') else '')
            + (f' — {esc(_traffic_words(report))}' if report.get('traffic') else '') + '; '
            f'{len(report["drifted_columns"])} drifted column(s)'
            + (f': {esc(", ".join(report["drifted_columns"]))}' if report['drifted_columns'] else '')
