@@ -9,6 +9,14 @@ FRUIT_DIR = ROOT / 'data' / 'fruit_emoji'
 TEST_IMAGES = ROOT / 'test_images'
 
 
+def run_async(coro):
+    "Run a coroutine in a fresh loop in its own thread (Playwright's sync API may hold this thread's loop)."
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, coro).result()
+
+
 def run_cli(*args, models=None, log=None, check=None):
     "Run `python -m predictors …` in a subprocess (store and prediction log if given); returns CompletedProcess."
     import subprocess

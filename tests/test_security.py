@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from helpers import run_async
 from voila_server import ROOT, VoilaServer, free_port
 from widget_client import (V1, WidgetClient, connect_kernel, get, msg, open_page, page_cookie, read_frame,
                            v1_frame)
@@ -26,13 +27,6 @@ def doors(tmp_path_factory):
                      log=d / 'serve.log') as srv:
         srv.wait_for_pools(4)
         yield srv
-
-
-def _run(coro):
-    "Run a coroutine in a fresh loop in its own thread (Playwright's sync API may hold this thread's loop)."
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as ex:
-        return ex.submit(lambda: asyncio.run(coro)).result()
 
 
 async def _fetch(url, method='GET', headers=None, body=None):
@@ -105,7 +99,7 @@ def test_the_operators_door_needs_its_token(doors):
         out['answers'] = await _page_answers(ws_url, cookie)
         return out
 
-    out = _run(scenario())
+    out = run_async(scenario())
     for k in ('bare', 'wrong'):
         assert out[k].code == 302 and '/login' in out[k].headers['Location'], k
     assert out['ws'] == 403
@@ -125,7 +119,7 @@ def test_a_kernel_websocket_must_speak_v1(doors):
     async def scenario():
         ws_url, cookie = await open_page(doors.url)
         return await _refused(ws_url, cookie, subprotocols=()), await _page_answers(ws_url, cookie)
-    v0, ok = _run(scenario())
+    v0, ok = run_async(scenario())
     assert v0 == 400 and ok
 
 
@@ -141,7 +135,7 @@ def test_a_malformed_frame_closes_its_socket_only(doors):
         await ws.write_message((10 ** 17).to_bytes(8, 'little') + b'\0' * 64, binary=True)
         while await asyncio.wait_for(ws.read_message(), 30) is not None: pass
         return ws.close_code, await _page_answers(ws_url, cookie)
-    code, ok = _run(scenario())
+    code, ok = run_async(scenario())
     assert code == 1003 and ok
     assert voila.memory_info().rss < before + 200 * 2 ** 20
     assert psutil.pid_exists(voila.pid)
@@ -162,7 +156,7 @@ def test_a_kernel_id_alone_grants_nothing(doors):
         out['owner_get'] = (await _fetch(doors.url + f'api/kernels/{kid}', headers={'Cookie': owner})).code
         out['owner_ws'] = await _page_answers(ws_url, owner)
         return out
-    out = _run(scenario())
+    out = run_async(scenario())
     assert out['ws_none'] == 403 and out['ws_stranger'] == 403
     assert out['get'] == 403 and out['delete'] == 403 and out['shutdown'] == 403 and out['alive']
     assert out['owner_get'] == 200 and out['owner_ws']
@@ -178,7 +172,7 @@ def test_unknown_host_names_are_refused(doors):
         ws_url, cookie = await open_page(doors.url)
         ws = await _refused(ws_url, cookie, headers={'Host': f'attacker.example:{port}'})
         return bad.code, good.code, named.code, ws
-    assert _run(scenario()) == (403, 200, 200, 403)
+    assert run_async(scenario()) == (403, 200, 200, 403)
 
 
 def test_no_traceback_reaches_a_page(doors):
@@ -193,7 +187,7 @@ def test_no_traceback_reaches_a_page(doors):
         ok = await _answers(c.ws)
         c.close()
         return c.seen, ok
-    seen, ok = _run(scenario())
+    seen, ok = run_async(scenario())
     assert ok
     text = repr(seen)
     assert not [m for m in seen if m['msg_type'] == 'error' or (m['msg_type'] == 'stream'
@@ -216,7 +210,7 @@ def test_a_message_up_to_the_limit_passes_and_one_over_is_refused(doors):
                 out.append(False)
             ws.close()
         return out
-    assert _run(scenario()) == [True, False]
+    assert run_async(scenario()) == [True, False]
 
 
 def _get_from(address: str, url: str):
@@ -354,7 +348,7 @@ def test_forged_widget_messages_neither_grow_the_kernel_nor_lift_a_limit(doors):
         zone_state = c.states[zone]
         c.close()
         return grown, menu_index, typed, zone_state
-    grown, menu_index, typed, zone = _run(scenario())
+    grown, menu_index, typed, zone = run_async(scenario())
     assert grown < 50, f'the kernel grew by {grown:.0f} MB'
     assert isinstance(menu_index, int) and typed == '41'
     assert zone['max_files'] == 64 and zone['max_total_bytes'] == 100 * 2 ** 20
@@ -387,7 +381,7 @@ def test_a_kernel_restarted_under_its_page_ends_the_session(doors, how):
             code = (await status()).code
         c.close()
         return alive, code
-    assert _run(scenario()) == (200, 404)
+    assert run_async(scenario()) == (200, 404)
 
 
 def test_a_kernel_over_its_memory_limit_is_shut_down():
@@ -401,7 +395,7 @@ def test_a_kernel_over_its_memory_limit_is_shut_down():
     async def end(kid, why):
         ended.append((kid, why)); return True
     km._end = end
-    asyncio.run(km._sweep())
+    run_async(km._sweep())
     assert ended == [('big', 'it took 700 MB, over the limit of 500 MB')]
 
 
@@ -433,7 +427,7 @@ def test_signing_out_ends_the_session_and_guessing_tokens_is_throttled(doors):
         guesses = [(await _fetch(page + f'?token=guess{i}')).code for i in range(12)]
         right = (await _fetch(page + f'?token={doors.operator_token}')).code
         return before, out, after, visitors, templates, guesses, right
-    before, out, after, visitors, templates, guesses, right = _run(scenario())
+    before, out, after, visitors, templates, guesses, right = run_async(scenario())
     assert before == 200 and out.code == 200 and b'You are signed out' in out.body
     assert after.code == 302 and '/login' in after.headers['Location'], 'the old cookie is refused'
     assert visitors == 200 and templates == [404] * 6

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helpers import run_cli
+from helpers import run_async, run_cli
 from voila_server import VoilaServer, free_port
 from widget_client import connect_kernel, get, msg, open_app, open_page, read_frame, v1_frame
 
@@ -58,14 +58,6 @@ def test_nothing_else_is_served(make_serve, path):
     assert status in (403, 404, 405), (status, body[:200])
 
 
-def _run(coro_fn):
-    "Run a coroutine in its own thread and loop (Playwright's sync API may hold this thread's loop)."
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as ex:
-        return ex.submit(lambda: asyncio.run(coro_fn())).result()
-
-
 def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
     "Voilà passes only widget messages to the kernel: an execute_request is dropped (checked with a control)."
     import asyncio
@@ -90,7 +82,7 @@ def test_a_page_cannot_run_code_in_its_kernel(make_serve, tmp_path):
         ws.close()
         return info, execute, replies
 
-    info, execute, replies = _run(talk)
+    info, execute, replies = run_async(talk())
     answered = {}
     for r in replies: answered.setdefault(r.get('parent_header', {}).get('msg_id'), set()).add(r['msg_type'])
     assert 'kernel_info_reply' in answered.get(info['header']['msg_id'], ()), 'control: the channel works'
@@ -113,7 +105,7 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
         k.close()
         return out
 
-    out = _run(scenario)
+    out = run_async(scenario())
     assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
     assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
     assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
@@ -134,7 +126,7 @@ def test_a_forged_upload_name_and_size_are_not_trusted(make_serve):
         k.close()
         return text
 
-    text = _run(scenario)
+    text = run_async(scenario())
     assert text and '3 of 3 rows scored' in text and 'download="passwd_scored.csv"' in text
     assert '../' not in text and 'root:' not in text
 
