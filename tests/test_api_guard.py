@@ -7,10 +7,11 @@ import shutil
 import httpx
 import pytest
 
-from helpers import ROOT, run_cli
+from helpers import ROOT, run_async, run_cli
 from voila_server import ApiServer
 
 TOKEN = 'test-token-0123456789abcdef'
+KERNEL_TOKEN = 'test-kernel-token-0123456789'      # the doors' own (make serve makes one per run)
 
 
 @pytest.fixture(scope='module')
@@ -18,8 +19,10 @@ def guarded(tmp_path_factory):
     from predictors import ModelStore
     d = tmp_path_factory.mktemp('guarded')
     shutil.copytree(ModelStore().root, d / 'models')
-    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_API_TOKEN=TOKEN)
+    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_API_TOKEN=TOKEN,
+               FASTAI_APPS_KERNEL_TOKEN=KERNEL_TOKEN)
     with ApiServer(env=env, log=d / 'api.log') as srv:
+        srv.log_db = d / 'log.db'
         srv.bare = httpx.Client(base_url=srv.url, timeout=60)
         srv.auth = httpx.Client(base_url=srv.url, timeout=60, headers={'Authorization': f'Bearer {TOKEN}'})
         yield srv
@@ -136,7 +139,7 @@ def _asgi(app, body_parts, delay=0.0, then_wait=False):
             return False
         except Exception:  # noqa: BLE001
             return True
-    return sent, asyncio.run(run())
+    return sent, run_async(run())
 
 
 def test_the_unexpected_gets_a_plain_500_and_is_not_raised_on(caplog):
@@ -197,3 +200,20 @@ def test_an_answer_that_takes_long_is_not_cut_once_the_body_is_in():
         await send({'type': 'http.response.body', 'body': b'ok'})
     sent, raised = _asgi(Sturdy(slow_answer, stall=0.05), [b'{}'], then_wait=True)
     assert not raised and sent[0]['status'] == 200
+
+
+def test_only_the_apps_kernels_are_logged_as_the_apps(guarded):
+    """`X-Source: app` from a program counted as form answers in drift. The doors' own token (given to the app
+    kernels only) is what makes an answer the apps'; a program that says it is one is logged as `api`."""
+    from predictors.monitoring.log import PredictionLog
+    import pandas as pd
+    from helpers import ADULT_CSV
+    row = {k: (v.item() if hasattr(v, 'item') else v) for k, v in pd.read_csv(ADULT_CSV, nrows=1).iloc[0].items()}
+    row.pop('salary')
+    for token, session in ((TOKEN, 'program1'), (KERNEL_TOKEN, 'kernel1')):
+        r = guarded.bare.post('/v1/models/adult_income/predict', json={'records': [row]},
+                              headers={'Authorization': f'Bearer {token}', 'X-Source': 'app', 'X-Session-Id': session})
+        assert r.status_code == 200, r.text
+    df = PredictionLog(guarded.log_db).read('adult_income')
+    df = df[df['session'].isin(['program1', 'kernel1'])]
+    assert dict(zip(df['session'], df['source'])) == {'program1': 'api', 'kernel1': 'app'}

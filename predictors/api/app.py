@@ -59,7 +59,8 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     install_handlers(app)
     settings = Settings.from_env()
     app.add_middleware(Sturdy)                 # (added first: it runs inside Guard)
-    app.add_middleware(Guard, token=settings.api_token if token is ... else token, hosts=settings.hosts)
+    app.add_middleware(Guard, token=settings.api_token if token is ... else token, hosts=settings.hosts,
+                       kernel_token=settings.kernel_token if token is ... else None)
     app.openapi = lambda: _openapi(app)
     return app
 

@@ -49,6 +49,8 @@ def get_models(request: Request, x_session_id: str | None = Header(None), x_sour
     "The models as seen by this caller: predictions logged with its session id and source."
     session = x_session_id if valid_id(x_session_id) else None
     source = x_source if valid_id(x_source) else 'api'
+    if source.startswith('app') and request.scope.get('state', {}).get('caller') == 'program':
+        source = 'api'                         # only the apps' kernels (the doors' token) log the apps' answers
     return LocalModels(request.app.state.store, request.app.state.log, session=session, source=source,
                        batch_images=request.app.state.batch_images)
 

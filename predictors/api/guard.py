@@ -5,8 +5,11 @@
   another site cannot reach the server through a name it controls (DNS rebinding);
 - a request that carries an `Origin` of another site is refused: browsers add it to every cross-site
   request, and nothing but the server's own `/docs` page is a web page that should call it;
-- with a token (`FASTAI_APPS_API_TOKEN`; `make serve` makes one for each run and gives it to the app
-  kernels) every route but `/healthz` needs `Authorization: Bearer <token>`.
+- with a token (`FASTAI_APPS_API_TOKEN`, for programs; `make serve` makes one for each run) every route but
+  `/healthz` needs `Authorization: Bearer <token>`. The app kernels show the doors' own token instead
+  (`FASTAI_APPS_KERNEL_TOKEN`, made by `make serve` and given to nothing else): only their answers are logged
+  as the apps' (`X-Source: app…`); a program that says it is an app is logged as `api`
+  (`scope['state']['caller']`: 'app', 'program', or 'anyone' where they cannot be told apart).
 """
 from __future__ import annotations
 
@@ -25,15 +28,17 @@ _OPEN = frozenset({'/healthz'})
 class Guard:
     "The checks above, before any route runs; a refusal is JSON `{\"detail\": reason}` like every other."
 
-    def __init__(self, app, token: str | None = None, hosts=()):
-        self.app, self.token = app, token
+    def __init__(self, app, token: str | None = None, hosts=(), kernel_token: str | None = None):
+        self.app, self.token, self.kernel_token = app, token, kernel_token
         self.hosts = LOCAL_HOSTS | {h.lower() for h in hosts}
 
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         headers = {k.decode('latin-1').lower(): v.decode('latin-1') for k, v in scope.get('headers', [])}
         why = self._refusal(scope.get('path', ''), headers)
-        if why is None: return await self.app(scope, receive, send)
+        if why is None:
+            scope.setdefault('state', {})['caller'] = self._caller(headers)
+            return await self.app(scope, receive, send)
         status, reason = why
         body = json.dumps({'detail': reason}).encode()
         extra = [(b'www-authenticate', b'Bearer')] if status == 401 else []
@@ -50,9 +55,18 @@ class Guard:
         origin = headers.get('origin')
         if origin and urlsplit(origin).netloc.lower() != host.lower():
             return 403, 'the model server does not answer web pages of other sites (this request came from one).'
-        if self.token and path not in _OPEN:
-            given = headers.get('authorization', '')
-            if not (given.startswith('Bearer ') and secrets.compare_digest(given[7:].strip(), self.token)):
-                return 401, ('send the model server\'s token: `Authorization: Bearer $FASTAI_APPS_API_TOKEN` '
-                             '(`make serve` prints where it is).')
+        if (self.token or self.kernel_token) and path not in _OPEN and self._caller(headers) is None:
+            return 401, ('send the model server\'s token: `Authorization: Bearer $FASTAI_APPS_API_TOKEN` '
+                         '(`make serve` prints where it is).')
+        return None
+
+    def _caller(self, headers: dict) -> str | None:
+        """'app' (the doors' token), 'program' (the programs' token, where the doors have their own), 'anyone' (the
+        callers cannot be told apart: no token, or the doors' is not set), None (a wrong token)."""
+        if not (self.token or self.kernel_token): return 'anyone'
+        given = headers.get('authorization', '')
+        given = given[7:].strip() if given.startswith('Bearer ') else ''
+        if given and self.kernel_token and secrets.compare_digest(given, self.kernel_token): return 'app'
+        if given and self.token and secrets.compare_digest(given, self.token):
+            return 'program' if self.kernel_token else 'anyone'
         return None

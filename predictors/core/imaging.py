@@ -118,11 +118,11 @@ _DECODING = _DecodeMemory()
 
 
 def _map_large_blocks() -> None:
-    """Have glibc map blocks of 1 MB and more and unmap them when freed: by default it raises that threshold
+    """Have glibc map blocks of 8 MB and more and unmap them when freed: by default it raises that threshold
     to the largest block freed (up to 32 MB), after which a big image's memory stays in the heap for good."""
     try:
         import ctypes
-        ctypes.CDLL('libc.so.6').mallopt(-3, 1 << 20)      # M_MMAP_THRESHOLD
+        ctypes.CDLL('libc.so.6').mallopt(-3, 8 << 20)      # M_MMAP_THRESHOLD (Pillow allocates images in 16 MB blocks)
     except (OSError, AttributeError):
         pass                                                # not glibc: its own policy
 

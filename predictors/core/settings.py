@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ['Settings', 'ROOT', 'API_ENV', 'MODELS_ENV', 'LOG_ENV', 'TOKEN_ENV', 'OPERATOR_TOKEN_ENV', 'HOSTS_ENV',
-           'API_TOKEN_ENV']
+           'API_TOKEN_ENV', 'KERNEL_TOKEN_ENV']
 
 ROOT = Path(__file__).resolve().parents[2]      # the project folder (models/, logs/, notebooks/)
 API_ENV, MODELS_ENV, LOG_ENV = 'FASTAI_APPS_API', 'FASTAI_APPS_MODELS', 'FASTAI_APPS_LOG'
 TOKEN_ENV, OPERATOR_TOKEN_ENV, HOSTS_ENV = 'FASTAI_APPS_TOKEN', 'FASTAI_APPS_OPERATOR_TOKEN', 'FASTAI_APPS_HOSTS'
 API_TOKEN_ENV = 'FASTAI_APPS_API_TOKEN'
+KERNEL_TOKEN_ENV = 'FASTAI_APPS_KERNEL_TOKEN'     # the doors' own credential: what app kernels show the model server
 
 _INTS = dict(max_image_bytes=('FASTAI_APPS_MAX_IMAGE_BYTES', 10 * 2**20), max_pixels=('FASTAI_APPS_MAX_PIXELS', 40_000_000),
              max_files=('FASTAI_APPS_MAX_FILES', 64), max_upload_bytes=('FASTAI_APPS_MAX_UPLOAD_BYTES', 100 * 2**20),
@@ -37,6 +38,7 @@ class Settings:
     token: str | None = None                             # FASTAI_APPS_TOKEN: the visitors' door's sign-in
     operator_token: str | None = None                    # FASTAI_APPS_OPERATOR_TOKEN: the operators' door's
     api_token: str | None = None                         # FASTAI_APPS_API_TOKEN: what programs show the model server
+    kernel_token: str | None = None                      # FASTAI_APPS_KERNEL_TOKEN: what app kernels show it (serve makes it)
     hosts: tuple = ()                                    # FASTAI_APPS_HOSTS: Host names the doors accept
     max_image_bytes: int = _INTS['max_image_bytes'][1]
     max_pixels: int = _INTS['max_pixels'][1]
@@ -53,8 +55,9 @@ class Settings:
 
     @property
     def api_headers(self) -> dict:
-        "The header a call of the model server shows its token in (none without a token)."
-        return {'Authorization': f'Bearer {self.api_token}'} if self.api_token else {}
+        "The header a call of the model server shows its token in: an app kernel's own, else a program's (none without)."
+        token = self.kernel_token or self.api_token
+        return {'Authorization': f'Bearer {token}'} if token else {}
 
     @classmethod
     def from_env(cls, env=None) -> 'Settings':
@@ -68,6 +71,7 @@ class Settings:
         kw = dict(api=env.get(API_ENV) or None, log_inputs=env.get('FASTAI_APPS_LOG_INPUTS') or 'raw',
                   batch_images=env.get('FASTAI_APPS_BATCH_IMAGES', '1') != '0', token=env.get(TOKEN_ENV) or None,
                   operator_token=env.get(OPERATOR_TOKEN_ENV) or None, api_token=env.get(API_TOKEN_ENV) or None,
+                  kernel_token=env.get(KERNEL_TOKEN_ENV) or None,
                   hosts=tuple(h.strip() for h in (env.get(HOSTS_ENV) or '').split(',') if h.strip()))
         if env.get(MODELS_ENV): kw['models'] = Path(env[MODELS_ENV])
         if env.get(LOG_ENV): kw['log'] = env[LOG_ENV]

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from predictors.core.settings import API_TOKEN_ENV, OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
+from predictors.core.settings import API_TOKEN_ENV, KERNEL_TOKEN_ENV, OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
 
 __all__ = ['serve', 'OPERATOR_TOKEN_ENV', 'THIN_KERNEL_MB']
 
@@ -84,7 +84,7 @@ def _preflight(host: str, ports: list, api_port: int, operator_port: int, keep: 
     return None
 
 
-def _supervise(doors: dict, start, api_cmd: list, api, keep, stopping: list) -> int:
+def _supervise(doors: dict, start_api, api, keep, stopping: list) -> int:
     "Watch the processes until a door stops or a signal comes, restarting the model server; then stop them all."
     code, pruned, api_started, quick_deaths = 0, time.monotonic(), time.monotonic(), 0
     try:
@@ -103,7 +103,7 @@ def _supervise(doors: dict, start, api_cmd: list, api, keep, stopping: list) -> 
                 end = time.monotonic() + (delay if delay > 1 else 0)
                 while time.monotonic() < end and not stopping: time.sleep(0.2)
                 if stopping: break
-                api, api_started = start(api_cmd), time.monotonic()
+                api, api_started = start_api(), time.monotonic()
             if keep and time.monotonic() - pruned > 86400:
                 _prune(keep); pruned = time.monotonic()
             time.sleep(0.2)
@@ -129,12 +129,15 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
         _say(problem); return 2
     _prune(keep)
     api_url = f'http://127.0.0.1:{api_port}'
-    base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV)}
+    base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV, API_TOKEN_ENV)}
     base['FASTAI_APPS_API'] = api_url
     settings = Settings.from_env()
     operator_token = settings.operator_token or secrets.token_urlsafe(24)
-    # the model server answers only with its token: the app kernels and the operators' pages get it from here
-    base[API_TOKEN_ENV] = settings.api_token or secrets.token_urlsafe(24)
+    # the model server answers only with a token: programs show theirs (printed below), the app kernels and the
+    # operators' pages the doors' own, made for each run and given to nothing else, so that what the server logs
+    # as an app's answer (drift of the form's traffic, live accuracy) comes from the apps only
+    api_token = settings.api_token or secrets.token_urlsafe(24)
+    base[KERNEL_TOKEN_ENV] = secrets.token_urlsafe(24)
     api_cmd = [sys.executable, '-m', 'predictors', 'api', '--host', '127.0.0.1', '--port', str(api_port),
                '--workers', str(api_workers)]
     door = lambda name, h, p: [sys.executable, '-m', 'predictors.web.appserver', 'notebooks', f'--AppServer.door={name}',
@@ -144,10 +147,13 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, lambda s, f: stopping.append(s))
 
-    api = start(api_cmd)
+    # MALLOC_ARENA_MAX: the server's threads share two malloc arenas instead of one each (up to 16 here), so
+    # the memory a burst of visitors took goes back instead of staying spread over the arenas
+    start_api = lambda: start(api_cmd, dict(base, **{API_TOKEN_ENV: api_token, 'MALLOC_ARENA_MAX': '2'}))
+    api = start_api()
     _say(f'model server at {api_url} (docs: {api_url}/docs; programs send `Authorization: Bearer` and '
          + (f'the token in ${API_TOKEN_ENV})' if settings.api_token else
-            f'{base[API_TOKEN_ENV]}, made for this run: set ${API_TOKEN_ENV} to choose one)'))
+            f'{api_token}, made for this run: set ${API_TOKEN_ENV} to choose one)'))
     visitor_env = dict(base, **({TOKEN_ENV: settings.token} if settings.token else {}))
     doors = {f'the apps on port {p}': start(door('visitors', host, p), visitor_env) for p in ports}
     doors["the operators' door"] = start(door('operators', '127.0.0.1', operator_port),
@@ -158,5 +164,5 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
          + (f' (sign-in: the token in ${OPERATOR_TOKEN_ENV})' if settings.operator_token
             else f'?token={operator_token} (made for this run; set ${OPERATOR_TOKEN_ENV} to choose one)'))
     _say('Ctrl-C stops everything')
-    code = _supervise(doors, start, api_cmd, api, keep, stopping)
+    code = _supervise(doors, start_api, api, keep, stopping)
     return code
