@@ -101,3 +101,43 @@ def test_import_registers_a_regression_learner_as_one(tmp_path, adult_df):
     adult_df.head(1).to_csv(row, index=False)
     got = json.loads(run_cli('predict', 'reg', row, '--no-log', models=tmp_path / 'models', check=0).stdout)
     assert isinstance(got['prediction'], float) and 'range' not in got      # no CSV given: no errors to draw a range from
+
+
+def test_the_command_line_as_a_newcomer_meets_it(tmp_path, demo_store):
+    """#26 item 13: a folder of images is its images (it said "the file is empty (0 bytes)"); `… | head` ends
+    quietly (a BrokenPipeError traceback); `--models` after the verb works and a store that is not there is
+    refused ("(no models)", exit 0); each verb's --help says what it does and its defaults; the top-level help
+    names the three processes `serve` runs; CSV answers carry their log id, so they can be labelled by it."""
+    import subprocess
+    import sys
+    from helpers import ROOT
+    r = run_cli('predict', 'fruits', TEST_IMAGES, '--no-log', models=demo_store.root, check=1)
+    lines = {line['file']: line for line in map(json.loads, r.stdout.splitlines())}
+    assert list(lines) == sorted(str(p) for p in TEST_IMAGES.iterdir() if p.is_file())
+    assert 'not an image file' in lines[str(TEST_IMAGES / 'make_test_images.py')]['error']    # fails alone
+    assert all(line.get('prediction') for f, line in lines.items() if not f.endswith('.py'))
+    r = run_cli('predict', 'fruits', tmp_path / 'nothing_here', models=demo_store.root, check=1)
+    assert json.loads(r.stdout)['error'].endswith('nothing_here: no such file or folder.')
+    for verb in (('card', 'fruits'), ('predict', 'fruits', TEST_IMAGES, '--no-log')):
+        shell = f'{sys.executable} -m predictors {" ".join(map(str, verb))} | head -1'
+        p = subprocess.run(['bash', '-c', shell], capture_output=True, text=True, cwd=ROOT,
+                           env=dict(__import__('os').environ, FASTAI_APPS_MODELS=str(demo_store.root)))
+        assert p.stderr == '' and len(p.stdout.splitlines()) == 1, (verb, p.stderr[-500:])
+    assert 'fruits' in run_cli('list', '--models', demo_store.root, check=0).stdout
+    r = run_cli('--models', tmp_path / 'no_such_store', 'list', check=2)
+    assert r.stdout == '' and 'no_such_store: no such folder' in r.stderr
+    predict_help = run_cli('predict', '--help', check=0).stdout
+    assert 'predict CSV rows or image files' in predict_help and '(default: 3)' in predict_help
+    assert '--models MODELS' in predict_help
+    assert 'Ctrl-C stops all three' in ' '.join(run_cli('--help', check=0).stdout.split())
+    f = tmp_path / 'rows.csv'; f.write_text(''.join(open(ADULT_CSV).readlines()[:3]))
+    log = tmp_path / 'log.db'
+    lines = [json.loads(line) for line in run_cli('predict', 'adult_income', f, models=demo_store.root, log=log,
+                                                    check=0).stdout.splitlines()]
+    ids = [line['id'] for line in lines]
+    assert len(set(ids)) == 2
+    labels = tmp_path / 'labels.csv'; labels.write_text(f'id,truth\n{ids[0]},>=50k\n')
+    run_cli('feedback', 'adult_income', labels, '--log', log, models=demo_store.root, check=0)
+    from predictors.monitoring.log import PredictionLog
+    got = PredictionLog(log).labelled('adult_income')
+    assert got[['id', 'truth']].values.tolist() == [[ids[0], '>=50k']]

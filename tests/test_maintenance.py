@@ -65,6 +65,26 @@ def test_new_continuous_and_categorical_columns(base):
     run_cli('activate', 'adult', v, models=store, check=0)
 
 
+def test_a_retrain_keeps_what_the_card_said_unless_told_otherwise(base, tmp_path):
+    """The README's retrain (no --describe) registered a card with `templates: {}`: answers lost "(this person
+    earns $50k a year or less)" (#26 item 5). Labels, help and sentences carry over; --describe replaces them."""
+    d, _, _ = base
+    store, spec = tmp_path / 'models', tmp_path / 'labels.json'
+    train = ('train-tabular', '--csv', d / 'base.csv', '--target', 'salary', '--name', 'adult', '--epochs', '1',
+             '--max-rows', '800')
+    run_cli(*train, '--describe', '>=50k=earns more', '--describe', '<50k=earns less', models=store, check=0)
+    spec.write_text(json.dumps({'labels': {'age': 'Age (years)'}, 'help': {'age': 'in whole years'}}))
+    run_cli('labels', 'adult', spec, models=store, check=0)
+    r = run_cli(*train, models=store, check=0)
+    assert 'adult: kept the sentences of v1 for >=50k, <50k (--describe to change them)' in r.stdout
+    _, card = _schema(store)
+    assert card['version'] == 'v2' and card['templates'] == {'>=50k': 'earns more', '<50k': 'earns less'}
+    assert card['labels'] == {'age': 'Age (years)'} and card['help'] == {'age': 'in whole years'}
+    run_cli(*train, '--describe', '<50k=at most $50k', models=store, check=0)
+    _, card = _schema(store)
+    assert card['version'] == 'v3' and card['templates'] == {'<50k': 'at most $50k'}
+
+
 @pytest.fixture(scope='module')
 def loop_store(base):
     "A store of its own, with the base model as v1: the other tests here change the schema of `base`'s."
@@ -102,6 +122,8 @@ def test_retrain_compare_shadow_promote_and_roll_back(base, loop_store, change, 
     # shadow: the active version keeps answering; the new one answers too, logged beside it
     run_cli('activate', 'adult', new, '--shadow', models=store, check=0)
     assert st.active_version('adult') == active and st.shadow_version('adult') == new
+    listed = {line.split()[1]: line.split()[3] for line in run_cli('list', models=store, check=0).stdout.splitlines()[1:]}
+    assert listed[new] == 'shadow', listed
     log = PredictionLog(tmp_path / 'log.db')
     models = LocalModels(st, log)
     people = df.drop(columns='salary').head(40).to_dict('records')
@@ -118,3 +140,6 @@ def test_retrain_compare_shadow_promote_and_roll_back(base, loop_store, change, 
     assert models.predict('adult', people[:1])[0].ok and log.read('adult', limit=1)['version'][0] == new
     run_cli('activate', 'adult', active, models=store, check=0)
     assert st.active_version('adult') == active
+    # a promoted shadow does not come back as the shadow after a roll back (#26 item 1)
+    assert st.shadow_version('adult') is None and not (store / 'adult' / 'SHADOW').exists()
+    assert 'shadow' not in run_cli('list', models=store, check=0).stdout.split('created', 1)[1]

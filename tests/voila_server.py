@@ -25,7 +25,7 @@ class _Server:
     "A server run in its own process group from `cwd`, up once `probe` answers HTTP; `stop` ends the group."
     cmd, cwd, env, log, timeout, proc, probe = (), ROOT, None, None, 300, None, ''
 
-    def log_text(self): return self.log.read_text(errors='replace') if self.log else ''
+    def log_text(self): return self.log.read_text(errors='replace') if self.log and self.log.exists() else ''
 
     def start(self):
         out = open(self.log, 'a') if self.log else subprocess.DEVNULL
@@ -131,7 +131,7 @@ class VoilaServer(_Server):
         for p in self.processes():
             try:
                 if f'--port={port}' in p.cmdline():
-                    return sum('ipykernel' in ' '.join(c.cmdline()) for c in p.children())
+                    return sum(_is_kernel(c) for c in p.children())
             except Exception:  # noqa: BLE001 - it ended meanwhile
                 pass
         return 0
@@ -151,10 +151,16 @@ class VoilaServer(_Server):
         for p in self.processes():
             try:
                 mb += p.memory_info().rss / 2 ** 20
-                kernels += 'ipykernel' in ' '.join(p.cmdline())
+                kernels += _is_kernel(p)
             except Exception:  # noqa: BLE001 - it ended meanwhile
                 pass
         return mb, kernels
+
+
+def _is_kernel(p) -> bool:
+    "Whether process `p` is a kernel: the doors' (`predictors.web.kernel`) or a plain ipykernel."
+    cmd = ' '.join(p.cmdline())
+    return 'predictors.web.kernel ' in cmd or 'ipykernel' in cmd
 
 
 class ApiServer(_Server):

@@ -69,10 +69,10 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
 class ImageApp:
     "Model picker, multi-file upload, a results grid with top-3 per image, a summary and a clear button."
 
-    def __init__(self, models=None, top: int = 3):
+    def __init__(self, models=None, top: int = 3, versions: bool = False):
         self.models = model_service(models)
         self.top, self.card = top, None
-        self.picker = model_picker(self.models, 'images')
+        self.picker = model_picker(self.models, 'images', versions)
         self.title = W.HTML()
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-dropzone-host')
@@ -182,6 +182,6 @@ class ImageApp:
         self._shown = self._heatmaps = None    # (their feedback boxes go with them)
 
 
-def image_app(models=None) -> W.Widget:
-    "The ready image app for every image model of `models` (default: `predictors.connect()`)."
-    return ImageApp(models).widget
+def image_app(models=None, versions: bool = False) -> W.Widget:
+    "The ready image app for every image model of `models` (default: `predictors.connect()`; `versions`: all of them)."
+    return ImageApp(models, versions=versions).widget

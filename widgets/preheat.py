@@ -33,6 +33,10 @@ def wait_for_request(url: str | None = None) -> None:
                 got.append(await ws.recv())
         except (TimeoutError, OSError):
             pass                                  # no request info: the page still renders
+        except websockets.ConnectionClosed:
+            # the server closed the wait before any visitor came: it is stopping (and shutting this kernel
+            # down, its sockets already closed): end here, quietly, with nobody's state to lose
+            os._exit(0)
 
     thread = threading.Thread(target=lambda: asyncio.new_event_loop().run_until_complete(receive()))
     thread.start(); thread.join()

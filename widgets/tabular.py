@@ -196,10 +196,10 @@ def _css(name) -> str:
 class TabularApp:
     "Model picker, schema form, prediction view and batch scoring for the tabular models of a model service."
 
-    def __init__(self, models=None):
+    def __init__(self, models=None, versions: bool = False):
         self.models = model_service(models)
         self.card, self.form, self._answer, self._why = None, None, None, None
-        self.picker = model_picker(self.models, 'records')
+        self.picker = model_picker(self.models, 'records', versions)
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')
@@ -391,6 +391,6 @@ def _safe_name(name) -> str:
     return base or 'upload.csv'
 
 
-def tabular_app(models=None) -> W.Widget:
-    "The ready tabular app for every tabular model of `models` (default: `predictors.connect()`)."
-    return TabularApp(models).widget
+def tabular_app(models=None, versions: bool = False) -> W.Widget:
+    "The ready tabular app for every tabular model of `models` (default: `predictors.connect()`; `versions`: all of them)."
+    return TabularApp(models, versions).widget

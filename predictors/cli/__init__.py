@@ -8,6 +8,7 @@ drifted; 2 with a one-line reason on bad input or a model that cannot be used.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -21,11 +22,27 @@ def build_parser() -> argparse.ArgumentParser:
     "Every verb, one group of them per module of `predictors.cli`."
     ap = argparse.ArgumentParser(prog='python -m predictors', description=__doc__.split('\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--models', help='model store folder (default: $FASTAI_APPS_MODELS or models/)')
+    ap.add_argument('--models', help=MODELS_HELP)
     sub = ap.add_subparsers(dest='verb', required=True, metavar='VERB')
     for group in (models, predict, ops, monitoring):
         for add in group.VERBS: add(sub)
+    for said in sub._choices_actions:                    # each verb's --help: what it does, defaults, --models
+        p = sub.choices[said.dest]
+        p.description, p.formatter_class = said.help, _Defaults
+        p.add_argument('--models', default=argparse.SUPPRESS, help=MODELS_HELP)
     return ap
+
+
+MODELS_HELP = 'model store folder (default: $FASTAI_APPS_MODELS or models/); before or after the verb'
+
+
+class _Defaults(argparse.HelpFormatter):
+    "Help lines that end with the option's default when it has one worth saying."
+
+    def _get_help_string(self, action):
+        h, d = action.help or '', action.default
+        if d in (None, False, argparse.SUPPRESS) or 'default' in h or not action.option_strings: return h
+        return f'{h} (default: {d})'
 
 
 def main(argv=None) -> int:
@@ -37,6 +54,9 @@ def main(argv=None) -> int:
     warnings.formatwarning = lambda message, category, *a, **k: f'warning: {message}\n'
     try:
         return args.fn(args)
+    except BrokenPipeError:                              # `… | head` closed the pipe: stop quietly, as `cat` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ModelError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

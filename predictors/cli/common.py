@@ -7,9 +7,15 @@ from predictors.core.store import ModelError, ModelStore
 __all__ = ['store_of', 'csv_list', 'add_log', 'read_since', 'registered']
 
 
-def store_of(args) -> ModelStore:
-    "The store of `--models`, else the default one."
-    return ModelStore(args.models) if args.models else ModelStore()
+def store_of(args, new: bool = False) -> ModelStore:
+    """The store of `--models`, else the default one; a `--models` folder that does not exist is refused
+    unless the verb registers a model (`new`: it is made)."""
+    if not getattr(args, 'models', None): return ModelStore()
+    from pathlib import Path
+    if not new and not Path(args.models).is_dir():
+        raise ModelError(f'--models {args.models}: no such folder (a model store is made by `train-tabular`, '
+                         '`train-image` or `import` with --models).')
+    return ModelStore(args.models)
 
 
 def csv_list(v):

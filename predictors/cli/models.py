@@ -19,7 +19,7 @@ def cmd_list(args):
         m = r['metrics']
         score = (f'accuracy {m["accuracy"]:.4f}' if m.get('accuracy') is not None else
                  f'MAE {m["mae"]:.4g}' if m.get('mae') is not None else '')
-        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<10} {"*" if r["active"] else "":<6} '
+        print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<10} {"*" if r["active"] else "shadow" if r["shadow"] else "":<6} '
               f'{score:<15} {r["created"] or ""}')
     return 0
 
@@ -70,7 +70,7 @@ def cmd_train_tabular(args):
     number = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units),
                                 ('baseline', args.baseline)) if v}
     v = train_tabular(args.csv, args.target, args.name, cat=csv_list(args.cat), cont=csv_list(args.cont),
-                      store=store_of(args), epochs=args.epochs, seed=args.seed, templates=args.describe,
+                      store=store_of(args, new=True), epochs=args.epochs, seed=args.seed, templates=args.describe,
                       max_rows=args.max_rows, activate=not args.no_activate, extra=extra,
                       log=lambda m: print(m, file=sys.stderr), regression=args.regression,
                       exclude=csv_list(args.exclude), time_column=args.time_column, **number)
@@ -80,7 +80,7 @@ def cmd_train_tabular(args):
 
 def cmd_train_image(args):
     from predictors.kinds.image.train import train_image
-    v = train_image(args.folder, args.name, store=store_of(args), valid_style=args.valid_style,
+    v = train_image(args.folder, args.name, store=store_of(args, new=True), valid_style=args.valid_style,
                     epochs=args.epochs, size=args.size, seed=args.seed, activate=not args.no_activate,
                     log=lambda m: print(m, file=sys.stderr))
     registered(args, v)
@@ -90,7 +90,7 @@ def cmd_train_image(args):
 def cmd_import(args):
     from predictors.importing.importer import import_learner
     options = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units)) if v}
-    v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args), activate=not args.no_activate,
+    v = import_learner(args.path, args.name, csv=args.csv, store=store_of(args, new=True), activate=not args.no_activate,
                        options=options, code=args.code or ())
     registered(args, v)
     return 0
@@ -99,7 +99,7 @@ def cmd_import(args):
 
 
 def _add_list(sub):
-    p = sub.add_parser('list', help='list models and versions (* = active)'); p.set_defaults(fn=cmd_list)
+    p = sub.add_parser('list', help='list models and versions (* = active, shadow = run beside it)'); p.set_defaults(fn=cmd_list)
 
 
 def _add_card(sub):

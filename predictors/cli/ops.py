@@ -72,7 +72,7 @@ def _add_api(sub):
 
 
 def _add_serve(sub):
-    p = sub.add_parser('serve', help='the model server and the Voila apps together (`make serve`); Ctrl-C stops both')
+    p = sub.add_parser('serve', help='the model server, the apps and the operators\' door together (`make serve`); Ctrl-C stops all three')
     p.add_argument('--host', default='127.0.0.1', help='where Voila listens (the model server stays on 127.0.0.1)')
     p.add_argument('--port', type=int, action='append',
                    help='where the apps listen (default 8866); repeat for one Voila process per port behind a proxy')

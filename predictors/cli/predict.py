@@ -21,7 +21,8 @@ def cmd_predict(args):
     card = models.card(args.name, args.version)
     version, failed = card['version'], 0
     if card.get('task') == 'image':
-        for r in models.classify(args.name, [(str(p), _read(p)) for p in args.files], version):
+        paths, failed = _image_paths(args.files)
+        for r in models.classify(args.name, [(p, _read(p)) for p in paths], version):
             failed += not r.ok
             print(json.dumps(r.to_dict(args.top)))
         return 1 if failed else 0
@@ -66,7 +67,8 @@ def cmd_explain(args):
     if card.get('task') == 'image':
         if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
         args.out.mkdir(parents=True, exist_ok=True)
-        for i, r in enumerate(models.explain_images(args.name, [(str(p), _read(p)) for p in args.files], version)):
+        paths, failed = _image_paths(args.files)
+        for i, r in enumerate(models.explain_images(args.name, [(p, _read(p)) for p in paths], version)):
             failed += not r.ok
             d = r.to_dict(3); d.pop('heatmap_png', None)
             if r.ok:
@@ -122,6 +124,20 @@ def _predict_on_dask(args):
     return 1 if r.failed else 0
 
 
+def _image_paths(inputs) -> tuple[list[str], int]:
+    """The image files `inputs` name (a folder: every file in it, sorted), and how many inputs named none (each
+    printed as an error line)."""
+    from predictors.core.helpers import expand_inputs
+    paths, failed = [], 0
+    for x in inputs:
+        try:
+            paths += expand_inputs([x], 'images')
+        except ModelError as e:
+            failed += 1
+            print(json.dumps(dict(name=str(x), error=str(e))))
+    return paths, failed
+
+
 def _read(path) -> bytes | None:
     "An image file's bytes (at most one byte over the per-file limit), or None if it cannot be read."
     from predictors.core.imaging import ImageLimits
@@ -140,7 +156,7 @@ def _unused(f, unused):
 def _add_predict(sub):
     p = sub.add_parser('predict', help='predict CSV rows or image files; one JSON line per input')
     p.add_argument('name'); p.add_argument('files', nargs='+', type=Path, metavar='INPUT',
-                                           help='CSV files or image files (--engine dask: also Parquet, globs, image folders)')
+                                           help='CSV files, or image files and folders of them (--engine dask: also Parquet, globs)')
     p.add_argument('--version')
     p.add_argument('--engine', choices=['local', 'dask'], default='local',
                    help='local: this process (default); dask: a Dask cluster, for many or large inputs (--out needed)')

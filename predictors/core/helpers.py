@@ -1,18 +1,21 @@
 """Small helpers every part of the model side shares, each written once: HTML escaping, JSON-safe values,
 byte sizes, percentages and p-values as people read them, times like '24h', class labels of probability
-rows, per-class precision and recall, quantile bins, and the image file suffixes.
+rows, per-class precision and recall, quantile bins, the image file suffixes and the files inputs name.
 
 Nothing here imports numpy at module level, so a thin app kernel may import it.
 """
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import html
 import math
+import os
 from pathlib import Path
 
 __all__ = ['esc', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
-           'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES']
+           'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES',
+           'expand_inputs']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
 
@@ -126,3 +129,22 @@ def number_reference(v, bins: int = 10, sample: int = 500, seed: int = 0) -> dic
     pick = np.random.default_rng(seed).choice(v, min(sample, len(v)), replace=False)
     return dict(edges=[float(e) for e in edges], props=[round(float(x), 6) for x in props],
                 sample=[float(x) for x in pick])
+
+
+def expand_inputs(inputs: list, kind: str) -> list[str]:
+    """Files named by paths, globs or (images) folders, in the order given (each glob sorted); an input
+    that names nothing is an error. `kind`: what the model takes, 'records' (tables) or 'images'."""
+    from predictors.core.errors import ModelError
+    suffixes = IMAGE_SUFFIXES if kind == 'images' else ('.csv', '.parquet', '.pq')
+    out = []
+    for x in map(str, inputs):
+        if os.path.isdir(x):
+            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (kind == 'images' or p.suffix.lower() in suffixes))
+            if kind == 'records': found = sorted(p for p in found if p.lower().endswith(suffixes))   # a Parquet dataset folder
+        elif os.path.isfile(x): found = [x]                       # before globs: a file may be named 'a[1].png'
+        elif glob.has_magic(x): found = sorted(p for p in glob.glob(x, recursive=True) if os.path.isfile(p))
+        else: found = []
+        if not found and not os.path.exists(x) and not glob.has_magic(x): raise ModelError(f'{x}: no such file or folder.')
+        if not found: raise ModelError(f'{x}: no {"image" if kind == "images" else "CSV or Parquet"} file there.')
+        out += found
+    return out

@@ -53,6 +53,10 @@ class Settings:
     max_loaded: int = _INTS['max_loaded'][1]             # model versions a process keeps loaded
     env: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def log_location(self) -> str:
+        "The log as another process in another folder finds it: a SQLAlchemy URL as given, a file as its absolute path."
+        return self.log if '://' in self.log else str(Path(self.log).resolve())
+
     @property
     def api_headers(self) -> dict:
         "The header a call of the model server shows its token in: an app kernel's own, else a program's (none without)."

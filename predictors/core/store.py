@@ -170,13 +170,13 @@ class ModelStore:
         return dict(_CARDS[key])
 
     def list(self) -> list[dict]:
-        "One row per model version: name, version, task, active, created, metrics."
+        "One row per model version: name, version, task, active, shadow, created, metrics."
         rows = []
         for n in self.names():
-            act = self.active_version(n)
+            act, shadow = self.active_version(n), self.shadow_version(n)
             for v in self.versions(n):
                 c = self.card(n, v)
-                rows.append(dict(name=n, version=v, task=c.get('task'), active=v == act,
+                rows.append(dict(name=n, version=v, task=c.get('task'), active=v == act, shadow=v == shadow,
                                  created=c.get('created'), metrics=c.get('metrics', {})))
         return rows
 
@@ -241,8 +241,8 @@ class ModelStore:
         """Make `version` the one the apps use (activating an older one is a rollback; activating the
         shadow promotes it, and it is a shadow no more)."""
         self._check_version(name, version)
-        (self.root / name / ACTIVE_FILE).write_text(version + '\n')
         if self.shadow_version(name) == version: self.set_shadow(name, None)
+        (self.root / name / ACTIVE_FILE).write_text(version + '\n')
 
     def shadow_version(self, name: str) -> str | None:
         "The version run in the shadow of the active one, if any."

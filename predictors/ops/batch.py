@@ -13,7 +13,6 @@ file per partition) and reports every failed row by its input file and row numbe
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import tempfile
@@ -22,9 +21,9 @@ from pathlib import Path
 
 from distributed import WorkerPlugin
 
-from predictors.core.helpers import IMAGE_SUFFIXES
+from predictors.core.helpers import expand_inputs
 
-__all__ = ['score_on_dask', 'ModelPlugin', 'expand_inputs', 'BatchReport']
+__all__ = ['score_on_dask', 'ModelPlugin', 'BatchReport']
 
 _PREDICTORS: dict = {}        # on a worker: sha256 -> the predictor ModelPlugin loaded
 _LOADS: dict = {}             # on a worker: sha256 -> how many times it was unpickled (once)
@@ -38,23 +37,6 @@ class BatchReport:
     parts: int = 0
     out: str = ''
     dashboard: str | None = None
-
-
-def expand_inputs(inputs: list, kind: str) -> list[str]:
-    """Files named by paths, globs or (images) folders, in the order given (each glob sorted); an input
-    that names nothing is an error. `kind`: what the model takes, 'records' (tables) or 'images'."""
-    from predictors.core.store import ModelError
-    suffixes = IMAGE_SUFFIXES if kind == 'images' else ('.csv', '.parquet', '.pq')
-    out = []
-    for x in map(str, inputs):
-        if os.path.isdir(x):
-            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (kind == 'images' or p.suffix.lower() in suffixes))
-            if kind == 'records': found = sorted(p for p in found if p.lower().endswith(suffixes))   # a Parquet dataset folder
-        elif glob.has_magic(x): found = sorted(p for p in glob.glob(x, recursive=True) if os.path.isfile(p))
-        else: found = [x] if os.path.isfile(x) else []
-        if not found: raise ModelError(f'{x}: no {"image" if kind == "images" else "CSV or Parquet"} file there.')
-        out += found
-    return out
 
 
 class ModelPlugin(WorkerPlugin):

@@ -23,7 +23,8 @@ import socket
 import subprocess
 import sys
 import time
-from predictors.core.settings import API_TOKEN_ENV, KERNEL_TOKEN_ENV, OPERATOR_TOKEN_ENV, ROOT, TOKEN_ENV, Settings
+from predictors.core.settings import (API_TOKEN_ENV, KERNEL_TOKEN_ENV, LOG_ENV, MODELS_ENV, OPERATOR_TOKEN_ENV, ROOT,
+                                      TOKEN_ENV, Settings)
 
 __all__ = ['serve', 'OPERATOR_TOKEN_ENV', 'THIN_KERNEL_MB']
 
@@ -132,6 +133,8 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV, API_TOKEN_ENV)}
     base['FASTAI_APPS_API'] = api_url
     settings = Settings.from_env()
+    # every process started here reads the store and log this command resolved, wherever `predictors` lives
+    base.update({MODELS_ENV: str(settings.models.resolve()), LOG_ENV: settings.log_location()})
     operator_token = settings.operator_token or secrets.token_urlsafe(24)
     # the model server answers only with a token: programs show theirs (printed below), the app kernels and the
     # operators' pages the doors' own, made for each run and given to nothing else, so that what the server logs

@@ -74,8 +74,9 @@ class ModelService(Protocol):
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models)."
 
 
-def connect(session: str | None = None, source: str = 'app', store=None, log=None) -> ModelService:
-    "The model server at `$FASTAI_APPS_API` when it is set, else the models in this process."
+def connect(session: str | None = None, source: str = 'app', store=None, log=...) -> ModelService:
+    """The model server at `$FASTAI_APPS_API` when it is set, else the models in this process, logging to
+    `log` (default: `$FASTAI_APPS_LOG`, as served; None: not logged, and no answer asks for feedback)."""
     url = Settings.from_env().api
     if url:
         from predictors.service.remote import RemoteModels

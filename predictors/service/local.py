@@ -147,22 +147,25 @@ class LocalModels:
         self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
         return out
 
-    def _record_frame(self, pred, df, res, slice_rows: int = 5000) -> None:
+    def _record_frame(self, pred, df, res, answers=None, slice_rows: int = 5000) -> None:
         """Log the predictions `res` of a DataFrame's rows as batch, `slice_rows` at a time: the log's
-        entries (a dict per row) never hold a whole chunk of a large file at once."""
+        entries (a dict per row) never hold a whole chunk of a large file at once. `answers` (the rows'
+        `Prediction`s) get their log ids."""
         cols = [c['name'] for c in pred.inputs]
         per_row = res.seconds / max(1, len(df))
         for s in range(0, len(df), slice_rows):
             rows = df[cols].iloc[s:s + slice_rows].to_dict('records')
-            preds = [res[i] for i in range(s, s + len(rows))]
-            self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True)
+            preds = answers[s:s + len(rows)] if answers is not None else [res[i] for i in range(s, s + len(rows))]
+            self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True,
+                         results=preds if answers is not None else None)
 
-    def predict_frame(self, name, df, version=None):
-        "Predictions of a DataFrame's rows (a `BatchResult`), logged as batch (the CLI)."
+    def predict_frame(self, name, df, version=None) -> list[Prediction]:
+        "One `Prediction` per row of a DataFrame, logged as batch with its id (the CLI: labelled later by id)."
         pred = self.predictor(name, version, 'records')
         res = pred.predict_frame(df)
-        self._record_frame(pred, df, res)
-        return res
+        answers = list(res)
+        self._record_frame(pred, df, res, answers)
+        return answers
 
     def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
         "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."

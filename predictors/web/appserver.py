@@ -74,6 +74,12 @@ class _Application(web.Application):
         return super().listen(port, address or '', **kwargs)
 
 
+def _not_trust(record) -> bool:
+    """Notebook trust is about showing a notebook's saved outputs; the doors serve the project's own notebooks,
+    outputs stripped, so "Notebook … is not trusted" (logged at every render and kernel preheat) says nothing."""
+    return record.msg != 'Notebook %s is not trusted'
+
+
 class AppServer(Voila):
     "Voilà with two doors, sign-in and kernels bound to their visitors (see the module's docstring)."
 
@@ -91,6 +97,7 @@ class AppServer(Voila):
         settings = Settings.from_env()
         os.environ.pop(TOKEN_ENV, None)          # the kernels started from here never see it
         super().initialize(argv)
+        self.log.addFilter(_not_trust)
         if settings.token: self.token = settings.token
         if settings.hosts: self.allowed_hosts = [h.lower() for h in settings.hosts]
         problem = sign_in_problem(self.ip, self.token) or weak_token(TOKEN_ENV, settings.token)

@@ -17,19 +17,23 @@ A page's kernel is also shut down when it takes more than `max_kernel_memory` MB
 by the page, an upload: the cap counts kernels, this bounds each) and when it restarts (it was
 killed, or asked to shut down: Jupyter would start an empty kernel under the same id, which the
 page cannot use). Either way the page's session watch then says the session expired.
+
+`ThisPython` (also in voila.json) starts every kernel with the server's own Python.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager, NoSuchKernel
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int
 
-__all__ = ['CappedKernelManager', 'BUSY_MESSAGE', 'YOURS_MESSAGE']
+__all__ = ['CappedKernelManager', 'ThisPython', 'BUSY_MESSAGE', 'YOURS_MESSAGE']
 
 BUSY_MESSAGE = ('The server is busy: every app session is taken ({n} running). Please try again in a few '
                 'minutes; idle sessions are closed after a while.')
@@ -198,3 +202,19 @@ class CappedKernelManager(AsyncMappingKernelManager):
             if self.full() and not (pool and pool[0].done()): return 0
             return pool_size(self, notebook_name)
         cls.get_pool_size = get_pool_size
+
+
+class ThisPython(KernelSpecManager):
+    """The apps' kernels run the server's own Python (its `predictors`, store and log), never a `python3`
+    kernel installed for the user that may belong to another checkout or environment."""
+
+    def find_kernel_specs(self) -> dict[str, str]:
+        from ipykernel.kernelspec import RESOURCES
+        return {NATIVE_KERNEL_NAME: RESOURCES}
+
+    def get_kernel_spec(self, kernel_name: str):
+        if kernel_name.lower() != NATIVE_KERNEL_NAME: raise NoSuchKernel(kernel_name)
+        from ipykernel.kernelspec import RESOURCES
+        spec = self._get_kernel_spec_by_name(NATIVE_KERNEL_NAME, RESOURCES)
+        spec.argv = [sys.executable, '-m', 'predictors.web.kernel', *spec.argv[3:]]    # ipykernel, quiet when stopped
+        return spec

@@ -98,7 +98,7 @@ def train_tabular(csv, target: str, name: str, cat=None, cont=None, store: Model
     else:
         if options: raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression (a numeric target).')
         learn, card = _train_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name)
-    card.update(data_source=source, library=library_versions(), **_labels_of_previous(store, name, card['schema']))
+    card.update(data_source=source, library=library_versions(), **_kept_from_previous(store, name, card, log))
     with tempfile.TemporaryDirectory() as d:
         learn.export(Path(d) / 'model.pkl')
         return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
@@ -131,11 +131,24 @@ def _train_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates
     return learn, card
 
 
-def _labels_of_previous(store: ModelStore, name: str, schema: dict) -> dict:
-    "The active version's `labels` and `help` for the columns the new version still has (a retrain keeps them)."
+def _kept_from_previous(store: ModelStore, name: str, card: dict, log=print) -> dict:
+    """What the active version's card said that a retrain keeps unless told otherwise: `labels` and `help` of
+    the columns the new version still has; for the same target and task, the sentence per class (or value)
+    when no --describe was given, and a regression's units when no --units was."""
     try:
         old = store.card(name)
     except ModelError:
         return {}
-    keep = {c['name'] for c in schema['inputs']}
-    return {k: {c: t for c, t in (old.get(k) or {}).items() if c in keep} for k in ('labels', 'help') if old.get(k)}
+    keep = {c['name'] for c in card['schema']['inputs']}
+    out = {k: {c: t for c, t in (old.get(k) or {}).items() if c in keep} for k in ('labels', 'help') if old.get(k)}
+    if old.get('target') != card['target'] or old.get('task') != card['task']: return out
+    said = set(card['classes']) if card['task'] != 'regression' else {'value', 'range'}
+    kept = {c: t for c, t in (old.get('templates') or {}).items() if c in said}
+    if kept and not card.get('templates'):
+        out['templates'] = kept
+        log(f'{name}: kept the sentences of {old["version"]} for {", ".join(kept)} (--describe to change them)')
+    units = (old.get('regression') or {}).get('units')
+    if units and card.get('regression') and not card['regression'].get('units'):
+        out['regression'] = dict(card['regression'], units=units)
+        log(f'{name}: kept the units of {old["version"]}: {units} (--units to change them)')
+    return out
