@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from helpers import run_cli
+from helpers import TEST_IMAGES, run_cli
 from predictors.monitoring.log import PredictionLog
 from predictors.kinds.base import PerformanceSettings
 from predictors.monitoring.performance import performance_report
@@ -192,3 +192,32 @@ def test_retraining_adds_the_labelled_answers_once(tmp_path, held_out):
     card = store.card('m', 'v2')
     assert card['data_source']['feedback_rows'] == 3 and card['data_source']['rows'] == 303   # the training row too
     assert store.active_version('m') == 'v1'
+
+
+def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(demo_store, tmp_path):
+    """*Yes* under "Not sure — closest: chestnut" stored chestnut as the truth, and *No, it was* offered only
+    the other classes (#26 item 3). Under a Not sure answer the box asks *What is it?* (every class, the
+    closest first, no Yes); an image's box also takes *none of these*, which live accuracy counts as wrong."""
+    from predictors.core.results import NONE_OF_THESE
+    from predictors.kinds import kind
+    from widgets.feedback import FeedbackBox
+    from widgets.image import ImageApp
+    models = LocalModels(demo_store, PredictionLog(tmp_path / 'log.db'))
+    app = ImageApp(models)
+    app.card = dict(app.card, min_confidence=1.01)            # every answer below the bar: Not sure
+    pics = sorted(TEST_IMAGES.glob('*.png'))[:2]
+    app.classify([(p.name, p.read_bytes()) for p in pics], [])
+    unsure, sure = (FeedbackBox(app.card, 1, 'lemon', None, unsure=u) for u in (True, False))
+    assert unsure.yes.layout.display == 'none' and 'What is it?' in unsure.widget.children[0].children[0].value
+    assert [v for _, v in unsure.no.options][1:3] == ['lemon', app.card['classes'][0]] and unsure.no.description == 'It is'
+    assert [v for _, v in sure.no.options][-1] == NONE_OF_THESE and 'lemon' not in [v for _, v in sure.no.options]
+    shown = app._shown[4]                                     # the boxes under the two cards
+    box = shown[0].children[0].children
+    assert 'What is it?' in box[0].value and box[2].description == 'It is'
+    box[2].value = NONE_OF_THESE
+    assert 'recorded as none of its classes' in shown[0].children[1].value
+    got = models.log.labelled('fruits')
+    assert got['truth'].tolist() == [NONE_OF_THESE]
+    perf = kind('image').performance(got, demo_store.card('fruits'), PerformanceSettings())
+    assert perf['correct'] == 0 and NONE_OF_THESE in perf['classes']
+    assert kind('tabular').check_truth(demo_store.card('adult_income'), NONE_OF_THESE)

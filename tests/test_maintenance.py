@@ -76,7 +76,7 @@ def test_a_retrain_keeps_what_the_card_said_unless_told_otherwise(base, tmp_path
     spec.write_text(json.dumps({'labels': {'age': 'Age (years)'}, 'help': {'age': 'in whole years'}}))
     run_cli('labels', 'adult', spec, models=store, check=0)
     r = run_cli(*train, models=store, check=0)
-    assert 'adult: kept the sentences of v1 for >=50k, <50k (--describe to change them)' in r.stdout
+    assert 'adult: kept the sentences of v1 for >=50k, <50k (--describe to change them)' in r.stderr
     _, card = _schema(store)
     assert card['version'] == 'v2' and card['templates'] == {'>=50k': 'earns more', '<50k': 'earns less'}
     assert card['labels'] == {'age': 'Age (years)'} and card['help'] == {'age': 'in whole years'}

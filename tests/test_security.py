@@ -411,6 +411,35 @@ def test_a_weak_token_is_refused_at_start(variable):
     assert f'{variable} is 6 characters: use at least 16' in r.stdout + r.stderr
 
 
+def test_the_sign_in_page_is_the_products_and_takes_the_token_only(doors):
+    """Without a token the operators' door showed Jupyter's stock login ("run `jupyter server list`") and its
+    *Setup a Password* form answered 500 (#26 item 9): a plain page asks for the token, a wrong one is 401
+    with the reason, the right one signs in and goes where the person was going; no password can be set."""
+    import re
+    from urllib.parse import quote, urlencode
+    login = doors.operator_url + 'login?next=' + quote('/voila/render/monitor.ipynb')
+
+    async def scenario():
+        first = await _fetch(doors.operator_url + 'voila/render/monitor.ipynb')
+        form = await _fetch(login)
+        cookie = page_cookie(form)
+        xsrf = re.search(rb'name="_xsrf" value="([^"]+)"', form.body).group(1).decode()
+        post = lambda **f: _fetch(login, 'POST', {'Cookie': cookie, 'Content-Type': 'application/x-www-form-urlencoded'},
+                                  urlencode(dict(_xsrf=xsrf, **f)))
+        wrong, setup = await post(password='not-the-token-at-all'), await post(password='', new_password='mine12345678901234')
+        right = await post(password=doors.operator_token, next='/voila/render/monitor.ipynb')
+        opened = await _fetch(doors.operator_url + 'voila/render/monitor.ipynb', headers={'Cookie': page_cookie(right)})
+        return first, form, wrong, setup, right, opened.code
+    first, form, wrong, setup, right, opened = run_async(scenario())
+    assert first.code == 302 and '/login' in first.headers['Location']
+    page = form.body.decode()
+    assert form.code == 200 and '<h1>Sign in</h1>' in page and 'name="password" type="password"' in page
+    for stock in ('jupyter server list', 'Setup a Password', 'new_password'): assert stock not in page
+    assert wrong.code == 401 and "That token is not this page's token" in wrong.body.decode()
+    assert setup.code == 401, 'no password is set up, whatever the form sends'
+    assert right.code == 302 and right.headers['Location'] == '/voila/render/monitor.ipynb' and opened == 200
+
+
 def test_signing_out_ends_the_session_and_guessing_tokens_is_throttled(doors):
     """`/logout` answered 500 and the old cookie still opened the monitor; 50 wrong tokens took 0.1 s;
     `/voila/templates/` answered 500. (Last in this module: the throttle holds for a minute.)"""

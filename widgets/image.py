@@ -140,7 +140,8 @@ class ImageApp:
         thumbs = [_thumb_png(d, self.limits) if r.ok else None for r, (_, d) in zip(results, files)]
         name = self.card['name']
         send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
-        asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True).widget if r.ok and r.id is not None
+        asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True,
+                            unsure=is_unsure(self.card, r.probabilities)).widget if r.ok and r.id is not None
                 else None for r in results]
         self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None
         self.show_cards()

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
-           'field_text', 'value_text', 'is_number', 'number_text']
+           'field_text', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE']
 
+NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
 

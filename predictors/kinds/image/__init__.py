@@ -5,6 +5,7 @@ Its predictor (`predictor`), explainer (`explain`) and training (`train`) are th
 from __future__ import annotations
 
 from predictors.core.helpers import quantile_bins
+from predictors.core.results import NONE_OF_THESE
 from predictors.core.store import ModelError
 from predictors.kinds.classifier import ClassifierKind
 
@@ -27,6 +28,10 @@ class ImageKind(ClassifierKind):
             raise ModelError('the learner is a multi-label image classifier (several classes per image); the '
                              'image app serves single-label classifiers.')
         return True
+
+    def check_truth(self, card, truth):
+        "A class, or `NONE_OF_THESE`: a picture of none of them (a wrong answer, whatever the model said)."
+        return None if truth == NONE_OF_THESE else super().check_truth(card, truth)
 
     def predictor(self, learn, card):
         from predictors.kinds.image.predictor import ImagePredictor
