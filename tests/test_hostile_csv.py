@@ -20,9 +20,9 @@ def test_hostile_csv_through_the_cli(tmp_path, demo_store, case):
     assert msg in text, (case, text[:800])
     if case == 'unknown-category':      # a warning, the row is still predicted
         assert r.returncode == 0 and lines[0]['prediction'] in ('<50k', '>=50k')
-    elif case in ('malformed-line', 'nul-in-cell'):   # that line fails alone, by its number; the rows around it are scored
-        assert r.returncode == 1 and [l.get('prediction') is not None for l in lines] == [True, True, False]
-        assert lines[2]['line'] == 3
+    elif case in ('malformed-line', 'nul-in-cell'):   # that line fails alone, in its place; the rows around it are scored
+        assert r.returncode == 1 and [l.get('prediction') is not None for l in lines] == [True, False, True]
+        assert [l['row'] for l in lines] == [1, 2, 3] and lines[1]['line'] == 3     # one numbering (and its line)
     elif case in ('extra-columns', 'trailing-commas'):    # extra (or empty trailing) columns are ignored
         assert r.returncode == 0 and len(lines) == 2 and all(l['prediction'] in ('<50k', '>=50k') for l in lines)
         assert 'Unnamed' not in r.stderr

@@ -32,6 +32,8 @@ APP_CSS = """<style>
 .app-hint {color: #5a6272}
 .app-field-error {color: #b3261e; font-weight: 600}
 .app-invalid input {border-color: #d93025 !important; box-shadow: 0 0 0 1px #d93025}
+.app-field-warning {color: #8a5a00; font-weight: 600}
+.app-outside input {border-color: #b77900 !important; box-shadow: 0 0 0 1px #b77900}
 .app-form .widget-hbox {flex-wrap: wrap; row-gap: 2px}
 .app-form .widget-html, .app-form .widget-html-content {max-width: 100%; white-space: normal; line-height: 1.3}
 /* a phone: each label above its field, nothing wider than the screen */

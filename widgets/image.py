@@ -66,6 +66,12 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
     return box
 
 
+LOOK, PICTURES = 'Show where the model looked', 'Show the pictures'
+LEGEND = ('<div class="app-legend" style="font:12px system-ui;color:#445;margin:2px 0">Heatmaps: '
+          '<span style="color:#c62828;font-weight:600">red</span> where the model looked most for its top class, '
+          '<span style="color:#1565c0;font-weight:600">blue</span> least.</div>')
+
+
 class ImageApp:
     "Model picker, multi-file upload, a results grid with top-3 per image, a summary and a clear button."
 
@@ -77,12 +83,14 @@ class ImageApp:
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-dropzone-host')
         self.upload.add_class('app-upload')
-        self.clear_button = W.Button(description='Clear', icon='trash')
+        self.clear_button = W.Button(description='Clear', icon='trash', disabled=True)     # until there are results
         self.clear_button.add_class('app-clear')
-        self.looked = W.ToggleButton(value=False, description='Show where the model looked', icon='eye',
+        self.looked = W.ToggleButton(value=False, description=LOOK, icon='eye', disabled=True,
                                      tooltip='Heatmaps (Grad-CAM) of the parts of each image that led to its top class',
                                      layout=W.Layout(width='auto'))
         self.looked.add_class('app-heatmap-toggle')
+        self.legend = W.HTML()
+        self.legend.add_class('app-heatmap-legend')
         self.looked.observe(lambda ch: self.show_cards(), 'value')
         self._shown = None      # the last upload: (files, results, thumbnails, rejected, feedback boxes)
         self._heatmaps = None   # its heatmaps, made once when first asked for
@@ -96,7 +104,7 @@ class ImageApp:
         self.widget = W.VBox([W.HTML(APP_CSS), header, self.title,
                               W.HBox([self.upload, self.clear_button, self.looked],
                                      layout=W.Layout(flex_flow='row wrap', grid_gap='6px')),
-                              self.summary, self.grid])
+                              self.legend, self.summary, self.grid])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no image model in the store yet: train or import one '
                                          '(see README).', 'warn')
@@ -143,18 +151,25 @@ class ImageApp:
         asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True,
                             unsure=is_unsure(self.card, r.probabilities)).widget if r.ok and r.id is not None
                 else None for r in results]
+        replaced = self._shown is not None
         self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None
+        self.clear_button.disabled = self.looked.disabled = False
         self.show_cards()
         n_ok, n = sum(r.ok for r in results), chosen or len(results) + len(rejected)
         self.summary.value = message(f'<span class="app-summary-text">{n} image(s): {n_ok} classified, '
-                                     f'{n - n_ok} rejected.</span>', 'ok' if n_ok == n else 'warn')
+                                     f'{n - n_ok} rejected.</span>'
+                                     + (' <span class="app-replaced">These replace the earlier results.</span>'
+                                        if replaced else ''), 'ok' if n_ok == n else 'warn')
 
     def show_cards(self):
         "The last upload's cards, in the order sent, with heatmaps when the toggle is on (computed once, on demand)."
+        on = self.looked.value
+        self.looked.description = PICTURES if on else LOOK
+        self.legend.value = LEGEND if on and self._shown is not None else ''
         if self._shown is None: return
         files, results, thumbs, rejected, asks = self._shown
         heat = [None] * len(results)
-        if self.looked.value:
+        if on:
             if self._heatmaps is None: self._heatmaps = self.heatmaps(files, results)
             heat = self._heatmaps or heat
         cards = [result_card(r, t, self.top, self.card, h, a) for r, t, h, a in zip(results, thumbs, heat, asks)]
@@ -179,8 +194,9 @@ class ImageApp:
 
     def clear(self):
         self.grid.children = []
-        self.summary.value = ''
+        self.summary.value = self.legend.value = ''
         self._shown = self._heatmaps = None    # (their feedback boxes go with them)
+        self.clear_button.disabled = self.looked.disabled = True
 
 
 def image_app(models=None, versions: bool = False) -> W.Widget:

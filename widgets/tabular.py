@@ -14,7 +14,7 @@ from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from predictors.core.helpers import some_names
-from predictors.core.results import sentence
+from predictors.core.results import MAX_STDS, OUTSIDE, sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .explain import WHY_CSS, explanation_html
@@ -152,6 +152,16 @@ class TabularForm:
         ctl.remove_class('app-invalid')
         read = '' if x != x or _number_text(x) == ctl.value.strip() else f' · read as {_fmt(x)}'
         empty = ' · empty: the model\u2019s fill value is used' if x != x and not self.unknown[name].value else ''
+        col = self._cols[name]
+        if x == x and col.get('min') is not None and not col['min'] <= x <= col['max']:
+            far = bool(col.get('std')) and abs(x - col.get('mean', 0)) / col['std'] > MAX_STDS
+            ctl.add_class('app-outside')
+            note.value = (f'<span class="app-field-warning">{esc(_fmt(x))} is outside the training range '
+                          f'{esc(_fmt(col["min"]))} – {esc(_fmt(col["max"]))}: '
+                          + ('so far that the model will not answer' if far else 'the answer will be a guess')
+                          + f'{esc(read)}</span>')
+            return
+        ctl.remove_class('app-outside')
         note.value = f'<span class="app-hint">{esc(hint + read + empty)}</span>'
 
     def problems(self) -> list[str]:
@@ -274,7 +284,7 @@ class TabularApp:
                                         f'<div class="app-echo">For: {esc(self.form.echo(values))}</div>', 'err')
             return
         # an answer with warnings is not shown as a plain success: the warnings come right under it
-        warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings)
+        warn = ''.join(message(esc(w), 'warn', 'app-warning') for w in p.warnings if OUTSIDE not in w)   # those: in the sentence
         self._answer = (message(f'<span class="app-sentence">{esc(sentence(self.card, p))}</span>'
                                 f'<div class="app-echo">For: {esc(self.form.echo(values))}</div>',
                                 'warn' if p.warnings else 'ok') + warn + (probability_bars(p.probabilities)
@@ -356,8 +366,8 @@ class TabularApp:
         if unused:
             summary += message(f'Columns not used by the model (kept as they are): {esc(some_names(unused))}.', 'warn',
                                'app-unused')
-        items = ''.join(f'<li class="app-row-error">{"" if p.startswith("line ") else f"row {r}: "}{esc(p)}</li>'
-                        for r, p in s.problems)      # a malformed line says its line number itself
+        items = ''.join(f'<li class="app-row-error">row {r}: {esc(p)}</li>'      # the scored file's rows, one each
+                        for r, p in s.problems)
         if n_err > len(s.problems): items += f'<li>… and {n_err - len(s.problems)} more (see the problem column)</li>'
         shown = s.warnings[:10]
         warned = ''.join(f'<li class="app-row-warning">row {r}: {esc(w)}</li>' for r, w in shown)

@@ -38,19 +38,23 @@ def cmd_predict(args):
                 failed += scored.failed
                 print(json.dumps(dict(file=str(f), rows=scored.rows, failed=scored.failed, scored=str(args.out))))
                 continue
-            row, bad, told = 0, [], 0          # bad: (line, why) of malformed lines, as the reader meets them
+            row, bad, told = 0, [], 0    # good rows so far; malformed lines (line, why, good rows before it); shown
 
-            def tell_bad_lines():
-                for line, why, _ in bad[told:]: print(json.dumps(dict(file=str(f), line=line, error=why)))
-                return len(bad) - told
+            def tell_bad_lines(upto=None):   # each in its place among the rows (numbered as rows, and by line)
+                nonlocal told
+                while told < len(bad) and (upto is None or bad[told][2] <= upto):
+                    line, why, before = bad[told]
+                    print(json.dumps(dict(file=str(f), row=before + told + 1, line=line, error=why)))
+                    told += 1
             for df in iter_csv_checked(f, bad_lines=bad):
                 if row == 0: _unused(f, models.predictor(args.name, version).unused_columns(df.columns))
                 for i, p in enumerate(models.predict_frame(args.name, df, version)):
+                    tell_bad_lines(row + i)
                     failed += not p.ok
-                    print(json.dumps(dict(file=str(f), row=row + i + 1, **p.to_dict())))
+                    print(json.dumps(dict(file=str(f), row=row + i + told + 1, **p.to_dict())))
                 row += len(df)
-                failed += tell_bad_lines(); told = len(bad)
-            failed += tell_bad_lines()
+            tell_bad_lines()
+            failed += told
         except ModelError as e:
             failed += 1
             print(json.dumps(dict(file=str(f), error=str(e))))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from predictors.core.store import ModelError
 
-__all__ = ['CSV_CHUNK', 'iter_csv_checked', 'read_csv_checked', 'bad_line_text', 'spreadsheet_safe']
+__all__ = ['CSV_CHUNK', 'iter_csv_checked', 'read_csv_checked', 'bad_line_text', 'spreadsheet_safe', 'whole_numbers']
 
 CSV_CHUNK = 50_000   # rows per chunk when a CSV is read as a stream
 _BLOCK = 1 << 20
@@ -203,6 +203,19 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
             m = out[c].isin(risky)
             out.loc[m, c] = "'" + out.loc[m, c]
     return out
+
+
+def whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with each decimal column whose values are all whole numbers as whole numbers: pandas reads a column
+    of integers with one empty cell as decimals, so a scored file said `77516.0` where the input said `77516`."""
+    import numpy as np
+    whole = []
+    for c in df.columns:
+        if df[c].dtype.kind != 'f': continue
+        v = df[c].to_numpy()
+        v = v[~np.isnan(v)]
+        if len(v) and np.all(np.abs(v) < 2 ** 53) and np.all(v == np.round(v)): whole.append(c)
+    return df.astype({c: 'Int64' for c in whole}) if whole else df
 
 
 def _is_number(text: str) -> bool:

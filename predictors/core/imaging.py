@@ -167,8 +167,9 @@ def decode_image(data: bytes, name: str = 'file', limits: ImageLimits = ImageLim
     except UnidentifiedImageError:
         raise BadImage(f'{name}: this is not an image file that can be read '
                        f'(supported: PNG, JPEG, GIF, WebP, BMP, TIFF).') from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise BadImage(f'{name}: the image is truncated or corrupt ({e}).') from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise BadImage(f'{name}: the image is truncated or corrupt, so it cannot be read (open it and save it '
+                       'again, or export it anew).') from None    # the decoder's own words say nothing to a person
 
 
 def _shrunk(im: Image.Image, side: int | None) -> Image.Image:

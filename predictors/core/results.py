@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
-           'field_text', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE']
+           'field_text', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS']
 
 NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
@@ -198,7 +198,7 @@ def _value_sentence(card: dict, pred: Prediction) -> str:
     if pred.range:
         words.update(low=number_text(pred.range[0], card), high=number_text(pred.range[1], card))
         text += ' (' + (tpl.get('range') or '{share} of similar cases: {low}–{high}').format_map(words) + ')'
-    return text + '.'
+    return text + _guess(pred) + '.'
 
 
 def sentence(card: dict, pred: Prediction) -> str:
@@ -209,7 +209,17 @@ def sentence(card: dict, pred: Prediction) -> str:
     pct = f'{pred.probability * 100:.1f}%'
     target = (card.get('schema') or {}).get('target') or card.get('target') or 'class'
     what = f'{pred.prediction} ({tpl})' if tpl else pred.prediction
-    return f'Predicted {target}: {what}, with probability {pct}.'
+    return f'Predicted {target}: {what}, with probability {pct}' + _guess(pred) + '.'
+
+
+OUTSIDE = 'is outside the training range'     # the warning of a number beyond what the model learnt from
+MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused (it would overflow)
+
+
+def _guess(pred: Prediction) -> str:
+    "What the sentence adds when an input is outside the training range: the answer is a guess, and why."
+    outside = [w for w in pred.warnings if OUTSIDE in w]
+    return f' — but {"; ".join(outside)}, so this answer is a guess' if outside else ''
 
 
 @dataclass

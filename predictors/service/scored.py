@@ -52,7 +52,8 @@ class ScoredCsv:
         import pandas as pd
         new = [b for b in self.bad_lines[told:] if end is None or b[2] < end]
         if not new: return out, told
-        rows = pd.DataFrame({c: [None] * len(new) for c in out.columns})
+        out = out.astype({c: 'Int64' for c in out.columns if out[c].dtype.kind in 'iu'})     # stay whole beside empty rows
+        rows = out.iloc[:0].reindex(range(len(new)))                                       # empty cells, the same types
         rows['problem'] = [ERROR_PREFIX + why for _, why, _ in new]
         self.rows += len(new); self.failed += len(new)
         keys = [(start + i, 1) for i in range(len(out))] + [(before, 0) for _, _, before in new]

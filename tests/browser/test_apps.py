@@ -193,15 +193,17 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert page.locator('.app-result .app-msg.app-ok .app-sentence').count() == 1
     # a changed input greys the old answer out: it is not read as the answer to the new inputs
     _set_form(page, {'age': 120})
+    page.wait_for_selector('.app-outside.app-input-age')     # marked while typing: the answer will be a guess
+    assert '120 is outside the training range 17 – 90: the answer will be a guess' in page.inner_text('.app-form')
     page.wait_for_selector('.app-result .app-stale')
     assert 'The inputs changed since this answer' in page.inner_text('.app-result .app-stale')
     assert page.locator('.app-result .app-old-answer .app-sentence').count() == 1
     # out of range and unknown values predict with a visible warning, not as a plain success
     page.click('.app-predict')
-    page.wait_for_selector('.app-result .app-warning')
+    page.wait_for_selector('.app-result .app-msg.app-warn .app-sentence')
     assert page.locator('.app-result .app-stale').count() == 0
-    assert 'age=120 is outside the training range 17–90' in page.inner_text('.app-result')
-    assert page.locator('.app-result .app-msg.app-warn .app-sentence').count() == 1
+    said = page.inner_text('.app-result .app-sentence')      # the warning is in the answer's own sentence (#26 item 4)
+    assert said.endswith('— but age=120 is outside the training range 17–90, so this answer is a guess.'), said
 
 
 def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
@@ -419,6 +421,7 @@ def _image_payloads(n):
 
 def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
     open_app(page, served, 'image_app.ipynb', '.app-upload')
+    assert page.is_disabled('.app-clear') and page.is_disabled('.app-heatmap-toggle')     # nothing to clear or show yet
     good = _image_payloads(5)
     broken = dict(name='broken.png', mimeType='image/png', buffer=b'\x89PNG\r\n\x1a\n garbage')
     upload(page, good + [broken])
@@ -430,15 +433,18 @@ def test_image_app_classifies_many_and_rejects_the_broken_one(page, served):
         assert cards.nth(i).locator('img').count() == 1
         assert cards.nth(i).locator('.app-bar-row').count() == 3
     err = page.inner_text('.app-card-error')
-    assert 'broken.png' in err and 'truncated or corrupt' in err
+    assert 'broken.png' in err and 'truncated or corrupt, so it cannot be read' in err and 'bytes not processed' not in err
+    assert not page.is_disabled('.app-clear') and not page.is_disabled('.app-heatmap-toggle')
     shot(page, 'image_app')
     # a new upload replaces the grid
     upload(page, _image_payloads(2))
     page.wait_for_function("document.querySelectorAll('.app-card').length == 2")
     assert page.inner_text('.app-summary-text') == '2 image(s): 2 classified, 0 rejected.'
+    assert page.inner_text('.app-replaced') == 'These replace the earlier results.'      # said, not silent
     page.click('.app-clear')
     page.wait_for_function("document.querySelectorAll('.app-card').length == 0")
     assert page.locator('.app-summary-text').count() == 0
+    page.wait_for_function("document.querySelector('.app-clear').disabled")
 
 
 def test_heatmaps_show_where_the_model_looked_when_asked(page, served):
@@ -449,8 +455,11 @@ def test_heatmaps_show_where_the_model_looked_when_asked(page, served):
     page.wait_for_selector('.app-summary-text')
     assert page.locator('.app-thumb').count() == 3 and page.locator('.app-heatmap').count() == 0
     thumbs = [page.locator('.app-thumb').nth(i).get_attribute('src') for i in range(3)]
+    assert page.inner_text('.app-heatmap-toggle').strip() == 'Show where the model looked'
     page.click('.app-heatmap-toggle')
     page.wait_for_function("document.querySelectorAll('.app-heatmap').length == 3")
+    assert page.inner_text('.app-heatmap-toggle').strip() == 'Show the pictures'       # the label says what it does now
+    assert 'red where the model looked most for its top class, blue least' in page.inner_text('.app-heatmap-legend')
     heat = page.locator('.app-heatmap')
     tops = [page.locator('.app-card-ok').nth(i).locator('.app-bar-label').nth(0).inner_text() for i in range(3)]
     for i in range(3):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from predictors.core.csvio import spreadsheet_safe
+from predictors.core.csvio import spreadsheet_safe, whole_numbers
 from predictors.core.results import ERROR_PREFIX, Prediction
 from predictors.kinds.tabular.predictor import TabularPredictor
 
@@ -50,7 +50,7 @@ class NumberBatch:
 
     def scored(self, df: pd.DataFrame) -> pd.DataFrame:
         "`df` (formulas neutralised: `spreadsheet_safe`) with `prediction`, `low` and `high` (the range) and `problem`."
-        out = spreadsheet_safe(df)
+        out = spreadsheet_safe(whole_numbers(df))
         bad = list(self.errors)
         for col, v in (('prediction', self.values), ('low', self.low), ('high', self.high)):
             col_v = np.full(len(df), np.nan) if v is None else np.round(v.astype(float), 6)

@@ -16,15 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from predictors.core.csvio import spreadsheet_safe
+from predictors.core.csvio import spreadsheet_safe, whole_numbers
 from predictors.core.helpers import labels_of
-from predictors.core.results import ERROR_PREFIX, Prediction
+from predictors.core.results import ERROR_PREFIX, MAX_STDS, OUTSIDE, Prediction
 from predictors.core.store import ModelError
 from predictors.kinds.tabular.schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'TabularPreprocessor', 'scored_frame', 'BatchResult', 'MAX_STDS']
+__all__ = ['TabularPredictor', 'TabularPreprocessor', 'scored_frame', 'BatchResult']
 
-MAX_STDS = 1e4   # a number this many standard deviations from the training mean is refused
 
 
 @dataclass
@@ -115,7 +114,7 @@ class TabularPreprocessor:
             if lo is not None and hi is not None:
                 out = ~miss & ~bad & ~inf & ((arr < lo) | (arr > hi))
                 for i in np.flatnonzero(out):
-                    add(warns, i, f'{c}={_fmt(arr[i])} is outside the training range {_fmt(lo)}–{_fmt(hi)}')
+                    add(warns, i, f'{c}={_fmt(arr[i])} {OUTSIDE} {_fmt(lo)}–{_fmt(hi)}')
             conts.append(arr)
         cats = [self._category_codes(c, na_flags[c] if c in na_flags else cols[c], c in na_flags, n, warns, add)
                 for c in self.cat_names]
@@ -249,7 +248,7 @@ class TabularPredictor:
 
 def scored_frame(df: pd.DataFrame, res: BatchResult) -> pd.DataFrame:
     "`df` (formulas neutralised: `spreadsheet_safe`) with `prediction`, one `probability_<class>` per class and `problem`."
-    out = spreadsheet_safe(df)
+    out = spreadsheet_safe(whole_numbers(df))
     pred = labels_of(res.classes, res.probs)
     pred[list(res.errors)] = None
     out['prediction'] = pred
