@@ -9,7 +9,7 @@ import pytest
 from helpers import TEST_IMAGES, run_cli
 from predictors.monitoring.log import PredictionLog
 from predictors.kinds.base import PerformanceSettings
-from predictors.monitoring.performance import performance_report
+from predictors.monitoring.performance import performance_html, performance_report
 from predictors.service.local import LocalModels
 
 
@@ -221,3 +221,16 @@ def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(demo_store, tm
     perf = kind('image').performance(got, demo_store.card('fruits'), PerformanceSettings())
     assert perf['correct'] == 0 and NONE_OF_THESE in perf['classes']
     assert kind('tabular').check_truth(demo_store.card('adult_income'), NONE_OF_THESE)
+
+
+def test_the_monitor_names_classes_as_people_read_them_and_only_those_labelled(demo_store):
+    """For a 36-class model one label drew a 36×36 confusion matrix past the right edge, and classes read
+    `bell_pepper` (#26 items 11, 12): the tables hold the classes the labels name, in readable words."""
+    from predictors.kinds import kind
+    card = demo_store.card('fruits')
+    assert 'bell_pepper' in card['classes'] and len(card['classes']) == 36
+    labelled = pd.DataFrame(dict(ts=[time.time()] * 2, prediction=['bell_pepper', 'lemon'], truth=['bell_pepper', 'bell_pepper']))
+    html = performance_html(kind('image').performance(labelled, card, PerformanceSettings()))
+    confusion = html.split('app-confusion', 1)[1].split('</table>', 1)[0]
+    assert confusion.split('<tbody>')[1].count('<tr>') == 2 and '<th>bell pepper</th>' in confusion and 'bell_pepper' not in html
+    assert html.split('app-perf-classes', 1)[1].split('</table>', 1)[0].count('<tr><td>') == 2

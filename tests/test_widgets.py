@@ -203,3 +203,9 @@ def test_a_number_outside_the_training_range_is_answered_as_a_guess_and_marked_w
     assert ', so this answer is a guess.' in said and 'but age=-5 is outside the training range 17–90' in said
     app.form.controls['age'].value = '40'
     assert 'app-outside' not in app.form.controls['age']._dom_classes
+    app.form.controls['fnlwgt'].value = '5'          # ranges as people read numbers (was 13769–1484705, #26 item 11)
+    app.form.controls['capital-gain'].value = ''
+    app.predict()
+    said = html.unescape(app.result.value)
+    assert 'fnlwgt=5 is outside the training range 13,769–1,484,705' in said
+    assert 'capital-gain was empty: used the training median 0' in said

@@ -13,7 +13,7 @@ from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
-from predictors.core.helpers import some_names
+from predictors.core.helpers import plain_number, some_names
 from predictors.core.results import MAX_STDS, OUTSIDE, sentence
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
@@ -25,11 +25,6 @@ __all__ = ['TabularForm', 'TabularApp', 'tabular_app', 'DOWNLOAD_LIMIT', 'parse_
 
 DOWNLOAD_LIMIT = 20 * 2 ** 20    # a scored file up to this size is offered as a download from the page
 UPLOAD_MESSAGE = 128 * 2 ** 20   # a CSV chosen on the page: up to the server's websocket message limit (voila.json)
-
-
-def _fmt(v):
-    if v is None: return '?'
-    return f'{v:,.0f}' if float(v).is_integer() else f'{v:,.4g}'
 
 
 _THOUSANDS = re.compile(r'^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$')
@@ -103,8 +98,8 @@ class TabularForm:
                 unk = W.Checkbox(value=False, description='unknown', indent=False, layout=look['unk'], style=look['box'])
                 unk.observe(lambda ch, n=name: self._set_unknown(n, ch['new']), 'value')
                 self.unknown[name] = unk
-                hint = (f'training range {_fmt(col["min"])} – {_fmt(col["max"])}' if col.get('min') is not None else
-                        f'training mean {_fmt(col["mean"])} (range unknown)' if col.get('mean') is not None else '')
+                hint = (f'training range {plain_number(col["min"])} – {plain_number(col["max"])}' if col.get('min') is not None else
+                        f'training mean {plain_number(col["mean"])} (range unknown)' if col.get('mean') is not None else '')
             if tip: hint = tip + (f' · {hint}' if hint else '')
             ctl.add_class('app-input'); ctl.add_class(f'app-input-{_css(name)}')
             self.controls[name] = ctl
@@ -150,14 +145,14 @@ class TabularForm:
             note.value = f'<span class="app-field-error" role="alert">{esc(why)}</span>'
             return
         ctl.remove_class('app-invalid')
-        read = '' if x != x or _number_text(x) == ctl.value.strip() else f' · read as {_fmt(x)}'
+        read = '' if x != x or _number_text(x) == ctl.value.strip() else f' · read as {plain_number(x)}'
         empty = ' · empty: the model\u2019s fill value is used' if x != x and not self.unknown[name].value else ''
         col = self._cols[name]
         if x == x and col.get('min') is not None and not col['min'] <= x <= col['max']:
             far = bool(col.get('std')) and abs(x - col.get('mean', 0)) / col['std'] > MAX_STDS
             ctl.add_class('app-outside')
-            note.value = (f'<span class="app-field-warning">{esc(_fmt(x))} is outside the training range '
-                          f'{esc(_fmt(col["min"]))} – {esc(_fmt(col["max"]))}: '
+            note.value = (f'<span class="app-field-warning">{esc(plain_number(x))} is outside the training range '
+                          f'{esc(plain_number(col["min"]))} – {esc(plain_number(col["max"]))}: '
                           + ('so far that the model will not answer' if far else 'the answer will be a guess')
                           + f'{esc(read)}</span>')
             return
@@ -187,7 +182,7 @@ class TabularForm:
         parts = []
         for name, v in values.items():
             if isinstance(v, float) and v != v: text = 'unknown'
-            elif name in self.unknown: text = _fmt(v)
+            elif name in self.unknown: text = plain_number(v)
             else: text = option_label(v)
             parts.append(f'{self.labels[name]} {text}')
         return ' · '.join(parts)

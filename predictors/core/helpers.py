@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 __all__ = ['esc', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
-           'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES',
+           'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES', 'plain_number',
            'expand_inputs']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
@@ -66,6 +66,13 @@ def pct(x) -> str:
 def p_value(p) -> str:
     "A p-value with four decimals, '< 0.0001' below that; '–' when unknown."
     return '–' if p is None else ('< 0.0001' if p < 1e-4 else f'{p:.4f}')
+
+
+def plain_number(v) -> str:
+    "A number as a message says it: 1,484,705 (never 1484705.0), 0.1235, 1e+300; '?' when unknown."
+    if v is None: return '?'
+    v = float(v)
+    return f'{int(v):,}' if v.is_integer() and abs(v) < 1e15 else f'{v:,.4g}'
 
 
 def figure(v, units: str | None = None) -> str:

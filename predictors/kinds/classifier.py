@@ -12,6 +12,7 @@ from dataclasses import asdict
 import pandas as pd
 
 from predictors.core.helpers import per_class as class_stats
+from predictors.core.results import class_label
 from predictors.kinds.base import ModelKind, PerformanceSettings
 
 __all__ = ['ClassifierKind', 'class_performance', 'mcnemar', 'paired_verdict', 'per_class_pair']
@@ -57,6 +58,7 @@ def class_performance(labelled: pd.DataFrame, card: dict, settings: PerformanceS
               for d, g in labelled.groupby(days.to_numpy())] if n else []
     return dict(model=card.get('name'), version=card.get('version'), labelled=n, correct=correct, accuracy=acc,
                 card_accuracy=card_acc, p_value=p, verdict=verdict, settings=asdict(settings), classes=labels,
+                names={c: class_label(card, c) for c in labels},
                 per_class=per_class, confusion=confusion, by_day=by_day)
 
 

@@ -137,13 +137,17 @@ def performance_html(r: dict) -> str:
              f'<b class="app-labelled">{r["labelled"]}</b> labelled answer(s) of {esc(r["model"])} {esc(r["version"])}; '
              f'the card says {_pct(r["card_accuracy"])} on held-out data. One-sided binomial test p = {_p(r["p_value"])} '
              f'(flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>')
-    rows = ''.join(f'<tr><td>{esc(c["cls"])}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
-                   f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_class'])
+    # the classes the labelled answers name (as truth or answer): a 36-class model with one label shows one row
+    name = lambda c: (r.get('names') or {}).get(c, c)
+    seen = [i for i, c in enumerate(r['classes'])
+            if any(r['confusion'][i]) or any(row[i] for row in r['confusion'])]
+    rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
+                   f'<td>{_pct(c["recall"])}</td></tr>' for i, c in enumerate(r['per_class']) if i in seen)
     table = (f'<table class="app-table app-perf-classes"><thead><tr><th>class</th><th>labelled</th><th>precision</th>'
              f'<th>recall</th></tr></thead><tbody>{rows}</tbody></table>')
-    cm_head = ''.join(f'<th>{esc(c)}</th>' for c in r['classes'])
-    cm_rows = ''.join(f'<tr><th>{esc(t)}</th>' + ''.join(f'<td>{v}</td>' for v in row) + '</tr>'
-                      for t, row in zip(r['classes'], r['confusion']))
+    cm_head = ''.join(f'<th>{esc(name(r["classes"][j]))}</th>' for j in seen)
+    cm_rows = ''.join(f'<tr><th>{esc(name(r["classes"][i]))}</th>' + ''.join(f'<td>{r["confusion"][i][j]}</td>' for j in seen)
+                      + '</tr>' for i in seen)
     cm = (f'<table class="app-table app-confusion"><caption style="text-align:left">Confusion: rows are the true '
           f'class, columns the answer</caption><thead><tr><th></th>{cm_head}</tr></thead><tbody>{cm_rows}</tbody></table>')
     days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["accuracy"])}</td></tr>' for d in r['by_day'])

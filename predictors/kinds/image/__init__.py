@@ -5,7 +5,7 @@ Its predictor (`predictor`), explainer (`explain`) and training (`train`) are th
 from __future__ import annotations
 
 from predictors.core.helpers import quantile_bins
-from predictors.core.results import NONE_OF_THESE
+from predictors.core.results import NONE_OF_THESE, class_label
 from predictors.core.store import ModelError
 from predictors.kinds.classifier import ClassifierKind
 
@@ -49,7 +49,7 @@ class ImageKind(ClassifierKind):
         buf = io.BytesIO(); im.save(buf, 'PNG')
         r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
         if not r.ok: raise ModelError(r.error)
-        return f'answers {r.prediction!r} ({r.probabilities[r.prediction]:.1%}) for a test picture'
+        return f'answers {class_label(pred.card, r.prediction)} ({r.probabilities[r.prediction]:.1%}) for a test picture'
 
     def drift_references(self, card):
         stats = (card.get('reference') or {}).get('image_stats') or {}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictors.core.csvio import spreadsheet_safe, whole_numbers
-from predictors.core.helpers import labels_of
+from predictors.core.helpers import labels_of, plain_number
 from predictors.core.results import ERROR_PREFIX, MAX_STDS, OUTSIDE, Prediction
 from predictors.core.store import ModelError
 from predictors.kinds.tabular.schema import tabular_procs, tabular_schema
@@ -107,14 +107,14 @@ class TabularPreprocessor:
                 else:
                     fillv = next((float(v) for v in (spec.get('median'), spec.get('mean')) if v is not None), 0.0)
                     how = 'the training median'
-                for i in np.flatnonzero(miss): add(warns, i, f'{c} was empty: used {how} {_fmt(fillv)}')
+                for i in np.flatnonzero(miss): add(warns, i, f'{c} was empty: used {how} {plain_number(fillv)}')
                 arr = np.where(miss, fillv, arr)
             if c in self._na and self._add_na_col: na_flags[f'{c}_na'] = miss
             lo, hi = spec.get('min'), spec.get('max')
             if lo is not None and hi is not None:
                 out = ~miss & ~bad & ~inf & ((arr < lo) | (arr > hi))
                 for i in np.flatnonzero(out):
-                    add(warns, i, f'{c}={_fmt(arr[i])} {OUTSIDE} {_fmt(lo)}–{_fmt(hi)}')
+                    add(warns, i, f'{c}={plain_number(arr[i])} {OUTSIDE} {plain_number(lo)}–{plain_number(hi)}')
             conts.append(arr)
         cats = [self._category_codes(c, na_flags[c] if c in na_flags else cols[c], c in na_flags, n, warns, add)
                 for c in self.cat_names]
@@ -129,8 +129,8 @@ class TabularPreprocessor:
                 if int(i) in errors: continue
                 c = self.cont_names[j]
                 spec = self._col.get(c, {})
-                rng = (f' (training range {_fmt(spec["min"])}–{_fmt(spec["max"])})' if spec.get('min') is not None else '')
-                add(errors, i, f'{c}={_fmt(conts[j][i])} is too far outside the training data for the model{rng}')
+                rng = (f' (training range {plain_number(spec["min"])}–{plain_number(spec["max"])})' if spec.get('min') is not None else '')
+                add(errors, i, f'{c}={plain_number(conts[j][i])} is too far outside the training data for the model{rng}')
         with np.errstate(over='ignore', invalid='ignore'):   # refused rows may not fit in float32
             x_cont = x_cont.astype(np.float32)
         return x_cat, x_cont, {i: '; '.join(m) for i, m in errors.items()}, warns
@@ -291,6 +291,3 @@ def _is_missing(raw) -> np.ndarray:
                         (isinstance(v, str) and not v.strip()) for v in a), bool, count=len(a))
 
 
-def _fmt(v) -> str:
-    v = float(v)
-    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f'{v:.4g}'
