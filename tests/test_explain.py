@@ -137,8 +137,10 @@ def test_the_summary_names_what_raised_the_chance_most_in_plain_words():
         dict(field='hours-per-week', value=50.0, contribution=0.2),
         dict(field='age', value=23, contribution=-0.08),
         dict(field='education', value=' Bachelors', contribution=0.21)])
-    assert explanation_summary(card, e) == ('Married-civ-spouse, hours-per-week 50 and Bachelors raised the '
-                                            'chance of >=50k most; age 23 lowered it most.')
+    assert explanation_summary(card, e) == ('Married-civ-spouse, Hours per week 50 and Bachelors raised the '
+                                            'chance of >=50k most; Age 23 lowered it most.')
+    card['labels'] = {'hours-per-week': 'Hours a week'}        # fields named as the form names them (#26 item 11)
+    assert explanation_summary(card, e).startswith('Married-civ-spouse, Hours a week 50 and Bachelors raised')
     assert Explanation.from_dict(json.loads(json.dumps(e.to_dict()))) == e
 
 

@@ -209,3 +209,26 @@ def test_a_number_outside_the_training_range_is_answered_as_a_guess_and_marked_w
     said = html.unescape(app.result.value)
     assert 'fnlwgt=5 is outside the training range 13,769–1,484,705' in said
     assert 'capital-gain was empty: used the training median 0' in said
+
+
+def test_the_csv_section_offers_a_template_that_scores_as_it_is(demo_store):
+    """"Upload a CSV with the columns above" never showed the header a file needs (#26 item 11): a template
+    download holds the input columns and one row of typical values, and scores as it is."""
+    import base64
+    import csv
+    import io
+    import re
+    from predictors.service.local import LocalModels
+    from widgets.tabular import TabularApp
+    models = LocalModels(demo_store, None)
+    note = TabularApp(models).batch_note.value
+    link = re.search(r'download="adult_income_template.csv" href="data:text/csv;base64,([^"]+)"', note)
+    assert link and 'Download a template' in note
+    data = base64.b64decode(link.group(1))
+    header, row = list(csv.reader(io.StringIO(data.decode())))
+    card = demo_store.card('adult_income')
+    assert header == [c['name'] for c in card['schema']['inputs'] if c['name'] != 'salary'] and len(row) == len(header)
+    out = io.BytesIO()
+    assert models.score_csv('adult_income', data, out) == []
+    scored = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
+    assert len(scored) == 1 and scored[0]['prediction'] in ('<50k', '>=50k') and scored[0]['problem'] == ''

@@ -4,7 +4,8 @@ the model server over HTTP when served, the models in-process in a notebook) or 
 No torch, fastai or pandas here: the model side is `predictors`.
 """
 from .common import probability_bars, message, model_picker
-from .tabular import TabularForm, TabularApp, tabular_app
+from .form import TabularForm
+from .tabular import TabularApp, tabular_app
 from .image import ImageApp, image_app, result_card
 from .checks import checks_table
 from .monitor import MonitorApp, monitor_app

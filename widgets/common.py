@@ -35,6 +35,9 @@ APP_CSS = """<style>
 .app-field-warning {color: #8a5a00; font-weight: 600}
 .app-outside input {border-color: #b77900 !important; box-shadow: 0 0 0 1px #b77900}
 .app-form .widget-hbox {flex-wrap: wrap; row-gap: 2px}
+.app-sr {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap}
+.app-predict:focus-visible, .app-clear:focus-visible, .app-heatmap-toggle:focus-visible, .app-feedback-yes:focus-visible
+  {outline: 3px solid #1a56b8 !important; outline-offset: 2px}
 .app-form .widget-html, .app-form .widget-html-content {max-width: 100%; white-space: normal; line-height: 1.3}
 /* a phone: each label above its field, nothing wider than the screen */
 @media (max-width: 640px) {

@@ -1,7 +1,7 @@
 """The explanation of a tabular answer as the apps show it: a sentence and a chart of each field's effect."""
 from __future__ import annotations
 
-from predictors.core.results import Explanation, explanation_summary, field_text, number_text, value_text
+from predictors.core.results import Explanation, explanation_summary, field_name, field_text, number_text, value_text
 
 from .common import esc, message
 
@@ -47,7 +47,7 @@ def explanation_html(card: dict, e: Explanation) -> str:
     size = (lambda x: change(abs(x))[1:]) if number else (lambda x: f'{abs(x) * 100:.1f} percentage points')
     rows = []
     for c in e.contributions:
-        x, text = c['contribution'], esc(field_text(c, kinds.get(c['field'])))
+        x, text = c['contribution'], esc(field_text(c, kinds.get(c['field']), card))
         width = f'{min(1.0, abs(x) / peak) * 100:.1f}%'
         way = (f'the predicted {target} {"up" if x >= 0 else "down"}' if number else
                f'{"towards" if x >= 0 else "away from"} {target}')
@@ -55,7 +55,7 @@ def explanation_html(card: dict, e: Explanation) -> str:
         rows.append(
             f'<div class="app-why-row" role="listitem" data-field="{esc(c["field"])}" '
             f'aria-label="{text} pushed {way} by {esc(size(x))}">'
-            f'<span class="app-why-label">{esc(c["field"])}: {esc(value_text(c["value"]))}</span>'
+            f'<span class="app-why-label">{esc(field_name(card, c["field"]))}: {esc(value_text(c["value"]))}</span>'
             f'<span class="app-why-track" aria-hidden="true"><span class="app-why-half app-neg">{bar if x < 0 else ""}</span>'
             f'<span class="app-why-half">{bar if x >= 0 else ""}</span></span>'
             f'<span class="app-why-pts" aria-hidden="true">{esc(change(x))}</span></div>')

@@ -125,7 +125,7 @@ class ImageApp:
         classes = sorted(card.get('classes', []), key=lambda c: natural_key(class_label(card, c)))
         known = ', '.join(esc(class_label(card, c)) for c in classes)
         self.title.value = (
-            f'<h2 style="font-family:system-ui;margin:4px 0">What is in the picture?</h2>'
+            f'<h1 style="font-family:system-ui;margin:4px 0;font-size:1.5em">What is in the picture?</h1>'
             f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)} knows '
             f'{len(classes)} classes' + (f' (held-out accuracy {acc:.1%})' if acc is not None else '') +
             f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and '

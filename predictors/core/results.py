@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
-           'field_text', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS']
+           'field_text', 'field_name', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS']
 
 NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
@@ -142,12 +142,21 @@ def value_text(v) -> str:
     return str(v).strip() or repr(v)
 
 
-def field_text(c: dict, kind: str | None = None) -> str:
-    "A field's value as a phrase: a category as its value ('Bachelors'), a number with its field ('age 52')."
-    v = c.get('value')
+def field_name(card: dict, name) -> str:
+    "A column as people read it, as the form names it: the card's `labels` entry, else `education-num` -> 'Education num'."
+    said = (card.get('labels') or {}).get(name)
+    if said: return str(said)
+    text = re.sub(r'[-_]+', ' ', str(name)).strip()
+    return text[:1].upper() + text[1:] if text else str(name)
+
+
+def field_text(c: dict, kind: str | None = None, card: dict | None = None) -> str:
+    """A field's value as a phrase: a category as its value ('Bachelors'), a number with its field named as the
+    form names it ('Age 52'; the raw column without a `card`)."""
+    v, name = c.get('value'), field_name(card, c['field']) if card is not None else c['field']
     if isinstance(v, str) and (kind == 'categorical' or kind is None):     # a category named by a word reads alone
-        return value_text(v) if value_text(v) != 'unknown' else f"{c['field']} unknown"
-    return f"{c['field']} {value_text(v)}"
+        return value_text(v) if value_text(v) != 'unknown' else f"{name} unknown"
+    return f"{name} {value_text(v)}"
 
 
 def _and(items: list[str]) -> str:
@@ -158,7 +167,7 @@ def explanation_summary(card: dict, e: Explanation, top: int = 3) -> str:
     "The top reasons in one plain-English sentence: what raised the chance of the answer most, what lowered it."
     if not e.ok: return f'No explanation: {e.error}.'
     kinds = {c['name']: c.get('kind') for c in (card.get('schema') or {}).get('inputs', [])}
-    text = lambda c: field_text(c, kinds.get(c['field']))
+    text = lambda c: field_text(c, kinds.get(c['field']), card)
     tiny = 1e-4 if e.measure == 'probability' else 1e-6 * max(1.0, abs(e.probability or 0))
     up = [c for c in e.contributions if c['contribution'] > tiny][:top]
     down = [c for c in e.contributions if c['contribution'] < -tiny][:1]

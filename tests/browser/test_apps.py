@@ -215,6 +215,10 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     assert 'Education (years)' in labels and 'Country of birth' in labels and 'education-num' not in labels
     assert 'unknown (?)' in [o.replace('\xa0', ' ') for o in page.locator('.app-input-workclass select option').all_inner_texts()]
     assert 'years of schooling' in page.inner_text('.app-form')
+    # six boxes all named "unknown" for a screen reader; each says its field (#26 item 12); one title on the page
+    assert page.get_by_role('checkbox', name='Age unknown', exact=True).count() == 1
+    assert page.get_by_role('checkbox', name='unknown', exact=True).count() == 0
+    assert page.locator('h1').all_inner_texts() == ['Predict salary']
     # Enter in a number field predicts, and the answer says what it was given
     age = page.locator('.app-input-age input')
     age.fill('52'); age.press('Enter')
