@@ -35,9 +35,10 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         headers = {k.decode('latin-1').lower(): v.decode('latin-1') for k, v in scope.get('headers', [])}
-        why = self._refusal(scope.get('path', ''), headers)
+        caller = self._caller(headers)
+        why = self._refusal(scope.get('path', ''), headers, caller)
         if why is None:
-            scope.setdefault('state', {})['caller'] = self._caller(headers)
+            scope.setdefault('state', {})['caller'] = caller
             return await self.app(scope, receive, send)
         status, reason = why
         body = json.dumps({'detail': reason}).encode()
@@ -46,7 +47,7 @@ class Guard:
             (b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), *extra]})
         await send({'type': 'http.response.body', 'body': body})
 
-    def _refusal(self, path: str, headers: dict):
+    def _refusal(self, path: str, headers: dict, caller: str | None):
         "(status, reason) of a request that is refused, or None."
         host = headers.get('host', '')
         if host_name(host) not in self.hosts:
@@ -55,7 +56,7 @@ class Guard:
         origin = headers.get('origin')
         if origin and urlsplit(origin).netloc.lower() != host.lower():
             return 403, 'the model server does not answer web pages of other sites (this request came from one).'
-        if (self.token or self.kernel_token) and path not in _OPEN and self._caller(headers) is None:
+        if caller is None and path not in _OPEN:
             return 401, ('send the model server\'s token: `Authorization: Bearer $FASTAI_APPS_API_TOKEN` '
                          '(`make serve` prints where it is).')
         return None

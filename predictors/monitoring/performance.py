@@ -142,7 +142,7 @@ def performance_html(r: dict) -> str:
     seen = [i for i, c in enumerate(r['classes'])
             if any(r['confusion'][i]) or any(row[i] for row in r['confusion'])]
     rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
-                   f'<td>{_pct(c["recall"])}</td></tr>' for i, c in enumerate(r['per_class']) if i in seen)
+                   f'<td>{_pct(c["recall"])}</td></tr>' for c in (r['per_class'][i] for i in seen))
     table = (f'<table class="app-table app-perf-classes"><thead><tr><th>class</th><th>labelled</th><th>precision</th>'
              f'<th>recall</th></tr></thead><tbody>{rows}</tbody></table>')
     cm_head = ''.join(f'<th>{esc(name(r["classes"][j]))}</th>' for j in seen)
