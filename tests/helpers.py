@@ -47,7 +47,7 @@ HOSTILE_CSV = {
                         + _ADULT_ROW + ' Canada\n').encode(),
                        'line 3 of the file has 16 values where the header has 14 columns'),
     'unknown-category': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' Atlantis\n').encode(),
-                         "native-country: ' Atlantis' was not seen in training"),
+                         "Country of birth (native-country): ' Atlantis' was not seen in training"),
     # a NUL cuts a cell short where pandas reads it: that line fails alone
     'nul-in-cell': ((_ADULT_HEAD + '\n' + _ADULT_ROW + ' United-States\n' + _ADULT_ROW.replace('State-gov', 'State\0gov')
                      + ' Cuba\n' + _ADULT_ROW + ' Canada\n').encode(), 'line 3 of the file has a NUL character in it'),

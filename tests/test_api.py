@@ -74,9 +74,9 @@ def test_a_bad_record_fails_alone_with_warnings_for_the_others(api):
     recs = [{'age': 40, 'workclass': 'Private'}, {'age': 'thirty'}, {'age': 150, 'hours-per-week': None}]
     res = api.http.post('/v1/models/adult_income/predict', json={'records': recs}).json()['results']
     assert res[0]['prediction'] in ('<50k', '>=50k') and 'warnings' in res[0]
-    assert res[1]['error'] == "age: 'thirty' is not a number" and 'prediction' not in res[1]
-    assert any('age=150 is outside the training range 17–90' in w for w in res[2]['warnings'])
-    assert any('hours-per-week was empty' in w for w in res[2]['warnings'])
+    assert res[1]['error'] == "Age: 'thirty' is not a number" and 'prediction' not in res[1]
+    assert any('Age 150 is outside the training range 17–90' in w for w in res[2]['warnings'])
+    assert any('Hours worked per week (hours-per-week) was empty' in w for w in res[2]['warnings'])
 
 
 @pytest.mark.parametrize('call,status,reason', [
@@ -175,7 +175,7 @@ def test_csv_is_streamed_back_scored_like_the_cli(api, tmp_path):
     run_cli('predict', 'adult_income', src, '--out', tmp_path / 'cli.csv', '--no-log', models=api.store.root)
     want = pd.read_csv(tmp_path / 'cli.csv')
     pd.testing.assert_frame_equal(got, want)
-    assert got.loc[4, 'problem'].startswith("error: age: 'old' is not a number")
+    assert got.loc[4, 'problem'].startswith("error: Age: 'old' is not a number")
 
 
 def test_a_100_mb_csv_is_scored_in_bounded_memory(api, tmp_path):
@@ -215,7 +215,7 @@ def test_every_prediction_is_logged_with_the_callers_session(api):
     df = PredictionLog(api.log_db).read(since=t0)
     mine = df[df['session'] == 'team-member-7']
     assert mine['model'].tolist() == ['adult_income'] * 2 + ['fruits'] * 2 and set(mine['source']) == {'app'}
-    assert mine.iloc[0]['inputs']['age'] == 31 and mine.iloc[1]['error'] == "age: 'x' is not a number"
+    assert mine.iloc[0]['inputs']['age'] == 31 and mine.iloc[1]['error'] == "Age: 'x' is not a number"
     csv = ''.join(open(ADULT_CSV).readlines()[:6]).encode()
     api.http.post('/v1/models/adult_income/predict', content=csv, headers=dict(h, **{'content-type': 'text/csv'}))
     df = PredictionLog(api.log_db).read(since=t0)
@@ -404,7 +404,7 @@ def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, d
     r = api.http.post('/v1/models/adult_income/explain', json=dict(records=recs))
     assert r.status_code == 200, r.text
     body = r.json()['results']
-    assert [('error' in b) for b in body] == [False, False, False, True] and body[3]['error'] == "age: 'x' is not a number"
+    assert [('error' in b) for b in body] == [False, False, False, True] and body[3]['error'] == "Age: 'x' is not a number"
     for b in body[:3]:
         assert abs(b['base'] + sum(c['contribution'] for c in b['contributions']) - b['probability']) <= 1e-4
     remote, local = RemoteModels(api.url), LocalModels(demo_store, None)

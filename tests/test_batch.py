@@ -59,7 +59,7 @@ def test_many_csv_files_give_the_single_process_rows_in_order(client, tables, ad
     want = pd.concat([_local(adult_predictor, tables / f) for f in ('a.csv', 'b.csv')], ignore_index=True)
     _same(pd.read_csv(tmp_path / 'out.csv'), want)
     assert [(os.path.basename(f), row) for f, row, _ in r.failed] == [('b.csv', 11), ('b.csv', 2501)]
-    assert r.failed[0][2] == "age: 'forty' is not a number"
+    assert r.failed[0][2] == "Age: 'forty' is not a number"
 
 
 def test_parquet_files_give_a_parquet_dataset_with_the_same_answers(client, tables, adult_predictor, tmp_path):

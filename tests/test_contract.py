@@ -62,7 +62,7 @@ def test_records_each_answer_alone_and_carry_log_ids(models):
     out = models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}, {'age': 'x'}])
     assert out[0].ok and out[0].prediction in ('<50k', '>=50k') and sum(out[0].probabilities.values()) == pytest.approx(1)
     assert isinstance(out[0].id, int)
-    assert out[1].error == "age: 'x' is not a number" and isinstance(out[1].id, int)     # logged too, not labellable
+    assert out[1].error == "Age: 'x' is not a number" and isinstance(out[1].id, int)     # logged too, not labellable
 
 
 def test_a_csv_is_scored_the_same_way(models):

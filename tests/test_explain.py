@@ -37,9 +37,9 @@ def test_a_bad_row_gets_its_reason_and_the_others_are_explained(adult_predictor,
     rows.loc[1, 'age'] = 'forty'
     out = kind('tabular').explainer(adult_predictor).explain_frame(rows)
     assert [e.ok for e in out] == [True, False, True]
-    assert out[1].error == "age: 'forty' is not a number"
+    assert out[1].error == "Age: 'forty' is not a number"
     unknown = kind('tabular').explainer(adult_predictor).explain_records([{'age': None, 'workclass': 'Private'}])[0]
-    assert unknown.ok and any('age was empty' in w for w in unknown.warnings)
+    assert unknown.ok and any('Age was empty' in w for w in unknown.warnings)
     assert next(c for c in unknown.contributions if c['field'] == 'age')['value'] is None
 
 
@@ -151,7 +151,7 @@ def test_cli_explain_writes_json_lines_or_a_csv_of_contributions(tmp_path):
     r = run_cli('explain', 'adult_income', str(tmp_path / 'in.csv'))
     assert r.returncode == 1                                   # one row could not be explained
     rows = [json.loads(x) for x in r.stdout.splitlines()]
-    assert [x['row'] for x in rows] == [1, 2, 3, 4, 5] and rows[2]['error'] == "age: 'abc' is not a number"
+    assert [x['row'] for x in rows] == [1, 2, 3, 4, 5] and rows[2]['error'] == "Age: 'abc' is not a number"
     ok = rows[0]
     assert abs(ok['base'] + sum(c['contribution'] for c in ok['contributions']) - ok['probability']) <= 1e-4
     r = run_cli('explain', 'adult_income', str(tmp_path / 'in.csv'), '--out', str(tmp_path / 'why.csv'))

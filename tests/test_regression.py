@@ -77,7 +77,7 @@ def test_the_answer_in_words(bike_pred, demo_store):
                                    temp=0.7, atemp=0.65, hum=0.5, windspeed=0.2))
     lo, hi = (f'{round(x):,}' for x in p.range)
     assert sentence(card, p) == f'About {round(p.prediction):,} bikes rented in that hour (80 % of similar hours: {lo}–{hi}).'
-    assert sentence(card, bike_pred.predict_one({'temp': 'warm'})) == "No prediction: temp: 'warm' is not a number."
+    assert sentence(card, bike_pred.predict_one({'temp': 'warm'})) == "No prediction: Temperature (temp): 'warm' is not a number."
 
 
 def test_a_scored_csv_has_the_number_and_its_range(bike_pred, held_out):
@@ -89,7 +89,7 @@ def test_a_scored_csv_has_the_number_and_its_range(bike_pred, held_out):
     assert list(out.columns) == list(df.columns) + ['prediction', 'low', 'high', 'problem']
     assert scored.unused == ['dteday', 'casual', 'registered']
     assert out['prediction'].isna().tolist() == [False, False, True, False, False, False]
-    assert out.loc[2, 'problem'] == "error: temp: 'hot' is not a number"
+    assert out.loc[2, 'problem'] == "error: Temperature (temp): 'hot' is not a number"
     assert (out.drop(index=2)['low'] <= out.drop(index=2)['prediction']).all()
 
 
@@ -120,7 +120,7 @@ def test_the_model_server_answers_numbers_with_ranges(api, bike_pred, held_out):
     assert [sorted(r) for r in got[:5]] == [['id', 'prediction', 'probabilities', 'range']] * 5
     assert np.allclose([r['prediction'] for r in got[:5]], bike_pred.predict_records(rows).values, rtol=1e-6)
     assert all(r['range'][0] <= r['prediction'] <= r['range'][1] for r in got[:5])
-    assert got[5]['error'] == "temp: 'y' is not a number"
+    assert got[5]['error'] == "Temperature (temp): 'y' is not a number"
     csv = api.http.post('/v1/models/bike_rentals/predict', content=held_out.head(4).to_csv(index=False),
                         headers={'Content-Type': 'text/csv'})
     assert csv.status_code == 200 and csv.text.splitlines()[0].endswith(',prediction,low,high,problem')

@@ -106,7 +106,7 @@ def test_forged_widget_messages_are_validated_by_the_server(make_serve):
         return out
 
     out = run_async(scenario())
-    assert out['huge'] and 'capital-gain=1e+300 is too far outside the training data' in out['huge']
+    assert out['huge'] and 'Capital gain ($) (capital-gain) 1e+300 is too far outside the training data' in out['huge']
     assert 'No prediction' in out['huge'] and 'nan%' not in out['huge']
     assert out['after'] and 'Predicted salary:' in out['after'], 'the app keeps working after an off-list index'
 

@@ -5,6 +5,7 @@ import pytest
 
 from predictors import ModelError
 from predictors.core.csvio import read_csv_checked
+from predictors.core.results import field_said
 
 
 def _learn_probs(learn, row):
@@ -53,7 +54,7 @@ def test_bad_numbers_fail_the_row_alone(adult_predictor, sample):
     df.loc[3, 'hours-per-week'] = float('inf')
     res = adult_predictor.predict_frame(df)
     assert set(res.errors) == {1, 3}
-    assert "age: 'forty' is not a number" in res.errors[1]
+    assert "Age: 'forty' is not a number" in res.errors[1]
     assert 'not a finite number' in res.errors[3]
     assert all(res[i].ok for i in (0, 2, 4))
 
@@ -61,7 +62,7 @@ def test_bad_numbers_fail_the_row_alone(adult_predictor, sample):
 @pytest.mark.parametrize('value', [10 ** 400, 1e300, -1e300, '1e999', float('-inf')])
 def test_absurd_numbers_are_refused_not_answered(adult_predictor, value):
     p = adult_predictor.predict_one({'age': 30, 'capital-gain': value})
-    assert not p.ok and p.error.startswith('capital-gain') and p.prediction is None
+    assert not p.ok and p.error.startswith('Capital gain ($) (capital-gain)') and p.prediction is None
     df = pd.DataFrame({c['name']: [c['default']] * 3 for c in adult_predictor.inputs})
     df['capital-gain'] = pd.Series([0, value, 5], dtype=object)
     res = adult_predictor.predict_frame(df)
@@ -72,9 +73,9 @@ def test_warnings_for_unknown_category_empty_number_and_range(adult_predictor):
     p = adult_predictor.predict_one({'age': 150, 'workclass': ' Space-agency', 'hours-per-week': float('nan')})
     assert p.ok and p.prediction in adult_predictor.classes
     text = ' | '.join(p.warnings)
-    assert 'age=150 is outside the training range 17–90' in text
-    assert "workclass: ' Space-agency' was not seen in training" in text
-    assert 'hours-per-week was empty: used the training median 40' in text
+    assert 'Age 150 is outside the training range 17–90' in text
+    assert "Type of employer (workclass): ' Space-agency' was not seen in training" in text
+    assert 'Hours worked per week (hours-per-week) was empty: used the training median 40' in text
 
 
 def test_value_without_leading_space_is_matched(adult_predictor, sample):
@@ -103,7 +104,7 @@ def test_many_records_at_once_equal_one_at_a_time(adult_predictor, sample):
         one = adult_predictor.predict_one(r)
         assert m.error == one.error and m.prediction == one.prediction
         assert m.probabilities == pytest.approx(one.probabilities, abs=1e-6)
-    assert many[3].error == "age: 'thirty' is not a number"
+    assert many[3].error == "Age: 'thirty' is not a number"
 
 
 def test_score_frame_adds_prediction_and_class_columns(adult_predictor, sample):
@@ -170,7 +171,7 @@ def test_every_numeric_field_with_every_hostile_value(adult_predictor):
         for value, kind, msg in _HOSTILE_NUMBERS:
             p = adult_predictor.predict_one({col: value})
             if kind == 'err':
-                assert not p.ok and p.error.startswith(col) and msg in p.error, (col, value, p.error)
+                assert not p.ok and p.error.startswith(field_said(adult_predictor.card, col)) and msg in p.error, (col, value, p.error)
             else:
                 assert p.ok and abs(sum(p.probabilities.values()) - 1) < 1e-5, (col, value, p.error)
-                assert any(w.startswith(col) and msg in w for w in p.warnings), (col, value, p.warnings)
+                assert any(w.startswith(field_said(adult_predictor.card, col)) and msg in w for w in p.warnings), (col, value, p.warnings)

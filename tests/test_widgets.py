@@ -61,7 +61,7 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
     app.upload.value = ({'name': 'x.csv', 'content': memoryview(csv), 'size': len(csv), 'type': 'text/csv',
                          'last_modified': datetime.datetime.now()},)
     assert '28 of 29 rows scored; 1 could not be scored' in app.batch.value
-    assert "row 1: age: 'thirty-nine' is not a number" in html.unescape(app.batch.value) and 'download="x_scored.csv"' in app.batch.value
+    assert "row 1: Age: 'thirty-nine' is not a number" in html.unescape(app.batch.value) and 'download="x_scored.csv"' in app.batch.value
     img = ImageApp(models)
     files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:2]] + [('bad.png', b'x')]
     img.classify(files, [('huge.png', 2**30, 'over the limit')])
@@ -182,7 +182,7 @@ def test_a_scored_file_has_one_row_per_line_in_order_numbered_one_way(demo_store
                          'last_modified': datetime.datetime.now()},)
     shown = html.unescape(app.batch.value)
     assert '9 of 11 rows scored; 2 could not be scored' in shown
-    assert 'row 5: line 6 of the file has 17 values' in shown and "row 8: age: 'old' is not a number" in shown
+    assert 'row 5: line 6 of the file has 17 values' in shown and "row 8: Age: 'old' is not a number" in shown
     assert '77516.0' not in shown and '>77516<' in shown
 
 
@@ -200,15 +200,15 @@ def test_a_number_outside_the_training_range_is_answered_as_a_guess_and_marked_w
     app.predict()
     said = html.unescape(app.result.value)
     assert 'app-warn' in app.result.value and 'app-warning' not in app.result.value      # said once, in the sentence
-    assert ', so this answer is a guess.' in said and 'but age=-5 is outside the training range 17–90' in said
+    assert ', so this answer is a guess.' in said and 'but Age -5 is outside the training range 17–90' in said
     app.form.controls['age'].value = '40'
     assert 'app-outside' not in app.form.controls['age']._dom_classes
     app.form.controls['fnlwgt'].value = '5'          # ranges as people read numbers (was 13769–1484705, #26 item 11)
     app.form.controls['capital-gain'].value = ''
     app.predict()
     said = html.unescape(app.result.value)
-    assert 'fnlwgt=5 is outside the training range 13,769–1,484,705' in said
-    assert 'capital-gain was empty: used the training median 0' in said
+    assert 'Census weight (fnlwgt) 5 is outside the training range 13,769–1,484,705' in said
+    assert 'Capital gain ($) (capital-gain) was empty: used the training median 0' in said
 
 
 def test_the_csv_section_offers_a_template_that_scores_as_it_is(demo_store):

@@ -150,6 +150,16 @@ def field_name(card: dict, name) -> str:
     return text[:1].upper() + text[1:] if text else str(name)
 
 
+def field_said(card: dict, name) -> str:
+    """A column named in a message: as the form names it, with the column itself when the card renames it
+    ('Place in the household (relationship)'; 'Age'; 'Census weight (fnlwgt)' already says it), so a person
+    at the form and one with the CSV both know which it is."""
+    said, col = field_name(card, name), str(name)
+    plain = re.sub(r'[-_]+', ' ', col).strip().lower()
+    named = re.search(rf'(?<![\w-]){re.escape(col.lower())}(?![\w-])', said.lower())
+    return said if named or plain == said.lower() else f'{said} ({col})'
+
+
 def field_text(c: dict, kind: str | None = None, card: dict | None = None) -> str:
     """A field's value as a phrase: a category as its value ('Bachelors'), a number with its field named as the
     form names it ('Age 52'; the raw column without a `card`)."""

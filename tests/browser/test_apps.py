@@ -203,7 +203,7 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     page.wait_for_selector('.app-result .app-msg.app-warn .app-sentence')
     assert page.locator('.app-result .app-stale').count() == 0
     said = page.inner_text('.app-result .app-sentence')      # the warning is in the answer's own sentence (#26 item 4)
-    assert said.endswith('— but age=120 is outside the training range 17–90, so this answer is a guess.'), said
+    assert said.endswith('— but Age 120 is outside the training range 17–90, so this answer is a guess.'), said
 
 
 def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
@@ -238,7 +238,7 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
     age.fill(''); age.press('Enter')
     page.wait_for_selector('text=empty: the model’s fill value is used')
     page.wait_for_selector('.app-result .app-warning')
-    assert 'age was empty' in page.inner_text('.app-result') and 'For: Age unknown' in page.inner_text('.app-result')
+    assert 'Age was empty' in page.inner_text('.app-result') and 'For: Age unknown' in page.inner_text('.app-result')
     assert age.input_value() == ''
     age.fill('40'); age.press('Tab')
     page.wait_for_function("!document.querySelector('.app-input-age').classList.contains('app-invalid')")
@@ -383,10 +383,10 @@ def test_batch_csv_with_two_bad_rows_reports_them_and_scores_the_rest(page, serv
     assert page.inner_text('.app-batch-summary').startswith('48 of 50 rows scored; 2 could not be scored')
     errors = page.locator('.app-row-error').all_inner_texts()
     assert len(errors) == 2
-    assert errors[0].startswith("row 3: age: 'thirty' is not a number")
-    assert errors[1].startswith("row 7: hours-per-week: 'lots' is not a number")
+    assert errors[0].startswith("row 3: Age: 'thirty' is not a number")
+    assert errors[1].startswith("row 7: Hours worked per week (hours-per-week): 'lots' is not a number")
     warnings = page.locator('.app-row-warning').all_inner_texts()
-    assert warnings[0].startswith('row 2: age=120 is outside the training range')
+    assert warnings[0].startswith('row 2: Age 120 is outside the training range')
     # the first rows as people read them: percentages, a dash where there is no prediction
     cells = page.locator('.app-batch table tr').nth(3).locator('td').all_inner_texts()
     assert cells[-4] == '—' and cells[-3] == cells[-2] == '—'
