@@ -270,3 +270,17 @@ def test_a_drift_report_reads_a_bounded_number_of_rows_whatever_the_log_holds(tm
     assert '500 prediction(s) compared with the training data (the newest of the 3,000 in this window)' in report_html(report)
     report, df = report_from_log(log, card, traffic='single', most=5000)
     assert len(df) == 700 and report['in_window'] is None and report['traffic_left_out'] == 3000
+
+
+@pytest.mark.parametrize('span,unit,bins', [(7 * 60, 'minute', 8), (5 * 3600, '5 minutes', 61), (2 * 86400, 'hour', 49),
+                                            (30 * 86400, 'day', 31)])
+def test_traffic_is_counted_in_bins_that_fit_its_span(span, unit, bins):
+    "Seven minutes of answers are seven bars a minute each, not one bar of 40 minutes (#26 item 12); empty bins count 0."
+    from predictors.monitoring.report import traffic_counts
+    t0 = 1_764_806_400 + 20                              # 20 s past midnight UTC
+    ts = [t0, t0 + 61, t0 + span - 1] + [t0 + 5] * 3
+    name, counts = traffic_counts(ts)
+    assert name == unit and len(counts) == bins and counts.sum() == 6
+    assert counts.iloc[0] == (4 if unit == "minute" else 5) and counts.iloc[-1] == 1
+    step = counts.index[1] - counts.index[0]
+    assert step.total_seconds() == dict(minute=60, hour=3600, day=86400).get(unit, 300)

@@ -39,6 +39,10 @@ APP_CSS = """<style>
 .app-predict:focus-visible, .app-clear:focus-visible, .app-heatmap-toggle:focus-visible, .app-feedback-yes:focus-visible
   {outline: 3px solid #1a56b8 !important; outline-offset: 2px}
 .app-form .widget-html, .app-form .widget-html-content {max-width: 100%; white-space: normal; line-height: 1.3}
+/* wide screens: the answer beside the form, where the button is; narrower ones: below it */
+.app-columns {flex-wrap: wrap !important; align-items: flex-start; column-gap: 32px}
+.app-form-column {flex: 1 1 560px; max-width: 820px; min-width: 0}
+.app-answer-column {flex: 1 1 420px; min-width: 0}
 /* a phone: each label above its field, nothing wider than the screen */
 @media (max-width: 640px) {
   .app-form .app-input.widget-inline-hbox {flex-wrap: wrap; width: 100% !important; height: auto !important}
@@ -49,13 +53,17 @@ APP_CSS = """<style>
   .app-form .app-input .widget-label {width: 100% !important; max-width: 100%; text-align: left !important}
   .app-form .app-input input, .app-form .app-input select {width: 100%}
   .app-form .widget-html {margin-left: 0}
-  .widget-dropdown, .widget-text, .widget-upload, .widget-button, .widget-hprogress {max-width: 100%}
+  /* 100 % less the widgets' own margins (2 px a side): wider, its box would scroll sideways */
+  .widget-dropdown, .widget-text, .widget-upload, .widget-button, .widget-hprogress {max-width: calc(100% - 4px)}
   .app-bars {min-width: 0}
-  .app-predict {width: 100% !important; height: 44px !important}   /* a thumb-sized target */
+  .app-predict {width: auto !important; align-self: stretch; height: 44px !important}   /* a thumb-sized target, margins inside the screen */
   .app-table {display: block; overflow-x: auto; max-width: 100%}
-  .widget-html.app-live {max-width: 100%; min-width: 0}
-  .app-live > .widget-html-content {max-width: 100%; min-width: 0; white-space: normal; overflow-wrap: anywhere}
+  .widget-html.app-live, .widget-html.app-fit {max-width: 100%; min-width: 0}
+  .app-live > .widget-html-content, .app-fit > .widget-html-content
+    {max-width: 100%; min-width: 0; white-space: normal; overflow-wrap: anywhere}
   #rendered_cells > div, .jp-Cell, .jp-OutputArea-output {padding-left: 0 !important; padding-right: 0 !important}
+  .app-card {width: 100% !important; box-sizing: border-box}
+  .app-controls .widget-dropdown {width: 100% !important}
 }
 </style>"""
 

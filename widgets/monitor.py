@@ -31,12 +31,13 @@ class MonitorApp:
         self.asof = W.HTML(); self.asof.add_class('app-asof-line')
         self.performance = W.HTML(); self.performance.add_class('app-monitor-performance')
         self.out = W.HTML(); self.out.add_class('app-monitor')
+        for w in (self.asof, self.performance, self.out): w.add_class('app-fit')     # a phone: as wide as the screen
         self._generation = 0
         for w in (self.picker, self.window, self.traffic): w.observe(lambda ch: self.refresh(), 'value')
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.widget = W.VBox([W.HTML(APP_CSS), W.HBox([self.picker, self.window, self.traffic, self.refresh_button],
-                                                      layout=W.Layout(flex_flow='row wrap')),
-                              self.asof, self.performance, self.out])
+        controls = W.HBox([self.picker, self.window, self.traffic, self.refresh_button], layout=W.Layout(flex_flow='row wrap'))
+        controls.add_class('app-controls')
+        self.widget = W.VBox([W.HTML(APP_CSS), controls, self.asof, self.performance, self.out])
         self.refresh()
 
     def refresh(self):

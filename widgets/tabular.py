@@ -65,8 +65,10 @@ class TabularApp:
         self.upload.observe(lambda ch: self.score_upload(), 'value')
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
-        self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, self.form_box, self.button, self.result,
-                              self.feedback, self.why,
+        columns = W.HBox([W.VBox([self.form_box, self.button]), W.VBox([self.result, self.feedback, self.why])])
+        for box, cls in ((columns, 'app-columns'), *zip(columns.children, ('app-form-column', 'app-answer-column'))):
+            box.add_class(cls)
+        self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, columns,
                               W.HTML('<hr><h3 style="font-family:system-ui">Score many rows</h3>'), self.batch_note,
                               self.upload, self.progress, self.batch])
         if self.picker.value: self.select(*self.picker.value)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from predictors.core.helpers import esc
 
-__all__ = ['report_html', 'report_text', 'report_page', 'VERDICT_COLOURS']
+__all__ = ['report_html', 'report_text', 'report_page', 'traffic_counts', 'VERDICT_COLOURS']
 
 VERDICT_COLOURS = {'ok': '#1f9d55', 'watch': '#e0a100', 'drifted': '#d93025', 'not enough data': '#6b7280'}
 
@@ -52,15 +52,31 @@ def _hist(name: str, c: dict) -> str:
     return _png(fig)
 
 
-def _per_hour(log_df: pd.DataFrame) -> str | None:
+TRAFFIC_BINS = (('minute', 60), ('5 minutes', 300), ('hour', 3600), ('day', 86400))
+
+
+def traffic_counts(ts, most: int = 72) -> tuple[str, pd.Series]:
+    """Predictions per time bin, the finest of `TRAFFIC_BINS` that needs at most `most` bins for the span of the
+    timestamps `ts` (seconds): (the bin's name, counts indexed by each bin's start, empty bins included)."""
+    t = pd.to_datetime(pd.Series(ts), unit='s', utc=True)
+    span = (t.max() - t.min()).total_seconds()
+    name, secs = next(((n, s) for n, s in TRAFFIC_BINS if span / s < most), TRAFFIC_BINS[-1])
+    start = t.dt.floor(pd.Timedelta(seconds=secs))
+    index = pd.date_range(start.min(), start.max(), freq=pd.Timedelta(seconds=secs))
+    return name, start.value_counts().reindex(index, fill_value=0)
+
+
+def _traffic(log_df: pd.DataFrame) -> tuple[str, str] | None:
+    "The traffic chart (a PNG data URL) and the bin it counts by: each bar spans exactly its bin."
     if log_df is None or not len(log_df): return None
-    hours = pd.to_datetime(log_df['ts'], unit='s', utc=True).dt.floor('h')
-    counts = hours.value_counts().sort_index()
+    name, counts = traffic_counts(log_df['ts'])
     fig, ax = _pyplot().subplots(figsize=(8, 2.2))
-    ax.bar(counts.index, counts.values, width=0.03, color='#4a7bd0')
-    ax.set_title('predictions per hour (UTC)', fontsize=9); ax.tick_params(labelsize=7)
+    width = pd.Timedelta(seconds=dict(TRAFFIC_BINS)[name]) * 0.9
+    ax.bar(counts.index.tz_localize(None), counts.values, width=width, align='edge', color='#4a7bd0')
+    ax.set_title(f'predictions per {name} (UTC)', fontsize=9); ax.tick_params(labelsize=7)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     fig.autofmt_xdate()
-    return _png(fig)
+    return _png(fig), name
 
 
 def _badge(v: str) -> str:
@@ -84,7 +100,10 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
            f'(Bonferroni-corrected over the columns); at least {s["min_rows"]} rows).</p>']
     rows = list(report['columns'].items())
     if report.get('predictions'): rows.append(('predicted class', report['predictions']))
-    out.append('<style>.drift-table td, .drift-table th {padding: 3px 10px; text-align: left}</style>'
+    out.append('<style>.drift-table td, .drift-table th {padding: 3px 10px; text-align: left}'
+               # a phone: tables scroll sideways in their own box, charts shrink to the screen
+               '.drift-table, .drift-latest {display: block; overflow-x: auto; max-width: 100%}'
+               '.drift-hist, .drift-per-hour {max-width: 100%; height: auto}</style>'
                '<table class="drift-table" style="border-collapse:collapse;font-size:13px">'
                '<tr><th>column</th><th>test</th><th>p-value</th><th>PSI</th><th>rows</th><th>notes</th>'
                '<th>verdict</th></tr>')
@@ -103,8 +122,8 @@ def report_html(report: dict, log_df: pd.DataFrame | None = None, latest: int = 
     if plots and report['rows']:
         imgs = ''.join(f'<img class="drift-hist" alt="{esc(n)}" src="{_hist(n, c)}">' for n, c in rows)
         out.append(f'<h4>Training vs recent</h4><div style="display:flex;flex-wrap:wrap;gap:6px">{imgs}</div>')
-        hour = _per_hour(log_df)
-        if hour: out.append(f'<h4>Traffic</h4><img class="drift-per-hour" alt="Predictions per hour" src="{hour}">')
+        chart = _traffic(log_df)
+        if chart: out.append(f'<h4>Traffic</h4><img class="drift-per-hour" alt="Predictions per {chart[1]}" src="{chart[0]}">')
     if log_df is not None and len(log_df):
         last = log_df.tail(latest).iloc[::-1]
         trs = ''.join(

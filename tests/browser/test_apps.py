@@ -188,6 +188,9 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     assert bars.count() == 2
     assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
     page.wait_for_selector('.app-why .app-why-row')          # the explanation follows the answer
+    # at 1280x900 the answer and its bars stand beside the form, on the screen without scrolling (#26 item 12)
+    form, answer = (page.locator(s).bounding_box() for s in ('.app-form', '.app-result .app-bars'))
+    assert answer['x'] >= form['x'] + form['width'] and 0 <= answer['y'] and answer['y'] + answer['height'] <= 900
     assert page.get_attribute('.app-result > .widget-html-content', 'aria-live') == 'polite'   # announced
     shot(page, 'tabular_app')
     assert page.locator('.app-result .app-msg.app-ok .app-sentence').count() == 1
@@ -261,8 +264,16 @@ def test_what_is_typed_is_what_is_used_and_the_answer_says_so(page, served):
 # elements reaching past the screen's right edge (cells of a table that scrolls sideways in its own box excepted)
 _TOO_WIDE = """Array.from(document.querySelectorAll('#rendered_cells *')).filter(e => {
     const r = e.getBoundingClientRect();
-    return r.width > 0 && r.right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest('.app-table'));
+    return r.width > 0 && r.right > window.innerWidth + 1
+      && !(e.parentElement && e.parentElement.closest('.app-table, .drift-table, .drift-latest'));
   }).map(e => e.className || e.tagName)"""
+
+# boxes that clip and hold more than their width: they scroll sideways by a few pixels (a click does it) and cut
+# the first letter of every line ("Vas this right?", "ncome from…" at 390 px, #26 item 12)
+_SIDEWAYS = """Array.from(document.querySelectorAll('#rendered_cells *')).filter(e => e.clientWidth > 1
+    && getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth
+    && !e.closest('.app-table, .drift-table, .drift-latest, input, select, textarea, .app-sr'))
+  .map(e => `${e.className} ${e.scrollWidth}>${e.clientWidth}`)"""
 
 
 def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
@@ -279,7 +290,7 @@ def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
         pg.locator('.app-input-age input').fill('45'); pg.locator('.app-input-age input').press('Enter')
         pg.wait_for_selector('.app-result .app-sentence')
         pg.wait_for_selector('.app-why .app-why-row')
-        assert pg.evaluate(_TOO_WIDE) == []
+        assert pg.evaluate(_TOO_WIDE) == [] and pg.evaluate(_SIDEWAYS) == []
         shot(pg.locator('#rendered_cells'), 'tabular_app_phone')
         _upload_csv(pg, 'few.csv', pd.read_csv(ADULT_CSV).head(20))     # the scored file's summary and table fit too
         pg.wait_for_selector('.app-batch-summary')
@@ -288,7 +299,10 @@ def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
         upload(pg, _image_payloads(3))
         pg.wait_for_selector('.app-summary-text')
         assert pg.locator('.app-card-ok').count() == 3
-        assert pg.evaluate(_TOO_WIDE) == []
+        assert pg.evaluate(_TOO_WIDE) == [] and pg.evaluate(_SIDEWAYS) == []
+        # a result card is as wide as the screen allows, not two thirds of it (#26 item 12)
+        grid = pg.locator('.app-card-ok').first.locator('xpath=..').bounding_box()
+        assert pg.locator('.app-card-ok').first.bounding_box()['width'] >= grid['width'] - 2
         shot(pg.locator('#rendered_cells'), 'image_app_phone')
     finally:
         ctx.close()
@@ -646,6 +660,11 @@ def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     assert 'app' in first and shown in first
     assert page.locator('.drift-hist').count() == 15 and page.locator('.drift-per-hour').count() == 1
     shot(page, 'monitor')
+    # on a phone the monitor fits the screen (it was 584 px wide): tables scroll in their own box (#26 item 12)
+    page.set_viewport_size({'width': 390, 'height': 844})
+    page.wait_for_function('document.documentElement.clientWidth === 390')
+    assert page.evaluate(_TOO_WIDE) == [] and page.evaluate(_SIDEWAYS) == []
+    assert page.locator('.drift-per-hour').bounding_box()['width'] <= 390
 
 
 def test_an_answer_marked_wrong_changes_the_monitors_live_accuracy(page, served):
