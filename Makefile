@@ -59,7 +59,11 @@ train-demo: venv
 	$(PY) -m predictors train-tabular --csv data/adult_sample/adult.csv --target salary --name adult_income \
 	  --describe ">=50k=this person earns more than \$$50k a year" --describe "<50k=this person earns \$$50k a year or less"
 	$(PY) -m predictors labels adult_income data/adult_sample/labels.json
-	$(PY) -m predictors train-image --folder data/fruit_emoji --name fruits --valid-style fluent_modern
+	$(PY) -m predictors train-image --folder data/fruits360/Training --test-folder data/fruits360/Test --name fruits \
+	  --epochs 20 --repeat 1 --valid-pct 0.1 --ground 0.3 --no-mixup --about "photos of single fruits on a white sheet (Fruits-360)" \
+	  --negatives data/fruit_emoji/noto --negatives data/fruit_emoji/openmoji --negatives data/fruit_emoji/fluent_flat \
+	  --test-negatives data/fruit_emoji/fluent_modern
+	$(PY) -m predictors labels fruits data/fruits360/labels.json
 	$(PY) -m predictors train-tabular --csv data/bike_sharing/hour.csv --target cnt --name bike_rentals \
 	  --exclude casual,registered --time-column dteday --cat season,yr,mnth,hr,holiday,weekday,workingday,weathersit \
 	  --cont temp,atemp,hum,windspeed --target-transform log1p --units bikes --baseline --epochs 12 \

@@ -64,7 +64,7 @@ def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--seconds', type=float, default=10)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-api-bench-'))
-    images = [(f.name, f.read_bytes()) for f in sorted((ROOT / 'test_images').glob('*.png'))]
+    images = [(f.name, f.read_bytes()) for f in sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))]
     print(f'model server, {args.seconds:.0f} s per row, clients on the same machine')
     with ApiServer(env=dict(FASTAI_APPS_LOG=tmp / 'log.db'), log=tmp / 'api.log') as api:
         api.wait_ready()

@@ -74,7 +74,7 @@ def images():
     from predictors.kinds.image.explain import GradCam
     from predictors.kinds.image.predictor import ImagePredictor
     from predictors.core.imaging import decode_image
-    paths = sorted((ROOT / 'test_images').glob('*.png'))
+    paths = sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))
     ims = [decode_image(p.read_bytes()) for p in (paths * 16)[:16]]
     models = [('fruits (xresnet18 ×0.5, 64 px)', load_predictor('fruits'))]
     with tempfile.TemporaryDirectory() as d:

@@ -31,7 +31,7 @@ def main():
     from predictors.core.imaging import decode_image
     pred = load_predictor(args.model)
     learn = pred.learn
-    paths = sorted((ROOT / 'test_images').glob('*.png'))
+    paths = sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))
     files = [(p.name, p.read_bytes()) for p in (paths * 32)[:32]]
     imgs = [PILImage(decode_image(d)) for _, d in files]
     xb = learn.dls.test_dl(imgs, bs=32).one_batch()[0]

@@ -1,5 +1,10 @@
-"""Rebuild test_images/ from data/: 12 images of the held-out style (fluent_modern, never seen in
-training) and 4 of them composed onto photo-like backgrounds (JPEG), deterministically.
+"""Rebuild test_images/ from data/, deterministically: pictures the `fruits` demo never trained on.
+
+- `photo_<class>.jpg`: 12 Fruits-360 test photos (data/fruits360/Test, one each of 12 classes), as they are.
+- `table_<class>.jpg`: 4 of those fruits cut from their white sheet and put on a photo-like surface (a fruit
+  somewhere else than in the training photos: the model answers it or says Not sure, never matters which).
+- `drawing_<class>.png`: 4 drawings of the held-out emoji style (data/fruit_emoji/fluent_modern), which the model
+  must be unsure of: it learnt from photos.
 
     .venv/bin/python test_images/make_test_images.py
 """
@@ -8,8 +13,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from predictors.kinds.image.uncertainty import white_to_alpha
+
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parent / 'data' / 'fruit_emoji' / 'fluent_modern'
+DATA = HERE.parent / 'data'
+PHOTOS = DATA / 'fruits360' / 'Test'
+DRAWINGS = DATA / 'fruit_emoji' / 'fluent_modern'
+
+
+def slug(name: str) -> str:
+    "A class folder as a file name: 'Apple Red 1' -> 'apple_red_1'."
+    return name.lower().replace(' ', '_')
 
 
 def photo_background(size, rng):
@@ -25,17 +39,22 @@ def photo_background(size, rng):
 
 
 def main():
-    classes = sorted(p.stem for p in SRC.glob('*.png'))
-    chosen = classes[::3][:12]
+    for old in HERE.glob('*'):
+        if old.suffix.lower() in ('.png', '.jpg'): old.unlink()
+    classes = sorted(p.name for p in PHOTOS.iterdir() if p.is_dir())
+    chosen = classes[::5] + classes[1::5] + classes[2::5]                 # 12 of the 20, spread over the list
     for c in chosen:
-        Image.open(SRC / f'{c}.png').save(HERE / f'fluent_modern_{c}.png')
+        first = sorted(PHOTOS.joinpath(c).glob('*.jpg'))[len(list(PHOTOS.joinpath(c).glob('*.jpg'))) // 2]
+        (HERE / f'photo_{slug(c)}.jpg').write_bytes(first.read_bytes())
     rng = np.random.default_rng(7)
-    for c in chosen[::3]:
-        fg = Image.open(SRC / f'{c}.png').convert('RGBA').resize((150, 150), Image.LANCZOS)
+    for c in chosen[:4]:
+        fruit = white_to_alpha(Image.open(sorted(PHOTOS.joinpath(c).glob('*.jpg'))[3])).resize((130, 130), Image.LANCZOS)
         bg = photo_background((224, 224), rng)
-        bg.paste(fg, (37, 40), fg.getchannel('A'))
-        bg.save(HERE / f'photo_{c}.jpg', quality=88)
-    print(f'{len(chosen)} held-out style images and {len(chosen[::3])} photo-like composites in {HERE}')
+        bg.paste(fruit, (47, 50), fruit.getchannel('A'))
+        bg.save(HERE / f'table_{slug(c)}.jpg', quality=88)
+    for c in ('broccoli', 'carrot', 'lemon', 'strawberry'):
+        Image.open(DRAWINGS / f'{c}.png').save(HERE / f'drawing_{c}.png')
+    print(f'{len(chosen)} test photos, 4 on another surface and 4 drawings in {HERE}')
 
 
 if __name__ == '__main__':

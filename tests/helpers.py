@@ -9,6 +9,11 @@ FRUIT_DIR = ROOT / 'data' / 'fruit_emoji'
 TEST_IMAGES = ROOT / 'test_images'
 
 
+def image_files() -> list:
+    "The test pictures in name order: drawings, Fruits-360 test photos, those photos on a table (test_images/)."
+    return sorted(p for p in TEST_IMAGES.iterdir() if p.suffix in ('.png', '.jpg'))
+
+
 def run_async(coro):
     "Run a coroutine in a fresh loop in its own thread (Playwright's sync API may hold this thread's loop)."
     import asyncio

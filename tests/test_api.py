@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, run_cli, image_files
 from voila_server import ApiServer
 
 LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_MAX_UPLOAD_BYTES=3 * 2**20,
@@ -32,7 +32,7 @@ def api(tmp_path_factory):
 
 
 def _images(n):
-    return [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:n]]
+    return [(f.name, f.read_bytes()) for f in image_files()[:n]]
 
 
 def test_health_and_readiness(api):
@@ -139,7 +139,7 @@ def test_images_good_bad_and_unusual_in_one_request(api, fruits_learner):
         import re
         assert 'error' in x and re.search(msgs[x['file']], x['error']), x
     for x in res[:len(good)] + res[len(good) + len(bad):]:
-        assert 'error' not in x and len(x['probabilities']) == 3
+        assert 'error' not in x and len(x['probabilities']) == 3 and isinstance(x['unsure'], bool)
     vocab = [str(c) for c in fruits_learner.dls.vocab]
     full = api.http.post('/v1/models/fruits/predict', files=[('files', (n, d)) for n, d in good]).json()['results']
     for (n, d), x in zip(good, full):
@@ -439,7 +439,7 @@ def test_feedback_over_http_labels_the_callers_own_answers(api):
                       headers={'X-Session-Id': 'visitor1'})
     assert r.json()['results'] == [dict(id=a.id, ok=True)]          # the same session corrects its label
     img = app.classify('fruits', [('a.png', _images(1)[0][1])])[0]
-    assert app.feedback('fruits', [(img.id, 'banana')]) == [None]
+    assert app.feedback('fruits', [(img.id, 'Lemon')]) == [None]
     from predictors.monitoring.log import PredictionLog
     got = PredictionLog(api.log_db).labelled('adult_income')
     assert got.set_index('id').loc[a.id, 'truth'] == '<50k'

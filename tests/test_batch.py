@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, run_cli, image_files
 
 
 @pytest.fixture(scope='module')
@@ -125,7 +125,7 @@ def test_a_folder_of_images_with_bad_files_among_them(client, fruits_predictor, 
     from predictors import ModelStore
     from predictors.ops.batch import score_on_dask
     d = tmp_path / 'imgs'; (d / 'more').mkdir(parents=True)
-    good = sorted(TEST_IMAGES.glob('*.png'))[:5]
+    good = image_files()[:5]
     for i, f in enumerate(good): (d / ('more' if i % 2 else '.') / f.name).write_bytes(f.read_bytes())
     (d / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')
     (d / 'notes.txt').write_text('not an image')

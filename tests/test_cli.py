@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli, image_files
 
 
 def test_help_on_each_verb():
@@ -33,7 +33,7 @@ def test_predict_csv_rows_one_json_line_each(tmp_path, demo_store, adult_df):
 
 
 def test_predict_images(tmp_path, demo_store):
-    imgs = sorted(TEST_IMAGES.glob('*.png'))[:2]
+    imgs = image_files()[:2]
     bad = tmp_path / 'bad.png'; bad.write_bytes(b'nope')
     r = run_cli('predict', 'fruits', *imgs, bad, models=demo_store.root, check=1)
     lines = [json.loads(l) for l in r.stdout.splitlines()]
@@ -82,7 +82,7 @@ def test_import_of_an_image_learner(tmp_path, demo_store):
     src = demo_store.path('fruits') / 'model.pkl'
     run_cli('import', src, '--name', 'pics', models=tmp_path / 'models', check=0)
     card = json.loads(run_cli('card', 'pics', models=tmp_path / 'models', check=0).stdout)
-    assert card['task'] == 'image' and card['schema']['input_size'] == [64, 64] and len(card['classes']) == 36
+    assert card['task'] == 'image' and card['schema']['input_size'] == [64, 64] and len(card['classes']) == 20
 
 
 def test_import_registers_a_regression_learner_as_one(tmp_path, adult_df):
@@ -116,6 +116,9 @@ def test_the_command_line_as_a_newcomer_meets_it(tmp_path, demo_store):
     assert list(lines) == sorted(str(p) for p in TEST_IMAGES.iterdir() if p.is_file())
     assert 'not an image file' in lines[str(TEST_IMAGES / 'make_test_images.py')]['error']    # fails alone
     assert all(line.get('prediction') for f, line in lines.items() if not f.endswith('.py'))
+    # every answer says whether it is sure (#27): the drawings not, by the card's calibrated threshold
+    assert all(isinstance(line['unsure'], bool) for f, line in lines.items() if not f.endswith('.py'))
+    assert sum(line['unsure'] for f, line in lines.items() if '/drawing_' in f) >= 3
     r = run_cli('predict', 'fruits', tmp_path / 'nothing_here', models=demo_store.root, check=1)
     assert json.loads(r.stdout)['error'].endswith('nothing_here: no such file or folder.')
     for verb in (('card', 'fruits'), ('predict', 'fruits', TEST_IMAGES, '--no-log')):

@@ -7,7 +7,7 @@ import shutil
 import httpx
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES
+from helpers import ADULT_CSV, image_files
 from voila_server import ApiServer
 
 
@@ -36,7 +36,7 @@ def models(request, served):
 
 
 def _images(n):
-    return [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:n]]
+    return [(f.name, f.read_bytes()) for f in image_files()[:n]]
 
 
 def test_models_cards_and_limits(models, served):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli
+from helpers import ADULT_CSV, run_cli, image_files
 
 
 # ---- tabular --------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_the_heat_sits_where_the_object_is(squares_predictor, corner):
 def test_heatmaps_come_with_the_same_answers_as_classify(fruits_predictor):
     "The pass that draws the heatmap predicts as `classify` does; bad files fail alone; the PNG opens."
     from predictors.kinds import kind
-    files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:5]] + [('bad.png', b'nope')]
+    files = [(f.name, f.read_bytes()) for f in image_files()[:5]] + [('bad.png', b'nope')]
     results = fruits_predictor.decode_files(files)
     kind('image').explainer(fruits_predictor).explain_results(results)
     plain = fruits_predictor.predict_files(files)
@@ -224,7 +224,7 @@ def test_heatmaps_come_with_the_same_answers_as_classify(fruits_predictor):
 
 
 def test_cli_explain_writes_the_heatmaps_as_pngs(tmp_path):
-    imgs = sorted(TEST_IMAGES.glob('*.png'))[:2]
+    imgs = image_files()[:2]
     (tmp_path / 'bad.png').write_bytes(b'nope')
     r = run_cli('explain', 'fruits', *map(str, imgs), str(tmp_path / 'bad.png'), '--out', str(tmp_path / 'heat'))
     assert r.returncode == 1

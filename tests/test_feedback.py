@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from helpers import TEST_IMAGES, run_cli
+from helpers import TEST_IMAGES, run_cli, image_files
 from predictors.monitoring.log import PredictionLog
 from predictors.kinds.base import PerformanceSettings
 from predictors.monitoring.performance import performance_html, performance_report
@@ -33,14 +33,14 @@ def test_feedback_by_id_labels_this_sessions_answers_only(log_target, demo_store
         None, None, "'rich' is not one of the classes of adult_income (<50k, >=50k)",
         f'no answer {bad.id} of adult_income in the log', 'no answer 1000000 of adult_income in the log']
     assert other.feedback('adult_income', [(a.id, '<50k')]) == [f'answer {a.id} was not given in this session']
-    assert mine.feedback('fruits', [(a.id, 'banana')]) == [f'no answer {a.id} of fruits in the log']
+    assert mine.feedback('fruits', [(a.id, 'Lemon')]) == [f'no answer {a.id} of fruits in the log']
     mine.feedback('adult_income', [(a.id, '<50k')])                  # a corrected label: the latest counts
     got = log.labelled('adult_income')
     assert got[['id', 'prediction', 'truth']].values.tolist() == [[a.id, a.prediction, '<50k'],
                                                                     [b.id, b.prediction, b.prediction]]
     assert got['inputs'][0]['age'] == 30 and got['version'].tolist() == ['v1', 'v1']
     img = mine.classify('fruits', [('x.png', b'nope')])[0]           # a rejected file has no answer to label
-    assert mine.feedback('fruits', [(img.id, 'banana')]) == [f'no answer {img.id} of fruits in the log']
+    assert mine.feedback('fruits', [(img.id, 'Lemon')]) == [f'no answer {img.id} of fruits in the log']
     log.prune(time.time() + 1)                                       # pruning answers drops their labels
     assert len(log.labelled('adult_income')) == 0 and log.count() == 0
 
@@ -146,19 +146,19 @@ def test_a_shadow_version_answers_beside_the_active_one_and_never_costs_an_answe
     "Images through a shadow: both answers logged, paired by id; a shadow that cannot load only warns."
     from predictors.monitoring.compare import shadow_report
     from predictors.core.store import MODEL_FILE, ModelError
-    from helpers import TEST_IMAGES
     card = store_copy.card('fruits')
     v2 = store_copy.register('fruits', store_copy.path('fruits', 'v1') / MODEL_FILE, card, activate=False)
     with pytest.raises(ModelError, match='is the active version'): store_copy.set_shadow('fruits', 'v1')
     store_copy.set_shadow('fruits', v2)
     log = PredictionLog(tmp_path / 'log.db')
     models = LocalModels(store_copy, log)
-    files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:4]] + [('bad.png', b'x')]
+    files = [(f.name, f.read_bytes()) for f in image_files()[:4]] + [('bad.png', b'x')]
     shown = models.classify('fruits', files)
     pairs = log.shadow_pairs('fruits')
     assert pairs['id'].tolist() == [r.id for r in shown if r.ok] and set(pairs['shadow_version']) == {v2}
     assert (pairs['prediction'] == pairs['shadow_prediction']).all()          # the same weights agree
-    models.feedback('fruits', [(shown[0].id, shown[0].prediction), (shown[1].id, 'banana')])
+    other = next(c for c in card['classes'] if c != shown[1].prediction)        # a wrong answer, by its label
+    models.feedback('fruits', [(shown[0].id, shown[0].prediction), (shown[1].id, other)])
     rep = shadow_report(log.shadow_pairs('fruits'))
     assert (rep['answers'], rep['agreement'], rep['labelled'], rep['accuracy_shadow']) == (4, 1.0, 2, 0.5)
     assert set(log.read('fruits')['version']) == {'v1'}                       # what visitors saw
@@ -194,7 +194,7 @@ def test_retraining_adds_the_labelled_answers_once(tmp_path, held_out):
     assert store.active_version('m') == 'v1'
 
 
-def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(demo_store, tmp_path):
+def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(store_copy, tmp_path):
     """*Yes* under "Not sure — closest: chestnut" stored chestnut as the truth, and *No, it was* offered only
     the other classes (#26 item 3). Under a Not sure answer the box asks *What is it?* (every class, the
     closest first, no Yes); an image's box also takes *none of these*, which live accuracy counts as wrong."""
@@ -202,15 +202,16 @@ def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(demo_store, tm
     from predictors.kinds import kind
     from widgets.feedback import FeedbackBox
     from widgets.image import ImageApp
-    models = LocalModels(demo_store, PredictionLog(tmp_path / 'log.db'))
+    card_file = store_copy.path('fruits') / 'card.json'       # every answer below the bar: Not sure
+    card_file.write_text(json.dumps(dict(json.loads(card_file.read_text()), min_confidence=1.01)))
+    models = LocalModels(store_copy, PredictionLog(tmp_path / 'log.db'))
     app = ImageApp(models)
-    app.card = dict(app.card, min_confidence=1.01)            # every answer below the bar: Not sure
-    pics = sorted(TEST_IMAGES.glob('*.png'))[:2]
+    pics = sorted(TEST_IMAGES.glob('photo_*.jpg'))[:2]
     app.classify([(p.name, p.read_bytes()) for p in pics], [])
-    unsure, sure = (FeedbackBox(app.card, 1, 'lemon', None, unsure=u) for u in (True, False))
+    unsure, sure = (FeedbackBox(app.card, 1, 'Lemon', None, unsure=u) for u in (True, False))
     assert unsure.yes.layout.display == 'none' and 'What is it?' in unsure.widget.children[0].children[0].value
-    assert [v for _, v in unsure.no.options][1:3] == ['lemon', app.card['classes'][0]] and unsure.no.description == 'It is'
-    assert [v for _, v in sure.no.options][-1] == NONE_OF_THESE and 'lemon' not in [v for _, v in sure.no.options]
+    assert [v for _, v in unsure.no.options][1:3] == ['Lemon', app.card['classes'][0]] and unsure.no.description == 'It is'
+    assert [v for _, v in sure.no.options][-1] == NONE_OF_THESE and 'Lemon' not in [v for _, v in sure.no.options]
     shown = app._shown[4]                                     # the boxes under the two cards
     box = shown[0].children[0].children
     assert 'What is it?' in box[0].value and box[2].description == 'It is'
@@ -218,19 +219,19 @@ def test_an_unsure_answer_asks_what_it_is_and_takes_none_of_these(demo_store, tm
     assert 'recorded as none of its classes' in shown[0].children[1].value
     got = models.log.labelled('fruits')
     assert got['truth'].tolist() == [NONE_OF_THESE]
-    perf = kind('image').performance(got, demo_store.card('fruits'), PerformanceSettings())
+    perf = kind('image').performance(got, store_copy.card('fruits'), PerformanceSettings())
     assert perf['correct'] == 0 and NONE_OF_THESE in perf['classes']
-    assert kind('tabular').check_truth(demo_store.card('adult_income'), NONE_OF_THESE)
+    assert kind('tabular').check_truth(store_copy.card('adult_income'), NONE_OF_THESE)
 
 
 def test_the_monitor_names_classes_as_people_read_them_and_only_those_labelled(demo_store):
     """For a 36-class model one label drew a 36×36 confusion matrix past the right edge, and classes read
-    `bell_pepper` (#26 items 11, 12): the tables hold the classes the labels name, in readable words."""
+    `bell_pepper` (#26 items 11, 12): the tables hold the classes the labels name, in the card's words."""
     from predictors.kinds import kind
     card = demo_store.card('fruits')
-    assert 'bell_pepper' in card['classes'] and len(card['classes']) == 36
-    labelled = pd.DataFrame(dict(ts=[time.time()] * 2, prediction=['bell_pepper', 'lemon'], truth=['bell_pepper', 'bell_pepper']))
+    assert 'Apple Red 1' in card['classes'] and len(card['classes']) == 20 and card['labels']['Apple Red 1'] == 'red apple'
+    labelled = pd.DataFrame(dict(ts=[time.time()] * 2, prediction=['Apple Red 1', 'Lemon'], truth=['Apple Red 1', 'Apple Red 1']))
     html = performance_html(kind('image').performance(labelled, card, PerformanceSettings()))
     confusion = html.split('app-confusion', 1)[1].split('</table>', 1)[0]
-    assert confusion.split('<tbody>')[1].count('<tr>') == 2 and '<th>bell pepper</th>' in confusion and 'bell_pepper' not in html
+    assert confusion.split('<tbody>')[1].count('<tr>') == 2 and '<th>red apple</th>' in confusion and 'Apple Red 1' not in html
     assert html.split('app-perf-classes', 1)[1].split('</table>', 1)[0].count('<tr><td>') == 2

@@ -5,7 +5,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from helpers import TEST_IMAGES, run_cli
+from helpers import run_cli, image_files
 from predictors.monitoring.drift import DriftSettings, drift_report
 from predictors.monitoring.log import PredictionLog
 from predictors.service.local import LocalModels
@@ -83,14 +83,14 @@ def test_predictions_are_logged(log_target, demo_store, adult_df):
     models = LocalModels(demo_store, log, session='visitor-1', source='test')
     models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}])
     models.predict_frame('adult_income', adult_df.head(5).assign(age=['x', 30, 31, 32, 33]))
-    img = sorted(TEST_IMAGES.glob('*.png'))[0]
+    img = image_files()[0]
     models.classify('fruits', [(img.name, img.read_bytes()), ('bad.txt', b'hello')])
     df = log.read()
     assert len(df) == 8 and set(df['session']) == {'visitor-1'}
     assert df['source'].tolist() == ['test'] + ['test:batch'] * 5 + ['test'] * 2
     tab = df[df['model'] == 'adult_income']
     assert tab.iloc[0]['inputs']['age'] == 40 and tab.iloc[0]['inputs']['education'] is None
-    assert tab.iloc[1]['error'].startswith("age: 'x'") and tab.iloc[2]['prediction'] in ('<50k', '>=50k')
+    assert tab.iloc[1]['error'].startswith("Age: 'x'") and tab.iloc[2]['prediction'] in ('<50k', '>=50k')
     assert abs(sum(tab.iloc[2]['probabilities'].values()) - 1) < 1e-4
     img_rows = df[df['model'] == 'fruits']
     assert img_rows.iloc[0]['inputs']['file'] == img.name and 'brightness' in img_rows.iloc[0]['inputs']
@@ -219,7 +219,7 @@ def test_personal_inputs_can_be_logged_as_drift_bins_only(tmp_path, demo_store, 
     models = LocalModels(demo_store, log, log_inputs='bins')
     models.predict('adult_income', [{'age': 37, 'workclass': ' Private', 'native-country': ' Atlantis',
                                      'fnlwgt': 123456}])
-    img = sorted(TEST_IMAGES.glob('*.png'))[0]
+    img = image_files()[0]
     models.classify('fruits', [(img.name, img.read_bytes())])
     tab, pic = log.read(model='adult_income').iloc[0], log.read(model='fruits').iloc[0]
     assert tab['inputs']['age'].startswith('bin:') and tab['inputs']['fnlwgt'].startswith('bin:')

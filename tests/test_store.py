@@ -132,16 +132,19 @@ def test_labels_and_help_go_on_the_card_and_unknown_columns_are_refused(store_co
     store_copy.verify('adult_income')                     # the model file and its checksum are untouched
     spec.write_text(json.dumps({'labels': {'shoe-size': 'Shoe size'}}))
     r = run_cli('labels', 'adult_income', spec, models=store_copy.root, check=2)
-    assert 'has no input columns shoe-size' in r.stderr
+    assert 'has no input columns or classes shoe-size' in r.stderr
     assert store_copy.card('adult_income')['labels'] == {'education-num': 'Years at school'}
 
 
-def test_learners_exported_before_the_layout_change_still_load(demo_store):
-    "The demo image learner's pickle names `predictors.train` (where its helpers were before #23): it loads."
+def test_learners_exported_before_the_layout_change_still_load(demo_store, tmp_path):
+    "An image learner whose pickle names `predictors.train` (where its helpers were before #23) loads."
+    from pickle_edit import edit_export, rename_globals
     from predictors.core.code import MOVED
+    from predictors.core.store import load_learner_file
     from predictors.importing.legacy import _pickle_strings
-    path = demo_store.root / 'fruits' / 'v1' / 'model.pkl'
-    assert 'predictors.train' in _pickle_strings(path) and 'predictors.train' in MOVED
-    learn = demo_store.load_learner('fruits', 'v1')
+    old = edit_export(demo_store.root / 'fruits' / 'v1' / 'model.pkl', tmp_path / 'model.pkl',
+                      rename_globals({'predictors.kinds.image.train': 'predictors.train'}))
+    assert 'predictors.train' in _pickle_strings(old) and 'predictors.train' in MOVED
+    learn = load_learner_file(old)
     from predictors.kinds.image.train import RandomBackground
     assert isinstance(learn.dls.after_item.fs[0], RandomBackground)       # the moved class, found where it is now

@@ -49,7 +49,7 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
     "The embedded default (a notebook in JupyterLab): the same views over `LocalModels`."
     import datetime
     import html
-    from helpers import ADULT_CSV, TEST_IMAGES
+    from helpers import ADULT_CSV, image_files
     from predictors.service.local import LocalModels
     from widgets.image import ImageApp
     from widgets.tabular import TabularApp
@@ -63,7 +63,7 @@ def test_the_apps_in_process_predict_score_and_classify(demo_store):
     assert '28 of 29 rows scored; 1 could not be scored' in app.batch.value
     assert "row 1: Age: 'thirty-nine' is not a number" in html.unescape(app.batch.value) and 'download="x_scored.csv"' in app.batch.value
     img = ImageApp(models)
-    files = [(f.name, f.read_bytes()) for f in sorted(TEST_IMAGES.glob('*.png'))[:2]] + [('bad.png', b'x')]
+    files = [(f.name, f.read_bytes()) for f in image_files()[:2]] + [('bad.png', b'x')]
     img.classify(files, [('huge.png', 2**30, 'over the limit')])
     assert '4 image(s): 2 classified, 2 rejected.' in img.summary.value
     assert [len(c.children) for c in img.grid.children] == [3, 3, 2, 2]     # title, thumbnail, bars / title, error

@@ -7,13 +7,13 @@ import io
 import ipywidgets as W
 
 from predictors.core.imaging import BadImage, decode_image
-from predictors.core.results import ImageResult, class_label, is_unsure, natural_key
+from predictors.core.results import UNSURE_BELOW, ImageResult, class_label, natural_key
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
 from .feedback import FeedbackBox
 
-__all__ = ['ImageApp', 'image_app', 'result_card']
+__all__ = ['ImageApp', 'image_app', 'result_card', 'model_says']
 
 THUMB = 128
 
@@ -32,7 +32,7 @@ def _thumb_png(data: bytes, limits) -> bytes | None:
 def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None,
                 heatmap: bytes | None = None, feedback: W.Widget | None = None) -> W.Widget:
     """One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected.
-    Below the card's confidence (`is_unsure`) the answer reads "Not sure", the closest classes below it.
+    An answer the model side marked `unsure` reads "Not sure", the closest classes below it.
     `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class;
     `feedback` ("Was this right?") goes under the answer."""
     card = card or {}
@@ -43,7 +43,7 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
                      layout=W.Layout(width='250px', padding='6px', border='1px solid #f3c1bd'))
         box.add_class('app-card'); box.add_class('app-card-error')
         return box
-    label, unsure = (lambda c: class_label(card, c)), is_unsure(card, r.probabilities)
+    label, unsure = (lambda c: class_label(card, c)), bool(r.unsure)
     alt = f'{r.name}: ' + ('not sure what it shows' if unsure else label(r.prediction))
     if heatmap:
         alt = f'{r.name}: where the model looked for {label(r.prediction)} (red: most, blue: least)'
@@ -64,6 +64,26 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
     box.add_class('app-card'); box.add_class('app-card-ok')
     if unsure: box.add_class('app-card-unsure')
     return box
+
+
+def model_says(card: dict) -> str:
+    """What the image app says of its model (HTML): what it learnt from and how often it was right on held-out
+    pictures, and when it says Not sure: below a calibrated threshold and how often it still answered pictures
+    of none of its classes, or below the default 50 % of its own (uncalibrated) probabilities."""
+    m, u, n = card.get('metrics') or {}, card.get('uncertainty') or {}, len(card.get('classes') or [])
+    about = f' and learnt from {esc(card["about"])}' if card.get('about') else ''
+    text = f'Model <b>{esc(card.get("name"))}</b> {esc(card.get("version"))} knows {n} classes{about}'
+    if m.get('accuracy') is not None:
+        on = f' on {m["test_images"]:,} pictures it never saw' if m.get('test_images') else ''
+        text += f'; held-out accuracy {m["accuracy"]:.1%}{on}'
+    sure = float(card.get('min_confidence', UNSURE_BELOW))
+    if u.get('negatives'):
+        neg = u['negatives']
+        text += (f'. It says <i>Not sure</i> below {sure:.0%} (calibrated); of {neg["test_images"]:,} pictures of none '
+                 f'of its classes it never saw, it still named a class for {neg["confidently_wrong"]:.1%}.')
+    else:
+        text += f'. Answers below {sure:.0%} read <i>Not sure</i> (the model\'s own probabilities, not calibrated).'
+    return text
 
 
 LOOK, PICTURES = 'Show where the model looked', 'Show the pictures'
@@ -121,15 +141,12 @@ class ImageApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card, self.limits = card, lim
-        acc = card.get('metrics', {}).get('accuracy')
         classes = sorted(card.get('classes', []), key=lambda c: natural_key(class_label(card, c)))
         known = ', '.join(esc(class_label(card, c)) for c in classes)
         self.title.value = (
             f'<h1 style="font-family:system-ui;margin:4px 0;font-size:1.5em">What is in the picture?</h1>'
-            f'<p style="font-family:system-ui;color:#556">Model <b>{esc(name)}</b> {esc(version)} knows '
-            f'{len(classes)} classes' + (f' (held-out accuracy {acc:.1%})' if acc is not None else '') +
-            f'. Drop or choose up to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and '
-            f'{lim.max_upload_bytes // 2**20} MB in all.</p>'
+            f'<p class="app-model-says" style="font-family:system-ui;color:#556">{model_says(card)} Drop or choose up '
+            f'to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and {lim.max_upload_bytes // 2**20} MB in all.</p>'
             f'<details class="app-classes" style="font-family:system-ui;color:#556;margin-bottom:6px">'
             f'<summary>The {len(classes)} classes it knows</summary><p class="app-class-list">{known}</p></details>')
         self.upload.max_bytes, self.upload.max_files = lim.max_bytes, lim.max_files
@@ -149,7 +166,7 @@ class ImageApp:
         name = self.card['name']
         send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
         asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True,
-                            unsure=is_unsure(self.card, r.probabilities)).widget if r.ok and r.id is not None
+                            unsure=bool(r.unsure)).widget if r.ok and r.id is not None
                 else None for r in results]
         replaced = self._shown is not None
         self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None

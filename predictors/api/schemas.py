@@ -81,6 +81,8 @@ class ImageResultOut(BaseModel):
     size: int = 0
     prediction: str | None = None
     probability: float | None = None
+    unsure: bool | None = Field(None, description='true: the picture is too unlike the training pictures to name a '
+                                                 'class (the answer reads "Not sure"); the card says how it is decided')
     probabilities: dict[str, float] = {}
     error: str | None = None
     heatmap_png: str | None = Field(None, description='explain: base64 PNG of where the model looked')

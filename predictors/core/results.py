@@ -61,6 +61,7 @@ class ImageResult:
     stats: dict = field(default_factory=dict)
     heatmap: bytes | None = None  # PNG: where the model looked for its top class, over the image as it saw it
     id: int | None = None         # the answer's id in the prediction log (what feedback refers to)
+    unsure: bool | None = None    # the model side's verdict: too unlike what it learnt from to name a class (`is_unsure`)
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -72,7 +73,7 @@ class ImageResult:
         if self.error: return dict(file=self.name, size=self.size, error=self.error, **({'id': self.id} if self.id is not None else {}))
         probs = dict(self.top(k)) if k else self.probabilities
         d = dict(file=self.name, size=self.size, prediction=self.prediction,
-                 probability=self.probabilities[self.prediction], probabilities=probs)
+                 probability=self.probabilities[self.prediction], unsure=bool(self.unsure), probabilities=probs)
         if self.heatmap is not None: d['heatmap_png'] = base64.b64encode(self.heatmap).decode()
         if self.id is not None: d['id'] = self.id
         return d
@@ -81,7 +82,8 @@ class ImageResult:
     def from_dict(cls, d: dict) -> 'ImageResult':
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
                    probabilities=d.get('probabilities') or {}, error=d.get('error'),
-                   heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None, id=d.get('id'))
+                   heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None, id=d.get('id'),
+                   unsure=d.get('unsure'))
 
 
 @dataclass

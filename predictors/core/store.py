@@ -260,12 +260,13 @@ class ModelStore:
         f.write_text(version + '\n')
 
     def set_labels(self, name: str, version: str | None, labels: dict, help: dict | None = None) -> str:
-        """Readable labels and one-line help per input column on a version's card (what the form shows;
-        the model is untouched). Unknown columns are refused. Returns the version."""
+        """Readable labels and one-line help per input column on a version's card (what the form shows), or
+        labels per class (what the answers say: 'red apple' for `Apple Red 1`); the model is untouched. Names that
+        are neither are refused. Returns the version."""
         card = self.card(name, version)
         columns = {c['name'] for c in (card.get('schema') or {}).get('inputs') or []}
-        unknown = sorted((set(labels or {}) | set(help or {})) - columns)
-        if unknown: raise ModelError(f'{name} {card["version"]} has no input columns {", ".join(unknown)}.')
+        unknown = sorted((set(labels or {}) - columns - set(map(str, card.get('classes') or []))) | (set(help or {}) - columns))
+        if unknown: raise ModelError(f'{name} {card["version"]} has no input columns or classes {", ".join(unknown)}.')
         card = dict(card, labels={k: str(v) for k, v in (labels or {}).items()},
                     help={k: str(v) for k, v in (help or {}).items()})
         path = self.path(name, card['version']) / CARD_FILE

@@ -100,7 +100,8 @@ def _score_image_part(paths: list[str], sha: str, part: str, fmt: str, top: int)
     results = pred.predict_files(files)
     rows = []
     for p, r in zip(paths, results):
-        row = dict(file=p, prediction=r.prediction, probability=r.probabilities.get(r.prediction) if r.ok else None)
+        row = dict(file=p, prediction=r.prediction, probability=r.probabilities.get(r.prediction) if r.ok else None,
+                   unsure=bool(r.unsure) if r.ok else None)
         for k, (c, v) in enumerate(r.top(top) if r.ok else [], start=1): row[f'class_{k}'], row[f'probability_{k}'] = c, v
         row['error'] = r.error or ''
         rows.append(row)
@@ -244,7 +245,7 @@ def _table_header(card: dict, files: list[str]) -> list[str]:
 
 
 def _image_header(top: int) -> list[str]:
-    return ['file', 'prediction', 'probability'] + [f'{x}_{k}' for k in range(1, top + 1) for x in ('class', 'probability')] + ['error']
+    return ['file', 'prediction', 'probability', 'unsure'] + [f'{x}_{k}' for k in range(1, top + 1) for x in ('class', 'probability')] + ['error']
 
 
 def _assemble_csv(parts_dir: Path, out: Path, header: list[str]) -> None:

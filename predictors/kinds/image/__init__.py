@@ -49,7 +49,8 @@ class ImageKind(ClassifierKind):
         buf = io.BytesIO(); im.save(buf, 'PNG')
         r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
         if not r.ok: raise ModelError(r.error)
-        return f'answers {class_label(pred.card, r.prediction)} ({r.probabilities[r.prediction]:.1%}) for a test picture'
+        said = f'{class_label(pred.card, r.prediction)} ({r.probabilities[r.prediction]:.1%})'
+        return f'answers {"Not sure, closest " + said if r.unsure else said} for a test picture (a red disc)'
 
     def drift_references(self, card):
         stats = (card.get('reference') or {}).get('image_stats') or {}

@@ -10,7 +10,7 @@ import numpy as np
 
 from predictors.core.helpers import byte_size
 from predictors.core.imaging import BadImage, ImageLimits, decode_image, image_stats
-from predictors.core.results import ImageResult
+from predictors.core.results import ImageResult, is_unsure
 
 __all__ = ['ImagePredictor', 'image_schema']
 
@@ -76,6 +76,7 @@ class ImagePredictor:
         for r, p in zip(good, probs):
             r.probabilities = {c: float(v) for c, v in zip(self.classes, p)}
             r.prediction = self.classes[int(np.argmax(p))]
+            r.unsure = is_unsure(self.card, r.probabilities)
 
 
 def image_schema(learn) -> dict:

@@ -1,7 +1,9 @@
 """Training an image classifier reproducibly and registering it in the store.
 
 `train_image` trains a small xresnet from scratch with strong augmentation and writes a model card
-with the classes, held-out accuracy and reference statistics of the training images.
+with the classes, held-out accuracy and reference statistics of the training images. Given pictures of none
+of the classes (`negatives`), it also learns to be unsure of such pictures, calibrates its probabilities and
+chooses the *Not sure* threshold on held-out data (`uncertainty.py`), all stated on the card.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def find_image_items(folder, valid_style: str | None = None, valid_pct: float = 
     items = []
     for s in subs:
         fs = list(imgs[s]); rng.shuffle(fs)
-        n_val = max(1, round(len(fs) * valid_pct)) if len(fs) > 1 else 0
+        n_val = max(1, round(len(fs) * valid_pct)) if len(fs) > 1 and valid_pct > 0 else 0
         items += [(f, s.name, i < n_val) for i, f in enumerate(fs)]
     return items
 
@@ -64,20 +66,23 @@ except ImportError:  # pragma: no cover - fastai is a hard requirement
 
 
 class RandomBackground(_RandTransform):
-    """Training only: paste an RGBA image, randomly scaled and placed, on a random background.
+    """Training only: paste an RGBA image, randomly scaled and placed, on a random background (with probability
+    `ground`; else on white, as it was taken).
 
     Backgrounds are plain colours, gradients and smooth noise, so the model learns the object
     rather than the white canvas. Validation and inference images are composited on white.
     """
     split_idx, order = 0, 0
 
-    def __init__(self, p=1.0, min_scale=0.55):
+    def __init__(self, p=1.0, min_scale=0.55, ground=1.0):
         super().__init__(p=p)
-        self.min_scale = min_scale
+        self.min_scale, self.ground = min_scale, ground
 
     def encodes(self, x: _PILImage):
         from PIL import Image
+        from predictors.core.imaging import to_rgb
         if x.mode != 'RGBA': return x
+        if random.random() >= self.ground: return _PILImage(to_rgb(x))
         w, h = x.size
         bg = _random_background(w, h)
         s = random.uniform(self.min_scale, 1.0)
@@ -113,10 +118,13 @@ class ImageItem:
 
 
 def _rgba_item(item: ImageItem):
-    "Training items are opened as RGBA (RandomBackground composites them); validation on white."
+    """Training items are opened as RGBA (RandomBackground composites them; a photo on a white sheet loses the
+    sheet); validation items on white. An item's `path` may be a PIL picture (a synthetic negative)."""
+    from PIL import Image
     from predictors.core.imaging import to_rgb
-    im = _open_rgba(item.path)
-    return to_rgb(im) if item.is_valid else im
+    from predictors.kinds.image.uncertainty import white_to_alpha
+    im = item.path.convert('RGBA') if isinstance(item.path, Image.Image) else _open_rgba(item.path)
+    return to_rgb(im) if item.is_valid else white_to_alpha(im)
 
 
 def _item_label(item: ImageItem): return item.label
@@ -125,39 +133,160 @@ def _item_is_valid(item: ImageItem): return item.is_valid
 
 def train_image(folder, name: str, store: ModelStore | None = None, valid_style: str | None = None,
                 size: int = 64, epochs: int = 100, lr: float = 3e-3, repeat: int = 8, widen: float = 0.5,
-                bs: int = 64, seed: int = 42, mixup: bool = True, activate: bool = True, log=print) -> str:
-    "Train an image classifier from scratch on `folder` and register it as a new version of `name`."
+                bs: int = 64, seed: int = 42, mixup: bool = True, activate: bool = True, log=print,
+                test_folder=None, negatives=(), test_negatives=(), about: str | None = None,
+                valid_pct: float = 0.2, ground: float = 1.0) -> str:
+    """Train an image classifier from scratch on `folder` and register it as a new version of `name`.
+
+    `test_folder` (`<class>/<images>`): the photos whose accuracy the card reports, half of them calibrating the
+    model when it learns from negatives (`_test_items`; else the held-out `valid_pct` of `folder` does both).
+    `negatives`: folders of pictures of none of the classes to learn to be unsure of (with synthetic ones, always);
+    `test_negatives`: such pictures kept apart to measure how often the model is confidently wrong.
+    `about`: what the pictures are, in a phrase the image app shows ('photos of single fruits on a white sheet').
+    `ground`: how often a training picture is put on a random background (else on white)."""
     from fastai.vision.all import (CategoryBlock, DataBlock, FuncSplitter, ImageBlock, Learner, Resize,
                                    accuracy, aug_transforms, xresnet18, LabelSmoothingCrossEntropy, MixUp)
+    from predictors.kinds.image.uncertainty import NONE_LABEL, OutlierExposureLoss
     store = store or ModelStore()
-    items = [ImageItem(*it) for it in find_image_items(folder, valid_style=valid_style, seed=seed)]
+    items = [ImageItem(*it) for it in find_image_items(folder, valid_style=valid_style, valid_pct=valid_pct, seed=seed)]
     train = [it for it in items if not it.is_valid]
     valid = [it for it in items if it.is_valid]
     if not train or not valid: raise ModelError('need images both to train on and to validate on.')
+    classes = sorted({it.label for it in items})
     seed_everything(seed)
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=_rgba_item, get_y=_item_label,
-                       splitter=FuncSplitter(_item_is_valid),
-                       item_tfms=[RandomBackground(), Resize(size)],
+    sets = _negative_sets(negatives, test_negatives, seed) if negatives or test_negatives else None
+    vocab = classes + [NONE_LABEL] * bool(sets)
+    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=vocab, sort=False)), get_x=_rgba_item,
+                       get_y=_item_label, splitter=FuncSplitter(_item_is_valid),
+                       item_tfms=[RandomBackground(ground=ground), Resize(size)],
                        batch_tfms=aug_transforms(size=size, max_rotate=25, max_zoom=1.3, max_lighting=0.4,
-                                                 max_warp=0.25, p_affine=0.9, p_lighting=0.9))
-    dls = dblock.dataloaders(train * repeat + valid, bs=bs, num_workers=0)
-    model = xresnet18(n_out=len(dls.vocab), widen=widen)
-    learn = Learner(dls, model, loss_func=LabelSmoothingCrossEntropy(), metrics=accuracy)
+                                                 max_warp=0.25, p_affine=0.9, p_lighting=0.9, flip_vert=bool(sets)))
+    dls = dblock.dataloaders(train * repeat + (sets['train'] if sets else []) + valid, bs=bs, num_workers=0)
+    model = xresnet18(n_out=len(classes), widen=widen)
+    loss = OutlierExposureLoss(len(classes)) if sets else LabelSmoothingCrossEntropy()
+    learn = Learner(dls, model, loss_func=loss, metrics=accuracy)
     t0 = time.time()
     with learn.no_bar(), learn.no_logging():
         learn.fit_one_cycle(epochs, lr, cbs=[MixUp(0.4)] if mixup else None)
-        preds, y = learn.get_preds(ds_idx=1)
-    acc = float((preds.argmax(1) == y).float().mean())
-    log(f'{name}: trained in {time.time() - t0:.0f}s, held-out accuracy {acc:.4f} on {len(y)} images')
-    classes = [str(c) for c in dls.vocab]
+    log(f'{name}: trained in {time.time() - t0:.0f}s on {len(train)} images'
+        + (f' and {len(sets["train"])} negatives' if sets else ''))
+    _as_plain_classifier(learn, classes)
+    calib, test = _test_items(test_folder, valid, classes, bool(sets), seed)
+    metrics, uncertainty = _held_out(learn, classes, calib, test, sets, log)
+    metrics.update(train_images=len(train), epochs=epochs, test_folder=str(test_folder) if test_folder else None,
+                   valid_style=valid[0].path.parent.name if valid_style else None)
+    log(f'{name}: held-out accuracy {metrics["accuracy"]:.4f} on {metrics["test_images"]} images')
     from predictors.core.imaging import image_stats
     stats = [image_stats(_rgba_item(ImageItem(it.path, it.label, True))) for it in train]
-    card = dict(task='image', classes=classes, target='label', schema=image_schema(learn),
-                metrics=dict(accuracy=round(acc, 5), valid_images=len(y), train_images=len(train),
-                             epochs=epochs, valid_style=valid[0].path.parent.name if valid_style else None),
+    preds = uncertainty.pop('predicted')
+    card = dict(task='image', classes=classes, target='label', schema=image_schema(learn), metrics=metrics,
                 reference=dict(image_stats={k: [s[k] for s in stats] for k in stats[0]},
-                               valid_pred_dist=class_dist(preds.argmax(1).numpy(), classes)),
+                               valid_pred_dist=class_dist(preds, classes)),
                 data_source=dict(folder=str(folder), images=len(items)), library=library_versions())
+    if sets: card.update(min_confidence=uncertainty.pop('min_confidence'), uncertainty=uncertainty)
+    if about: card['about'] = about
     with tempfile.TemporaryDirectory() as d:
         learn.export(Path(d) / 'model.pkl')
         return store.register(name, Path(d) / 'model.pkl', card, activate=activate)
+
+
+def _test_items(test_folder, valid: list, classes: list, calibrate: bool, seed: int) -> tuple[list, list]:
+    """The photos that calibrate the model and choose Not sure, and those whose answers the card reports: with a
+    `test_folder` and `calibrate`, one half of it each (held-out frames of the training videos are near copies of
+    training frames, so a model calibrated on them believes itself always right); else `valid` for both."""
+    if not test_folder: return valid, valid
+    test = [ImageItem(*it) for it in find_image_items(test_folder, valid_pct=0.5 * calibrate, seed=seed)]
+    unknown = sorted({it.label for it in test} - set(classes))
+    if unknown: raise ModelError(f'the test photos name classes the training photos do not: {", ".join(unknown)}.')
+    return ([it for it in test if it.is_valid] if calibrate else valid), [it for it in test if not it.is_valid]
+
+
+def _files_under(folders) -> list:
+    "Every image file under the given folders, sub-folders too, in a stable order."
+    out = []
+    for f in folders:
+        f = Path(f)
+        if not f.is_dir(): raise ModelError(f'{f} is not a folder.')
+        out += sorted(p for p in f.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES)
+    return out
+
+
+def _negative_sets(negatives, test_negatives, seed: int) -> dict:
+    """Pictures of none of the classes: `train` (items, 80 % of the `negatives` files six times and 600 synthetic),
+    `valid` (the other 20 % and 150 synthetic: where the threshold is chosen) and `test` (`test_negatives` and 300
+    synthetic of another seed: where it is measured), the last two as RGB pictures."""
+    from predictors.core.imaging import to_rgb
+    from predictors.kinds.image.uncertainty import NONE_LABEL, synthetic_negatives
+    files = _files_under(negatives)
+    random.Random(seed).shuffle(files)
+    cut = len(files) * 4 // 5
+    rgb = lambda paths: [to_rgb(_open_rgba(p)) for p in paths]
+    train = [ImageItem(p, NONE_LABEL, False) for p in files[:cut] * 6 + synthetic_negatives(600, seed=seed)]
+    return dict(train=train, valid=rgb(files[cut:]) + synthetic_negatives(150, seed=seed + 1),
+                test=rgb(_files_under(test_negatives)) + synthetic_negatives(300, seed=seed + 2),
+                sources=[str(f) for f in (*negatives, *test_negatives)])
+
+
+def _as_plain_classifier(learn, classes) -> None:
+    "Export as fastai's own classifier: the class vocabulary without the negatives' label, fastai's loss."
+    from fastai.data.transforms import Categorize, CategoryMap
+    from fastai.losses import CrossEntropyLossFlat
+    for ds in (learn.dls.train_ds, learn.dls.valid_ds):
+        for t in ds.tls[1].tfms.fs:
+            if isinstance(t, Categorize): t.vocab = CategoryMap(classes, sort=False)
+    learn.loss_func = CrossEntropyLossFlat()
+
+
+def _probs(learn, pictures) -> tuple:
+    "The model's logits and softmax probabilities (numpy) for RGB PIL pictures."
+    import torch
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(pictures), 128):
+            for b in learn.dls.test_dl(pictures[s:s + 128], bs=128, num_workers=0):
+                out.append(learn.model.eval()(b[0]).float())
+    logits = torch.cat(out)
+    return logits, torch.softmax(logits, -1).numpy()
+
+
+def _held_out(learn, classes, valid, test, sets, log) -> tuple[dict, dict]:
+    """Accuracy on the `test` photos; with negatives, the temperature (folded into the model) and the *Not sure*
+    threshold, both chosen on the `valid` photos (and the held-out negatives), and what they do on the test photos
+    and the test negatives."""
+    from predictors.kinds.image.uncertainty import (calibration_error, choose_threshold, fit_temperature,
+                                                    fold_temperature)
+    rgb = lambda its: [_rgba_item(ImageItem(it.path, it.label, True)) for it in its]
+    index = {c: i for i, c in enumerate(classes)}
+    y_test = np.array([index[it.label] for it in test])
+    if not sets:
+        _, p = _probs(learn, rgb(test))
+        return dict(accuracy=round(float((p.argmax(1) == y_test).mean()), 5), test_images=len(test),
+                    valid_images=len(valid)), dict(predicted=p.argmax(1))
+    logits_v, _ = _probs(learn, rgb(valid))
+    y_valid = np.array([index[it.label] for it in valid])
+    _, before = _probs(learn, rgb(test))
+    temperature = fit_temperature(logits_v, y_valid)
+    fold_temperature(learn.model, temperature)
+    _, p_valid = _probs(learn, rgb(valid))
+    _, p_neg_valid = _probs(learn, sets['valid'])
+    threshold = choose_threshold(p_valid.max(1), p_valid.argmax(1) == y_valid, p_neg_valid.max(1))
+    _, p = _probs(learn, rgb(test))
+    _, p_neg = _probs(learn, sets['test'])
+    answered, right = p.max(1) >= threshold, p.argmax(1) == y_test
+    wrong_neg = float((p_neg.max(1) >= threshold).mean())
+    log(f'temperature {temperature:.3f}; Not sure below {threshold:.3f}: {answered.mean():.1%} of test photos '
+        f'answered, {wrong_neg:.1%} of {len(p_neg)} test negatives answered')
+    metrics = dict(accuracy=round(float(right.mean()), 5), test_images=len(test), calibration_images=len(valid))
+    return metrics, dict(
+        predicted=p.argmax(1), min_confidence=round(threshold, 4), temperature=round(temperature, 4),
+        calibration=(f'temperature scaling on {len(valid)} held-out photos (negative log-likelihood), folded into '
+                     f'the last layer: the exported learner\'s own probabilities are the calibrated ones'),
+        calibration_error=dict(before=round(calibration_error(before, y_test), 4),
+                               after=round(calibration_error(p, y_test), 4), on=f'{len(test)} test photos'),
+        not_sure=(f'the highest calibrated probability below {threshold:.1%}: the threshold that minimises right '
+                  f'answers said Not sure plus negatives answered, on {len(valid)} held-out photos and '
+                  f'{len(p_neg_valid)} held-out negatives'),
+        answered=round(float(answered.mean()), 4), accuracy_answered=round(float(right[answered].mean()), 5)
+        if answered.any() else None,
+        negatives=dict(trained_on=len(sets['train']), test_images=len(p_neg), confidently_wrong=round(wrong_neg, 4),
+                       sources=sets['sources'] + ['synthetic: noise, textures, gradients, stripes, shapes']))
