@@ -669,10 +669,17 @@ def test_monitor_shows_what_the_tabular_app_predicted(page, served):
     assert page.locator('.drift-hist').count() == 15 and page.locator('.drift-per-hour').count() == 1
     shot(page, 'monitor')
     # on a phone the monitor fits the screen (it was 584 px wide): tables scroll in their own box (#26 item 12)
-    page.set_viewport_size({'width': 390, 'height': 844})
-    page.wait_for_function('document.documentElement.clientWidth === 390')
-    assert page.evaluate(_TOO_WIDE) == [] and page.evaluate(_SIDEWAYS) == []
-    assert page.locator('.drift-per-hour').bounding_box()['width'] <= 390
+    phone = page.context.browser.new_context(viewport={'width': 390, 'height': 844}, is_mobile=True, has_touch=True)
+    phone.route('**/*', lambda route: route.continue_() if route.request.url.startswith(('http://127.0.0.1', 'ws://127.0.0.1', 'data:'))
+                else route.abort())
+    try:
+        pg = phone.new_page(); pg.set_default_timeout(90_000)
+        open_app(pg, served, 'monitor.ipynb', '.drift-table')
+        pg.wait_for_selector('.app-asof-done')
+        assert pg.evaluate(_TOO_WIDE) == [] and pg.evaluate(_SIDEWAYS) == []
+        assert pg.locator('.drift-per-hour').bounding_box()['width'] <= 390
+    finally:
+        phone.close()
 
 
 def test_an_answer_marked_wrong_changes_the_monitors_live_accuracy(page, served):
