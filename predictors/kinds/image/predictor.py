@@ -33,14 +33,17 @@ class ImagePredictor:
 
     def predict_images(self, images: list) -> np.ndarray:
         "Class probabilities (n × classes) for RGB PIL images, through the learner's own transforms."
+        return self.activation(self.logits(images)).float().numpy()
+
+    def logits(self, images: list):
+        "The model's outputs before its activation (a float tensor, n × classes) for RGB PIL images."
         import torch
         out = []
         with torch.inference_mode():
             for s in range(0, len(images), self.batch_size):
                 dl = self.learn.dls.test_dl(images[s:s + self.batch_size], bs=self.batch_size, num_workers=0)
-                for b in dl:
-                    out.append(self.activation(self.model(b[0])).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+                out += [self.model(b[0]).float() for b in dl]
+        return torch.cat(out) if out else torch.zeros((0, len(self.classes)))
 
     def predict_files(self, files: list[tuple[str, bytes]]) -> list[ImageResult]:
         "Decode and classify uploaded `(name, bytes)` pairs; each bad file fails alone."

@@ -16,7 +16,7 @@ import numpy as np
 
 from predictors.core.helpers import IMAGE_SUFFIXES
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds.image.predictor import image_schema
+from predictors.kinds.image.predictor import ImagePredictor, image_schema
 from predictors.kinds.training import class_dist, library_versions, seed_everything
 
 __all__ = ['train_image', 'RandomBackground', 'find_image_items']
@@ -237,41 +237,29 @@ def _as_plain_classifier(learn, classes) -> None:
     learn.loss_func = CrossEntropyLossFlat()
 
 
-def _probs(learn, pictures) -> tuple:
-    "The model's logits and softmax probabilities (numpy) for RGB PIL pictures."
-    import torch
-    out = []
-    with torch.inference_mode():
-        for s in range(0, len(pictures), 128):
-            for b in learn.dls.test_dl(pictures[s:s + 128], bs=128, num_workers=0):
-                out.append(learn.model.eval()(b[0]).float())
-    logits = torch.cat(out)
-    return logits, torch.softmax(logits, -1).numpy()
-
-
 def _held_out(learn, classes, valid, test, sets, log) -> tuple[dict, dict]:
     """Accuracy on the `test` photos; with negatives, the temperature (folded into the model) and the *Not sure*
     threshold, both chosen on the `valid` photos (and the held-out negatives), and what they do on the test photos
     and the test negatives."""
     from predictors.kinds.image.uncertainty import (calibration_error, choose_threshold, fit_temperature,
                                                     fold_temperature)
+    import torch
+    pred = ImagePredictor(learn, {}, batch_size=128)
     rgb = lambda its: [_rgba_item(ImageItem(it.path, it.label, True)) for it in its]
+    probs = lambda pictures: torch.softmax(pred.logits(pictures), -1).numpy()
     index = {c: i for i, c in enumerate(classes)}
-    y_test = np.array([index[it.label] for it in test])
+    y_test, test_pics = np.array([index[it.label] for it in test]), rgb(test)
     if not sets:
-        _, p = _probs(learn, rgb(test))
+        p = probs(test_pics)
         return dict(accuracy=round(float((p.argmax(1) == y_test).mean()), 5), test_images=len(test),
                     valid_images=len(valid)), dict(predicted=p.argmax(1))
-    logits_v, _ = _probs(learn, rgb(valid))
-    y_valid = np.array([index[it.label] for it in valid])
-    _, before = _probs(learn, rgb(test))
-    temperature = fit_temperature(logits_v, y_valid)
+    y_valid, valid_pics = np.array([index[it.label] for it in valid]), rgb(valid)
+    before = probs(test_pics)
+    temperature = fit_temperature(pred.logits(valid_pics), y_valid)
     fold_temperature(learn.model, temperature)
-    _, p_valid = _probs(learn, rgb(valid))
-    _, p_neg_valid = _probs(learn, sets['valid'])
+    p_valid, p_neg_valid = probs(valid_pics), probs(sets['valid'])
     threshold = choose_threshold(p_valid.max(1), p_valid.argmax(1) == y_valid, p_neg_valid.max(1))
-    _, p = _probs(learn, rgb(test))
-    _, p_neg = _probs(learn, sets['test'])
+    p, p_neg = probs(test_pics), probs(sets['test'])
     answered, right = p.max(1) >= threshold, p.argmax(1) == y_test
     wrong_neg = float((p_neg.max(1) >= threshold).mean())
     log(f'temperature {temperature:.3f}; Not sure below {threshold:.3f}: {answered.mean():.1%} of test photos '
