@@ -127,6 +127,11 @@ def _rgba_item(item: ImageItem):
     return to_rgb(im) if item.is_valid else white_to_alpha(im)
 
 
+def _on_white(path):
+    "A picture (a file or a PIL picture) as validation and the apps see it: RGB, any transparency on white."
+    return _rgba_item(ImageItem(path, None, True))
+
+
 def _item_label(item: ImageItem): return item.label
 def _item_is_valid(item: ImageItem): return item.is_valid
 
@@ -177,7 +182,7 @@ def train_image(folder, name: str, store: ModelStore | None = None, valid_style:
                    valid_style=valid[0].path.parent.name if valid_style else None)
     log(f'{name}: held-out accuracy {metrics["accuracy"]:.4f} on {metrics["test_images"]} images')
     from predictors.core.imaging import image_stats
-    stats = [image_stats(_rgba_item(ImageItem(it.path, it.label, True))) for it in train]
+    stats = [image_stats(_on_white(it.path)) for it in train]
     preds = uncertainty.pop('predicted')
     card = dict(task='image', classes=classes, target='label', schema=image_schema(learn), metrics=metrics,
                 reference=dict(image_stats={k: [s[k] for s in stats] for k in stats[0]},
@@ -215,15 +220,13 @@ def _negative_sets(negatives, test_negatives, seed: int) -> dict:
     """Pictures of none of the classes: `train` (items, 80 % of the `negatives` files six times and 600 synthetic),
     `valid` (the other 20 % and 150 synthetic: where the threshold is chosen) and `test` (`test_negatives` and 300
     synthetic of another seed: where it is measured), the last two as RGB pictures."""
-    from predictors.core.imaging import to_rgb
     from predictors.kinds.image.uncertainty import NONE_LABEL, synthetic_negatives
     files = _files_under(negatives)
     random.Random(seed).shuffle(files)
     cut = len(files) * 4 // 5
-    rgb = lambda paths: [to_rgb(_open_rgba(p)) for p in paths]
     train = [ImageItem(p, NONE_LABEL, False) for p in files[:cut] * 6 + synthetic_negatives(600, seed=seed)]
-    return dict(train=train, valid=rgb(files[cut:]) + synthetic_negatives(150, seed=seed + 1),
-                test=rgb(_files_under(test_negatives)) + synthetic_negatives(300, seed=seed + 2),
+    return dict(train=train, valid=[_on_white(p) for p in files[cut:]] + synthetic_negatives(150, seed=seed + 1),
+                test=[_on_white(p) for p in _files_under(test_negatives)] + synthetic_negatives(300, seed=seed + 2),
                 sources=[str(f) for f in (*negatives, *test_negatives)])
 
 
@@ -245,7 +248,7 @@ def _held_out(learn, classes, valid, test, sets, log) -> tuple[dict, dict]:
                                                     fold_temperature)
     import torch
     pred = ImagePredictor(learn, {}, batch_size=128)
-    rgb = lambda its: [_rgba_item(ImageItem(it.path, it.label, True)) for it in its]
+    rgb = lambda its: [_on_white(it.path) for it in its]
     probs = lambda pictures: torch.softmax(pred.logits(pictures), -1).numpy()
     index = {c: i for i, c in enumerate(classes)}
     y_test, test_pics = np.array([index[it.label] for it in test]), rgb(test)

@@ -126,8 +126,9 @@ def fold_temperature(model, temperature: float) -> None:
 
 
 def choose_threshold(photo_conf, photo_right, negative_conf) -> float:
-    """The highest-probability threshold that minimises the balanced error on held-out data: the share of right
-    answers to photos that fall below it (said *Not sure*) plus the share of negatives at or above it (answered)."""
+    """The threshold on the highest class probability that minimises the balanced error on held-out data: the share
+    of right answers to photos that fall below it (said *Not sure*) plus the share of negatives at or above it
+    (answered); the lowest of equally good thresholds."""
     photo_conf, photo_right = np.asarray(photo_conf, float), np.asarray(photo_right, bool)
     negative_conf = np.sort(np.asarray(negative_conf, float))
     right = np.sort(photo_conf[photo_right])

@@ -57,8 +57,9 @@ class TabularPreprocessor:
 
     def __init__(self, learn, schema: dict, said=str):
         p = tabular_procs(learn)
-        self._said = said          # a column as a message names it (`field_said` with the model's card)
         self._to, self.cat_names, self.cont_names = p['to'], p['cat_names'], p['cont_names']
+        # each column as a message names it (`field_said` with the model's card), worked out once, not per bad row
+        self._said = {c: said(c) for c in [*self.cont_names, *self.cat_names]}
         self._cat_proc, self._fill, self._norm = p['categorify'], p['fill'], p['normalize']
         known = {type(x) for x in (self._cat_proc, self._fill, self._norm) if x is not None}
         y_names = set(p['y_names'])
@@ -97,9 +98,9 @@ class TabularPreprocessor:
             raw = cols[c]
             arr = _to_float(raw)
             bad = np.isnan(arr) & ~_is_missing(raw)
-            for i in np.flatnonzero(bad): add(errors, i, f'{self._said(c)}: {raw[i]!r} is not a number')
+            for i in np.flatnonzero(bad): add(errors, i, f'{self._said[c]}: {raw[i]!r} is not a number')
             inf = np.isinf(arr)
-            for i in np.flatnonzero(inf): add(errors, i, f'{self._said(c)}: {raw[i]} is not a finite number')
+            for i in np.flatnonzero(inf): add(errors, i, f'{self._said[c]}: {raw[i]} is not a finite number')
             miss = np.isnan(arr) & ~bad
             spec = self._col.get(c, {})
             if miss.any():
@@ -108,14 +109,14 @@ class TabularPreprocessor:
                 else:
                     fillv = next((float(v) for v in (spec.get('median'), spec.get('mean')) if v is not None), 0.0)
                     how = 'the training median'
-                for i in np.flatnonzero(miss): add(warns, i, f'{self._said(c)} was empty: used {how} {plain_number(fillv)}')
+                for i in np.flatnonzero(miss): add(warns, i, f'{self._said[c]} was empty: used {how} {plain_number(fillv)}')
                 arr = np.where(miss, fillv, arr)
             if c in self._na and self._add_na_col: na_flags[f'{c}_na'] = miss
             lo, hi = spec.get('min'), spec.get('max')
             if lo is not None and hi is not None:
                 out = ~miss & ~bad & ~inf & ((arr < lo) | (arr > hi))
                 for i in np.flatnonzero(out):
-                    add(warns, i, f'{self._said(c)} {plain_number(arr[i])} {OUTSIDE} {plain_number(lo)}–{plain_number(hi)}')
+                    add(warns, i, f'{self._said[c]} {plain_number(arr[i])} {OUTSIDE} {plain_number(lo)}–{plain_number(hi)}')
             conts.append(arr)
         cats = [self._category_codes(c, na_flags[c] if c in na_flags else cols[c], c in na_flags, n, warns, add)
                 for c in self.cat_names]
@@ -131,7 +132,7 @@ class TabularPreprocessor:
                 c = self.cont_names[j]
                 spec = self._col.get(c, {})
                 rng = (f' (training range {plain_number(spec["min"])}–{plain_number(spec["max"])})' if spec.get('min') is not None else '')
-                add(errors, i, f'{self._said(c)} {plain_number(conts[j][i])} is too far outside the training data for the model{rng}')
+                add(errors, i, f'{self._said[c]} {plain_number(conts[j][i])} is too far outside the training data for the model{rng}')
         with np.errstate(over='ignore', invalid='ignore'):   # refused rows may not fit in float32
             x_cont = x_cont.astype(np.float32)
         return x_cat, x_cont, {i: '; '.join(m) for i, m in errors.items()}, warns
@@ -147,9 +148,9 @@ class TabularPreprocessor:
             loose = self._o2i_loose[c]
             for i in np.flatnonzero(codes == 0):
                 v = vals[i]
-                if _is_missing(vals[i:i + 1])[0]: add(warns, i, f'{self._said(c)} was empty; the model treats it as unknown')
+                if _is_missing(vals[i:i + 1])[0]: add(warns, i, f'{self._said[c]} was empty; the model treats it as unknown')
                 elif isinstance(v, str) and v.strip() in loose: codes[i] = loose[v.strip()]
-                else: add(warns, i, f'{self._said(c)}: {v!r} was not seen in training; the model treats it as unknown')
+                else: add(warns, i, f'{self._said[c]}: {v!r} was not seen in training; the model treats it as unknown')
         return codes
 
     def encode_fastai(self, df: pd.DataFrame):
@@ -159,7 +160,7 @@ class TabularPreprocessor:
         for c, raw in cols.items():
             arr = _to_float(raw)
             for i in np.flatnonzero((np.isnan(arr) & ~_is_missing(raw)) | np.isinf(arr)):
-                errors[int(i)] = f'{self._said(c)}: {raw[i]!r} is not a finite number'
+                errors[int(i)] = f'{self._said[c]}: {raw[i]!r} is not a finite number'
         good = df.drop(index=df.index[list(errors)]) if errors else df
         to = self._to.new(good.copy())
         to.process()
