@@ -64,6 +64,11 @@ train-demo: venv
 	  --negatives data/fruit_emoji/noto --negatives data/fruit_emoji/openmoji --negatives data/fruit_emoji/fluent_flat \
 	  --test-negatives data/fruit_emoji/fluent_modern
 	$(PY) -m predictors labels fruits data/fruits360/labels.json
+	$(PY) data/fruits360/make_composites.py build/fruit_mix
+	$(PY) -m predictors train-multilabel --csv build/fruit_mix/train/labels.csv --valid-csv build/fruit_mix/valid/labels.csv \
+	  --test-csv build/fruit_mix/test/labels.csv --name mixed_fruits --epochs 12 \
+	  --about "pictures of 0–3 fruits on a white sheet (Fruits-360 photos)"
+	$(PY) -m predictors labels mixed_fruits data/fruits360/mix_labels.json
 	$(PY) -m predictors train-tabular --csv data/bike_sharing/hour.csv --target cnt --name bike_rentals \
 	  --exclude casual,registered --time-column dteday --cat season,yr,mnth,hr,holiday,weekday,workingday,weathersit \
 	  --cont temp,atemp,hum,windspeed --target-transform log1p --units bikes --baseline --epochs 12 \

@@ -5,6 +5,9 @@
   somewhere else than in the training photos: the model answers it or says Not sure, never matters which).
 - `drawing_<class>.png`: 4 drawings of the held-out emoji style (data/fruit_emoji/fluent_modern), which the model
   must be unsure of: it learnt from photos.
+- `mix/`: pictures of several fruits for the multi-label demo (`mixed_fruits`), made as its training pictures are
+  (data/fruits360/make_composites.py) from test photos it never saw: `mix_<fruit>_<fruit>….jpg`, and `mix_none.jpg`
+  (a sheet with no fruit on it).
 
     .venv/bin/python test_images/make_test_images.py
 """
@@ -54,7 +57,28 @@ def main():
         bg.save(HERE / f'table_{slug(c)}.jpg', quality=88)
     for c in ('broccoli', 'carrot', 'lemon', 'strawberry'):
         Image.open(DRAWINGS / f'{c}.png').save(HERE / f'drawing_{c}.png')
-    print(f'{len(chosen)} test photos, 4 on another surface and 4 drawings in {HERE}')
+    mixes = mixed_pictures()
+    print(f'{len(chosen)} test photos, 4 on another surface, 4 drawings and {mixes} pictures of several fruits in {HERE}')
+
+
+MIXES = [('Lemon', 'Orange'), ('Apple Red 1', 'Kiwi', 'Pear'), ('Avocado', 'Strawberry'), ('Grape',), ()]
+
+
+def mixed_pictures() -> int:
+    "Pictures of 0–3 fruits from the test photos the multi-label demo holds out for its card (odd ones), as it sees them."
+    import importlib.util
+    import random
+    spec = importlib.util.spec_from_file_location('make_composites', DATA / 'fruits360' / 'make_composites.py')
+    mc = importlib.util.module_from_spec(spec); spec.loader.exec_module(mc)
+    out = HERE / 'mix'
+    out.mkdir(exist_ok=True)
+    for old in out.glob('*.jpg'): old.unlink()
+    rng = random.Random(11)
+    for fruits in MIXES:
+        photos = [sorted(PHOTOS.joinpath(c).glob('*.jpg'))[1::2][5] for c in fruits]
+        name = '_'.join(slug(c) for c in fruits) or 'none'
+        mc.compose(photos, rng).save(out / f'mix_{name}.jpg', quality=92)
+    return len(MIXES)
 
 
 if __name__ == '__main__':

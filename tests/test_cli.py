@@ -113,7 +113,7 @@ def test_the_command_line_as_a_newcomer_meets_it(tmp_path, demo_store):
     from helpers import ROOT
     r = run_cli('predict', 'fruits', TEST_IMAGES, '--no-log', models=demo_store.root, check=1)
     lines = {line['file']: line for line in map(json.loads, r.stdout.splitlines())}
-    assert list(lines) == sorted(str(p) for p in TEST_IMAGES.iterdir() if p.is_file())
+    assert list(lines) == sorted(str(p) for p in TEST_IMAGES.rglob('*') if p.is_file())     # test_images/mix/ too
     assert 'not an image file' in lines[str(TEST_IMAGES / 'make_test_images.py')]['error']    # fails alone
     assert all(line.get('prediction') for f, line in lines.items() if not f.endswith('.py'))
     # every answer says whether it is sure (#27): the drawings not, by the card's calibrated threshold

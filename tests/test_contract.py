@@ -7,7 +7,7 @@ import shutil
 import httpx
 import pytest
 
-from helpers import ADULT_CSV, image_files
+from helpers import ADULT_CSV, TEST_IMAGES, image_files
 from voila_server import ApiServer
 
 
@@ -42,8 +42,9 @@ def _images(n):
 def test_models_cards_and_limits(models, served):
     assert [(m['name'], m['task'], m['takes'], m['active'], m['versions']) for m in models.models()] == [
         ('adult_income', 'tabular', 'records', 'v1', ['v1']), ('bike_rentals', 'regression', 'records', 'v1', ['v1']),
-        ('fruits', 'image', 'images', 'v1', ['v1'])]
+        ('fruits', 'image', 'images', 'v1', ['v1']), ('mixed_fruits', 'multilabel', 'images', 'v1', ['v1'])]
     assert [m['name'] for m in models.models('image')] == ['fruits']
+    assert [m['name'] for m in models.models('images')] == ['fruits', 'mixed_fruits']
     assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals']
     assert models.card('adult_income') == served.store.card('adult_income')
     assert models.limits().max_files == 64
@@ -93,6 +94,21 @@ def test_feedback_labels_this_sessions_answers_only(models):
     assert models.feedback('adult_income', [(10**9, '<50k')]) == [f'no answer {10**9} of adult_income in the log']
 
 
+def test_a_multi_label_model_answers_labels_heatmaps_and_label_sets_alike(models):
+    "#27: labels (or none), one heatmap per label, feedback as a list of labels, live F1: the same in and out of process."
+    mix = [(p.name, p.read_bytes()) for p in sorted((TEST_IMAGES / 'mix').glob('mix_[ln]*.jpg'))]   # lemon+orange, none
+    got = models.classify('mixed_fruits', mix)
+    assert [sorted(r.labels) for r in got] == [['Lemon', 'Orange'], []] and got[1].prediction == 'none of these'
+    h = models.explain_images('mixed_fruits', mix[:1])[0]
+    assert sorted(h.heatmaps) == ['Lemon', 'Orange'] and all(b[:8] == b'\x89PNG\r\n\x1a\n' for b in h.heatmaps.values())
+    assert models.feedback('mixed_fruits', [(got[0].id, ['Orange', 'Lemon']), (got[1].id, []), (got[0].id, 'Lemon;Kiwi;x')]) == [
+        None, None, "'x' is not among the labels of mixed_fruits (Apple Red 1, Avocado, Grape, Kiwi, Lemon, Orange, Pear, "
+                    "Strawberry; separate several with ';')"]
+    assert 'Live F1' in models.live_accuracy('mixed_fruits', '7d')['html']
+    drift = models.drift('mixed_fruits', '7d', 'single')        # the pictures' statistics against the training ones
+    assert drift['rows'] >= 2 and 'brightness' in drift['html']
+
+
 def test_monitoring_reads_the_same_log(models):
     models.predict('adult_income', [{'age': 30}, {'age': 60}])
     live = models.live_accuracy('adult_income', '7d')
@@ -116,6 +132,10 @@ def test_the_answers_fit_the_published_schemas(served):
     files = [('files', (n, d, 'image/png')) for n, d in _images(1)] + [('files', ('bad.png', b'x', 'image/png'))]
     S.ImagesOut.model_validate(http.post('/v1/models/fruits/predict', files=files).json())
     S.ImagesOut.model_validate(http.post('/v1/models/fruits/explain', files=files).json())
+    mix = [('files', (p.name, p.read_bytes(), 'image/jpeg')) for p in sorted((TEST_IMAGES / 'mix').glob('*.jpg'))[:2]]
+    for verb in ('predict', 'explain'):
+        out = S.ImagesOut.model_validate(http.post(f'/v1/models/mixed_fruits/{verb}', files=mix).json())
+        assert all(r.labels for r in out.results) and (verb == 'predict' or all(r.heatmaps_png for r in out.results))
     S.FeedbackOut.model_validate(http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 1, 'truth': 'x'}]},
                                            headers={'X-Session-Id': 'contract'}).json())
     S.LiveOut.model_validate(http.get('/v1/models/adult_income/live').json())

@@ -201,10 +201,12 @@ def test_the_heat_sits_where_the_object_is(squares_predictor, corner):
     from predictors.kinds.image.explain import GradCam, heat_centre
     cam = GradCam(squares_predictor)
     probs, cams, seen = cam.explain_images([_square((220, 30, 30), corner, seed=7)])
-    assert squares_predictor.classes[int(probs[0].argmax())] == 'red'
-    x, y = heat_centre(cams[0])
+    top = int(probs[0].argmax())
+    assert squares_predictor.classes[top] == 'red' and list(cams[0]) == [top]
+    heat = cams[0][top]
+    x, y = heat_centre(heat)
     assert (x < 0.5) == (corner[1] == 'l') and (y < 0.5) == (corner[0] == 't'), (x, y)
-    assert seen[0].shape == (64, 64, 3) and cams[0].shape == (64, 64) and 0 <= cams[0].min() <= cams[0].max() <= 1
+    assert seen[0].shape == (64, 64, 3) and heat.shape == (64, 64) and 0 <= heat.min() <= heat.max() <= 1
 
 
 def test_heatmaps_come_with_the_same_answers_as_classify(fruits_predictor):

@@ -11,7 +11,7 @@ from predictors.core.results import UNSURE_BELOW, ImageResult, class_label, natu
 
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
-from .feedback import FeedbackBox
+from .feedback import FeedbackBox, LabelsFeedback
 
 __all__ = ['ImageApp', 'image_app', 'result_card', 'model_says']
 
@@ -30,10 +30,11 @@ def _thumb_png(data: bytes, limits) -> bytes | None:
 
 
 def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: dict | None = None,
-                heatmap: bytes | None = None, feedback: W.Widget | None = None) -> W.Widget:
+                heatmap: bytes | dict | None = None, feedback: W.Widget | None = None) -> W.Widget:
     """One file's card: thumbnail (PNG bytes) and top classes as bars, or the reason it was rejected.
     An answer the model side marked `unsure` reads "Not sure", the closest classes below it.
-    `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class;
+    `heatmap` (PNG) is shown instead of the thumbnail: where the model looked for its top class ({label: PNG}: for
+    each label of a multi-label answer);
     `feedback` ("Was this right?") goes under the answer."""
     card = card or {}
     title = W.HTML(f'<div style="font:12px system-ui;overflow-wrap:anywhere;width:230px" '
@@ -44,21 +45,16 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
         box.add_class('app-card'); box.add_class('app-card-error')
         return box
     label, unsure = (lambda c: class_label(card, c)), bool(r.unsure)
-    alt = f'{r.name}: ' + ('not sure what it shows' if unsure else label(r.prediction))
-    if heatmap:
-        alt = f'{r.name}: where the model looked for {label(r.prediction)} (red: most, blue: least)'
-        thumb, cls = heatmap, 'app-heatmap'
-    else: cls = 'app-thumb'
-    img = [W.HTML(f'<img class="{cls}" alt="{esc(alt)}" style="max-width:{THUMB}px" '
-                  f'src="data:image/png;base64,{base64.b64encode(thumb).decode()}">')] if thumb else []
-    if unsure:
+    img = _pictures(r, thumb, heatmap, label)
+    if r.labels is not None: head, border = _labels_head(r, top, label), '1px solid #dde'
+    elif unsure:
         n = len(card.get('classes') or r.probabilities)
         head = (f'<div class="app-answer app-unsure" style="font:600 14px system-ui">Not sure — maybe none of the '
                 f'{n} classes it knows</div><div style="font:12px system-ui;color:#556">closest:</div>')
         border = '1px solid #e0a100'
     else:
         head, border = f'<div class="app-answer" style="font:600 14px system-ui">{esc(label(r.prediction))}</div>', '1px solid #dde'
-    bars = W.HTML(head + probability_bars(r.probabilities, top, label))
+    bars = W.HTML(head if r.labels is not None else head + probability_bars(r.probabilities, top, label))
     box = W.VBox([title, *img, bars, *([feedback] if feedback is not None else [])],
                  layout=W.Layout(width='250px', padding='6px', border=border))
     box.add_class('app-card'); box.add_class('app-card-ok')
@@ -66,10 +62,56 @@ def result_card(r: ImageResult, thumb: bytes | None = None, top: int = 3, card: 
     return box
 
 
+def _pictures(r: ImageResult, thumb: bytes | None, heatmap, label) -> list:
+    """The picture of an answer: its thumbnail, or its heatmap (PNG), or a multi-label answer's heatmaps ({label: PNG},
+    each captioned with its label)."""
+    src = lambda png: f'data:image/png;base64,{base64.b64encode(png).decode()}'
+    looked = lambda c: f'{r.name}: where the model looked for {label(c)} (red: most, blue: least)'
+    if isinstance(heatmap, dict):
+        return [W.HTML(''.join(f'<figure class="app-label-heatmap" style="margin:0 0 4px;font:12px system-ui">'
+                               f'<img class="app-heatmap" alt="{esc(looked(c))}" style="max-width:{THUMB}px" '
+                               f'src="{src(png)}"><figcaption>{"" if c in r.labels else "closest: "}'
+                               f'{esc(label(c))}</figcaption></figure>'
+                               for c, png in heatmap.items()))]
+    if heatmap: return [W.HTML(f'<img class="app-heatmap" alt="{esc(looked(r.prediction))}" '
+                               f'style="max-width:{THUMB}px" src="{src(heatmap)}">')]
+    said = ('not sure what it shows' if r.unsure else ', '.join(map(label, r.labels)) or 'none of the known labels'
+            if r.labels is not None else label(r.prediction))
+    return [W.HTML(f'<img class="app-thumb" alt="{esc(r.name)}: {esc(said)}" style="max-width:{THUMB}px" '
+                   f'src="{src(thumb)}">')] if thumb else []
+
+
+def _labels_head(r: ImageResult, top: int, label) -> str:
+    "A multi-label answer: each label it names with its probability, or *None of the known labels* and the closest."
+    if r.labels:
+        return (f'<div class="app-answer app-labels" style="font:600 14px system-ui">'
+                f'{esc(", ".join(map(label, r.labels)))}</div>'
+                + probability_bars({c: r.probabilities[c] for c in r.labels}, None, label))
+    return ('<div class="app-answer app-none" style="font:600 14px system-ui">None of the known labels</div>'
+            '<div style="font:12px system-ui;color:#556">closest:</div>' + probability_bars(r.probabilities, top, label))
+
+
+def _multi_says(card: dict) -> str:
+    "What the image app says of a multi-label model (HTML): its held-out F1 and how it decides each label."
+    m, n = card.get('metrics') or {}, len(card.get('classes') or [])
+    about = f' and learnt from {esc(card["about"])}' if card.get('about') else ''
+    text = (f'Model <b>{esc(card.get("name"))}</b> {esc(card.get("version"))} names every one of its {n} labels it sees '
+            f'in a picture{about}')
+    if m.get('f1') is not None:
+        on = f' {m["test_images"]:,} pictures it never saw' if m.get('test_images') else ' held-out pictures'
+        text += f'; on{on}: F1 {m["f1"]:.1%}, every label right on {m["exact_match"]:.1%} of them'
+    th = list((card.get('thresholds') or {}).values())
+    if th:
+        span = f'{min(th):.0%}' if min(th) == max(th) else f'{min(th):.0%}–{max(th):.0%}'
+        text += f'. A label is named when its probability reaches its threshold ({span}; {esc(card.get("threshold_source") or "")})'
+    return text + '.'
+
+
 def model_says(card: dict) -> str:
     """What the image app says of its model (HTML): what it learnt from and how often it was right on held-out
     pictures, and when it says Not sure: below a calibrated threshold and how often it still answered pictures
     of none of its classes, or below the default 50 % of its own (uncalibrated) probabilities."""
+    if card.get('task') == 'multilabel': return _multi_says(card)
     m, u, n = card.get('metrics') or {}, card.get('uncertainty') or {}, len(card.get('classes') or [])
     about = f' and learnt from {esc(card["about"])}' if card.get('about') else ''
     text = f'Model <b>{esc(card.get("name"))}</b> {esc(card.get("version"))} knows {n} classes{about}'
@@ -88,7 +130,8 @@ def model_says(card: dict) -> str:
 
 LOOK, PICTURES = 'Show where the model looked', 'Show the pictures'
 LEGEND = ('<div class="app-legend" style="font:12px system-ui;color:#445;margin:2px 0">Heatmaps: '
-          '<span style="color:#c62828;font-weight:600">red</span> where the model looked most for its top class, '
+          '<span style="color:#c62828;font-weight:600">red</span> where the model looked most for its top class (for '
+          'each label it names), '
           '<span style="color:#1565c0;font-weight:600">blue</span> least.</div>')
 
 
@@ -133,7 +176,7 @@ class ImageApp:
         self.clear()
         try:
             card, lim = self.models.card(name, version), self.models.limits()
-            if card.get('task') != 'image': raise ValueError(f'it is an {card.get("task")} model')
+            if card.get('task') not in ('image', 'multilabel'): raise ValueError(f'it is a {card.get("task")} model')
             self.models.check(name, version)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.card = None
@@ -148,7 +191,7 @@ class ImageApp:
             f'<p class="app-model-says" style="font-family:system-ui;color:#556">{model_says(card)} Drop or choose up '
             f'to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and {lim.max_upload_bytes // 2**20} MB in all.</p>'
             f'<details class="app-classes" style="font-family:system-ui;color:#556;margin-bottom:6px">'
-            f'<summary>The {len(classes)} classes it knows</summary><p class="app-class-list">{known}</p></details>')
+            f'<summary>The {len(classes)} {"labels" if card.get("task") == "multilabel" else "classes"} it knows</summary><p class="app-class-list">{known}</p></details>')
         self.upload.max_bytes, self.upload.max_files = lim.max_bytes, lim.max_files
         self.upload.max_total_bytes = lim.max_upload_bytes
         self.upload.disabled = False
@@ -165,9 +208,9 @@ class ImageApp:
         thumbs = [_thumb_png(d, self.limits) if r.ok else None for r, (_, d) in zip(results, files)]
         name = self.card['name']
         send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
-        asks = [FeedbackBox(self.card, r.id, r.prediction, send, compact=True,
-                            unsure=bool(r.unsure)).widget if r.ok and r.id is not None
-                else None for r in results]
+        ask = lambda r: (LabelsFeedback(self.card, r.id, r.prediction, send, compact=True) if r.labels is not None
+                         else FeedbackBox(self.card, r.id, r.prediction, send, compact=True, unsure=bool(r.unsure)))
+        asks = [ask(r).widget if r.ok and r.id is not None else None for r in results]
         replaced = self._shown is not None
         self._shown, self._heatmaps = (files, results, thumbs, list(rejected), asks), None
         self.clear_button.disabled = self.looked.disabled = False
@@ -205,7 +248,7 @@ class ImageApp:
         except Exception as e:  # noqa: BLE001 - the answers stand; only the heatmaps are missing
             self.summary.value = note + message(f'No heatmaps: {esc(e)}', 'warn', 'app-heatmap-error')
             return None
-        for i, r in zip(ok, explained): out[i] = r.heatmap
+        for i, r in zip(ok, explained): out[i] = r.heatmaps if r.labels is not None else r.heatmap
         self.summary.value = note
         return out
 

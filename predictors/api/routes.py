@@ -112,6 +112,11 @@ async def explain(name: str, request: Request, version: str | None = None,
                         'or multipart/form-data images.')
 
 
+def _label_list(v) -> bool:
+    "Whether a truth is a list of labels (a multi-label model's: [] for none of them)."
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
 @router.post('/models/{name}/feedback', summary='The right class of answers given earlier (their `id`)',
              **_doc(S.FeedbackOut, body=S.LabelsIn))
 async def feedback(name: str, request: Request, models: LocalModels = Depends(get_models),
@@ -129,7 +134,7 @@ async def feedback(name: str, request: Request, models: LocalModels = Depends(ge
     pairs = []
     for i, lab in enumerate(labels):
         if not (isinstance(lab, dict) and isinstance(lab.get('id'), int) and 0 < lab['id'] < 2**63
-                and isinstance(lab.get('truth'), str)):
+                and (isinstance(lab.get('truth'), str) or _label_list(lab.get('truth')))):
             raise ApiError(422, f'label {i + 1}: send {{"id": an integer, "truth": one of {card.get("classes")}}}.')
         pairs.append((lab['id'], lab['truth']))
     try:

@@ -59,7 +59,8 @@ class RecordsIn(BaseModel):
 
 class Label(BaseModel):
     id: int = Field(description="the answer's `id` from /predict")
-    truth: str = Field(description='the right class')
+    truth: str | list[str] = Field(description='the right class; a multi-label model: the list of right labels '
+                                               '([] for none of them), or their text with ";" between them')
 
 
 class LabelsIn(BaseModel):
@@ -86,6 +87,9 @@ class ImageResultOut(BaseModel):
     probabilities: dict[str, float] = {}
     error: str | None = None
     heatmap_png: str | None = Field(None, description='explain: base64 PNG of where the model looked')
+    labels: list[str] | None = Field(None, description='a multi-label model: every label at or above its threshold, '
+                                     'the most likely first ([]: none of them); `prediction` is their text')
+    heatmaps_png: dict[str, str] | None = Field(None, description='explain, a multi-label model: base64 PNG per label')
     id: int | None = None
 
 

@@ -18,7 +18,8 @@ def cmd_list(args):
     for r in rows:
         m = r['metrics']
         score = (f'accuracy {m["accuracy"]:.4f}' if m.get('accuracy') is not None else
-                 f'MAE {m["mae"]:.4g}' if m.get('mae') is not None else '')
+                 f'MAE {m["mae"]:.4g}' if m.get('mae') is not None else
+                 f'F1 {m["f1"]:.4f}' if m.get('f1') is not None else '')
         print(f'{r["name"]:<20} {r["version"]:<8} {r["task"] or "?":<10} {"*" if r["active"] else "shadow" if r["shadow"] else "":<6} '
               f'{score:<15} {r["created"] or ""}')
     return 0
@@ -85,6 +86,15 @@ def cmd_train_image(args):
                     test_folder=args.test_folder, negatives=args.negatives or (), test_negatives=args.test_negatives or (),
                     about=args.about, valid_pct=args.valid_pct, ground=args.ground, mixup=not args.no_mixup,
                     log=lambda m: print(m, file=sys.stderr))
+    registered(args, v)
+    return 0
+
+
+def cmd_train_multilabel(args):
+    from predictors.kinds.multilabel.train import train_multilabel
+    v = train_multilabel(args.csv, args.name, store=store_of(args, new=True), valid_csv=args.valid_csv,
+                         test_csv=args.test_csv, size=args.size, epochs=args.epochs, seed=args.seed, delim=args.delim,
+                         about=args.about, activate=not args.no_activate, log=lambda m: print(m, file=sys.stderr))
     registered(args, v)
     return 0
 
@@ -182,6 +192,22 @@ def _add_train_image(sub):
     p.set_defaults(fn=cmd_train_image)
 
 
+def _add_train_multilabel(sub):
+    p = sub.add_parser('train-multilabel', help='train a multi-label image classifier and register a new version')
+    p.add_argument('--csv', required=True, type=Path, help='columns fname (a picture, relative to the CSV) and labels '
+                   '(separated by --delim, empty for a picture of none of them)')
+    p.add_argument('--valid-csv', type=Path, help='pictures each label\'s threshold is chosen on (default: a fifth of '
+                   '--csv, held out)')
+    p.add_argument('--test-csv', type=Path, help='pictures the card reports (default: the validation pictures)')
+    p.add_argument('--name', default='multilabel_model')
+    p.add_argument('--delim', default=';', help="what separates a picture's labels (default ';')")
+    p.add_argument('--epochs', type=int, default=12); p.add_argument('--size', type=int, default=96)
+    p.add_argument('--about', help="what the pictures are, shown by the image app ('pictures of 0–3 fruits')")
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.set_defaults(fn=cmd_train_multilabel)
+
+
 def _add_import(sub):
     p = sub.add_parser('import', help='register a learner exported elsewhere (learn.export())')
     p.add_argument('path', type=Path); p.add_argument('--name', required=True)
@@ -196,4 +222,5 @@ def _add_import(sub):
     p.set_defaults(fn=cmd_import)
 
 
-VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_train_tabular, _add_train_image, _add_import)     # each adds its verb to the sub-parsers
+VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_train_tabular, _add_train_image, _add_train_multilabel,
+         _add_import)     # each adds its verb to the sub-parsers

@@ -8,6 +8,7 @@ from pathlib import Path
 from predictors.cli.common import add_log, store_of
 from predictors.core.helpers import some_names
 from predictors.core.store import ModelError
+from predictors.kinds import takes_of
 
 __all__ = ['VERBS']
 
@@ -20,7 +21,7 @@ def cmd_predict(args):
     models = LocalModels(store_of(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
     card = models.card(args.name, args.version)
     version, failed = card['version'], 0
-    if card.get('task') == 'image':
+    if takes_of(card.get('task')) == 'images':
         paths, failed = _image_paths(args.files)
         for r in models.classify(args.name, [(p, _read(p)) for p in paths], version):
             failed += not r.ok
@@ -68,16 +69,19 @@ def cmd_explain(args):
     models = LocalModels(store_of(args), None, source='cli')
     card = models.card(args.name, args.version)
     version, failed = card['version'], 0
-    if card.get('task') == 'image':
+    if takes_of(card.get('task')) == 'images':
         if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
         args.out.mkdir(parents=True, exist_ok=True)
         paths, failed = _image_paths(args.files)
         for i, r in enumerate(models.explain_images(args.name, [(p, _read(p)) for p in paths], version)):
             failed += not r.ok
-            d = r.to_dict(3); d.pop('heatmap_png', None)
+            d = r.to_dict(3); d.pop('heatmap_png', None); d.pop('heatmaps_png', None)
             if r.ok:
                 png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap.png'
                 png.write_bytes(r.heatmap); d['heatmap'] = str(png)
+            for c, b in (r.heatmaps or {}).items():     # a multi-label answer: one per label it names
+                png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap_{_file_part(c)}.png'
+                png.write_bytes(b); d.setdefault('heatmaps', {})[c] = str(png)
             print(json.dumps(d))
         return 1 if failed else 0
     from predictors.core.csvio import iter_csv_checked
@@ -96,6 +100,12 @@ def cmd_explain(args):
         if out: out.close()
     if out: print(json.dumps(dict(file=str(args.files[0]), rows=row, failed=failed, explained=str(args.out))))
     return 1 if failed else 0
+
+
+def _file_part(text: str) -> str:
+    "A label as part of a file name: 'Apple Red 1' -> 'apple_red_1'."
+    import re
+    return re.sub(r'[^a-z0-9]+', '_', str(text).lower()).strip('_') or 'label'
 
 
 def _contribution_row(out, card, row: int, e) -> None:

@@ -11,11 +11,25 @@ from dataclasses import dataclass, field
 
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
-           'field_text', 'field_name', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS']
+           'field_text', 'field_name', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS',
+           'LABEL_DELIM', 'label_set_text', 'label_set']
 
 NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
+LABEL_DELIM = ';'   # between the labels of a multi-label answer or truth, as logged ('Lemon;Orange')
+
+
+def label_set_text(labels) -> str:
+    "A multi-label answer or truth as one text, as logged: its labels joined by `LABEL_DELIM`, `NONE_OF_THESE` for none."
+    return LABEL_DELIM.join(labels) if labels else NONE_OF_THESE
+
+
+def label_set(value) -> list[str]:
+    "The labels of a logged multi-label answer or truth (`label_set_text`'s text, or a list already): [] for none."
+    if value is None: return []
+    items = value if isinstance(value, (list, tuple, set)) else str(value).split(LABEL_DELIM)
+    return [str(x).strip() for x in items if str(x).strip() and str(x).strip() != NONE_OF_THESE]
 
 
 @dataclass
@@ -51,7 +65,8 @@ class Prediction:
 
 @dataclass
 class ImageResult:
-    "One file's answer: the class and the probability of each class, or the reason it was rejected."
+    """One file's answer: the class and the probability of each class, or the reason it was rejected. A multi-label
+    model's answer has `labels` (each above its threshold; [] for none of them) and `prediction` their text."""
     name: str
     size: int = 0
     prediction: str | None = None
@@ -62,6 +77,8 @@ class ImageResult:
     heatmap: bytes | None = None  # PNG: where the model looked for its top class, over the image as it saw it
     id: int | None = None         # the answer's id in the prediction log (what feedback refers to)
     unsure: bool | None = None    # the model side's verdict: too unlike what it learnt from to name a class (`is_unsure`)
+    labels: list | None = None    # a multi-label answer: the labels above their thresholds, most likely first
+    heatmaps: dict | None = None  # a multi-label answer: {label: PNG} where the model looked for each of its labels
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -72,9 +89,14 @@ class ImageResult:
     def to_dict(self, k: int | None = None) -> dict:
         if self.error: return dict(file=self.name, size=self.size, error=self.error, **({'id': self.id} if self.id is not None else {}))
         probs = dict(self.top(k)) if k else self.probabilities
+        multi = self.labels is not None
         d = dict(file=self.name, size=self.size, prediction=self.prediction,
-                 probability=self.probabilities[self.prediction], unsure=bool(self.unsure), probabilities=probs)
-        if self.heatmap is not None: d['heatmap_png'] = base64.b64encode(self.heatmap).decode()
+                 probability=None if multi else self.probabilities[self.prediction], unsure=bool(self.unsure),
+                 probabilities=probs)
+        if multi: d['labels'] = list(self.labels)
+        png = lambda b: base64.b64encode(b).decode()
+        if self.heatmap is not None: d['heatmap_png'] = png(self.heatmap)
+        if self.heatmaps: d['heatmaps_png'] = {c: png(b) for c, b in self.heatmaps.items()}
         if self.id is not None: d['id'] = self.id
         return d
 
@@ -83,7 +105,8 @@ class ImageResult:
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
                    probabilities=d.get('probabilities') or {}, error=d.get('error'),
                    heatmap=base64.b64decode(d['heatmap_png']) if d.get('heatmap_png') else None, id=d.get('id'),
-                   unsure=d.get('unsure'))
+                   unsure=d.get('unsure'), labels=d.get('labels'),
+                   heatmaps={c: base64.b64decode(b) for c, b in d['heatmaps_png'].items()} if d.get('heatmaps_png') else None)
 
 
 @dataclass

@@ -9,8 +9,8 @@ augmentations, whose inference path still resizes), with the input type and the 
 the exported module itself, weights untouched. What predicting does not need — callbacks, recorders,
 progress bars and their display handles, metrics, loggers, training-only transforms, anything this
 Python cannot find — is left out and listed on the card (`converted_from.left_out`). What cannot be
-rebuilt (a transform, proc or loss from the exporter's own code, a multi-label target) is refused with
-a message naming it.
+rebuilt (a transform, proc or loss from the exporter's own code, a tabular multi-label target) is refused
+with a message naming it. A multi-label image export (`MultiCategorize`, a BCE loss) keeps its loss's `thresh`.
 """
 from __future__ import annotations
 
@@ -26,10 +26,7 @@ __all__ = ['Conversion', 'convert_old_export', 'read_learner']
 _TABULAR_PROCS = {'fastai.tabular.core.Categorify', 'fastai.tabular.core.FillMissing',
                   'fastai.data.transforms.Normalize', 'fastai.data.transforms.Categorize',
                   'fastai.data.transforms.RegressionSetup'}
-_NOT_SERVED = {'MultiCategorize': 'it is a multi-label classifier (several classes per input); the apps '
-                                  'serve single-label classifiers',
-               'EncodedMultiCategorize': 'it is a multi-label classifier (several classes per input); the '
-                                         'apps serve single-label classifiers'}
+_MULTI_Y = {'MultiCategorize', 'EncodedMultiCategorize'}    # a multi-label target (images only)
 _IMAGE_TYPES = {'PILImage': 'PILImage', 'PILImageBW': 'PILImageBW', 'PILBase': 'PILImage'}
 
 
@@ -114,10 +111,23 @@ def _rebuild(t, where: str, dropped: list):
     params = inspect.signature(real.__init__).parameters
     kw = {k: _plain(v) for k, v in args.items() if k in params and k != 'self'}
     try:
-        return real(**kw)
+        return _made(real, kw)
     except Exception as e:
         raise ModelError(f'this fastai < 2.8 export cannot be converted: `{name.rpartition(".")[2]}` could not '
                          f'be made again with its arguments {sorted(kw)} ({type(e).__name__}: {e}).') from None
+
+
+def _made(real, kw: dict):
+    """`real(**kw)`, leaving out an argument the class passes on itself (`BCEWithLogitsLossFlat` sets `is_2d` for its
+    `BaseLoss`: "got multiple values for keyword argument 'is_2d'")."""
+    import re
+    while True:
+        try:
+            return real(**kw)
+        except TypeError as e:
+            m = re.search(r"multiple values for keyword argument '(\w+)'", str(e))
+            if not m or m.group(1) not in kw: raise
+            kw = {k: v for k, v in kw.items() if k != m.group(1)}
 
 
 def _version(old) -> str:
@@ -140,12 +150,11 @@ def _loss(old, dropped):
     loss = _d(old).get('loss_func')
     if isinstance(loss, torch.nn.Module): return loss        # a torch loss, loaded as itself
     name = old_name(loss) if loss is not None else ''
-    if 'BCE' in name.rpartition('.')[2]: raise ModelError(
-        'this export is a multi-label classifier (several classes per input, a BCE loss); the apps serve '
-        'single-label classifiers.')
     if _real(name) is None:
         raise _refuse('loss function is', name, 'The apps need to know how its outputs become probabilities.')
-    return _rebuild(loss, 'loss', dropped)
+    new = _rebuild(loss, 'loss', dropped)
+    if isinstance(_d(loss).get('thresh'), (int, float)): new.thresh = float(_d(loss)['thresh'])   # a multi-label loss
+    return new
 
 
 def _model(old):
@@ -219,7 +228,8 @@ def _tabular(to, model):
     procs = {old_name(p): p for p in _items(_d(to)['procs'])}
     for name in procs:
         short = name.rpartition('.')[2]
-        if short in _NOT_SERVED: raise ModelError(f'this export cannot be served: {_NOT_SERVED[short]}.')
+        if short in _MULTI_Y: raise ModelError('this export cannot be served: it is a tabular multi-label '
+                                               'classifier (several classes per row); the apps serve one class per row.')
         if name not in _TABULAR_PROCS:
             raise _refuse('data processing includes', name,
                           'Only Categorify, FillMissing and Normalize can be rebuilt.')
@@ -288,7 +298,6 @@ def _image(ds, dl, model, loss, dropped):
     from PIL import Image
     import fastai.vision.core as vcore
     from fastai.data.core import Datasets, TfmdLists
-    from fastai.data.transforms import Categorize
     from fastai.learner import Learner
     tls = _items(_d(ds)['tls'])
     n_inp = _d(ds).get('n_inp', 1)
@@ -303,12 +312,12 @@ def _image(ds, dl, model, loss, dropped):
             if f'.{k}.create' in n or _d(t).get('_name') == f'{k}.create': x_type = v
     if x_type is None:
         raise ModelError('this export cannot be served: its input is not an image opened by PILImage.create.')
-    vocab = None
+    vocab, multi = None, False
     for t in _items(_d(tls[1])['tfms']):
         short = old_name(t).rpartition('.')[2]
-        if short in _NOT_SERVED: raise ModelError(f'this export cannot be served: {_NOT_SERVED[short]}.')
-        if short == 'Categorize': vocab = _items(_d(t)['vocab'])
-    if not vocab: raise ModelError('this export cannot be served: its label is not a category (no Categorize).')
+        if short == 'Categorize' or short in _MULTI_Y: vocab, multi = _items(_d(t)['vocab']), short in _MULTI_Y
+    if not vocab: raise ModelError('this export cannot be served: its label is not a category (no Categorize or '
+                                   'MultiCategorize).')
     tfms = {}
     for stage in ('after_item', 'before_batch', 'after_batch'):
         tfms[stage] = [x for x in (_rebuild(t, f'{stage.replace("_", "-")} transforms', dropped)
@@ -316,6 +325,14 @@ def _image(ds, dl, model, loss, dropped):
     create = getattr(vcore, x_type).create
     blank = Image.fromarray(np.full((8, 8, 3), 128, np.uint8))
     dsets = Datasets(tls=[TfmdLists([blank], [create], splits=[[0], [0]]),
-                          TfmdLists([vocab[0]], [Categorize(vocab=vocab, sort=False)], splits=[[0], [0]])], n_inp=1)
+                          _labels(vocab, multi)], n_inp=1)
     dls = dsets.dataloaders(bs=int(_d(dl).get('bs') or 64), num_workers=0, **tfms)
     return Learner(dls, model, loss_func=loss)
+
+
+def _labels(vocab: list, multi: bool):
+    "The target's transforms of one placeholder item: a class (`Categorize`), or a set of labels, one-hot encoded."
+    from fastai.data.core import TfmdLists
+    from fastai.data.transforms import Categorize, MultiCategorize, OneHotEncode
+    if multi: return TfmdLists([[vocab[0]]], [MultiCategorize(vocab=vocab), OneHotEncode(len(vocab))], splits=[[0], [0]])
+    return TfmdLists([vocab[0]], [Categorize(vocab=vocab, sort=False)], splits=[[0], [0]])

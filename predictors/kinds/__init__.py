@@ -7,12 +7,14 @@ from __future__ import annotations
 from predictors.core.store import ModelError
 from predictors.kinds.base import ModelKind
 from predictors.kinds.image import ImageKind
+from predictors.kinds.multilabel import MultiLabelKind
 from predictors.kinds.regression import RegressionKind
 from predictors.kinds.tabular import TabularKind
 
 __all__ = ['ModelKind', 'KINDS', 'kind', 'detect_kind', 'refuse_other_input', 'takes_of', 'chosen']
 
-KINDS: dict[str, ModelKind] = {k.task: k for k in (TabularKind(), RegressionKind(), ImageKind())}
+# asked in this order: the multi-label kind before the single-label image kind it refines
+KINDS: dict[str, ModelKind] = {k.task: k for k in (TabularKind(), RegressionKind(), MultiLabelKind(), ImageKind())}
 
 
 def kind(task: str | None) -> ModelKind:
@@ -45,5 +47,5 @@ def detect_kind(learn) -> ModelKind:
     "The kind of a learner, or `ModelError` saying why the apps cannot serve it."
     for k in KINDS.values():
         if k.detect(learn): return k
-    raise ModelError('the learner is none of the kinds the apps serve: a tabular classifier or regression, or an '
-                     'image classifier.')
+    raise ModelError('the learner is none of the kinds the apps serve: a tabular classifier or regression, or a '
+                     'single- or multi-label image classifier.')

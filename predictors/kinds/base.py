@@ -70,6 +70,10 @@ class ModelKind:
         "Why `truth` cannot be the right answer for a model of this kind (None: it can), as feedback is stored."
         raise NotImplementedError
 
+    def stored_truth(self, card: dict, truth) -> str:
+        "A right answer `check_truth` accepted, as the log keeps it."
+        return str(truth)
+
     def performance(self, labelled, card: dict, settings: PerformanceSettings) -> dict:
         "The live performance of the labelled answers (`PredictionLog.labelled`) against the card's."
         raise NotImplementedError

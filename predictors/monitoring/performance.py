@@ -19,7 +19,8 @@ __all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'per
            'PERFORMANCE_COLOURS', 'labels_from_frame', 'feedback_rows']
 
 PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280', 'no error on the card': '#6b7280',
-                       'no accuracy on the card': '#6b7280'}
+                       'no accuracy on the card': '#6b7280', 'no F1 on the card': '#6b7280'}
+_MEASURED = {'error': 'error', 'labels': 'F1'}
 
 
 def performance_report(labelled: pd.DataFrame, card: dict, settings: PerformanceSettings = PerformanceSettings()) -> dict:
@@ -104,18 +105,57 @@ def _errors_html(r: dict, head: str) -> str:
                    f'</tr></thead><tbody>{days}</tbody></table></div>')
 
 
+def _labels_text(r: dict) -> str:
+    "A multi-label model's live performance as lines for a terminal."
+    s = r['settings']
+    lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — F1 {_pct(r["f1"])}, every label right on {_pct(r["exact"])} '
+             f'of {r["labelled"]} labelled picture(s), card F1 {_pct(r["card_f1"])} (one-sided bootstrap p = '
+             f'{_p(r["p_value"])}, alpha {s["alpha"]}, at least {s["min_labels"]} labels needed)']
+    if r['labelled']: lines += _table_lines('label', r['per_label'], [f'{d["day"]} F1 {_pct(d["f1"])} ({d["n"]})'
+                                                                      for d in r['by_day']])
+    return '\n'.join(lines)
+
+
+def _table_lines(what: str, rows: list, days: list) -> list:
+    "Per class (or label) support, precision and recall as aligned lines, then the days on one line."
+    return ([f'  {what:<24} {"support":>8} {"precision":>10} {"recall":>8}']
+            + [f'  {c["cls"]:<24} {c["support"]:>8} {_pct(c["precision"]):>10} {_pct(c["recall"]):>8}' for c in rows]
+            + ['  by day: ' + ', '.join(days)])
+
+
+def _labels_html(r: dict, head: str) -> str:
+    "A multi-label model's live performance as HTML, after the verdict's heading `head`."
+    s = r['settings']
+    if not r['labelled']:
+        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
+                       f'{esc(r["version"])} in this window (the card says F1 {_pct(r["card_f1"])} on held-out '
+                       f'pictures): tick the right labels under an answer in the image app, or <code>python -m '
+                       f'predictors feedback NAME labels.csv</code>.</p></div>')
+    name = lambda c: (r.get('names') or {}).get(c, c)
+    rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
+                   f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_label'] if c['support'] or c['answered'])
+    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["f1"])}</td></tr>' for d in r['by_day'])
+    return head + (
+        f'<p class="app-perf-summary">F1 <b class="app-live-f1">{_pct(r["f1"])}</b> on <b class="app-labelled">'
+        f'{r["labelled"]}</b> labelled picture(s) of {esc(r["model"])} {esc(r["version"])}, every label right on '
+        f'{_pct(r["exact"])}; the card says F1 {_pct(r["card_f1"])} on held-out pictures. One-sided bootstrap p = '
+        f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
+        f'<div style="display:flex;gap:24px;flex-wrap:wrap"><table class="app-table app-perf-classes"><thead><tr>'
+        f'<th>label</th><th>in the pictures</th><th>precision</th><th>recall</th></tr></thead><tbody>{rows}</tbody>'
+        f'</table><table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>F1</th>'
+        f'</tr></thead><tbody>{days}</tbody></table></div></div>')
+
+
 def performance_text(r: dict) -> str:
     "The report as lines for a terminal."
     if r.get('measure') == 'error': return _errors_text(r)
+    if r.get('measure') == 'labels': return _labels_text(r)
     s = r['settings']
     lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — accuracy {_pct(r["accuracy"])} on {r["labelled"]} '
              f'labelled prediction(s), card {_pct(r["card_accuracy"])} (one-sided binomial p = {_p(r["p_value"])}, '
              f'alpha {s["alpha"]}, at least {s["min_labels"]} labels needed)']
-    if r['labelled']:
-        lines.append(f'  {"class":<24} {"support":>8} {"precision":>10} {"recall":>8}')
-        lines += [f'  {c["cls"]:<24} {c["support"]:>8} {_pct(c["precision"]):>10} {_pct(c["recall"]):>8}'
-                  for c in r['per_class']]
-        lines.append('  by day: ' + ', '.join(f'{d["day"]} {_pct(d["accuracy"])} ({d["n"]})' for d in r['by_day']))
+    if r['labelled']: lines += _table_lines('class', r['per_class'], [f'{d["day"]} {_pct(d["accuracy"])} ({d["n"]})'
+                                                                      for d in r['by_day']])
     return '\n'.join(lines)
 
 
@@ -124,10 +164,11 @@ def performance_html(r: dict) -> str:
     colour = PERFORMANCE_COLOURS.get(r['verdict'], '#6b7280')
     s = r['settings']
     head = (f'<div class="app-performance" style="font-family:system-ui,sans-serif">'
-            f'<h3 style="margin:6px 0">Live {"error" if r.get("measure") == "error" else "accuracy"} '
+            f'<h3 style="margin:6px 0">Live {_MEASURED.get(r.get("measure"), "accuracy")} '
             f'<span class="app-perf-verdict" style="color:#fff;background:{colour};'
             f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>')
     if r.get('measure') == 'error': return _errors_html(r, head)
+    if r.get('measure') == 'labels': return _labels_html(r, head)
     if not r['labelled']:
         return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
                        f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '

@@ -109,8 +109,9 @@ class LocalModels:
         program) may label any answer of the model."""
         if self.log is None: raise ModelError('predictions are not logged here, so there is nothing to label.')
         card = self.card(name)
-        why = [kind(card.get('task')).check_truth(card, t) for _, t in labels]
-        ok = [(i, str(t)) for (i, t), w in zip(labels, why) if w is None]
+        k = kind(card.get('task'))
+        why = [k.check_truth(card, t) for _, t in labels]
+        ok = [(i, k.stored_truth(card, t)) for (i, t), w in zip(labels, why) if w is None]
         stored = iter(self.log.add_feedback(name, ok, session=self.session, source=self.source,
                                             own_session=None if any_session else self.session))
         return [next(stored) if w is None else w for w in why]

@@ -99,7 +99,8 @@ class RemoteModels:
         return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', records, version)]
 
     def feedback(self, name, labels):
-        body = dict(labels=[dict(id=int(i), truth=str(t)) for i, t in labels])
+        body = dict(labels=[dict(id=int(i), truth=[str(x) for x in t] if isinstance(t, (list, tuple)) else str(t))
+                            for i, t in labels])         # a multi-label model's truth: a list of labels
         r = self._call(lambda: self.http.post(f'/v1/models/{name}/feedback', json=body))
         return [d.get('error') for d in r.json()['results']]
 

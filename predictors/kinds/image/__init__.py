@@ -9,7 +9,15 @@ from predictors.core.results import NONE_OF_THESE, class_label
 from predictors.core.store import ModelError
 from predictors.kinds.classifier import ClassifierKind
 
-__all__ = ['ImageKind']
+__all__ = ['ImageKind', 'is_image_learner']
+
+
+def is_image_learner(learn) -> bool:
+    "Whether a learner takes pictures (its input is made by `PILBase.create`) and answers with a vocab of classes."
+    pipelines = list(getattr(getattr(learn.dls, 'train_ds', None), 'tfms', None) or [])
+    x_pipeline = next(iter(pipelines), None)   # the input's type transforms
+    return (x_pipeline is not None and hasattr(learn.dls, 'vocab')
+            and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs))
 
 
 class ImageKind(ClassifierKind):
@@ -18,16 +26,8 @@ class ImageKind(ClassifierKind):
     STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')   # logged per image, never its pixels
 
     def detect(self, learn):
-        ds = getattr(learn.dls, 'train_ds', None)
-        pipelines = list(getattr(ds, 'tfms', None) or [])
-        x_pipeline = next(iter(pipelines), None)   # the input's type transforms
-        if not (x_pipeline is not None and hasattr(learn.dls, 'vocab')
-                and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs)): return False
-        y_tfms = {type(t).__name__ for p in pipelines[1:] for t in getattr(p, 'fs', [])}
-        if y_tfms & {'MultiCategorize', 'EncodedMultiCategorize'}:
-            raise ModelError('the learner is a multi-label image classifier (several classes per image); the '
-                             'image app serves single-label classifiers.')
-        return True
+        "A single-label image classifier (the multi-label kind is asked first)."
+        return is_image_learner(learn)
 
     def check_truth(self, card, truth):
         "A class, or `NONE_OF_THESE`: a picture of none of them (a wrong answer, whatever the model said)."
@@ -41,7 +41,9 @@ class ImageKind(ClassifierKind):
         from predictors.kinds.image.predictor import image_schema
         return dict(target='label', schema=image_schema(learn), reference=None, metrics={})
 
-    def smoke(self, pred):
+    @staticmethod
+    def _smoke_result(pred):
+        "The answer for a test picture made from nothing (a red disc on white)."
         import io
         from PIL import Image, ImageDraw
         im = Image.new('RGB', (96, 96), 'white')
@@ -49,6 +51,10 @@ class ImageKind(ClassifierKind):
         buf = io.BytesIO(); im.save(buf, 'PNG')
         r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
         if not r.ok: raise ModelError(r.error)
+        return r
+
+    def smoke(self, pred):
+        r = self._smoke_result(pred)
         said = f'{class_label(pred.card, r.prediction)} ({r.probabilities[r.prediction]:.1%})'
         return f'answers {"Not sure, closest " + said if r.unsure else said} for a test picture (a red disc)'
 

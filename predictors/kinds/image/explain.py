@@ -1,4 +1,4 @@
-"""Where an image model looked: Grad-CAM for the top class on the last module whose output still has a
+"""Where an image model looked: Grad-CAM for the top class (a multi-label model: for each label it names) on the last module whose output still has a
 spatial grid (the last convolutional block), in the same forward pass as the prediction: the gradient
 goes back through the head only. `overlay_png` draws it over the image as the model saw it.
 """
@@ -12,11 +12,11 @@ import numpy as np
 
 from predictors.core.results import ImageResult
 
-__all__ = ['GradCam', 'overlay_png', 'heat_centre']
+__all__ = ['GradCam', 'overlay_png', 'heat_centre', 'targets']
 
 
 class GradCam:
-    "Grad-CAM heatmaps of an `ImagePredictor`'s top class, in the forward pass that predicts."
+    "Grad-CAM heatmaps of an `ImagePredictor`'s answer (`targets`), in the forward pass that predicts."
 
     def __init__(self, pred):
         self.pred = pred
@@ -32,11 +32,10 @@ class GradCam:
         self._on.acts = out.detach().requires_grad_()
         return self._on.acts
 
-    def explain_images(self, images: list) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """For RGB PIL images: class probabilities (n × classes), one heatmap each (input height × width,
-        0–1) and the image as the model saw it (uint8, height × width × 3)."""
+    def explain_images(self, images: list) -> tuple[np.ndarray, list[dict], list[np.ndarray]]:
+        """For RGB PIL images: class probabilities (n × classes), per image {class index: heatmap (input height ×
+        width, 0–1)} for each class it answers (`targets`) and the image as the model saw it (uint8, h × w × 3)."""
         import torch
-        import torch.nn.functional as F
         probs, cams, seen = [], [], []
         bs = self.pred.batch_size
         for s in range(0, len(images), bs):
@@ -52,24 +51,52 @@ class GradCam:
                 finally:
                     self._on.active = False
                     torch.set_grad_enabled(was)
-                top = logits.argmax(1)
-                grads, = torch.autograd.grad(logits.gather(1, top[:, None]).sum(), acts)
+                p = self.pred.activation(logits.detach()).float().numpy()
+                cams += self._cams(logits, acts, [targets(self.pred, row) for row in p], xb.shape[-2:])
+                probs.append(p)
                 with torch.no_grad():
-                    cam = F.relu((grads.mean((2, 3), keepdim=True) * acts).sum(1, keepdim=True))
-                    cam = F.interpolate(cam, size=xb.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
-                    peak = cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]
-                    cams += list((cam / peak).numpy())
-                    probs.append(self.pred.activation(logits).float().numpy())
                     shown = dl.after_batch.decode((xb,))[0]
                     seen += [np.asarray(t.permute(1, 2, 0).clamp(0, 255).to(torch.uint8)) for t in shown]
         return (np.concatenate(probs) if probs else np.zeros((0, len(self.pred.classes)), np.float32)), cams, seen
 
+    @staticmethod
+    def _cams(logits, acts, wanted: list[list[int]], size) -> list[dict]:
+        """Per image, {class index: Grad-CAM} for its `wanted` classes: one backward pass per rank (each image's first
+        class, then its second...), as an image's logits depend on its own activations only."""
+        import torch
+        import torch.nn.functional as F
+        out = [{} for _ in wanted]
+        for k in range(max(map(len, wanted), default=0)):
+            rows = [i for i, w in enumerate(wanted) if len(w) > k]
+            cls = torch.tensor([wanted[i][k] for i in rows])
+            grads, = torch.autograd.grad(logits[rows].gather(1, cls[:, None]).sum(), acts, retain_graph=True)
+            with torch.no_grad():
+                g, a = grads[rows], acts[rows]
+                cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True))
+                cam = F.interpolate(cam, size=size, mode='bilinear', align_corners=False)[:, 0]
+                cam = cam / cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]
+            for i, c, m in zip(rows, cls.tolist(), cam.numpy()): out[i][c] = m
+        return out
+
     def explain_results(self, results: list[ImageResult]) -> None:
-        "Fill the decoded results with probabilities, prediction and `heatmap` (PNG of the overlay)."
+        """Fill the decoded results with probabilities, prediction and `heatmap` (PNG of the overlay, for the top
+        class); a multi-label answer also `heatmaps`, one per label it names (none named: its closest label's)."""
         good = [r for r in results if r.ok]
         probs, cams, seen = self.explain_images([r.image for r in good])
         self.pred.fill(good, probs)
-        for r, cam, im in zip(good, cams, seen): r.heatmap = overlay_png(im, cam)
+        for r, cam, im in zip(good, cams, seen):
+            pngs = {self.pred.classes[c]: overlay_png(im, m) for c, m in cam.items()}
+            r.heatmap = next(iter(pngs.values()))
+            if r.labels is not None: r.heatmaps = {c: pngs[c] for c in r.labels} if r.labels else pngs   # none: the closest
+
+
+def targets(pred, probs: np.ndarray) -> list[int]:
+    """The classes an answer names, as indices, the most likely first: a multi-label model's labels above their
+    thresholds (its most likely label when none is), else the top class."""
+    order = [int(i) for i in np.argsort(-probs)]
+    th = getattr(pred, 'thresholds', None)
+    named = [i for i in order if probs[i] >= th[pred.classes[i]]] if th else []
+    return named or order[:1]
 
 
 def _last_grid_module(pred):
