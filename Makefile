@@ -69,6 +69,9 @@ train-demo: venv
 	  --test-csv build/fruit_mix/test/labels.csv --name mixed_fruits --epochs 12 \
 	  --about "pictures of 0–3 fruits on a white sheet (Fruits-360 photos)"
 	$(PY) -m predictors labels mixed_fruits data/fruits360/mix_labels.json
+	$(PY) -m predictors train-text --csv data/sms_spam/sms.csv --name sms_spam --epochs 8 \
+	  --describe "spam=unsolicited advertising or a scam" --describe "ham=an ordinary message" \
+	  --about "4,459 English SMS messages of 2011–2012 (SMS Spam Collection)"
 	$(PY) -m predictors train-tabular --csv data/bike_sharing/hour.csv --target cnt --name bike_rentals \
 	  --exclude casual,registered --time-column dteday --cat season,yr,mnth,hr,holiday,weekday,workingday,weathersit \
 	  --cont temp,atemp,hum,windspeed --target-transform log1p --units bikes --baseline --epochs 12 \
@@ -79,6 +82,8 @@ bench: venv
 	$(PY) benchmarks/tabular_predict.py
 	$(PY) benchmarks/tabular_predict.py --model bike_rentals
 	$(PY) benchmarks/image_predict.py
+	$(PY) benchmarks/image_predict.py --model mixed_fruits
+	$(PY) benchmarks/text_predict.py
 	$(PY) benchmarks/api_throughput.py
 	$(PY) benchmarks/explain.py
 	$(PY) benchmarks/batch_scale.py --rows 1000000

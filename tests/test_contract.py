@@ -42,10 +42,12 @@ def _images(n):
 def test_models_cards_and_limits(models, served):
     assert [(m['name'], m['task'], m['takes'], m['active'], m['versions']) for m in models.models()] == [
         ('adult_income', 'tabular', 'records', 'v1', ['v1']), ('bike_rentals', 'regression', 'records', 'v1', ['v1']),
-        ('fruits', 'image', 'images', 'v1', ['v1']), ('mixed_fruits', 'multilabel', 'images', 'v1', ['v1'])]
+        ('fruits', 'image', 'images', 'v1', ['v1']), ('mixed_fruits', 'multilabel', 'images', 'v1', ['v1']),
+        ('sms_spam', 'text', 'texts', 'v1', ['v1'])]
     assert [m['name'] for m in models.models('image')] == ['fruits']
     assert [m['name'] for m in models.models('images')] == ['fruits', 'mixed_fruits']
     assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals']
+    assert [m['name'] for m in models.models('texts')] == ['sms_spam']
     assert models.card('adult_income') == served.store.card('adult_income')
     assert models.limits().max_files == 64
     models.check('fruits')
@@ -107,6 +109,20 @@ def test_a_multi_label_model_answers_labels_heatmaps_and_label_sets_alike(models
     assert 'Live F1' in models.live_accuracy('mixed_fruits', '7d')['html']
     drift = models.drift('mixed_fruits', '7d', 'single')        # the pictures' statistics against the training ones
     assert drift['rows'] >= 2 and 'brightness' in drift['html']
+
+
+def test_a_text_model_answers_explains_and_takes_feedback_alike(models):
+    "#28: messages as records with a text field, a CSV with a text column, why over words, feedback by class."
+    got = models.predict('sms_spam', [{'text': 'WINNER! Claim your FREE prize now, call 09061701461'}, {'text': ''}])
+    assert got[0].prediction == 'spam' and not got[1].ok and got[1].error.startswith('the message is empty')
+    e = models.explain('sms_spam', [{'text': 'Call me when you get home'}])[0]
+    assert abs(e.base + sum(c['contribution'] for c in e.contributions) - e.probability) <= 1e-4
+    assert [c['value'] for c in e.contributions] == ['Call', 'me', 'when', 'you', 'get', 'home']
+    out = io.BytesIO()
+    models.score_csv('sms_spam', b'text\n"two\nlines"\nhello\n', out)
+    assert out.getvalue().decode().splitlines()[0] == 'text,prediction,probability_ham,probability_spam,problem'
+    assert models.feedback('sms_spam', [(got[0].id, 'spam'), (got[0].id, 'eggs')]) == [
+        None, "'eggs' is not one of the classes of sms_spam (ham, spam)"]
 
 
 def test_monitoring_reads_the_same_log(models):

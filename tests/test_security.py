@@ -25,7 +25,7 @@ def doors(tmp_path_factory):
                       '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}'], serve=True,
                      env=dict(FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_HOSTS='apps.example.org'),
                      log=d / 'serve.log') as srv:
-        srv.wait_for_pools(4)
+        srv.wait_for_pools(5)
         yield srv
 
 
@@ -80,7 +80,7 @@ def test_the_visitors_door_has_no_operator_pages(doors, path):
 def test_the_visitors_door_lists_the_apps_only(doors):
     import json
     names = sorted(c['name'] for c in json.loads(get(doors.url + 'voila/api/contents')[1])['content'])
-    assert names == ['image_app.ipynb', 'tabular_app.ipynb']
+    assert names == ['image_app.ipynb', 'tabular_app.ipynb', 'text_app.ipynb']
 
 
 def test_the_operators_door_needs_its_token(doors):

@@ -221,7 +221,7 @@ def test_the_csv_section_offers_a_template_that_scores_as_it_is(demo_store):
     from predictors.service.local import LocalModels
     from widgets.tabular import TabularApp
     models = LocalModels(demo_store, None)
-    note = TabularApp(models).batch_note.value
+    note = TabularApp(models).scoring.note.value
     link = re.search(r'download="adult_income_template.csv" href="data:text/csv;base64,([^"]+)"', note)
     assert link and 'Download a template' in note
     data = base64.b64decode(link.group(1))

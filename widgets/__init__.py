@@ -7,6 +7,7 @@ from .common import probability_bars, message, model_picker
 from .form import TabularForm
 from .tabular import TabularApp, tabular_app
 from .image import ImageApp, image_app, result_card
+from .text import TextApp, text_app
 from .checks import checks_table
 from .monitor import MonitorApp, monitor_app
 from . import guard
@@ -14,5 +15,5 @@ from . import guard
 guard.install()          # in an app's kernel: only the messages a person's use of the page sends
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
-           'ImageApp', 'image_app', 'result_card', 'checks_table',
+           'ImageApp', 'image_app', 'result_card', 'TextApp', 'text_app', 'checks_table',
            'MonitorApp', 'monitor_app']

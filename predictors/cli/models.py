@@ -99,6 +99,15 @@ def cmd_train_multilabel(args):
     return 0
 
 
+def cmd_train_text(args):
+    from predictors.kinds.text.train import train_text
+    v = train_text(args.csv, args.name, text=args.text, label=args.label, store=store_of(args, new=True),
+                   epochs=args.epochs, seed=args.seed, describe=args.describe, about=args.about,
+                   activate=not args.no_activate, log=lambda m: print(m, file=sys.stderr))
+    registered(args, v)
+    return 0
+
+
 def cmd_import(args):
     from predictors.importing.importer import import_learner
     options = {k: v for k, v in (('target_transform', args.target_transform), ('units', args.units)) if v}
@@ -208,6 +217,18 @@ def _add_train_multilabel(sub):
     p.set_defaults(fn=cmd_train_multilabel)
 
 
+def _add_train_text(sub):
+    p = sub.add_parser('train-text', help='train a text classifier (AWD-LSTM from scratch) and register a new version')
+    p.add_argument('--csv', required=True, type=Path, help='a column of messages (--text) and one of classes (--label)')
+    p.add_argument('--text', default='text'); p.add_argument('--label', default='label')
+    p.add_argument('--name', default='text_model')
+    p.add_argument('--epochs', type=int, default=6); p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--describe', action='append', metavar='CLASS=TEXT', help='sentence shown for a class')
+    p.add_argument('--about', help="what the messages are, shown by the text app ('SMS messages of 2011')")
+    p.add_argument('--no-activate', action='store_true', help='register the new version without making it active')
+    p.set_defaults(fn=cmd_train_text)
+
+
 def _add_import(sub):
     p = sub.add_parser('import', help='register a learner exported elsewhere (learn.export())')
     p.add_argument('path', type=Path); p.add_argument('--name', required=True)
@@ -223,4 +244,4 @@ def _add_import(sub):
 
 
 VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_train_tabular, _add_train_image, _add_train_multilabel,
-         _add_import)     # each adds its verb to the sub-parsers
+         _add_train_text, _add_import)     # each adds its verb to the sub-parsers

@@ -32,7 +32,7 @@ def cmd_drift(args):
         from predictors.service.loading import load_predictor
         from predictors.core.csvio import read_csv_checked
         from predictors.kinds import kind
-        if kind(card.get('task')).takes != 'records': raise ModelError('--csv works for models of records (tabular) only.')
+        if kind(card.get('task')).takes == 'images': raise ModelError('--csv works for models of records (tabular, text) only.')
         df = read_csv_checked(args.csv)
         res = load_predictor(args.name, store=store).predict_frame(df)
         preds = [p.prediction for p in res if p.ok]

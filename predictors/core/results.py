@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
            'field_text', 'field_name', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS',
-           'LABEL_DELIM', 'label_set_text', 'label_set']
+           'LABEL_DELIM', 'label_set_text', 'label_set', 'TEXT_MAX_CHARS']
 
 NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
 STREAM_ERROR = '\n# error: '   # ends a scored CSV stream that broke part-way, followed by the reason
+TEXT_MAX_CHARS = 20_000   # the longest message a text model is given (the text app's box holds as many)
 LABEL_DELIM = ';'   # between the labels of a multi-label answer or truth, as logged ('Lemon;Orange')
 
 

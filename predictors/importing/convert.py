@@ -18,6 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from predictors.importing.convert_text import is_text, rebuild_text
 from predictors.importing.legacy import OldObject, find_object, old_name, read_old_export
 from predictors.core.store import ModelError
 
@@ -163,6 +164,9 @@ def _model(old):
     if not isinstance(model, torch.nn.Module):
         raise _refuse('model is', old_name(model), 'Give the file that defines the model class: `python -m predictors '
                       'import FILE --name NAME --code FILE.py` (repeat --code for more files).')
+    for m in model.modules():            # fastcore's `L` kept by a module (an AWD-LSTM's `layer_names`): a list
+        for k, v in list(vars(m).items()):
+            if isinstance(v, OldObject): m.__dict__[k] = _plain(v)
     return model.eval()
 
 
@@ -214,8 +218,10 @@ def convert_old_export(path, code=()) -> Conversion:
     ds = _d(dl).get('dataset')
     model, version = _model(old), _version(old)
     if 'procs' in _d(ds): learn = _tabular(ds, model)
+    elif 'tls' in _d(ds) and is_text(_items(_d(_items(_d(ds)['tls'])[0]).get('tfms'))):
+        learn = rebuild_text(_items(_d(ds)['tls']), dl, model, _loss(old, dropped), _items)
     elif 'tls' in _d(ds): learn = _image(ds, dl, model, _loss(old, dropped), dropped)
-    else: raise ModelError(f'the export\'s data ({old_name(ds)}) is neither tabular nor images.')
+    else: raise ModelError(f'the export\'s data ({old_name(ds)}) is neither tabular, images nor text.')
     return Conversion(learn, version, dropped)
 
 

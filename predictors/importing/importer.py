@@ -31,7 +31,7 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     if options and k.task != 'regression':
         raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression; this learner is a {k.task} model.')
     df = None
-    if csv is not None and k.takes == 'records':
+    if csv is not None and k.takes != 'images':       # its training rows, or messages
         from predictors.core.csvio import read_csv_checked
         df = read_csv_checked(csv)
     card = dict(task=k.task, classes=k.classes(learn),

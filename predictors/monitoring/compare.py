@@ -27,7 +27,7 @@ def compare_versions(store, name: str, a: str, b: str, df: pd.DataFrame, alpha: 
         raise ModelError(f'{name} {a} is a {ca.get("task")} model and {b} a {cb.get("task")} model: they answer '
                          'differently and cannot be compared.')
     k = kind(ca.get('task'))
-    if k.takes != 'records': raise ModelError('compare works on labelled CSV rows: both versions must be tabular models.')
+    if k.takes == 'images': raise ModelError('compare works on labelled CSV rows: both versions must be tabular or text models.')
     pa, pb = (k.predictor(store.load_learner(name, card['version']), card) for card in (ca, cb))
     return k.compare(pa, pb, df, alpha)
 

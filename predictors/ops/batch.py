@@ -167,7 +167,7 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     from predictors.core.store import ModelError
     card = store.card(name, version)
     from predictors.kinds import kind
-    task = kind(card.get('task')).takes     # 'records' or 'images'
+    task = 'images' if kind(card.get('task')).takes == 'images' else 'records'    # a text model's CSV: records
     files = expand_inputs(inputs, task)
     header = _table_header(card, files) if task == 'records' else _image_header(top)
     out = Path(out)

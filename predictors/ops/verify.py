@@ -127,11 +127,11 @@ def check_file(path, code=()) -> list[dict]:
     except ModelError as e:
         return rows + [_row(label + ': a model the apps serve', False, str(e))]
     fields = k.card_fields(learn)
-    n_in = len(fields['schema'].get('inputs') or []) if k.takes == 'records' else None
-    rows.append(_row(label + ': a model the apps serve', True,
-                     k.describe(learn) +
-                     (f', {n_in} input columns' if n_in is not None else
-                      f', input size {fields["schema"].get("input_size")}')))
+    s = fields['schema']
+    rows.append(_row(label + ': a model the apps serve', True, k.describe(learn) + (
+        f', {len(s.get("inputs") or [])} input columns' if k.takes == 'records' else
+        f', a vocabulary of {s.get("vocab_size", 0):,} words ({s.get("tokenizer")})' if k.takes == 'texts' else
+        f', input size {s.get("input_size")}')))
     try:
         pred = predictor_for_learner(learn, dict(task=k.task, classes=k.classes(learn), **fields))
         rows.append(_row(label + ': answers', True, smoke(pred)))

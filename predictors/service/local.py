@@ -143,7 +143,7 @@ class LocalModels:
         pred = self.predictor(name, version, 'records')
         res = pred.predict_records(records)
         out = list(res)
-        rows = [{c['name']: r.get(c['name']) for c in pred.inputs} for r in records]
+        rows = pred.logged_inputs([{c['name']: r.get(c['name']) for c in pred.inputs} for r in records], res)
         self._record(pred, tabular_entries(rows, out, res.seconds), results=out)
         self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
         return out
@@ -155,7 +155,7 @@ class LocalModels:
         cols = [c['name'] for c in pred.inputs]
         per_row = res.seconds / max(1, len(df))
         for s in range(0, len(df), slice_rows):
-            rows = df[cols].iloc[s:s + slice_rows].to_dict('records')
+            rows = pred.logged_inputs(df[cols].iloc[s:s + slice_rows].to_dict('records'), res, s)
             preds = answers[s:s + len(rows)] if answers is not None else [res[i] for i in range(s, s + len(rows))]
             self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True,
                          results=preds if answers is not None else None)

@@ -40,7 +40,7 @@ from predictors.web.signin import DoorIdentity, weak_token
 
 __all__ = ['AppServer', 'VISITOR_APPS', 'OPERATOR_APPS', 'sign_in_problem', 'v1_parts', 'main']
 
-VISITOR_APPS = ('tabular_app.ipynb', 'image_app.ipynb')
+VISITOR_APPS = ('tabular_app.ipynb', 'image_app.ipynb', 'text_app.ipynb')
 OPERATOR_APPS = ('monitor.ipynb', '00_verify_setup.ipynb')
 
 

@@ -243,6 +243,10 @@ class TabularPredictor:
         "Predict one input given as {column: value}; missing columns count as empty."
         return self.predict_records([values])[0]
 
+    def logged_inputs(self, rows: list[dict], res, start: int = 0) -> list[dict]:
+        "What the log keeps of the inputs `rows` (answered in `res` from row `start`): the fields as they came."
+        return rows
+
     def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
         "`df` scored (see `scored_frame`); `res`: the predictions of `df` when already made."
         return (self.predict_frame(df) if res is None else res).scored(df)

@@ -1,0 +1,87 @@
+"""Rebuilding a fastai 2.8 text classifier from a fastai 2.0–2.7 export (read by `predictors.importing.legacy`).
+
+The tokenizer is made again from what was pickled: spaCy's rules for the language of its pickled pipeline
+(`spacy.blank`), fastai's text rules named in it (`fix_html`, `replace_maj`…, each found again by name) and the
+separator; `Numericalize` from its vocab; the padding (`Pad_Chunk`, or 2.0–2.2's `partial(pad_input_chunk, …)`)
+from its pad index, side and sequence length; the class vocab from `Categorize`. The model is the exported module,
+weights untouched. A tokenizer other than spaCy's (SentencePiece), or a rule from the exporter's own code, is
+refused with its name.
+"""
+from __future__ import annotations
+
+from predictors.core.store import ModelError
+from predictors.importing.legacy import OldObject, find_object, old_name
+
+__all__ = ['is_text', 'rebuild_text']
+
+
+def _d(o) -> dict:
+    return o.__dict__ if isinstance(o, OldObject) else {}
+
+
+def _short(o) -> str:
+    return old_name(o).rpartition('.')[2] if isinstance(o, OldObject) or isinstance(o, type) else type(o).__name__
+
+
+def is_text(tfms: list) -> bool:
+    "Whether an old dataset's input transforms read text (a `Tokenizer` among them)."
+    return any(_short(t) == 'Tokenizer' for t in tfms)
+
+
+def _rule(r):
+    "A text rule (a function pickled by name) as fastai 2.8's, or `ModelError` naming it."
+    if callable(r) and not isinstance(r, OldObject) and not isinstance(r, type): return r
+    mod, _, name = old_name(r).rpartition('.')
+    real = find_object(mod, name) if mod.startswith('fastai') else None
+    if real is None:
+        raise ModelError(f'this fastai < 2.8 export cannot be converted: its tokenizer rule `{name}` (module `{mod}`) '
+                         'cannot be found here. Export it again with fastai 2.8, with the rule in an importable module.')
+    return real
+
+
+def _tokenizer(t, items):
+    from fastai.text.core import SpacyTokenizer, Tokenizer
+    inner = _d(t).get('tok')
+    if _short(inner) not in ('SpacyTokenizer', 'WordTokenizer'):
+        raise ModelError(f'this fastai < 2.8 export cannot be converted: its tokenizer is {_short(inner)}; only '
+                         "fastai's default (spaCy's rules) can be rebuilt.")
+    pipe = _d(inner).get('pipe')
+    lang = getattr(getattr(pipe, '__self__', None), 'lang', None) or 'en'
+    special = items(_d(inner).get('special_toks')) or None
+    rules = [_rule(r) for r in items(_d(t).get('rules'))]
+    return Tokenizer(SpacyTokenizer(lang=lang, special_toks=special), rules=rules, sep=_d(t).get('sep') or ' ')
+
+
+def _padding(dl, items):
+    "fastai 2.8's `Pad_Chunk` with the old padding's pad index, side and sequence length."
+    from fastai.text.data import Pad_Chunk
+    args = dict(pad_idx=1, pad_first=True, seq_len=72)
+    for f in items(_d(_d(dl).get('before_batch')).get('fs')):
+        d, kw = _d(f), getattr(f, 'keywords', None)          # a Pad_Chunk's state, or a partial's keywords
+        stored = {**(d.get('__stored_args__') or {}), **{k: d[k] for k in args if k in d}, **(d.get('_kwargs') or {}),
+                  **(kw if isinstance(kw, dict) else {})}
+        args.update({k: stored[k] for k in args if stored.get(k) is not None})
+    return Pad_Chunk(**args)
+
+
+def rebuild_text(tls: list, dl, model, loss, items):
+    """A fastai 2.8 text classifier from an old dataset's two pipelines (`tls`), its data loader, model and loss
+    (`items`: how to read an old list)."""
+    from fastai.data.core import Datasets, TfmdLists
+    from fastai.data.transforms import Categorize
+    from fastai.learner import Learner
+    from fastai.text.data import Numericalize, SortedDL
+    x_tfms = items(_d(tls[0])['tfms'])
+    tok = _tokenizer(next(t for t in x_tfms if _short(t) == 'Tokenizer'), items)
+    old_num = next((t for t in x_tfms if _short(t) == 'Numericalize'), None)
+    if old_num is None: raise ModelError('this export cannot be served: its text is not numericalized (no Numericalize).')
+    vocab = [str(v) for v in items(_d(old_num).get('vocab'))]
+    cats = [t for t in items(_d(tls[1])['tfms']) if _short(t) == 'Categorize']
+    if not cats: raise ModelError('this export cannot be served: its label is not a category (no Categorize): the text '
+                                  'app serves text classifiers, not language models.')
+    classes = items(_d(cats[0])['vocab'])
+    dsets = Datasets(tls=[TfmdLists(['xxbos x'], [tok, Numericalize(vocab=vocab)], splits=[[0], [0]]),
+                          TfmdLists([classes[0]], [Categorize(vocab=classes, sort=False)], splits=[[0], [0]])], n_inp=1)
+    dls = dsets.dataloaders(bs=int(_d(dl).get('bs') or 64), num_workers=0, before_batch=_padding(dl, items),
+                            dl_type=SortedDL)
+    return Learner(dls, model, loss_func=loss)

@@ -1,0 +1,61 @@
+"""Text classifiers (`TextBlock` learners: a `Tokenizer` and `Numericalize` input, an AWD-LSTM `SentenceEncoder`,
+a class vocab): the kind's registry entry.
+
+Messages arrive as records with a text field (`{"text": …}`) or a CSV with a text column, so answers, CSV
+scoring, feedback, live accuracy and `compare` go the tabular way; drift watches each message's length in tokens
+and share of unknown tokens; *why* is Shapley values over its words. Its predictor (`predictor`), explainer
+(`explain`) and training (`train`) are the modules beside this one.
+"""
+from __future__ import annotations
+
+from predictors.core.store import ModelError
+from predictors.kinds.tabular import TabularKind
+
+__all__ = ['TextKind']
+
+SMOKE = 'Hello! Are we still meeting for lunch at noon tomorrow?'
+
+
+class TextKind(TabularKind):
+    "Text classifiers: paste a message, the class and the words that decided it."
+    task, view, takes = 'text', 'text_app.ipynb', 'texts'
+
+    def detect(self, learn):
+        from predictors.kinds.text.predictor import text_parts
+        try:
+            text_parts(learn)
+        except (ModelError, AttributeError, IndexError, TypeError):
+            return False
+        vocab = getattr(learn.dls, 'vocab', None)
+        if not (isinstance(vocab, (list, tuple)) or hasattr(vocab, '__len__')) or len(vocab) != 2:
+            raise ModelError('the learner reads text but predicts no class (a language model?): the text app serves '
+                             'text classifiers (text_classifier_learner).')
+        if type(learn.model[0]).__name__ != 'SentenceEncoder':
+            raise ModelError(f'the learner reads text with a {type(learn.model[0]).__name__}; the text app serves '
+                             'text_classifier_learner models (an AWD-LSTM SentenceEncoder).')
+        return True
+
+    def classes(self, learn):
+        return [str(c) for c in learn.dls.vocab[1]]
+
+    def predictor(self, learn, card):
+        from predictors.kinds.text.predictor import TextPredictor
+        return TextPredictor(learn, card)
+
+    def card_fields(self, learn, df=None, options=None):
+        from predictors.kinds.text.train import text_reference, text_schema
+        schema = text_schema(learn)
+        reference = None
+        if df is not None and schema['text_column'] in df.columns:
+            reference = text_reference(self.predictor(learn, dict(schema=schema)), df[schema['text_column']].tolist())
+        return dict(target=str(getattr(learn.dls, 'label_col', None) or 'label'), schema=schema, metrics={},
+                    reference=reference)
+
+    def smoke(self, pred):
+        p = pred.predict_one({pred.column: SMOKE})
+        if not p.ok: raise ModelError(p.error)
+        return f'answers {p.prediction!r} ({p.probability:.1%}) for a test message ({SMOKE!r})'
+
+    def explainer(self, pred):
+        from predictors.kinds.text.explain import TokenShapley
+        return TokenShapley(pred)
