@@ -140,8 +140,9 @@ def test_a_fastai28_text_export_imports_and_verifies(tmp_path, demo_store, sms):
     assert np.abs(got.probs - sms.predict_records([{'text': SPAM}]).probs).max() <= 1e-6
 
 
-def test_drift_watches_message_length_and_unknown_words(tmp_path, demo_store):
-    "Logged messages carry their length in tokens and unknown share; drift compares them with the training ones."
+def test_drift_watches_message_length_unknown_words_and_the_words_used(tmp_path, demo_store):
+    """Logged messages carry their length in tokens, unknown share and counts of the training's most frequent words;
+    drift compares them with the training messages (40 messages of made-up words among 80 ordinary ones)."""
     from predictors import ModelStore
     from predictors.monitoring.log import PredictionLog
     from predictors.service.local import LocalModels
@@ -150,11 +151,18 @@ def test_drift_watches_message_length_and_unknown_words(tmp_path, demo_store):
     odd = ['zxq vbn plokm ' * 30] * 40            # long messages of words the model never saw
     out = models.predict('sms_spam', [{'text': t} for t in odd])
     assert all(p.ok for p in out)
+    models.predict('sms_spam', [{'text': t} for t in pd.read_csv(SMS)['text'][:80]])      # and 80 ordinary ones
     logged = models.log.read('sms_spam')
-    assert logged['inputs'][0]['tokens'] == 90 and logged['inputs'][0]['unknown'] == 1.0
-    drift = models.drift('sms_spam', '7d')
-    assert drift['rows'] == 40 and 'tokens' in drift['html'] and 'unknown' in drift['html']
-    assert 'drifted' in drift['html']
+    odd_row = logged[logged['inputs'].map(lambda i: i['text'] == odd[0])].iloc[0]['inputs']
+    assert odd_row['tokens'] == 90 and odd_row['unknown'] == 1.0 and odd_row['words'] == {'(other words)': 90}
+    from predictors.monitoring.drift import report_from_log
+    report, _ = report_from_log(models.log, demo_store.card('sms_spam'))
+    cols = report['columns']
+    assert set(cols) == {'tokens', 'unknown', 'words'} and report['rows'] == 120
+    assert cols['unknown']['verdict'] == 'drifted' and cols['words']['verdict'] == 'drifted'
+    assert cols['words']['test'].startswith('PSI of the most frequent training words')
+    html = models.drift('sms_spam', '7d')['html']
+    assert all(f'data-column="{c}"' in html for c in ('tokens', 'unknown', 'words'))
 
 
 FIX = ROOT / 'tests' / 'fixtures' / 'fastai27'
@@ -183,3 +191,24 @@ def test_a_word_is_its_token_with_the_markers_that_mark_it():
     words = words_of(tokens)
     assert [_shown(w) for w in words] == ['WINNER', '!', '£', '1', '000', 'Call', 'No no no']
     assert sum(map(len, words)) == len(tokens)
+
+
+def test_two_versions_of_a_text_model_are_compared_and_shadowed(tmp_path, demo_store):
+    "compare on labelled messages (McNemar), and a shadow version answering the same messages beside the active one."
+    import json as _json
+    from predictors import ModelStore
+    from predictors.monitoring.log import PredictionLog
+    from predictors.service.local import LocalModels
+    store = ModelStore(tmp_path / 'models')
+    card = _json.loads((demo_store.path('sms_spam') / 'card.json').read_text())
+    for v in ('v1', 'v2'):
+        store.register('sms_spam', demo_store.path('sms_spam') / 'model.pkl',
+                       {k: x for k, x in card.items() if k not in ('name', 'version', 'sha256', 'created')}, activate=v == 'v1')
+    pd.read_csv(SMS).head(60).to_csv(tmp_path / 'labelled.csv', index=False)
+    r = run_cli('compare', 'sms_spam', 'v1', 'v2', '--csv', tmp_path / 'labelled.csv', models=store.root, check=0)
+    assert 'on 60 labelled row(s)' in r.stdout and 'no significant difference' in r.stdout
+    store.set_shadow('sms_spam', 'v2')
+    models = LocalModels(store, PredictionLog(tmp_path / 'log.db'))
+    models.predict('sms_spam', [{'text': SPAM}, {'text': HAM}])
+    pairs = models.log.shadow_pairs('sms_spam')
+    assert list(pairs['shadow_version']) == ['v2', 'v2'] and list(pairs['prediction']) == list(pairs['shadow_prediction'])

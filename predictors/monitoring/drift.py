@@ -13,6 +13,7 @@ reaches `dataset_share`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -98,12 +99,15 @@ def coarsen(card: dict, rows: list[dict]) -> list[dict]:
     refs = kind(card.get('task')).drift_references(card)
     # per column: the inner bin edges of a number, or the category matcher
     how_to = {c: np.asarray(ref['edges'], float)[1:-1] if how == 'continuous' else _as_trained(ref)
-              for c, (ref, how) in refs.items()}
+              for c, (ref, how) in refs.items() if how != 'words'}
     out = []
     for r in rows:
         d = {}
         for c, (ref, how) in refs.items():
             v = r.get(c)
+            if how == 'words':                    # counts of the training's most frequent words only: no text
+                d[c] = v if isinstance(v, dict) else None
+                continue
             if how == 'continuous':
                 try:
                     x = float(v)
@@ -164,6 +168,25 @@ def _categorical(ref: dict, values) -> dict:
                 cur_props=[round(float(x), 6) for x in cur / max(1, n)])
 
 
+def _word_mix(ref: dict, values) -> dict:
+    """How often messages use each of the training's most frequent words (each logged message's counts, `words`),
+    against the training messages: PSI over the words' shares. No test: the words of one message are not independent
+    draws, so a chi-square would call any change significant; the PSI thresholds decide."""
+    counts, n = Counter(), 0
+    for v in values:
+        if isinstance(v, dict):
+            n += 1
+            counts.update({str(k): int(c) for k, c in v.items() if isinstance(c, (int, float))})
+    known = list(ref['props'])
+    total = sum(counts.values())
+    cur = np.array([counts.get(k, 0) for k in known], float) / max(1, total)
+    ref_p = np.array([ref['props'][k] for k in known], float)
+    score = psi(ref_p, cur) if total else 0.0
+    return dict(kind='categorical', test='PSI of the most frequent training words (per word used)', rows=int(n),
+                psi=round(score, 4), p_value=None, unseen={}, unseen_share=0.0, categories=known,
+                ref_props=[float(x) for x in ref_p], cur_props=[round(float(x), 6) for x in cur])
+
+
 def stat_reference(values, bins=10) -> dict:
     "Reference bins and sample for an image statistic kept as a plain list in the card."
     v = np.asarray(values, float)
@@ -176,7 +199,8 @@ def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: D
     """Drift of `inputs` (one row per prediction; for images the logged image statistics) and of
     the predicted classes against the card's reference statistics."""
     from predictors.kinds import kind
-    columns = {c: (_numeric if how == 'continuous' else _categorical)(r, inputs[c])
+    test = {'continuous': _numeric, 'categorical': _categorical, 'words': _word_mix}
+    columns = {c: test[how](r, inputs[c])
                for c, (r, how) in kind(card.get('task')).drift_references(card).items() if c in inputs.columns}
     pred = None
     answers = kind(card.get('task')).prediction_reference(card)

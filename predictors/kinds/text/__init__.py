@@ -56,6 +56,14 @@ class TextKind(TabularKind):
         if not p.ok: raise ModelError(p.error)
         return f'answers {p.prediction!r} ({p.probability:.1%}) for a test message ({SMOKE!r})'
 
+    def drift_references(self, card):
+        "Message length and unknown share (numbers), and the frequencies of the training's most frequent words."
+        from predictors.kinds.text.predictor import OTHER_WORDS
+        refs = super().drift_references(card)
+        top = (card.get('reference') or {}).get('top_tokens')
+        if top: refs['words'] = (dict(props={**top, OTHER_WORDS: round(max(0.0, 1 - sum(top.values())), 6)}), 'words')
+        return refs
+
     def explainer(self, pred):
         from predictors.kinds.text.explain import TokenShapley
         return TokenShapley(pred)

@@ -9,6 +9,7 @@ each probability equals `learn.predict` on that message. A message that is not t
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,9 @@ from predictors.core.results import TEXT_MAX_CHARS
 from predictors.core.store import ModelError
 from predictors.kinds.tabular.predictor import BatchResult, scored_frame
 
-__all__ = ['TextPredictor', 'clean_text', 'text_parts', 'SPECIAL']
+__all__ = ['TextPredictor', 'clean_text', 'text_parts', 'SPECIAL', 'OTHER_WORDS']
+
+OTHER_WORDS = '(other words)'      # the words of a message that are not among the training's most frequent
 
 SPECIAL = ('xxbos', 'xxeos', 'xxfld', 'xxmaj', 'xxup', 'xxrep', 'xxwrep', 'xxpad', 'xxunk', 'xxfake')
 
@@ -65,6 +68,7 @@ class TextPredictor:
         self.activation = getattr(learn.loss_func, 'activation', None) or (lambda x: torch.softmax(x, -1))
         self.pad = self.learn.dls.valid.before_batch
         self.unk = self.num.o2i.get('xxunk', 0) if hasattr(self.num, 'o2i') else 0
+        self.top = set((self.card.get('reference') or {}).get('top_tokens') or ())   # the words drift counts
 
     # ---- tokens ------------------------------------------------------------------------------
     def tokens(self, text: str) -> list[str]:
@@ -76,9 +80,14 @@ class TextPredictor:
         return self.num(tokens)
 
     def stats(self, tokens: list[str], ids) -> dict:
-        "What drift watches of a message: its length in tokens and the share the model does not know."
+        """What drift watches of a message: its length in tokens, the share the model does not know and (with the
+        card's reference) how often it uses each of the training messages' most frequent words (`OTHER_WORDS`: the rest)."""
         n = max(1, len(tokens) - 1)                          # xxbos aside
-        return dict(tokens=len(tokens) - 1, unknown=round(float((ids[1:] == self.unk).sum()) / n, 4))
+        out = dict(tokens=len(tokens) - 1, unknown=round(float((ids[1:] == self.unk).sum()) / n, 4))
+        if self.top:
+            words = [t if t in self.top else OTHER_WORDS for t in tokens[1:] if not t.startswith('xx')]
+            out['words'] = dict(Counter(words))
+        return out
 
     # ---- the model ---------------------------------------------------------------------------
     def probs_of_ids(self, seqs: list) -> np.ndarray:
