@@ -89,7 +89,7 @@ def main():
                      serve=args.design == 'server') as srv:
         print(f'{args.design} design: server {srv.url} (voila.json; cull after {args.cull} s idle); '
               'waiting for the preheated pools')
-        srv.wait_for_pools(4)
+        srv.wait_for_pools(5)
         time.sleep(5)
         base, k0 = srv.usage()
         peak = [base, k0]
