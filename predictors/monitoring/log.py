@@ -130,8 +130,10 @@ class PredictionLog:
 
     @property
     def path(self) -> Path | None:
-        "The SQLite file, or None for a database server."
-        return Path(self.url.database) if self.url.get_backend_name() == 'sqlite' else None
+        "The SQLite file (also of a `file:…?mode=ro&uri=true` address), or None for a database server."
+        if self.url.get_backend_name() != 'sqlite': return None
+        db = self.url.database or ''
+        return Path(db[len('file:'):].split('?')[0] if db.startswith('file:') else db)
 
     @property
     def where(self) -> str:
