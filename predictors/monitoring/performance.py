@@ -133,7 +133,7 @@ def _labels_html(r: dict, head: str) -> str:
                        f'predictors feedback NAME labels.csv</code>.</p></div>')
     name = lambda c: (r.get('names') or {}).get(c, c)
     rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
-                   f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_label'] if c['support'] or c['answered'])
+                   f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_label'] if c['support'] or c['predicted'])
     days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["f1"])}</td></tr>' for d in r['by_day'])
     return head + (
         f'<p class="app-perf-summary">F1 <b class="app-live-f1">{_pct(r["f1"])}</b> on <b class="app-labelled">'

@@ -9,13 +9,17 @@ from predictors.core.results import NONE_OF_THESE, class_label
 from predictors.core.store import ModelError
 from predictors.kinds.classifier import ClassifierKind
 
-__all__ = ['ImageKind', 'is_image_learner']
+__all__ = ['ImageKind', 'is_image_learner', 'pipelines_of']
+
+
+def pipelines_of(learn) -> list:
+    "A learner's type-transform pipelines: the input's first, then the targets' (none for a tabular learner)."
+    return list(getattr(getattr(learn.dls, 'train_ds', None), 'tfms', None) or [])
 
 
 def is_image_learner(learn) -> bool:
     "Whether a learner takes pictures (its input is made by `PILBase.create`) and answers with a vocab of classes."
-    pipelines = list(getattr(getattr(learn.dls, 'train_ds', None), 'tfms', None) or [])
-    x_pipeline = next(iter(pipelines), None)   # the input's type transforms
+    x_pipeline = next(iter(pipelines_of(learn)), None)   # the input's type transforms
     return (x_pipeline is not None and hasattr(learn.dls, 'vocab')
             and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs))
 

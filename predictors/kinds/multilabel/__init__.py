@@ -8,7 +8,7 @@ and explained (Grad-CAM, one heatmap per label) as the single-label image kind d
 from __future__ import annotations
 
 from predictors.core.results import LABEL_DELIM, NONE_OF_THESE, class_label, label_set, label_set_text
-from predictors.kinds.image import ImageKind, is_image_learner
+from predictors.kinds.image import ImageKind, is_image_learner, pipelines_of
 
 __all__ = ['MultiLabelKind']
 
@@ -76,5 +76,5 @@ def _order(card: dict):
 
 
 def _y_transforms(learn) -> set:
-    pipelines = list(getattr(getattr(learn.dls, 'train_ds', None), 'tfms', None) or [])
-    return {type(t).__name__ for p in pipelines[1:] for t in getattr(p, 'fs', [])}
+    "The class names of a learner's target transforms."
+    return {type(t).__name__ for p in pipelines_of(learn)[1:] for t in getattr(p, 'fs', [])}

@@ -12,10 +12,16 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
+from predictors.core.helpers import per_class
 from predictors.core.results import class_label, label_set
 from predictors.kinds.base import PerformanceSettings
 
-__all__ = ['label_performance', 'micro_f1']
+__all__ = ['label_performance', 'micro_f1', 'per_label']
+
+
+def per_label(said: np.ndarray, truth: np.ndarray, classes: list) -> list[dict]:
+    "Per label (a column of two boolean matrices, pictures × labels): support, predicted count, precision and recall."
+    return [dict(cls=c, **per_class(True, truth[:, j], said[:, j])) for j, c in enumerate(classes)]
 
 
 def micro_f1(said: np.ndarray, truth: np.ndarray) -> float | None:
@@ -52,10 +58,6 @@ def label_performance(labelled: pd.DataFrame, card: dict, settings: PerformanceS
     if n < settings.min_labels: verdict = 'not enough labels'
     elif card_f1 is None: verdict = 'no F1 on the card'
     else: verdict = 'below the card' if p < settings.alpha else 'ok'
-    tp, fp, fn = (said & right).sum(0), (said & ~right).sum(0), (~said & right).sum(0)
-    per_label = [dict(cls=c, support=int(right[:, j].sum()), answered=int(said[:, j].sum()),
-                      precision=float(tp[j] / (tp[j] + fp[j])) if tp[j] + fp[j] else None,
-                      recall=float(tp[j] / (tp[j] + fn[j])) if tp[j] + fn[j] else None) for j, c in enumerate(classes)]
     days = pd.to_datetime(labelled['ts'], unit='s', utc=True).dt.strftime('%Y-%m-%d').to_numpy() if n else []
     by_day = [dict(day=d, n=int((days == d).sum()), f1=micro_f1(said[days == d], right[days == d]))
               for d in sorted(set(days))]
@@ -63,4 +65,4 @@ def label_performance(labelled: pd.DataFrame, card: dict, settings: PerformanceS
                 card_f1=card_f1, exact=float((said == right).all(1).mean()) if n else None,
                 card_exact=(card.get('metrics') or {}).get('exact_match'), p_value=p, verdict=verdict,
                 settings=asdict(settings), classes=classes, names={c: class_label(card, c) for c in classes},
-                per_label=per_label, by_day=by_day)
+                per_label=per_label(said, right, classes), by_day=by_day)

@@ -51,15 +51,15 @@ def choose_thresholds(probs: np.ndarray, truth: np.ndarray, default: float = 0.5
 
 
 def label_scores(said: np.ndarray, truth: np.ndarray, classes: list) -> dict:
-    """Micro and macro F1, the share of pictures whose whole label set is right, and per label: support, precision
-    and recall (boolean matrices, pictures × labels)."""
+    """Micro and macro F1, the share of pictures whose whole label set is right, and per label: support, predicted
+    count, precision and recall (`per_label`; boolean matrices, pictures × labels)."""
+    from predictors.kinds.multilabel.performance import per_label
     tp, fp, fn = (said & truth).sum(0), (said & ~truth).sum(0), (~said & truth).sum(0)
     f1 = lambda t, p, n: float(2 * t / max(1, 2 * t + p + n))
-    per = [dict(cls=c, support=int(truth[:, j].sum()), precision=float(tp[j] / (tp[j] + fp[j])) if tp[j] + fp[j] else None,
-                recall=float(tp[j] / (tp[j] + fn[j])) if tp[j] + fn[j] else None) for j, c in enumerate(classes)]
     return dict(f1=round(f1(tp.sum(), fp.sum(), fn.sum()), 5),
                 macro_f1=round(float(np.mean([f1(*x) for x in zip(tp, fp, fn)])), 5),
-                exact_match=round(float((said == truth).all(1).mean()), 5) if len(said) else None, per_label=per)
+                exact_match=round(float((said == truth).all(1).mean()), 5) if len(said) else None,
+                per_label=per_label(said, truth, classes))
 
 
 class _Item:

@@ -27,7 +27,7 @@ class TextKind(TabularKind):
         except (ModelError, AttributeError, IndexError, TypeError):
             return False
         vocab = getattr(learn.dls, 'vocab', None)
-        if not (isinstance(vocab, (list, tuple)) or hasattr(vocab, '__len__')) or len(vocab) != 2:
+        if not hasattr(vocab, '__len__') or len(vocab) != 2:          # [token vocab, class vocab]
             raise ModelError('the learner reads text but predicts no class (a language model?): the text app serves '
                              'text classifiers (text_classifier_learner).')
         if type(learn.model[0]).__name__ != 'SentenceEncoder':

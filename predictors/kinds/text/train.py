@@ -57,6 +57,7 @@ def train_text(csv, name: str, text: str = 'text', label: str = 'label', store: 
     import pandas as pd
     from fastai.text.all import AWD_LSTM, TextDataLoaders, accuracy, awd_lstm_clas_config, text_classifier_learner
     from predictors.core.csvio import read_csv_checked
+    from predictors.core.helpers import pct, per_class
     from predictors.kinds.text.predictor import TextPredictor
     store = store or ModelStore()
     df = read_csv_checked(csv)
@@ -79,13 +80,10 @@ def train_text(csv, name: str, text: str = 'text', label: str = 'label', store: 
     truth = np.array(valid[label].astype(str).tolist())
     probs = pred.predict_texts(valid_texts)[0]
     said = np.array(classes)[probs.argmax(1)]
-    per_class = [dict(cls=c, support=int((truth == c).sum()), precision=float(((said == c) & (truth == c)).sum() /
-                      max(1, (said == c).sum())), recall=float(((said == c) & (truth == c)).sum() / max(1, (truth == c).sum())))
-                 for c in classes]
     metrics = dict(accuracy=round(float((said == truth).mean()), 5), valid_rows=len(truth), train_rows=len(dls.train_ds),
-                   epochs=epochs, per_class=per_class)
+                   epochs=epochs, per_class=[dict(cls=c, **per_class(c, truth, said)) for c in classes])
     log(f'{name}: held-out accuracy {metrics["accuracy"]:.4f} on {len(truth)} messages; '
-        + ', '.join(f'{p["cls"]} recall {p["recall"]:.3f}' for p in per_class))
+        + ', '.join(f'{p["cls"]} recall {pct(p["recall"])}' for p in metrics['per_class']))
     train_texts = df[text].drop(index=valid.index).tolist() if valid is not None else []
     reference = dict(text_reference(pred, train_texts), valid_pred_dist=class_dist(probs.argmax(1), classes))
     card = dict(task='text', classes=classes, target=label, schema=text_schema(learn, text), metrics=metrics,
