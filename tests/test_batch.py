@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, run_cli, image_files
+from helpers import ADULT_CSV, TEST_IMAGES, run_cli, image_files
 
 
 @pytest.fixture(scope='module')
@@ -158,3 +158,18 @@ def test_cli_predict_engine_dask(tables, tmp_path):
     r = run_cli('predict', 'adult_income', str(tables / 'nothing*.csv'), '--engine', 'dask', '--out', tmp_path / 'x.csv')
     assert r.returncode == 2 and 'no CSV or Parquet file there' in r.stderr
     assert run_cli('predict', 'adult_income', str(ADULT_CSV), '--workers', '2').returncode == 2
+
+
+def test_a_folder_of_pictures_scored_by_a_multi_label_model_gives_each_its_labels(client, tmp_path):
+    "#27: on Dask, a multi-label model's `prediction` is its labels' text (`none of these` for none), as in-process."
+    from predictors import ModelStore, load_predictor
+    from predictors.ops.batch import score_on_dask
+    mix = sorted((TEST_IMAGES / 'mix').glob('*.jpg'))
+    r = score_on_dask(ModelStore(), 'mixed_fruits', [TEST_IMAGES / 'mix'], tmp_path / 'mix.csv', images_per_task=2,
+                      client=client, progress=False)
+    out = pd.read_csv(tmp_path / 'mix.csv', keep_default_na=False)
+    assert r.rows == len(mix) and not r.failed and out['file'].tolist() == [str(p) for p in mix]
+    want = load_predictor('mixed_fruits').predict_files([(p.name, p.read_bytes()) for p in mix])
+    assert out['prediction'].tolist() == [w.prediction for w in want]
+    assert 'Lemon;Orange' in out['prediction'].tolist() and 'none of these' in out['prediction'].tolist()
+    assert (out['probability'] == '').all() and (out['unsure'].astype(str) == 'False').all()

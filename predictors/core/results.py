@@ -84,17 +84,20 @@ class ImageResult:
     @property
     def ok(self) -> bool: return self.error is None
 
+    @property
+    def probability(self) -> float | None:
+        "The answer's probability: its class's; None for a failed file or a multi-label answer (a set of labels)."
+        return None if not self.ok or self.labels is not None else self.probabilities.get(self.prediction)
+
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
 
     def to_dict(self, k: int | None = None) -> dict:
         if self.error: return dict(file=self.name, size=self.size, error=self.error, **({'id': self.id} if self.id is not None else {}))
         probs = dict(self.top(k)) if k else self.probabilities
-        multi = self.labels is not None
-        d = dict(file=self.name, size=self.size, prediction=self.prediction,
-                 probability=None if multi else self.probabilities[self.prediction], unsure=bool(self.unsure),
-                 probabilities=probs)
-        if multi: d['labels'] = list(self.labels)
+        d = dict(file=self.name, size=self.size, prediction=self.prediction, probability=self.probability,
+                 unsure=bool(self.unsure), probabilities=probs)
+        if self.labels is not None: d['labels'] = list(self.labels)
         png = lambda b: base64.b64encode(b).decode()
         if self.heatmap is not None: d['heatmap_png'] = png(self.heatmap)
         if self.heatmaps: d['heatmaps_png'] = {c: png(b) for c, b in self.heatmaps.items()}

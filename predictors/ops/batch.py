@@ -100,7 +100,7 @@ def _score_image_part(paths: list[str], sha: str, part: str, fmt: str, top: int)
     results = pred.predict_files(files)
     rows = []
     for p, r in zip(paths, results):
-        row = dict(file=p, prediction=r.prediction, probability=r.probabilities.get(r.prediction) if r.ok else None,
+        row = dict(file=p, prediction=r.prediction, probability=r.probability,
                    unsure=bool(r.unsure) if r.ok else None)
         for k, (c, v) in enumerate(r.top(top) if r.ok else [], start=1): row[f'class_{k}'], row[f'probability_{k}'] = c, v
         row['error'] = r.error or ''
