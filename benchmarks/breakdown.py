@@ -1,13 +1,14 @@
 """Where one visitor's page and answers spend their time (#29): the served tabular app as `make serve` runs it, one
 visitor at a time, each phase timed apart.
 
-    .venv/bin/python benchmarks/breakdown.py [--visitors 5] [--predictions 5]
+    .venv/bin/python benchmarks/breakdown.py [--visitors 5] [--predictions 5] [--at-once]
 
 Per visitor: the page's HTTP render (Voilà hands over a preheated kernel and sends the notebook's output), the
 kernel's websocket, the widget states the page receives (how many, how many bytes), and per prediction: the
 answer on the page (the result widget's new value), then the explanation (the kernel idle again). Beside them, the
 model server called directly over HTTP: `/v1/…/predict` and `/v1/…/explain` for one record, so the kernel's and
-the widgets' share is what remains. Medians (and the largest) over the visitors and predictions.
+the widgets' share is what remains. Medians (and the largest) over the visitors and predictions. `--at-once`:
+the visitors arrive together (a burst), so the phases show where a burst's time goes.
 """
 import argparse
 import asyncio
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
-from voila_server import VoilaServer  # noqa: E402
+from voila_server import VoilaServer, part_of  # noqa: E402
 from widget_client import WidgetClient, connect_kernel, open_page  # noqa: E402
 
 
@@ -53,6 +54,11 @@ async def visitor(url, k, n, t):
     c.close()
 
 
+def cpu_by_part(srv) -> dict:
+    "CPU seconds used so far by each process of the served tree, with its part (`part_of`)."
+    return {(part_of(p), p.pid): sum(p.cpu_times()[:2]) for p in srv.processes()}
+
+
 def server_side(api_url, token, n, t):
     "The model server alone: one record's answer and its explanation over HTTP."
     import httpx
@@ -69,6 +75,7 @@ def server_side(api_url, token, n, t):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--visitors', type=int, default=5); ap.add_argument('--predictions', type=int, default=5)
+    ap.add_argument('--at-once', action='store_true', help='the visitors arrive together instead of one after another')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-breakdown-'))
     t = {k: [] for k in ('page render (HTTP)', 'kernel websocket', 'widget states', 'widget states (count)',
@@ -79,15 +86,30 @@ def main():
                      log=tmp / 'voila.log', serve=True) as srv:
         srv.wait_for_pools(5)
         time.sleep(3)
-        for k in range(a.visitors):
-            asyncio.run(visitor(srv.url, k, a.predictions, t))
-            time.sleep(2)                                  # the pool refills before the next visitor
+        cpu0, t0 = cpu_by_part(srv), time.perf_counter()
+        if a.at_once:
+            async def burst():
+                from tornado.httpclient import AsyncHTTPClient
+                AsyncHTTPClient.configure(None, max_clients=a.visitors)
+                await asyncio.gather(*(visitor(srv.url, k, a.predictions, t) for k in range(a.visitors)))
+            asyncio.run(burst())
+        else:
+            for k in range(a.visitors):
+                asyncio.run(visitor(srv.url, k, a.predictions, t))
+                time.sleep(2)                              # the pool refills before the next visitor
+        cpu1, wall = cpu_by_part(srv), time.perf_counter() - t0
         server_side(srv.api_url, token, a.visitors * a.predictions, t)
-    print(f'{a.visitors} visitors one after another, {a.predictions} predictions each (median, max)')
-    for name, xs in t.items():
+    print(f'{a.visitors} visitors {"arriving together" if a.at_once else "one after another"}, '
+          f'{a.predictions} predictions each (median, max)')
+    for name, xs in ((k, v) for k, v in t.items() if v):
         unit = '' if name.endswith(('(count)', '(KB)')) else ' ms'
         scale = 1 if unit == '' else 1000
         print(f'  {name:<26} {statistics.median(xs) * scale:9.1f}{unit}   max {max(xs) * scale:9.1f}{unit}')
+    parts = {}
+    for (part, pid), used in cpu1.items(): parts[part] = parts.get(part, 0) + used - cpu0.get((part, pid), 0)
+    print(f'CPU used by the server while the visitors came ({wall:.1f} s; kernels culled meanwhile not counted)')
+    for part, used in sorted(parts.items(), key=lambda x: -x[1]):
+        print(f'  {part:<26} {used:9.1f} s   {used / a.visitors * 1000:7.0f} ms a visitor')
 
 
 if __name__ == '__main__':

@@ -9,8 +9,9 @@ default) as `make serve` runs them (the model server and Voila with voila.json: 
 preheated pools, the kernel cap); `--design in-kernel` Voila alone, each kernel loading torch,
 fastai and the models itself (the design before the model server: pools of 1, a cap of 24). Reports: sessions opened, predictions answered, latency
 percentiles (page open, prediction), the server's memory (server + kernels) before, at the
-peak and after the sessions closed and their kernels were culled (`--cull` seconds idle), and
-that every answered prediction is in the log.
+peak and after the sessions closed and their kernels were culled (`--cull` seconds idle), as the sum of the
+processes' proportional set sizes (PSS: pages that forked kernels share with their parent count once), and
+that every answered prediction is in the log. `benchmarks/peer_gradio.py` runs it beside a Gradio app.
 """
 import argparse
 import asyncio
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
-from voila_server import VoilaServer  # noqa: E402
+from voila_server import VoilaServer, by_part  # noqa: E402
 from widget_client import open_app  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
@@ -68,30 +69,26 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] if xs else float('nan')
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--sessions', type=int, default=20); ap.add_argument('--predictions', type=int, default=10)
-    ap.add_argument('--cull', type=int, default=30, help='idle seconds before a kernel is culled (voila.json: 900)')
-    ap.add_argument('--ramp', type=float, default=0, help='spread the arrivals evenly over this many seconds '
-                    '(default 0: all at once)')
-    ap.add_argument('--verbose', action='store_true', help='a line per session as it opens')
-    ap.add_argument('--design', choices=('server', 'in-kernel'), default='server',
-                    help='server: thin kernels and the model server (make serve); in-kernel: models in every kernel')
-    args = ap.parse_args()
+def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose=False) -> dict:
+    """Serve the apps (`design`), send the visitors, print what happened; the figures as a dict (`open` and `latency`
+    in seconds, memory in MB: `before`, `peak`, `after`) and `ok`: every visitor served and every answer logged."""
     global args_verbose
-    args_verbose = args.verbose
+    args_verbose = verbose
     tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-load-'))
     log_db = tmp / 'predictions.db'
-    extra = [f'--MappingKernelManager.cull_idle_timeout={args.cull}', '--MappingKernelManager.cull_interval=5']
-    if args.design == 'in-kernel':
+    extra = [f'--MappingKernelManager.cull_idle_timeout={cull}', '--MappingKernelManager.cull_interval=5',
+             '--CappedKernelManager.max_kernels_per_address=0']    # the visitors are many people, all from 127.0.0.1 here
+    if design == 'in-kernel':
         extra += ['--CappedKernelManager.max_kernels=24', '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}']
     with VoilaServer(['notebooks', *extra], env=dict(FASTAI_APPS_LOG=log_db), log=tmp / 'voila.log',
-                     serve=args.design == 'server') as srv:
-        print(f'{args.design} design: server {srv.url} (voila.json; cull after {args.cull} s idle); '
+                     serve=design == 'server') as srv:
+        print(f'{design} design: server {srv.url} (voila.json; cull after {cull} s idle); '
               'waiting for the preheated pools')
         srv.wait_for_pools(5)
         time.sleep(5)
         base, k0 = srv.usage()
+        pss = lambda p: p.memory_full_info().pss / 2 ** 20        # noqa: E731
+        parts0 = by_part(srv.processes(), pss)
         peak = [base, k0]
         stop = threading.Event()
 
@@ -105,17 +102,17 @@ def main():
 
         async def run_all():
             from tornado.httpclient import AsyncHTTPClient
-            AsyncHTTPClient.configure(None, max_clients=args.sessions)    # all page loads at once
-            await asyncio.gather(*(session(srv.url, k, args.predictions, out, k * args.ramp / args.sessions)
-                                   for k in range(args.sessions)))
+            AsyncHTTPClient.configure(None, max_clients=sessions)    # all page loads at once
+            await asyncio.gather(*(session(srv.url, k, predictions, out, k * ramp / sessions)
+                                   for k in range(sessions)))
         t = time.perf_counter()
         asyncio.run(run_all())
         wall = time.perf_counter() - t
         stop.set()
-        print(f'{args.sessions} sessions x {args.predictions} predictions in {wall:.0f} s'
-              + (f' (arrivals spread over {args.ramp:.0f} s)' if args.ramp else ' (all arriving at once)'))
-        n = args.sessions * args.predictions
-        print(f'  sessions opened        {len(out["open"])}/{args.sessions}'
+        print(f'{sessions} sessions x {predictions} predictions in {wall:.0f} s'
+              + (f' (arrivals spread over {ramp:.0f} s)' if ramp else ' (all arriving at once)'))
+        n = sessions * predictions
+        print(f'  sessions opened        {len(out["open"])}/{sessions}'
               + (f'  (failed: {out["open_failed"][:3]})' if out['open_failed'] else ''))
         print(f'  predictions answered   {len(out["answered"])}/{n} ({len(out["answered"]) / n:.1%})'
               + (f'  (failed: {out["failed"][:3]})' if out['failed'] else ''))
@@ -123,24 +120,39 @@ def main():
             if xs:
                 print(f'  {name:<22} p50 {pct(xs, 50):8.1f}  p95 {pct(xs, 95):8.1f}  p99 {pct(xs, 99):8.1f}  '
                       f'max {max(xs):8.1f}')
-        print(f'  server memory          before {base:7.0f} MB ({k0} pooled kernels)   '
+        print(f'  server memory (PSS)    before {base:7.0f} MB ({k0} pooled kernels)   '
               f'peak {peak[0]:7.0f} MB ({peak[1]} kernels)')
         t = time.time()
-        while time.time() - t < args.cull + 120:
+        while time.time() - t < cull + 120:
             m, k = srv.usage()
             if k <= k0: break
             time.sleep(2)
         time.sleep(5)
-        m, k = srv.usage()
-        print(f'  after the sessions     {m:7.0f} MB ({k} kernels) {time.time() - t:.0f} s after they closed: '
-              f'{m / base:.2f}x the memory before')
+        after, k = srv.usage()
+        print(f'  after the sessions     {after:7.0f} MB ({k} kernels) {time.time() - t:.0f} s after they closed: '
+              f'{after / base:.2f}x the memory before')
+        parts1 = by_part(srv.processes(), pss)
+        print('    by part, before -> after: ' + ', '.join(f'{k} {parts0.get(k, 0):.0f} -> {v:.0f} MB' for k, v in parts1.items()))
     from predictors.monitoring.log import PredictionLog
     df = PredictionLog(log_db).read(model='adult_income')
     logged = set(df['inputs'].map(lambda d: d.get('fnlwgt')))
     missing = [h for h in out['answered'] if h not in logged]
     print(f'  prediction log         {len(df)} rows; answered predictions missing from it: {len(missing)}')
     ok = not out['open_failed'] and not out['failed'] and not missing
-    return 0 if ok else 1
+    return dict(open=out['open'], latency=out['latency'], before=base, peak=peak[0], after=after, ok=ok)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--sessions', type=int, default=20); ap.add_argument('--predictions', type=int, default=10)
+    ap.add_argument('--cull', type=int, default=30, help='idle seconds before a kernel is culled (voila.json: 900)')
+    ap.add_argument('--ramp', type=float, default=0, help='spread the arrivals evenly over this many seconds '
+                    '(default 0: all at once)')
+    ap.add_argument('--verbose', action='store_true', help='a line per session as it opens')
+    ap.add_argument('--design', choices=('server', 'in-kernel'), default='server',
+                    help='server: thin kernels and the model server (make serve); in-kernel: models in every kernel')
+    a = ap.parse_args()
+    return 0 if run(a.sessions, a.predictions, a.cull, a.ramp, a.design, a.verbose)['ok'] else 1
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY']
+__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part']
 
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
@@ -131,7 +131,7 @@ class VoilaServer(_Server):
         for p in self.processes():
             try:
                 if f'--port={port}' in p.cmdline():
-                    return sum(_is_kernel(c) for c in p.children())
+                    return sum(_is_kernel(c) for c in p.children(recursive=True))     # (forked by its fork server)
             except Exception:  # noqa: BLE001 - it ended meanwhile
                 pass
         return 0
@@ -146,15 +146,38 @@ class VoilaServer(_Server):
         return None
 
     def usage(self):
-        "(resident MB of the server and its live descendants, how many of those are kernels)."
-        mb, kernels = 0.0, 0
-        for p in self.processes():
-            try:
-                mb += p.memory_info().rss / 2 ** 20
-                kernels += _is_kernel(p)
-            except Exception:  # noqa: BLE001 - it ended meanwhile
-                pass
-        return mb, kernels
+        "(MB of memory the server and its live descendants take (`memory_mb`), how many of those are kernels)."
+        procs = self.processes()
+        return memory_mb(procs), sum(_safe(_is_kernel, p, False) for p in procs)
+
+
+def memory_mb(processes) -> float:
+    """MB of memory `processes` take together: the sum of their proportional set sizes (PSS: a page shared by n
+    processes counts 1/n in each), so forked processes that share pages are not counted again for each."""
+    return sum(_safe(lambda p: p.memory_full_info().pss, p, 0) for p in processes) / 2 ** 20
+
+
+def part_of(p) -> str:
+    "Which part of the served tree process `p` is: model server, app kernel, door (Voila), fork server, supervisor."
+    cmd = ' '.join(_safe(lambda p: p.cmdline(), p, []))
+    return ('model server' if 'predictors api' in cmd else 'app kernels' if _safe(_is_kernel, p, False) else
+            'doors (Voila)' if 'predictors.web.appserver' in cmd else 'fork servers' if 'predictors.web.forks' in cmd
+            else 'supervisor')
+
+
+def by_part(processes, measure) -> dict:
+    "{part: the sum of `measure(process)` over its processes} (`part_of`)."
+    out = {}
+    for p in processes:
+        out[part_of(p)] = out.get(part_of(p), 0) + _safe(measure, p, 0)
+    return out
+
+
+def _safe(f, p, default):
+    try:
+        return f(p)
+    except Exception:  # noqa: BLE001 - it ended meanwhile
+        return default
 
 
 def _is_kernel(p) -> bool:

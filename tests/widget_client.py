@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+from predictors.web.handlers import v1_parts   # (imports Voila's server side: ~3 s, paid here, never inside a timing)
+
 __all__ = ['get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
            'connect_kernel']
 
@@ -43,7 +45,6 @@ def v1_frame(m: dict, buffers=()) -> bytes:
 
 def read_frame(raw) -> dict | None:
     "A message from a v1 frame (buffers left out), or None."
-    from predictors.web.appserver import v1_parts
     parts = v1_parts(raw) if isinstance(raw, bytes) else None
     if parts is None: return None
     try:
@@ -97,7 +98,22 @@ class WidgetClient:
         return None
 
     async def widget_states(self, timeout=120):
-        "Every widget's state, asked for all at once as the page's widget manager does."
+        """Every widget's state, as the page's widget manager (ipywidgets 8) asks for it: one `request_states` on
+        the `jupyter.widget.control` comm; the widgets one by one if the kernel does not answer that in 4 s."""
+        cid = uuid.uuid4().hex
+        m = msg('comm_open', {'comm_id': cid, 'target_name': 'jupyter.widget.control', 'data': {}}, self.session)
+        m['metadata'] = {'version': '1.0.0'}
+        await self.ws.write_message(v1_frame(m), binary=True)
+        await self.send('comm_msg', {'comm_id': cid, 'data': {'method': 'request_states'}})
+        reply = await self.read_until(lambda m: m['msg_type'] == 'comm_msg' and m['content']['comm_id'] == cid, 4)
+        await self.send('comm_close', {'comm_id': cid, 'data': {}})
+        if reply is not None:
+            self.states.update({k: v['state'] for k, v in reply['content']['data']['states'].items()})
+            return self.states
+        return await self.widget_states_one_by_one(timeout)
+
+    async def widget_states_one_by_one(self, timeout=120):
+        "Every widget's state, asked for widget by widget (the page's fallback)."
         await self.send('comm_info_request', {'target_name': 'jupyter.widget'})
         reply = await self.read_until(lambda m: m['msg_type'] == 'comm_info_reply')
         waiting = set(reply['content']['comms'])

@@ -40,7 +40,7 @@ class TabularApp:
 
     def __init__(self, models=None, versions: bool = False):
         self.models = model_service(models)
-        self.card, self.form, self._answer, self._why = None, None, None, None
+        self.card, self.form, self._answer, self._why, self._asked = None, None, None, None, None
         self.picker = model_picker(self.models, 'records', versions)
         self.title = W.HTML()
         self.form_box = W.VBox()
@@ -48,13 +48,17 @@ class TabularApp:
         self.button.add_class('app-predict')
         self.result = W.HTML(); self.result.add_class('app-result'); self.result.add_class('app-live')
         self.why = W.HTML(); self.why.add_class('app-explanation')
+        # why an answer: worked out when asked (a click), not for every answer (#29: most are never asked about)
+        self.why_button = W.Button(description='Why this answer?', icon='question', layout=W.Layout(display='none'))
+        self.why_button.add_class('app-why-open')
+        self.why_button.on_click(lambda _: self.explain_asked())
         self.feedback = W.Box()
         self.scoring = CsvScoring(self.models, self)
         self.upload, self.batch = self.scoring.upload, self.scoring.batch
         self.button.on_click(lambda _: self.predict())
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
-        columns = W.HBox([W.VBox([self.form_box, self.button]), W.VBox([self.result, self.feedback, self.why])])
+        columns = W.HBox([W.VBox([self.form_box, self.button]), W.VBox([self.result, self.feedback, self.why_button, self.why])])
         for box, cls in ((columns, 'app-columns'), *zip(columns.children, ('app-form-column', 'app-answer-column'))):
             box.add_class(cls)
         self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, columns,
@@ -67,6 +71,7 @@ class TabularApp:
         "Read a model version's card and rebuild the form from its schema."
         self.result.value = self.batch.value = self.why.value = ''
         self._answer = self._why = None
+        self.offer_why(None)
         self.feedback.children = []
         try:
             card = self.models.card(name, version)
@@ -91,10 +96,11 @@ class TabularApp:
         self.button.disabled = self.upload.disabled = False
 
     def predict(self):
-        "Predict the form's values and show the sentence, the bars and any warnings; then why (`explain`)."
+        "Predict the form's values and show the sentence, the bars and any warnings; offer why (`explain`)."
         if self.card is None: return
         waiting_shown_in(self.models, self.result)
         self.why.value, self._why = '', None
+        self.offer_why(None)
         self.feedback.children = []
         problems = self.form.problems()
         if problems:               # refused before predicting: the page shows what was typed, not a guess
@@ -118,7 +124,7 @@ class TabularApp:
                                                                           if p.probabilities else ''))
         self.result.value = self._answer      # the answer is on the page before the explanation is computed
         if p.id is not None: self.feedback.children = [self.ask(p).widget]
-        self.explain(values)
+        self.offer_why(values)
 
     def ask(self, p) -> FeedbackBox:
         "'Was this right?' for the answer `p` (its log id), stored through the model service."
@@ -126,6 +132,17 @@ class TabularApp:
         send = lambda i, truth: self.models.feedback(name, [(i, truth)])[0]
         if not p.probabilities: return NumberFeedback(self.card, p.id, p.prediction, send)
         return FeedbackBox(self.card, p.id, p.prediction, send)
+
+    def offer_why(self, values: dict | None):
+        "Show 'Why this answer?' for the answer to `values` (None: hide it, there is no current answer)."
+        self._asked = values
+        self.why_button.layout.display = 'none' if values is None else ''
+
+    def explain_asked(self):
+        "The visitor asked why: explain the current answer."
+        values = self._asked
+        self.offer_why(None)
+        if values is not None: self.explain(values)
 
     def explain(self, values: dict):
         "Why the answer for `values`: each field's contribution, shown under the answer."
@@ -139,6 +156,7 @@ class TabularApp:
     def mark_stale(self):
         "The inputs changed after an answer: say so and grey the old answer out, so it is not read as current."
         self.feedback.children = []           # the question was about the old inputs
+        self.offer_why(None)                  # and so would be the why
         if self._why and self.why.value == self._why:
             self.why.value = f'<div class="app-old-answer" style="opacity:.45">{self._why}</div>'
         if not self._answer or self.result.value != self._answer: return

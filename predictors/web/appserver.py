@@ -19,7 +19,8 @@ options, same `voila.json`) with these changes:
 - the websocket message limit is the real one (tornado's read buffer is sized to it);
 - behind a proxy (`behind_proxy`), X-Forwarded-Proto/-For are trusted, so cookies are `Secure`
   under TLS;
-- request logs go through Jupyter's scrubber (no token, no cookie in a log).
+- request logs go through Jupyter's scrubber (no token, no cookie in a log);
+- page templates are compiled once per process (`templates`), app kernels forked from a warm process (`forks`).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from predictors.core.helpers import host_name
 from predictors.core.settings import TOKEN_ENV, Settings
 from predictors.web.handlers import REPLACE, HostRefused, loopback, v1_parts
 from predictors.web.signin import DoorIdentity, weak_token
+from predictors.web.templates import share_compiled_templates
 
 __all__ = ['AppServer', 'VISITOR_APPS', 'OPERATOR_APPS', 'sign_in_problem', 'v1_parts', 'main']
 
@@ -97,6 +99,7 @@ class AppServer(Voila):
         settings = Settings.from_env()
         os.environ.pop(TOKEN_ENV, None)          # the kernels started from here never see it
         super().initialize(argv)
+        share_compiled_templates()               # each page's templates compiled once per process, not per page
         self.log.addFilter(_not_trust)
         if settings.token: self.token = settings.token
         if settings.hosts: self.allowed_hosts = [h.lower() for h in settings.hosts]

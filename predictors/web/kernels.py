@@ -31,9 +31,11 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager, NoS
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int
 
-__all__ = ['CappedKernelManager', 'ThisPython', 'BUSY_MESSAGE', 'YOURS_MESSAGE']
+__all__ = ['CappedKernelManager', 'ThisPython', 'BUSY_MESSAGE', 'YOURS_MESSAGE', 'FORK_PROVISIONER']
+
+FORK_PROVISIONER = 'fastai-apps-fork'        # predictors.web.forks.ForkProvisioner (pyproject.toml's entry point)
 
 BUSY_MESSAGE = ('The server is busy: every app session is taken ({n} running). Please try again in a few '
                 'minutes; idle sessions are closed after a while.')
@@ -206,7 +208,11 @@ class CappedKernelManager(AsyncMappingKernelManager):
 
 class ThisPython(KernelSpecManager):
     """The apps' kernels run the server's own Python (its `predictors`, store and log), never a `python3`
-    kernel installed for the user that may belong to another checkout or environment."""
+    kernel installed for the user that may belong to another checkout or environment; forked from the door's
+    warm fork server (`predictors.web.forks`) unless `fork` is off."""
+
+    fork = Bool(True, config=True, help='Fork app kernels from a process that has imported what they import '
+                                        '(milliseconds a kernel) instead of starting each as a new Python (~1 s of CPU).')
 
     def find_kernel_specs(self) -> dict[str, str]:
         from ipykernel.kernelspec import RESOURCES
@@ -216,5 +222,7 @@ class ThisPython(KernelSpecManager):
         if kernel_name.lower() != NATIVE_KERNEL_NAME: raise NoSuchKernel(kernel_name)
         from ipykernel.kernelspec import RESOURCES
         spec = self._get_kernel_spec_by_name(NATIVE_KERNEL_NAME, RESOURCES)
-        spec.argv = [sys.executable, '-m', 'predictors.web.kernel', *spec.argv[3:]]    # ipykernel, quiet when stopped
+        spec.argv = [sys.executable, '-m', 'predictors.web.kernel', *spec.argv[3:],     # ipykernel, quiet when stopped,
+                     '--HistoryManager.enabled=False']           # no history database (and its thread) per visitor
+        if self.fork: spec.metadata['kernel_provisioner'] = {'provisioner_name': FORK_PROVISIONER, 'config': {}}
         return spec

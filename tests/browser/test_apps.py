@@ -56,7 +56,7 @@ def test_every_page_passes_an_axe_core_scan_with_no_serious_or_critical_violatio
     page.goto(served.url); page.wait_for_selector('.app-card')
     assert _axe(page) == [], 'landing'
     open_app(page, served, 'tabular_app.ipynb', '.app-predict')
-    page.click('.app-predict')
+    page.click('.app-predict'); page.click('.app-why-open')
     page.wait_for_selector('.app-why .app-why-row'); page.wait_for_selector('.app-feedback-no select')
     page.locator('.app-input-age input').fill('3.5'); page.locator('.app-input-age input').press('Tab')
     page.wait_for_selector('.app-invalid.app-input-age')
@@ -191,7 +191,12 @@ def test_tabular_form_predicts_a_sentence_with_class_bars(page, served):
     bars = page.locator('.app-result .app-bar-row')
     assert bars.count() == 2
     assert sorted(page.locator('.app-result .app-bar-label').all_inner_texts()) == ['<50k', '>=50k']
-    page.wait_for_selector('.app-why .app-why-row')          # the explanation follows the answer
+    # why is worked out when asked: offered under the answer, shown once clicked
+    page.wait_for_selector('.app-why-open')
+    assert page.locator('.app-why-row').count() == 0 and page.locator('.app-why-wait').count() == 0
+    page.click('.app-why-open')
+    page.wait_for_selector('.app-why .app-why-row')
+    assert page.locator('.app-why-open').is_hidden()         # asked once: the explanation stands in its place
     # at 1280x900 the answer and its bars stand beside the form, on the screen without scrolling (#26 item 12)
     form, answer = (page.locator(s).bounding_box() for s in ('.app-form', '.app-result .app-bars'))
     assert answer['x'] >= form['x'] + form['width'] and 0 <= answer['y'] and answer['y'] + answer['height'] <= 900
@@ -293,7 +298,7 @@ def test_both_apps_work_on_a_phone_390_px_wide(browser, served):
         assert label['y'] + label['height'] <= field['y'] + 1 and field['x'] + field['width'] <= 390
         pg.locator('.app-input-age input').fill('45'); pg.locator('.app-input-age input').press('Enter')
         pg.wait_for_selector('.app-result .app-sentence')
-        pg.wait_for_selector('.app-why .app-why-row')
+        pg.click('.app-why-open'); pg.wait_for_selector('.app-why .app-why-row')
         assert pg.evaluate(_TOO_WIDE) == [] and pg.evaluate(_SIDEWAYS) == []
         shot(pg.locator('#rendered_cells'), 'tabular_app_phone')
         _upload_csv(pg, 'few.csv', pd.read_csv(ADULT_CSV).head(20))     # the scored file's summary and table fit too
@@ -320,7 +325,7 @@ def test_an_answer_comes_with_why_each_field_pushed_it(page, served):
     values = {'age': 45, 'education': 'Bachelors', 'marital-status': 'Married-civ-spouse', 'hours-per-week': 50,
               'occupation': 'Exec-managerial'}
     _set_form(page, values)
-    page.click('.app-predict')
+    page.click('.app-predict'); page.click('.app-why-open')
     page.wait_for_selector('.app-why .app-why-row')
     card = served.models.card('adult_income')
     row = {c['name']: c['default'] for c in card['schema']['inputs']}
@@ -344,6 +349,7 @@ def test_an_answer_comes_with_why_each_field_pushed_it(page, served):
     # a changed input greys the explanation out with the answer
     _set_form(page, {'age': 30})
     page.wait_for_selector('.app-old-answer .app-why')
+    assert page.locator('.app-why-open').is_hidden()         # no why offered for inputs that have no answer yet
 
 
 def upload(page, files):

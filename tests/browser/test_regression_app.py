@@ -45,7 +45,7 @@ def test_a_number_of_bikes_with_its_range_why_and_the_real_number_as_feedback(pa
     lo, hi = (f'{round(x):,}' for x in p.range)
     assert text == f'About {round(p.prediction):,} bikes rented in that hour (80 % of similar hours: {lo}–{hi}).'
     assert page.locator('.app-result .app-bars').count() == 0            # no class bars for a number
-    page.wait_for_selector('.app-why h3')
+    page.click('.app-why-open'); page.wait_for_selector('.app-why h3')
     assert page.inner_text('.app-why h3').startswith('Why: from the average ') and page.inner_text('.app-why h3').endswith(' bikes')
     assert page.locator('.app-why-row').first.get_attribute('data-field') == 'hr'
     assert page.inner_text('.app-why-pts >> nth=0').endswith(' bikes')
