@@ -7,6 +7,7 @@ import signal
 import psutil
 import pytest
 
+from helpers import run_async
 from predictors.web.forks import ForkProvisioner, Forked, ForkServer
 from predictors.web.kernels import ThisPython
 
@@ -66,7 +67,7 @@ def test_a_forked_kernel_is_a_kernel_of_its_own_with_what_jupyter_gives_it(tmp_p
             kc.stop_channels(); await km.shutdown_kernel(now=True)
         assert km.provisioner is None or km.provisioner.process is None
         assert not psutil.pid_exists(got['pid']) or psutil.Process(got['pid']).status() == psutil.STATUS_ZOMBIE
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_killed_forked_kernel_is_seen_dead_and_a_dead_fork_server_is_replaced():
@@ -89,7 +90,7 @@ def test_a_killed_forked_kernel_is_seen_dead_and_a_dead_fork_server_is_replaced(
             assert server.proc.pid != old and isinstance(km.provisioner.process, Forked)
         finally:
             kc.stop_channels(); await km.shutdown_kernel(now=True)
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_fork_off_starts_kernels_as_new_processes():
@@ -101,7 +102,7 @@ def test_fork_off_starts_kernels_as_new_processes():
             assert 'predictors.web.kernel' in ' '.join(psutil.Process(km.provisioner.pid).cmdline())
         finally:
             kc.stop_channels(); await km.shutdown_kernel(now=True)
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 @pytest.fixture(autouse=True, scope='module')

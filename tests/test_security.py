@@ -12,7 +12,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from helpers import run_async
 from voila_server import ROOT, VoilaServer, free_port
-from widget_client import (V1, WidgetClient, connect_kernel, get, msg, open_page, page_cookie, read_frame,
+from widget_client import (V1, WidgetClient, close_pages, connect_kernel, get, msg, open_page, page_cookie, read_frame,
                            v1_frame)
 
 
@@ -27,6 +27,13 @@ def doors(tmp_path_factory):
                      log=d / 'serve.log') as srv:
         srv.wait_for_pools(5)
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _tabs_closed():
+    "Each test's pages are closed after it (their kernels free the address's share, 10 here), as a visitor's tabs are."
+    yield
+    close_pages()
 
 
 async def _fetch(url, method='GET', headers=None, body=None):

@@ -12,7 +12,7 @@ import uuid
 
 from predictors.web.handlers import v1_parts   # (imports Voila's server side: ~3 s, paid here, never inside a timing)
 
-__all__ = ['get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
+__all__ = ['close_pages', 'get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
            'connect_kernel']
 
 V1 = 'v1.kernel.websocket.jupyter.org'
@@ -173,7 +173,24 @@ async def open_page(base_url, notebook='tabular_app.ipynb', timeout=300, cookie=
     r = await AsyncHTTPClient().fetch(base_url + f'voila/render/{notebook}', request_timeout=timeout,
                                       raise_error=False, headers={'Cookie': cookie} if cookie else None)
     if r.code != 200: raise RuntimeError(f'HTTP {r.code}: {r.body[:300]!r}')
-    return kernel_ws_url(base_url, r.body.decode()), cookie or page_cookie(r)
+    ws_url, cookie = kernel_ws_url(base_url, r.body.decode()), cookie or page_cookie(r)
+    OPENED.append((base_url, ws_url.split('/')[-2], cookie))
+    return ws_url, cookie
+
+
+OPENED: list[tuple[str, str, str]] = []     # (server, kernel id, the visitor's cookie) of the pages opened here
+
+
+def close_pages() -> None:
+    "Close the pages `open_page` opened, as closing their tabs does (Voila's page asks for its kernel's shutdown)."
+    while OPENED:
+        base_url, kid, cookie = OPENED.pop()
+        req = urllib.request.Request(base_url + f'voila/api/shutdown/{kid}', data=b'', method='POST',
+                                     headers={'Cookie': f'{cookie}; _xsrf=x', 'X-XSRFToken': 'x'})
+        try:
+            urllib.request.urlopen(req, timeout=30).close()
+        except OSError:
+            pass                                 # gone already (the test ended it, or the server stopped)
 
 
 async def open_app(base_url, notebook='tabular_app.ipynb', timeout=300):

@@ -8,7 +8,6 @@ from pathlib import Path
 from predictors.cli.common import add_log, store_of
 from predictors.core.helpers import some_names
 from predictors.core.store import ModelError
-from predictors.kinds import takes_of
 
 __all__ = ['VERBS']
 
@@ -21,6 +20,7 @@ def cmd_predict(args):
     models = LocalModels(store_of(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
     card = models.card(args.name, args.version)
     version, failed = card['version'], 0
+    from predictors.kinds import takes_of      # (torch-free, but pandas: not for `serve`, whose supervisor stays small)
     if takes_of(card.get('task')) == 'images':
         paths, failed = _image_paths(args.files)
         for r in models.classify(args.name, [(p, _read(p)) for p in paths], version):
@@ -69,6 +69,7 @@ def cmd_explain(args):
     models = LocalModels(store_of(args), None, source='cli')
     card = models.card(args.name, args.version)
     version, failed = card['version'], 0
+    from predictors.kinds import takes_of
     if takes_of(card.get('task')) == 'images':
         if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
         args.out.mkdir(parents=True, exist_ok=True)

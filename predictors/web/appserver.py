@@ -100,6 +100,9 @@ class AppServer(Voila):
         os.environ.pop(TOKEN_ENV, None)          # the kernels started from here never see it
         super().initialize(argv)
         share_compiled_templates()               # each page's templates compiled once per process, not per page
+        # traitlets leaves the logger at DEBUG and filters in its handler: every debug line (one per kernel message)
+        # was formatted and dropped; now the logger drops what no handler shows
+        self.log.setLevel(min((h.level for h in self.log.handlers), default=self.log_level))
         self.log.addFilter(_not_trust)
         if settings.token: self.token = settings.token
         if settings.hosts: self.allowed_hosts = [h.lower() for h in settings.hosts]
