@@ -7,7 +7,7 @@ given to `create_app`. Every request reads the store's active version, so a vers
 registered or activated later is served without a restart. Every prediction is logged here
 (one writer), with the caller's `X-Session-Id` and `X-Source` headers.
 
-The routes are listed in `predictors.api.routes`.
+The routes are listed in `predictors.api.routes`; the Open Inference Protocol's (`/v2`) in `predictors.api.oip`.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from predictors.api.errors import install_handlers
 from predictors.api.guard import Guard
 from predictors.api.sturdy import Sturdy
 from predictors.api import schemas as S
+from predictors.api.oip import oip
 from predictors.api.routes import health, router
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
@@ -55,6 +56,7 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     app.state.batch_images = Settings.from_env().batch_images if batch_images is None else batch_images
     app.include_router(router)
     app.include_router(health)
+    app.include_router(oip)                    # the Open Inference Protocol (/v2), the same predictions
 
     install_handlers(app)
     settings = Settings.from_env()

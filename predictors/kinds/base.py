@@ -62,6 +62,22 @@ class ModelKind:
         "The columns a scored file adds after the input's own (`problem` last)."
         raise NotImplementedError
 
+    def tensors(self, card: dict) -> dict:
+        """The Open Inference Protocol's view of this kind (#30): `{'inputs': [...], 'outputs': [...]}` tensor
+        metadata (name, datatype, shape; -1: any number of rows). A record-taking kind has one input per schema
+        field (`BYTES` for categories and text, `INT64` for whole numbers, `FP64` for other numbers); an image
+        kind one `BYTES` input of encoded files. Outputs: the answer, the class probabilities, the log id, an
+        error per row (empty when the row was answered)."""
+        if self.takes == 'images': inputs = [dict(name='image', datatype='BYTES', shape=[-1])]
+        else: inputs = [dict(name=c['name'], datatype='BYTES' if c['kind'] != 'continuous' else
+                             'INT64' if c.get('integer') else 'FP64', shape=[-1])
+                        for c in card['schema']['inputs'] if c['name'] != card['schema'].get('target')]
+        classes = list(card.get('classes') or [])
+        outputs = [dict(name='predicted', datatype='BYTES', shape=[-1])]
+        if classes: outputs.append(dict(name='probabilities', datatype='FP32', shape=[-1, len(classes)]))
+        outputs += [dict(name='id', datatype='INT64', shape=[-1]), dict(name='error', datatype='BYTES', shape=[-1])]
+        return dict(inputs=inputs, outputs=outputs)
+
     def prediction_reference(self, card: dict):
         "`(reference statistics, 'continuous' or 'categorical')` of the answers on held-out data, or None."
         return None

@@ -55,6 +55,13 @@ class RegressionKind(ModelKind):
     def describe(self, learn):
         return f'regression of {learn.dls.train_ds.y_names[0]} (a number)'
 
+    def tensors(self, card):
+        "The number (`FP64`) and its range (`[n, 2]`: where the card's share of held-out answers of that size fell)."
+        out = super().tensors(card)
+        out['outputs'][0]['datatype'] = 'FP64'
+        out['outputs'].insert(1, dict(name='range', datatype='FP64', shape=[-1, 2]))
+        return out
+
     def predictor(self, learn, card):
         from predictors.kinds.regression.predictor import RegressionPredictor
         return RegressionPredictor(learn, card)

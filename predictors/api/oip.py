@@ -1,0 +1,238 @@
+"""The Open Inference Protocol (KServe "V2", Triton's HTTP/REST API) beside `/v1` (#30: first part, JSON tensors).
+
+    GET  /v2/health/live  /v2/health/ready           the process is up; every active model loads and answers
+    GET  /v2                                         server metadata
+    GET  /v2/models/{name}[/versions/{v}]            model metadata: its input and output tensors (`ModelKind.tensors`)
+    GET  /v2/models/{name}[/versions/{v}]/ready      the version loads and answers
+    POST /v2/models/{name}[/versions/{v}]/infer      named input tensors -> the answers as output tensors
+
+An infer request is a prediction like any other: the same predictor, the same log (with `X-Session-Id` and
+`X-Source`), the same limits as `/v1`. Inputs are tensors of shape `[n]` or `[n, 1]` with row-major `data`: one per
+schema field (every field is needed), or `image` (`BYTES`, each element a base64-encoded file). Outputs: `predicted`,
+`probabilities` (`FP32` `[n, k]`, the class names in its `parameters.classes`, a JSON list), `range` (regression),
+`id` (the answer's log id, -1 when none) and `error` (empty for an answered row: a bad row or file fails alone).
+Errors: `{"error": reason}` with 400 (bad request) or 404 (no such model or version). The binary tensor extension
+is not spoken yet: clients send JSON (`tritonclient`: `binary_data=False`).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from predictors.api.bodies import read_body
+from predictors.api.deps import Limits, get_limits, get_models
+from predictors.api.errors import ApiError
+from predictors.core.errors import UnknownModel
+from predictors.core.store import ModelError
+from predictors.kinds import kind
+from predictors.service.local import LocalModels
+
+__all__ = ['oip', 'InferError']
+
+oip = APIRouter(prefix='/v2', tags=['Open Inference Protocol'])
+_NUMBER = {'INT64': int, 'FP64': float, 'FP32': float, 'INT32': int}
+
+
+class InferError(Exception):
+    "A request the protocol answers with `{'error': reason}` and `status` (400, 404)."
+
+    def __init__(self, reason: str, status: int = 400):
+        super().__init__(reason); self.reason, self.status = reason, status
+
+
+def _error(e: Exception) -> JSONResponse:
+    if isinstance(e, InferError): return JSONResponse({'error': e.reason}, e.status)
+    if isinstance(e, UnknownModel): return JSONResponse({'error': str(e)}, 404)
+    if isinstance(e, ApiError): return JSONResponse({'error': e.reason}, 404 if e.status == 404 else 400)
+    return JSONResponse({'error': str(e)}, 400)
+
+
+@oip.get('/health/live', summary='OIP: the server is live')
+def live():
+    return {'live': True}
+
+
+@oip.get('/health/ready', summary='OIP: every active model loads and answers')
+def ready(request: Request):
+    from predictors.api.routes import readyz
+    answer = readyz(request.app.state.store)
+    return JSONResponse({'ready': answer.status_code == 200}, answer.status_code)
+
+
+@oip.get('', summary='OIP: server metadata')
+def server_metadata():
+    return {'name': 'fastai-apps', 'version': '1', 'extensions': []}
+
+
+def _card(models: LocalModels, name: str, version: str | None) -> dict:
+    try:
+        return models.card(name, version)
+    except UnknownModel as e:
+        raise InferError(str(e), 404) from None
+
+
+def _metadata(models, name, version):
+    card = _card(models, name, version)
+    return {'name': name, 'versions': models.store.versions(name), 'platform': f'fastai_{card["task"]}',
+            **kind(card['task']).tensors(card)}
+
+
+@oip.get('/models/{name}', summary="OIP: a model's metadata (its active version)")
+@oip.get('/models/{name}/versions/{version}', summary="OIP: a model version's metadata")
+async def model_metadata(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    try: return await run_in_threadpool(_metadata, models, name, version)
+    except (InferError, ModelError) as e: return _error(e)
+
+
+def _ready(models, name, version):
+    card = _card(models, name, version)
+    models.check(name, card['version'])
+    return {'name': name, 'ready': True}
+
+
+@oip.get('/models/{name}/ready', summary='OIP: the model loads and answers')
+@oip.get('/models/{name}/versions/{version}/ready', summary='OIP: the model version loads and answers')
+async def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
+    try: return await run_in_threadpool(_ready, models, name, version)
+    except (InferError, ModelError) as e: return _error(e)
+
+
+@oip.post('/models/{name}/infer', summary='OIP: infer (named input tensors -> output tensors)')
+@oip.post('/models/{name}/versions/{version}/infer', summary='OIP: infer with a model version')
+async def infer(name: str, request: Request, version: str | None = None, models: LocalModels = Depends(get_models),
+                limits: Limits = Depends(get_limits)):
+    return await _infer(name, version, request, models, limits)
+
+
+async def _infer(name, version, request, models, limits):
+    try:
+        body = await read_body(request, limits.json_bytes, 'the request')
+        try:
+            req = json.loads(body)
+        except ValueError as e:
+            raise InferError(f'the body is not valid JSON: {e}.') from None
+        if not isinstance(req, dict) or not isinstance(req.get('inputs'), list) or not req['inputs']:
+            raise InferError('send {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.')
+        card = await run_in_threadpool(_card, models, name, version)
+        spec = kind(card['task']).tensors(card)
+        columns, n = _columns(req['inputs'], spec['inputs'])
+        if n > (limits.records if spec['inputs'][0]['name'] != 'image' else limits.images.max_files):
+            raise InferError(f'{n} rows in one request; at most {limits.records}.')
+        wanted = _wanted(req.get('outputs'), spec['outputs'])
+        if 'image' in columns:
+            files = [(f'image {i + 1}', _decoded(v, i)) for i, v in enumerate(columns['image'])]
+            results = await run_in_threadpool(models.classify, name, files, card['version'])
+        else:
+            _as_categories(columns, card)
+            records = [{c: v[i] for c, v in columns.items()} for i in range(n)]
+            results = await run_in_threadpool(models.predict, name, records, card['version'])
+    except (InferError, ApiError, ModelError) as e:
+        return _error(e)
+    out = {'model_name': name, 'model_version': card['version'],
+           'outputs': [t for t in _outputs(results, card, spec['outputs']) if t['name'] in wanted]}
+    if isinstance(req.get('id'), str): out['id'] = req['id']
+    return out
+
+
+def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
+    "{input name: its n values}, checked against the model's inputs: names, datatypes, shapes, all present."
+    want = {t['name']: t for t in inputs}
+    columns, n = {}, None
+    for t in tensors:
+        if not isinstance(t, dict) or not isinstance(t.get('name'), str):
+            raise InferError('each input is {"name", "shape", "datatype", "data"}.')
+        name = t['name']
+        if name not in want:
+            raise InferError(f'unknown input {name!r}; the model reads {", ".join(want)}.')
+        if name in columns: raise InferError(f'input {name!r} is given twice.')
+        if t.get('datatype') != want[name]['datatype']:
+            raise InferError(f'input {name!r} is {t.get("datatype")!r}; the model reads it as {want[name]["datatype"]}.')
+        shape = t.get('shape')
+        if not (isinstance(shape, list) and shape and all(isinstance(d, int) and d >= 0 for d in shape)
+                and (len(shape) == 1 or shape[1:] == [1])):
+            raise InferError(f'input {name!r} has shape {shape!r}; send [n] or [n, 1].')
+        data = _flat(t.get('data'), name)
+        if len(data) != shape[0]:
+            raise InferError(f'input {name!r} holds {len(data)} values for its shape {shape} ({shape[0]}).')
+        if n is not None and shape[0] != n:
+            raise InferError(f'input {name!r} has {shape[0]} rows, the others {n}.')
+        n = shape[0]
+        columns[name] = [_value(v, want[name]['datatype'], name) for v in data]
+    missing = [m for m in want if m not in columns]
+    if missing: raise InferError(f'missing input{"s" if len(missing) > 1 else ""} {", ".join(map(repr, missing))}.')
+    if not n: raise InferError('the inputs hold no rows.')
+    return columns, n
+
+
+def _as_categories(columns: dict, card: dict) -> None:
+    "A category sent as text (BYTES) that names one of a field's values that are numbers (an hour, a month) is that value."
+    for c in card['schema']['inputs']:
+        values = c.get('values') or []
+        if c['name'] in columns and c['kind'] == 'categorical' and any(not isinstance(x, str) for x in values):
+            known = {str(x): x for x in values}
+            columns[c['name']] = [known.get(v, v) for v in columns[c['name']]]
+
+
+def _flat(data, name) -> list:
+    if not isinstance(data, list): raise InferError(f'input {name!r} has no "data" list.')
+    out = []
+    for v in data:
+        if isinstance(v, list): out.extend(_flat(v, name))
+        else: out.append(v)
+    return out
+
+
+def _value(v, datatype: str, name: str):
+    "One element as the predictor reads it; a wrong type is refused by the input's name."
+    if datatype == 'BYTES':
+        if not isinstance(v, str): raise InferError(f'input {name!r} is BYTES: its elements are strings, not {v!r}.')
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InferError(f'input {name!r} is {datatype}: its elements are numbers, not {v!r}.')
+    if datatype.startswith('INT') and isinstance(v, float) and not v.is_integer():
+        raise InferError(f'input {name!r} is {datatype}: {v!r} is not a whole number.')
+    return _NUMBER[datatype](v) if math.isfinite(v) else None
+
+
+def _decoded(v: str, i: int) -> bytes:
+    try:
+        return base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        return b''                              # refused alone, as an empty file, with its reason
+
+
+def _wanted(requested, outputs) -> set:
+    names = [o['name'] for o in outputs]
+    if requested is None: return set(names)
+    if not isinstance(requested, list): raise InferError('"outputs" is a list of {"name"}.')
+    got = {o.get('name') if isinstance(o, dict) else None for o in requested}
+    unknown = got - set(names)
+    if unknown: raise InferError(f'unknown output {sorted(map(str, unknown))[0]!r}; the model answers {", ".join(names)}.')
+    return got
+
+
+def _outputs(results, card, outputs) -> list[dict]:
+    "The results as the model's output tensors."
+    n, classes = len(results), list(card.get('classes') or [])
+    number = outputs[0]['datatype'] == 'FP64'
+    tensors = {'predicted': [None if r.error else r.prediction for r in results] if number else
+               ['' if r.error or r.prediction is None else str(r.prediction) for r in results],
+               'id': [-1 if r.id is None else int(r.id) for r in results],
+               'error': [r.error or '' for r in results]}
+    if classes:
+        tensors['probabilities'] = [float(0 if r.error else r.probabilities.get(c, 0.0)) for r in results for c in classes]
+    if any(o['name'] == 'range' for o in outputs):
+        tensors['range'] = [x for r in results for x in (getattr(r, 'range', None) or [None, None])]
+    out = []
+    for o in outputs:
+        shape = [n, *o['shape'][1:]]
+        t = {'name': o['name'], 'datatype': o['datatype'], 'shape': shape, 'data': tensors[o['name']]}
+        if o['name'] == 'probabilities': t['parameters'] = {'classes': json.dumps(classes)}
+        out.append(t)
+    return out

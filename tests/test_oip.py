@@ -1,0 +1,151 @@
+"""The Open Inference Protocol beside /v1 (#30, first part: JSON tensors), checked with Triton's own client
+(`tritonclient[http]`, binary off) and plain HTTP: metadata from each kind's tensors, the same answers as /v1,
+logged like them, and every bad request answered 400 (or 404) with its reason."""
+import base64
+import json
+import shutil
+
+import httpx
+import numpy as np
+import pytest
+
+from helpers import image_files
+from voila_server import ApiServer
+
+
+@pytest.fixture(scope='module')
+def api(tmp_path_factory):
+    "The model server on a copy of the demo store and a fresh log."
+    from predictors import ModelStore
+    d = tmp_path_factory.mktemp('oip')
+    shutil.copytree(ModelStore().root, d / 'models')
+    with ApiServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db'), log=d / 'api.log') as srv:
+        srv.wait_ready()
+        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
+        srv.http = httpx.Client(base_url=srv.url, timeout=300)
+        yield srv
+        srv.http.close()
+
+
+@pytest.fixture(scope='module')
+def triton(api):
+    import tritonclient.http as tc
+    c = tc.InferenceServerClient(api.url.removeprefix('http://'))
+    yield c
+    c.close()
+
+
+def _tensors(card, df):
+    "One tritonclient InferInput per schema field of the rows of `df` (JSON data: binary off)."
+    import tritonclient.http as tc
+    out = []
+    for c in card['schema']['inputs']:
+        if c['kind'] == 'continuous':
+            dtype, arr = ('INT64', df[c['name']].to_numpy('int64')) if c.get('integer') else ('FP64', df[c['name']].to_numpy('float64'))
+        else:
+            dtype, arr = 'BYTES', df[c['name']].astype(str).to_numpy(object)
+        t = tc.InferInput(c['name'], [len(df)], dtype)
+        t.set_data_from_numpy(arr, binary_data=False)
+        out.append(t)
+    return out
+
+
+def test_server_and_model_metadata_through_tritonclient(api, triton):
+    assert triton.is_server_live() and triton.is_server_ready()
+    assert triton.get_server_metadata()['name'] == 'fastai-apps'
+    card = api.store.card('adult_income')
+    meta = triton.get_model_metadata('adult_income')
+    assert [(t['name'], t['datatype']) for t in meta['inputs']] == [
+        (c['name'], 'BYTES' if c['kind'] == 'categorical' else 'INT64' if c.get('integer') else 'FP64')
+        for c in card['schema']['inputs']]
+    assert len(meta['inputs']) == 14 and meta['versions'] == ['v1']
+    assert [(t['name'], t['datatype'], t['shape']) for t in meta['outputs']] == [
+        ('predicted', 'BYTES', [-1]), ('probabilities', 'FP32', [-1, 2]), ('id', 'INT64', [-1]), ('error', 'BYTES', [-1])]
+    assert triton.is_model_ready('adult_income') and triton.is_model_ready('adult_income', 'v1')
+    assert not triton.is_model_ready('no_such_model')
+    reg = triton.get_model_metadata('bike_rentals')
+    assert [(t['name'], t['datatype']) for t in reg['outputs']][:2] == [('predicted', 'FP64'), ('range', 'FP64')]
+    assert [t['name'] for t in triton.get_model_metadata('fruits')['inputs']] == ['image']
+
+
+def test_tabular_infer_equals_v1_and_is_logged(api, triton, adult_df):
+    "All 14 adult columns as tensors: the same classes and probabilities as /v1 (≤ 1e-5), each answer logged."
+    import tritonclient.http as tc
+    card = api.store.card('adult_income')
+    rows = adult_df.sample(20, random_state=7).drop(columns=['salary']).reset_index(drop=True)
+    outs = [tc.InferRequestedOutput(n, binary_data=False) for n in ('predicted', 'probabilities', 'id', 'error')]
+    res = triton.infer('adult_income', _tensors(card, rows), outputs=outs, headers={'X-Session-Id': 'oip-test'})
+    probs, predicted = res.as_numpy('probabilities'), res.as_numpy('predicted')
+    assert probs.shape == (20, 2) and json.loads(res.get_output('probabilities')['parameters']['classes']) == card['classes']
+    v1 = api.http.post('/v1/models/adult_income/predict', json={'records': json.loads(rows.to_json(orient='records'))}).json()
+    for i, r in enumerate(v1['results']):
+        assert np.abs(probs[i] - [r['probabilities'][c] for c in card['classes']]).max() <= 1e-5
+        assert (predicted[i].decode() if isinstance(predicted[i], bytes) else predicted[i]) == r['prediction']
+    ids = res.as_numpy('id')
+    assert (ids >= 0).all() and not any(res.as_numpy('error'))
+    from predictors.monitoring.log import PredictionLog
+    logged = PredictionLog(api.log_db).read(model='adult_income')
+    mine = logged[logged['id'].isin(ids.tolist())]
+    assert len(mine) == 20 and set(mine['session']) == {'oip-test'}
+
+
+def test_regression_and_text_answer_in_their_kind(api):
+    card = api.store.card('bike_rentals')
+    row = {c['name']: c['default'] for c in card['schema']['inputs']}
+    inputs = [dict(name=c['name'], shape=[1, 1], datatype='BYTES' if c['kind'] != 'continuous' else 'FP64',
+                   data=[[str(row[c['name']]) if c['kind'] != 'continuous' else float(row[c['name']])]])
+              for c in card['schema']['inputs']]
+    body = api.http.post('/v2/models/bike_rentals/infer', json={'inputs': inputs, 'id': 'r1'}).json()
+    out = {t['name']: t for t in body['outputs']}
+    v1 = api.http.post('/v1/models/bike_rentals/predict', json={'records': [row]}).json()['results'][0]
+    assert body['id'] == 'r1' and out['predicted']['datatype'] == 'FP64'
+    assert abs(out['predicted']['data'][0] - v1['prediction']) < 1e-6 and out['range']['data'] == pytest.approx(v1['range'])
+    text = api.http.post('/v2/models/sms_spam/infer', json={'inputs': [dict(
+        name='text', shape=[2], datatype='BYTES', data=['WINNER! Claim your free prize now, call 09061701461', 'see you at 6'])],
+        'outputs': [{'name': 'predicted'}]}).json()
+    assert [t['name'] for t in text['outputs']] == ['predicted'] and text['outputs'][0]['data'] == ['spam', 'ham']
+
+
+def test_images_a_corrupt_file_fails_alone(api):
+    files = [f.read_bytes() for f in image_files()[:7]]
+    data = [base64.b64encode(b).decode() for b in files[:3]] + [base64.b64encode(b'not an image').decode()] + \
+           [base64.b64encode(b).decode() for b in files[3:]]
+    body = api.http.post('/v2/models/fruits/infer', json={'inputs': [dict(name='image', shape=[8], datatype='BYTES', data=data)]}).json()
+    out = {t['name']: t['data'] for t in body['outputs']}
+    assert len(out['predicted']) == 8 and 'image 4: this is not an image file' in out['error'][3] and out['predicted'][3] == ''
+    assert all(i >= 0 for i in out['id'])                 # every answer logged, the refusal too (as /v1 does)
+    assert all(out['predicted'][i] and not out['error'][i] for i in range(8) if i != 3)
+    v1 = api.http.post('/v1/models/fruits/predict', files=[('files', (f'{i}.jpg', b)) for i, b in enumerate(files)]).json()
+    assert [r['prediction'] for r in v1['results']] == out['predicted'][:3] + out['predicted'][4:]
+
+
+@pytest.mark.parametrize('change, status, reason', [
+    (lambda ins: ins.append(dict(name='colour', shape=[1], datatype='BYTES', data=['red'])), 400, "unknown input 'colour'"),
+    (lambda ins: ins[0].update(datatype='FP32'), 400, "input 'age' is 'FP32'; the model reads it as INT64"),
+    (lambda ins: ins[0].update(shape=[2]), 400, "input 'age' holds 1 values for its shape [2]"),
+    (lambda ins: ins[0].update(shape=[1, 3]), 400, "input 'age' has shape [1, 3]; send [n] or [n, 1]"),
+    (lambda ins: ins.pop(), 400, "missing input 'native-country'"),
+    (lambda ins: ins[0].update(data=['forty']), 400, "input 'age' is INT64: its elements are numbers"),
+])
+def test_bad_requests_are_400_with_the_reason(api, change, status, reason):
+    card = api.store.card('adult_income')
+    ins = [dict(name=c['name'], shape=[1], datatype='BYTES' if c['kind'] != 'continuous' else 'INT64' if c.get('integer') else 'FP64',
+                data=[c['default'] if c['kind'] == 'continuous' else str(c['default'])]) for c in card['schema']['inputs']]
+    assert api.http.post('/v2/models/adult_income/infer', json={'inputs': ins}).status_code == 200
+    change(ins)
+    r = api.http.post('/v2/models/adult_income/infer', json={'inputs': ins})
+    assert r.status_code == status and reason in r.json()['error'], r.text
+
+
+def test_unknown_models_and_versions_are_404(api):
+    r = api.http.post('/v2/models/nope/infer', json={'inputs': [dict(name='x', shape=[1], datatype='FP64', data=[1.0])]})
+    assert r.status_code == 404 and 'nope' in r.json()['error']
+    assert api.http.get('/v2/models/adult_income/versions/v9').status_code == 404
+    assert api.http.post('/v2/models/adult_income/infer', content=b'{').json()['error'].startswith('the body is not valid JSON')
+
+
+def test_a_version_named_in_the_path_is_the_one_used(api):
+    inputs = [dict(name='text', shape=[1], datatype='BYTES', data=['see you at 6'])]
+    body = api.http.post('/v2/models/sms_spam/versions/v1/infer', json={'inputs': inputs}).json()
+    assert body['model_version'] == 'v1' and api.http.get('/v2/models/sms_spam/versions/v1/ready').json()['ready']
+    assert api.http.get('/v2/models/sms_spam/versions/v1').json()['versions'] == ['v1']
