@@ -1,5 +1,5 @@
-"""The Open Inference Protocol beside /v1 (#30, first part: JSON tensors), checked with Triton's own client
-(`tritonclient[http]`, binary off) and plain HTTP: metadata from each kind's tensors, the same answers as /v1,
+"""The Open Inference Protocol beside /v1 (#30, first part), checked with Triton's own client
+(`tritonclient[http]`, binary data on and off) and plain HTTP: metadata from each kind's tensors, the same answers as /v1,
 logged like them, and every bad request answered 400 (or 404) with its reason."""
 import base64
 import json
@@ -35,8 +35,8 @@ def triton(api):
     c.close()
 
 
-def _tensors(card, df):
-    "One tritonclient InferInput per schema field of the rows of `df` (JSON data: binary off)."
+def _tensors(card, df, binary=False):
+    "One tritonclient InferInput per schema field of the rows of `df` (JSON data unless `binary`)."
     import tritonclient.http as tc
     out = []
     for c in card['schema']['inputs']:
@@ -45,7 +45,7 @@ def _tensors(card, df):
         else:
             dtype, arr = 'BYTES', df[c['name']].astype(str).to_numpy(object)
         t = tc.InferInput(c['name'], [len(df)], dtype)
-        t.set_data_from_numpy(arr, binary_data=False)
+        t.set_data_from_numpy(arr, binary_data=binary)
         out.append(t)
     return out
 
@@ -87,6 +87,25 @@ def test_tabular_infer_equals_v1_and_is_logged(api, triton, adult_df):
     logged = PredictionLog(api.log_db).read(model='adult_income')
     mine = logged[logged['id'].isin(ids.tolist())]
     assert len(mine) == 20 and set(mine['session']) == {'oip-test'}
+
+
+def test_tritonclient_defaults_binary_tensors_both_ways(api, triton, adult_df):
+    "tritonclient as it comes (binary data on, no outputs named): the same answers as JSON; images as raw bytes."
+    import tritonclient.http as tc
+    card = api.store.card('adult_income')
+    rows = adult_df.sample(12, random_state=3).drop(columns=['salary']).reset_index(drop=True)
+    binary = triton.infer('adult_income', _tensors(card, rows, binary=True))
+    assert binary.get_response()['outputs'][0]['parameters']['binary_data_size'] > 0       # it came back binary
+    plain = triton.infer('adult_income', _tensors(card, rows), outputs=[
+        tc.InferRequestedOutput(n, binary_data=False) for n in ('predicted', 'probabilities')])
+    assert np.abs(binary.as_numpy('probabilities') - plain.as_numpy('probabilities')).max() <= 1e-6
+    assert [x.decode() for x in binary.as_numpy('predicted')] == list(plain.as_numpy('predicted'))
+    files = [f.read_bytes() for f in image_files()[:3]] + [b'not an image']
+    t = tc.InferInput('image', [4], 'BYTES')
+    t.set_data_from_numpy(np.array(files, dtype=object))
+    res = triton.infer('fruits', [t])
+    errors = [e.decode() for e in res.as_numpy('error')]
+    assert [bool(e) for e in errors] == [False, False, False, True] and 'image 4' in errors[3]
 
 
 def test_regression_and_text_answer_in_their_kind(api):
@@ -142,6 +161,8 @@ def test_unknown_models_and_versions_are_404(api):
     assert r.status_code == 404 and 'nope' in r.json()['error']
     assert api.http.get('/v2/models/adult_income/versions/v9').status_code == 404
     assert api.http.post('/v2/models/adult_income/infer', content=b'{').json()['error'].startswith('the body is not valid JSON')
+    short = api.http.post('/v2/models/sms_spam/infer', headers={'Inference-Header-Content-Length': '500'}, content=b'{}')
+    assert short.status_code == 400 and 'the body holds 2 bytes' in short.json()['error']
 
 
 def test_a_version_named_in_the_path_is_the_one_used(api):

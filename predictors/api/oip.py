@@ -11,8 +11,8 @@ An infer request is a prediction like any other: the same predictor, the same lo
 schema field (every field is needed), or `image` (`BYTES`, each element a base64-encoded file). Outputs: `predicted`,
 `probabilities` (`FP32` `[n, k]`, the class names in its `parameters.classes`, a JSON list), `range` (regression),
 `id` (the answer's log id, -1 when none) and `error` (empty for an answered row: a bad row or file fails alone).
-Errors: `{"error": reason}` with 400 (bad request) or 404 (no such model or version). The binary tensor extension
-is not spoken yet: clients send JSON (`tritonclient`: `binary_data=False`).
+Errors: `{"error": reason}` with 400 (bad request) or 404 (no such model or version). Triton's binary tensor
+extension (`predictors.api.binary`) is spoken both ways: `tritonclient` works with its defaults.
 """
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ import math
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from predictors.api.binary import HEADER, BinaryError, encode, read_request
 from predictors.api.bodies import read_body
 from predictors.api.deps import Limits, get_limits, get_models
 from predictors.api.errors import ApiError
@@ -67,7 +68,7 @@ def ready(request: Request):
 
 @oip.get('', summary='OIP: server metadata')
 def server_metadata():
-    return {'name': 'fastai-apps', 'version': '1', 'extensions': []}
+    return {'name': 'fastai-apps', 'version': '1', 'extensions': ['binary_tensor_data']}
 
 
 def _card(models: LocalModels, name: str, version: str | None) -> dict:
@@ -113,10 +114,16 @@ async def infer(name: str, request: Request, version: str | None = None, models:
 async def _infer(name, version, request, models, limits):
     try:
         body = await read_body(request, limits.json_bytes, 'the request')
-        try:
-            req = json.loads(body)
-        except ValueError as e:
-            raise InferError(f'the body is not valid JSON: {e}.') from None
+        if HEADER in request.headers:                  # Triton's binary tensor data (tritonclient's default)
+            try:
+                req = read_request(body, request.headers[HEADER])
+            except BinaryError as e:
+                raise InferError(str(e)) from None
+        else:
+            try:
+                req = json.loads(body)
+            except ValueError as e:
+                raise InferError(f'the body is not valid JSON: {e}.') from None
         if not isinstance(req, dict) or not isinstance(req.get('inputs'), list) or not req['inputs']:
             raise InferError('send {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.')
         card = await run_in_threadpool(_card, models, name, version)
@@ -124,9 +131,9 @@ async def _infer(name, version, request, models, limits):
         columns, n = _columns(req['inputs'], spec['inputs'])
         if n > (limits.records if spec['inputs'][0]['name'] != 'image' else limits.images.max_files):
             raise InferError(f'{n} rows in one request; at most {limits.records}.')
-        wanted = _wanted(req.get('outputs'), spec['outputs'])
+        wanted, binary = _wanted(req.get('outputs'), spec['outputs'], req.get('parameters'))
         if 'image' in columns:
-            files = [(f'image {i + 1}', _decoded(v, i)) for i, v in enumerate(columns['image'])]
+            files = [(f'image {i + 1}', v if isinstance(v, bytes) else _decoded(v)) for i, v in enumerate(columns['image'])]
             results = await run_in_threadpool(models.classify, name, files, card['version'])
         else:
             _as_categories(columns, card)
@@ -137,7 +144,9 @@ async def _infer(name, version, request, models, limits):
     out = {'model_name': name, 'model_version': card['version'],
            'outputs': [t for t in _outputs(results, card, spec['outputs']) if t['name'] in wanted]}
     if isinstance(req.get('id'), str): out['id'] = req['id']
-    return out
+    if not binary: return out
+    content, head = encode(out, binary)
+    return Response(content, media_type='application/octet-stream', headers={'Inference-Header-Content-Length': str(head)})
 
 
 def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
@@ -163,7 +172,7 @@ def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
         if n is not None and shape[0] != n:
             raise InferError(f'input {name!r} has {shape[0]} rows, the others {n}.')
         n = shape[0]
-        columns[name] = [_value(v, want[name]['datatype'], name) for v in data]
+        columns[name] = [_value(v, want[name]['datatype'], name, raw=name == 'image') for v in data]
     missing = [m for m in want if m not in columns]
     if missing: raise InferError(f'missing input{"s" if len(missing) > 1 else ""} {", ".join(map(repr, missing))}.')
     if not n: raise InferError('the inputs hold no rows.')
@@ -188,9 +197,15 @@ def _flat(data, name) -> list:
     return out
 
 
-def _value(v, datatype: str, name: str):
-    "One element as the predictor reads it; a wrong type is refused by the input's name."
+def _value(v, datatype: str, name: str, raw: bool = False):
+    "One element as the predictor reads it (binary BYTES: text, or the file's bytes when `raw`); a wrong type is refused."
     if datatype == 'BYTES':
+        if isinstance(v, bytes):
+            if raw: return v
+            try:
+                return v.decode()
+            except UnicodeDecodeError:
+                raise InferError(f'input {name!r}: an element is not UTF-8 text.') from None
         if not isinstance(v, str): raise InferError(f'input {name!r} is BYTES: its elements are strings, not {v!r}.')
         return v
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -200,21 +215,25 @@ def _value(v, datatype: str, name: str):
     return _NUMBER[datatype](v) if math.isfinite(v) else None
 
 
-def _decoded(v: str, i: int) -> bytes:
+def _decoded(v: str) -> bytes:
+    "A file sent in JSON: base64."
     try:
         return base64.b64decode(v, validate=True)
     except (binascii.Error, ValueError):
         return b''                              # refused alone, as an empty file, with its reason
 
 
-def _wanted(requested, outputs) -> set:
+def _wanted(requested, outputs, parameters) -> tuple[set, set]:
+    "(the outputs asked for, those of them to send as binary data)."
     names = [o['name'] for o in outputs]
-    if requested is None: return set(names)
+    if requested is None:
+        everything = set(names)
+        return everything, everything if isinstance(parameters, dict) and parameters.get('binary_data_output') is True else set()
     if not isinstance(requested, list): raise InferError('"outputs" is a list of {"name"}.')
     got = {o.get('name') if isinstance(o, dict) else None for o in requested}
     unknown = got - set(names)
     if unknown: raise InferError(f'unknown output {sorted(map(str, unknown))[0]!r}; the model answers {", ".join(names)}.')
-    return got
+    return got, {o['name'] for o in requested if (o.get('parameters') or {}).get('binary_data') is True}
 
 
 def _outputs(results, card, outputs) -> list[dict]:
