@@ -9,6 +9,7 @@ import ipywidgets as W
 from predictors.core.imaging import BadImage, decode_image
 from predictors.core.results import UNSURE_BELOW, ImageResult, class_label, natural_key
 
+from .apicalls import api_calls_html
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .dropzone import DropZone
 from .feedback import FeedbackBox, LabelsFeedback
@@ -159,6 +160,7 @@ class ImageApp:
         self._heatmaps = None   # its heatmaps, made once when first asked for
         self.summary = W.HTML(); self.summary.add_class('app-summary'); self.summary.add_class('app-live')
         self.grid = W.Box(layout=W.Layout(display='flex', flex_flow='row wrap', gap='8px'))
+        self.api = W.HTML()                  # "Use via API" for the model shown
         self.grid.add_class('app-grid')
         self.upload.on_upload(self.classify)
         self.clear_button.on_click(lambda _: self.clear())
@@ -167,7 +169,7 @@ class ImageApp:
         self.widget = W.VBox([W.HTML(APP_CSS), header, self.title,
                               W.HBox([self.upload, self.clear_button, self.looked],
                                      layout=W.Layout(flex_flow='row wrap', grid_gap='6px')),
-                              self.legend, self.summary, self.grid])
+                              self.legend, self.summary, self.grid, self.api])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no image model in the store yet: train or import one '
                                          '(see README).', 'warn')
@@ -184,6 +186,7 @@ class ImageApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card, self.limits = card, lim
+        self.api.value = api_calls_html(card)
         classes = sorted(card.get('classes', []), key=lambda c: natural_key(class_label(card, c)))
         known = ', '.join(esc(class_label(card, c)) for c in classes)
         self.title.value = (

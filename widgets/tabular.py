@@ -9,6 +9,7 @@ import ipywidgets as W
 from predictors.core.results import OUTSIDE, sentence
 
 from .batch import DOWNLOAD_LIMIT, CsvScoring
+from .apicalls import api_calls_html
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .explain import WHY_CSS, explanation_html
 from .feedback import FeedbackBox
@@ -61,8 +62,9 @@ class TabularApp:
         columns = W.HBox([W.VBox([self.form_box, self.button]), W.VBox([self.result, self.feedback, self.why_button, self.why])])
         for box, cls in ((columns, 'app-columns'), *zip(columns.children, ('app-form-column', 'app-answer-column'))):
             box.add_class(cls)
+        self.api = W.HTML()                  # "Use via API" for the model shown
         self.widget = W.VBox([W.HTML(APP_CSS + WHY_CSS), header, self.title, columns,
-                              self.scoring.widget])
+                              self.scoring.widget, self.api])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no tabular model in the store yet: train or import one '
                                          '(see README).', 'warn')
@@ -83,6 +85,7 @@ class TabularApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
+        self.api.value = api_calls_html(card)
         self.form = TabularForm(card['schema'], card.get('labels'), card.get('help'))
         self.form.on_change(self.mark_stale)
         self.form.on_submit(self.predict)

@@ -8,6 +8,7 @@ import ipywidgets as W
 from predictors.core.results import TEXT_MAX_CHARS, Explanation, class_label, sentence
 
 from .batch import CsvScoring
+from .apicalls import api_calls_html
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
 from .feedback import FeedbackBox
 from .numbers import held_out, scored_columns
@@ -81,8 +82,9 @@ class TextApp:
         self.box.on_submit(self.predict)
         self.picker.observe(lambda ch: self.select(*ch['new']), 'value')
         header = W.HBox([self.picker]) if len(self.picker.options) > 1 else W.HBox()
+        self.api = W.HTML()                  # "Use via API" for the model shown
         self.widget = W.VBox([W.HTML(APP_CSS), header, self.title, self.box, self.button, self.result, self.feedback,
-                              self.why, self.scoring.widget])
+                              self.why, self.scoring.widget, self.api])
         if self.picker.value: self.select(*self.picker.value)
         else: self.title.value = message('There is no text model in the store yet: train or import one (see README).',
                                          'warn')
@@ -99,6 +101,7 @@ class TextApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
+        self.api.value = api_calls_html(card)
         col = (card.get('schema') or {}).get('text_column') or 'text'
         about = f' It learnt from {esc(card["about"])}.' if card.get('about') else ''
         self.scoring.note.value = (f'<p style="font-family:system-ui">Upload a CSV with a column <code>{esc(col)}</code> '

@@ -40,6 +40,8 @@ class Settings:
     api_token: str | None = None                         # FASTAI_APPS_API_TOKEN: what programs show the model server
     kernel_token: str | None = None                      # FASTAI_APPS_KERNEL_TOKEN: what app kernels show it (serve makes it)
     hosts: tuple = ()                                    # FASTAI_APPS_HOSTS: Host names the doors accept
+    api_panel: bool = True                               # FASTAI_APPS_API_PANEL=0: no "Use via API" on the app pages
+    api_shown: str | None = None                         # FASTAI_APPS_API_SHOWN: the model server's address programs use
     max_image_bytes: int = _INTS['max_image_bytes'][1]
     max_pixels: int = _INTS['max_pixels'][1]
     max_files: int = _INTS['max_files'][1]
@@ -76,7 +78,8 @@ class Settings:
                   batch_images=env.get('FASTAI_APPS_BATCH_IMAGES', '1') != '0', token=env.get(TOKEN_ENV) or None,
                   operator_token=env.get(OPERATOR_TOKEN_ENV) or None, api_token=env.get(API_TOKEN_ENV) or None,
                   kernel_token=env.get(KERNEL_TOKEN_ENV) or None,
-                  hosts=tuple(h.strip() for h in (env.get(HOSTS_ENV) or '').split(',') if h.strip()))
+                  hosts=tuple(h.strip() for h in (env.get(HOSTS_ENV) or '').split(',') if h.strip()),
+                  api_panel=env.get('FASTAI_APPS_API_PANEL', '1') != '0', api_shown=env.get('FASTAI_APPS_API_SHOWN') or None)
         if env.get(MODELS_ENV): kw['models'] = Path(env[MODELS_ENV])
         if env.get(LOG_ENV): kw['log'] = env[LOG_ENV]
         return cls(**kw, **ints, env=env)

@@ -363,6 +363,18 @@ def _upload_csv(page, name, df):
     upload(page, [dict(name=name, mimeType='text/csv', buffer=df.to_csv(index=False).encode())])
 
 
+def test_use_via_api_is_folded_under_the_app_and_names_the_models_fields(page, served):
+    "A program's calls for the model shown (#30): folded away at first, then curl, httpx and tritonclient with its fields."
+    open_app(page, served, 'tabular_app.ipynb', '.app-predict')
+    panel = page.locator('details.app-api')
+    assert panel.get_attribute('open') is None and not page.locator('.app-api-0').is_visible()
+    panel.locator('summary').click()
+    curl = page.inner_text('.app-api-0')
+    assert '/v1/models/adult_income/predict' in curl and '"hours-per-week": 40' in curl and 'Bearer $FASTAI_APPS_API_TOKEN' in curl
+    assert "c.infer('adult_income'" in page.inner_text('.app-api-2')
+    assert served.operator_token not in page.content()          # never a token, only where it goes
+
+
 def test_batch_csv_of_1000_rows_is_scored_and_downloadable(page, served, tmp_path):
     from predictors import load_predictor
     df = pd.read_csv(ADULT_CSV).sample(1000, random_state=3).drop(columns=['salary'])
