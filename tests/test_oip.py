@@ -199,3 +199,15 @@ def test_operators_can_turn_the_panel_off(api):
     from widgets.apicalls import api_calls_html
     assert api_calls_html(api.store.card('adult_income'), Settings.from_env({'FASTAI_APPS_API_PANEL': '0'})) == ''
     assert 'Use via API' in api_calls_html(api.store.card('adult_income'), Settings.from_env({}))
+
+
+def test_schemathesis_finds_no_server_error_and_no_answer_off_its_schema(api):
+    """Property-based requests over the server's own /openapi.json, the /v2 paths (documented with the protocol's
+    shapes): no 500, every answer within its documented status codes, content type and schema."""
+    import subprocess
+    from voila_server import ROOT
+    r = subprocess.run([str(ROOT / '.venv' / 'bin' / 'st'), 'run', f'{api.url}/openapi.json', '--include-path-regex', '^/v2',
+                        '-c', 'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
+                        '-n', '30', '--phases', 'coverage,fuzzing', '--seed', '29'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert ' passed' in r.stdout and ' failed' not in r.stdout.split('SUMMARY')[-1]

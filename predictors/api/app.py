@@ -21,7 +21,7 @@ from predictors.api.deps import Limits
 from predictors.api.errors import install_handlers
 from predictors.api.guard import Guard
 from predictors.api.sturdy import Sturdy
-from predictors.api import schemas as S
+from predictors.api import oip_schemas as O, schemas as S
 from predictors.api.oip import oip
 from predictors.api.routes import health, router
 from predictors.core.settings import Settings
@@ -31,7 +31,7 @@ from predictors.service.loading import preload
 
 __all__ = ['create_app']
 
-BODIES = (S.RecordsIn, S.LabelsIn)     # JSON bodies the routes read themselves (they also take CSV and files)
+BODIES = (S.RecordsIn, S.LabelsIn, O.InferenceRequest)   # JSON bodies the routes read themselves (CSV, files, binary too)
 
 
 def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None,

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from predictors.api import oip_schemas as O
 from predictors.api.binary import HEADER, BinaryError, encode, read_request
 from predictors.api.bodies import read_body
 from predictors.api.deps import Limits, get_limits, get_models
@@ -38,6 +39,15 @@ __all__ = ['oip', 'InferError']
 
 oip = APIRouter(prefix='/v2', tags=['Open Inference Protocol'])
 _NUMBER = {'INT64': int, 'FP64': float, 'FP32': float, 'INT32': int}
+
+
+def _doc(model, *codes, body=None) -> dict:
+    "Route options: `model` documents the answer; `codes` the errors; `body` the JSON request (read by the route itself)."
+    out = dict(responses={200: {'model': model}, **{c: {'model': O.OipError} for c in codes}})
+    if body is not None:
+        out['openapi_extra'] = {'requestBody': {'required': True, 'content': {'application/json': {
+            'schema': {'$ref': f'#/components/schemas/{body.__name__}'}}}}}
+    return out
 
 
 class InferError(Exception):
@@ -54,19 +64,19 @@ def _error(e: Exception) -> JSONResponse:
     return JSONResponse({'error': str(e)}, 400)
 
 
-@oip.get('/health/live', summary='OIP: the server is live')
+@oip.get('/health/live', summary='OIP: the server is live', **_doc(O.Live))
 def live():
     return {'live': True}
 
 
-@oip.get('/health/ready', summary='OIP: every active model loads and answers')
+@oip.get('/health/ready', summary='OIP: every active model loads and answers', **_doc(O.Ready, 503))
 def ready(request: Request):
     from predictors.api.routes import readyz
     answer = readyz(request.app.state.store)
     return JSONResponse({'ready': answer.status_code == 200}, answer.status_code)
 
 
-@oip.get('', summary='OIP: server metadata')
+@oip.get('', summary='OIP: server metadata', **_doc(O.ServerMetadata))
 def server_metadata():
     return {'name': 'fastai-apps', 'version': '1', 'extensions': ['binary_tensor_data']}
 
@@ -84,8 +94,8 @@ def _metadata(models, name, version):
             **kind(card['task']).tensors(card)}
 
 
-@oip.get('/models/{name}', summary="OIP: a model's metadata (its active version)")
-@oip.get('/models/{name}/versions/{version}', summary="OIP: a model version's metadata")
+@oip.get('/models/{name}', summary="OIP: a model's metadata (its active version)", **_doc(O.ModelMetadata, 400, 404))
+@oip.get('/models/{name}/versions/{version}', summary="OIP: a model version's metadata", **_doc(O.ModelMetadata, 400, 404))
 async def model_metadata(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
     try: return await run_in_threadpool(_metadata, models, name, version)
     except (InferError, ModelError) as e: return _error(e)
@@ -97,15 +107,18 @@ def _ready(models, name, version):
     return {'name': name, 'ready': True}
 
 
-@oip.get('/models/{name}/ready', summary='OIP: the model loads and answers')
-@oip.get('/models/{name}/versions/{version}/ready', summary='OIP: the model version loads and answers')
+@oip.get('/models/{name}/ready', summary='OIP: the model loads and answers', **_doc(O.ModelReady, 400, 404))
+@oip.get('/models/{name}/versions/{version}/ready', summary='OIP: the model version loads and answers',
+         **_doc(O.ModelReady, 400, 404))
 async def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
     try: return await run_in_threadpool(_ready, models, name, version)
     except (InferError, ModelError) as e: return _error(e)
 
 
-@oip.post('/models/{name}/infer', summary='OIP: infer (named input tensors -> output tensors)')
-@oip.post('/models/{name}/versions/{version}/infer', summary='OIP: infer with a model version')
+@oip.post('/models/{name}/infer', summary='OIP: infer (named input tensors -> output tensors)',
+          **_doc(O.InferenceResponse, 400, 404, body=O.InferenceRequest))
+@oip.post('/models/{name}/versions/{version}/infer', summary='OIP: infer with a model version',
+          **_doc(O.InferenceResponse, 400, 404, body=O.InferenceRequest))
 async def infer(name: str, request: Request, version: str | None = None, models: LocalModels = Depends(get_models),
                 limits: Limits = Depends(get_limits)):
     return await _infer(name, version, request, models, limits)
