@@ -211,3 +211,26 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_its_schema(api):
                         '-n', '30', '--phases', 'coverage,fuzzing', '--seed', '29'], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:]
     assert ' passed' in r.stdout and ' failed' not in r.stdout.split('SUMMARY')[-1]
+
+
+def test_the_open_inference_openapi_client_reads_and_infers(api):
+    "The protocol's own generated client (open-inference-openapi): metadata, readiness, infer, and a 400 it raises."
+    from open_inference.openapi.client import ApiError, BadRequestError, InferenceRequest, OpenInferenceClient
+    c = OpenInferenceClient(base_url=api.url)
+    c.check_server_liveness(); c.check_server_readiness(); c.check_model_readiness('sms_spam')
+    assert c.read_server_metadata().name == 'fastai-apps'
+    meta = c.read_model_metadata('adult_income')
+    assert [t.name for t in meta.inputs] == [i['name'] for i in api.store.card('adult_income')['schema']['inputs']]
+    card = api.store.card('adult_income')
+    row = {i['name']: i['default'] for i in card['schema']['inputs']}
+    inputs = [{'name': t.name, 'shape': [1], 'datatype': t.datatype, 'data': [row[t.name]]} for t in meta.inputs]
+    res = c.model_infer('adult_income', request=InferenceRequest(inputs=inputs))
+    out = {o.name: o for o in res.outputs}
+    v1 = api.http.post('/v1/models/adult_income/predict', json={'records': [row]}).json()['results'][0]
+    assert out['predicted'].data.__root__ == [v1['prediction']]
+    assert abs(out['probabilities'].data.__root__[card['classes'].index(v1['prediction'])] - v1['probabilities'][v1['prediction']]) <= 1e-6
+    with pytest.raises(BadRequestError):
+        c.model_infer('adult_income', request=InferenceRequest(inputs=inputs[:-1]))
+    with pytest.raises(ApiError) as e:                  # an unknown model: 404, as KServe says it (the spec: 'typically 400')
+        c.read_model_metadata('no_such_model')
+    assert e.value.status_code == 404 and 'no_such_model' in e.value.body['error']
