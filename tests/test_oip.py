@@ -68,8 +68,8 @@ def test_server_and_model_metadata_through_tritonclient(api, triton):
     assert [t['name'] for t in triton.get_model_metadata('fruits')['inputs']] == ['image']
 
 
-def test_tabular_infer_equals_v1_and_is_logged(api, triton, adult_df):
-    "All 14 adult columns as tensors: the same classes and probabilities as /v1 (≤ 1e-5), each answer logged."
+def test_tabular_infer_equals_v1_and_learn_predict_and_is_logged(api, triton, adult_df, adult_learner):
+    "All 14 adult columns as tensors: the classes and probabilities of /v1 and of learn.predict (≤ 1e-5), each logged."
     import tritonclient.http as tc
     card = api.store.card('adult_income')
     rows = adult_df.sample(20, random_state=7).drop(columns=['salary']).reset_index(drop=True)
@@ -78,8 +78,10 @@ def test_tabular_infer_equals_v1_and_is_logged(api, triton, adult_df):
     probs, predicted = res.as_numpy('probabilities'), res.as_numpy('predicted')
     assert probs.shape == (20, 2) and json.loads(res.get_output('probabilities')['parameters']['classes']) == card['classes']
     v1 = api.http.post('/v1/models/adult_income/predict', json={'records': json.loads(rows.to_json(orient='records'))}).json()
+    vocab = [str(c) for c in adult_learner.dls.vocab]
     for i, r in enumerate(v1['results']):
         assert np.abs(probs[i] - [r['probabilities'][c] for c in card['classes']]).max() <= 1e-5
+        assert np.abs(probs[i] - adult_learner.predict(rows.iloc[i])[2].numpy()[[vocab.index(c) for c in card['classes']]]).max() <= 1e-5
         assert (predicted[i].decode() if isinstance(predicted[i], bytes) else predicted[i]) == r['prediction']
     ids = res.as_numpy('id')
     assert (ids >= 0).all() and not any(res.as_numpy('error'))
@@ -161,6 +163,9 @@ def test_unknown_models_and_versions_are_404(api):
     assert r.status_code == 404 and 'nope' in r.json()['error']
     assert api.http.get('/v2/models/adult_income/versions/v9').status_code == 404
     assert api.http.post('/v2/models/adult_income/infer', content=b'{').json()['error'].startswith('the body is not valid JSON')
+    many = [dict(name='text', shape=[10_001], datatype='BYTES', data=['hi'] * 10_001)]
+    r = api.http.post('/v2/models/sms_spam/infer', json={'inputs': many})
+    assert r.status_code == 400 and r.json()['error'] == '10001 rows in one request; at most 10000.'
     short = api.http.post('/v2/models/sms_spam/infer', headers={'Inference-Header-Content-Length': '500'}, content=b'{}')
     assert short.status_code == 400 and 'the body holds 2 bytes' in short.json()['error']
 

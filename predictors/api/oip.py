@@ -142,8 +142,8 @@ async def _infer(name, version, request, models, limits):
         card = await run_in_threadpool(_card, models, name, version)
         spec = kind(card['task']).tensors(card)
         columns, n = _columns(req['inputs'], spec['inputs'])
-        if n > (limits.records if spec['inputs'][0]['name'] != 'image' else limits.images.max_files):
-            raise InferError(f'{n} rows in one request; at most {limits.records}.')
+        most = limits.images.max_files if 'image' in columns else limits.records
+        if n > most: raise InferError(f'{n} {"images" if "image" in columns else "rows"} in one request; at most {most}.')
         wanted, binary = _wanted(req.get('outputs'), spec['outputs'], req.get('parameters'))
         if 'image' in columns:
             files = [(f'image {i + 1}', v if isinstance(v, bytes) else _decoded(v)) for i, v in enumerate(columns['image'])]
