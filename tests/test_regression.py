@@ -60,6 +60,16 @@ def test_served_numbers_equal_learn_predict(bike_pred, held_out):
     assert np.allclose(ours, theirs, rtol=1e-5, atol=1e-4)
 
 
+def test_categories_that_are_numbers_may_come_as_text(bike_pred, held_out):
+    "An hour or a month sent as text ('7' for 7: JSON from a form, a protocol's BYTES tensor) is that category."
+    rows = held_out.head(20).to_dict('records')
+    cats = set(bike_pred.prep.cat_names)
+    as_text = [{k: str(v) if k in cats else v for k, v in r.items()} for r in rows]
+    want, got = bike_pred.predict_records(rows), bike_pred.predict_records(as_text)
+    assert [p.prediction for p in got] == [p.prediction for p in want]
+    assert not any('not seen in training' in w for p in got for w in p.warnings)
+
+
 def test_the_range_holds_the_share_it_says(bike_pred, held_out, demo_store):
     "About 80 % of the held-out hours' real counts fall in their answer's range (the range is not decoration)."
     res = bike_pred.predict_frame(held_out)

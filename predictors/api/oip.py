@@ -149,7 +149,6 @@ async def _infer(name, version, request, models, limits):
             files = [(f'image {i + 1}', v if isinstance(v, bytes) else _decoded(v)) for i, v in enumerate(columns['image'])]
             results = await run_in_threadpool(models.classify, name, files, card['version'])
         else:
-            _as_categories(columns, card)
             records = [{c: v[i] for c, v in columns.items()} for i in range(n)]
             results = await run_in_threadpool(models.predict, name, records, card['version'])
     except (InferError, ApiError, ModelError) as e:
@@ -190,15 +189,6 @@ def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
     if missing: raise InferError(f'missing input{"s" if len(missing) > 1 else ""} {", ".join(map(repr, missing))}.')
     if not n: raise InferError('the inputs hold no rows.')
     return columns, n
-
-
-def _as_categories(columns: dict, card: dict) -> None:
-    "A category sent as text (BYTES) that names one of a field's values that are numbers (an hour, a month) is that value."
-    for c in card['schema']['inputs']:
-        values = c.get('values') or []
-        if c['name'] in columns and c['kind'] == 'categorical' and any(not isinstance(x, str) for x in values):
-            known = {str(x): x for x in values}
-            columns[c['name']] = [known.get(v, v) for v in columns[c['name']]]
 
 
 def _flat(data, name) -> list:

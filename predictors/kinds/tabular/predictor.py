@@ -71,8 +71,10 @@ class TabularPreprocessor:
         self._add_na_col = bool(getattr(self._fill, 'add_col', False))
         self._o2i = {c: {v: i for i, v in enumerate(self._cat_proc.classes[c])}
                      for c in self.cat_names} if self._cat_proc is not None else {}
-        # the same values written without their surrounding spaces (" Private" typed as "Private")
-        self._o2i_loose = {c: {k.strip(): i for k, i in o2i.items() if isinstance(k, str) and k != '#na#'}
+        # the same values written as text without their surrounding spaces (" Private" typed as "Private"), and
+        # categories that are numbers written as text (an hour 7 sent as "7": a form, JSON, a protocol's BYTES tensor)
+        self._o2i_loose = {c: {**{str(k): i for k, i in o2i.items() if not isinstance(k, str) and k == k},
+                               **{k.strip(): i for k, i in o2i.items() if isinstance(k, str) and k != '#na#'}}
                            for c, o2i in self._o2i.items()}
         self._means = np.array([float(self._norm.means[c]) for c in self.cont_names]) if self._norm else None
         self._stds = np.array([float(self._norm.stds[c]) for c in self.cont_names]) if self._norm else None
