@@ -26,6 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from predictors.api import oip_schemas as O
+from predictors.api.schemas import route_doc
 from predictors.api.binary import HEADER, BinaryError, encode, read_request
 from predictors.api.bodies import read_body
 from predictors.api.deps import Limits, get_limits, get_models
@@ -43,11 +44,7 @@ _NUMBER = {'INT64': int, 'FP64': float, 'FP32': float, 'INT32': int}
 
 def _doc(model, *codes, body=None) -> dict:
     "Route options: `model` documents the answer; `codes` the errors; `body` the JSON request (read by the route itself)."
-    out = dict(responses={200: {'model': model}, **{c: {'model': O.OipError} for c in codes}})
-    if body is not None:
-        out['openapi_extra'] = {'requestBody': {'required': True, 'content': {'application/json': {
-            'schema': {'$ref': f'#/components/schemas/{body.__name__}'}}}}}
-    return out
+    return route_doc(model, {c: {'model': O.OipError} for c in codes}, body, required=True)
 
 
 class InferError(Exception):

@@ -41,13 +41,9 @@ UNUSED_SHOWN = 100    # names of unused columns sent in X-Unused-Columns (X-Unus
 _ERRORS = {code: {'model': S.ErrorOut} for code in (400, 404, 411, 413, 415, 422, 500)}
 
 
-def _doc(model, *, body=None, **extra) -> dict:
+def _doc(model, *, body=None) -> dict:
     "Route options: `model` documents the JSON answer, `body` the JSON request (read by the route itself)."
-    out = dict(responses={200: {'model': model}, **_ERRORS}, **extra)
-    if body is not None:
-        out['openapi_extra'] = {'requestBody': {'content': {'application/json': {
-            'schema': {'$ref': f'#/components/schemas/{body.__name__}'}}}}}
-    return out
+    return S.route_doc(model, _ERRORS, body)
 
 
 router = APIRouter(prefix='/v1')

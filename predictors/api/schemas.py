@@ -12,9 +12,19 @@ from pydantic import BaseModel, Field
 
 __all__ = ['LimitsOut', 'ModelRow', 'ModelsOut', 'ReadyOut', 'RecordsIn', 'Label', 'LabelsIn', 'PredictionOut',
            'ImageResultOut', 'ExplanationOut', 'RecordsOut', 'ImagesOut', 'ExplanationsOut', 'PredictOut', 'ExplainOut', 'FeedbackResult', 'FeedbackOut', 'Check',
-           'ReadyzOut', 'ErrorOut', 'Value', 'LiveOut', 'DriftOut']
+           'ReadyzOut', 'ErrorOut', 'Value', 'LiveOut', 'DriftOut', 'route_doc']
 
 Value = Union[str, int, float, bool, None]
+
+
+def route_doc(model, errors: dict, body=None, required: bool = False) -> dict:
+    """Route options for the OpenAPI description: `model` documents the JSON answer, `errors` the other answers
+    ({status: {'model': …}}), `body` the JSON request that the route reads itself (it also takes other bodies)."""
+    out = dict(responses={200: {'model': model}, **errors})
+    if body is not None:
+        out['openapi_extra'] = {'requestBody': {**({'required': True} if required else {}), 'content': {
+            'application/json': {'schema': {'$ref': f'#/components/schemas/{body.__name__}'}}}}}
+    return out
 
 
 class ErrorOut(BaseModel):
