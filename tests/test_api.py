@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import ADULT_CSV, run_cli, image_files
-from voila_server import ApiServer
+from voila_server import demo_model_server
 
 LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_MAX_UPLOAD_BYTES=3 * 2**20,
               FASTAI_APPS_MAX_IMAGE_BYTES=2**20)
@@ -20,15 +20,8 @@ LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_
 @pytest.fixture(scope='module')
 def api(tmp_path_factory):
     "The model server on a copy of the demo store, a fresh log and small limits."
-    from predictors import ModelStore
-    d = tmp_path_factory.mktemp('api')
-    shutil.copytree(ModelStore().root, d / 'models')
-    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', **LIMITS)
-    with ApiServer(env=env, log=d / 'api.log') as srv:
-        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
-        srv.http = httpx.Client(base_url=srv.url, timeout=300)
+    with demo_model_server(tmp_path_factory.mktemp('api'), LIMITS, timeout=300) as srv:
         yield srv
-        srv.http.close()
 
 
 def _images(n):

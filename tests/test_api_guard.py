@@ -2,13 +2,12 @@
 another site, never through a host name it does not know; JSON only as JSON; labels only from the session that
 received the answer. Each test replays the attack the issue reports."""
 import json
-import shutil
 
 import httpx
 import pytest
 
 from helpers import ROOT, run_async, run_cli
-from voila_server import ApiServer
+from voila_server import demo_model_server
 
 TOKEN = 'test-token-0123456789abcdef'
 KERNEL_TOKEN = 'test-kernel-token-0123456789'      # the doors' own (make serve makes one per run)
@@ -16,17 +15,11 @@ KERNEL_TOKEN = 'test-kernel-token-0123456789'      # the doors' own (make serve 
 
 @pytest.fixture(scope='module')
 def guarded(tmp_path_factory):
-    from predictors import ModelStore
-    d = tmp_path_factory.mktemp('guarded')
-    shutil.copytree(ModelStore().root, d / 'models')
-    env = dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_API_TOKEN=TOKEN,
-               FASTAI_APPS_KERNEL_TOKEN=KERNEL_TOKEN)
-    with ApiServer(env=env, log=d / 'api.log') as srv:
-        srv.log_db = d / 'log.db'
-        srv.bare = httpx.Client(base_url=srv.url, timeout=60)
-        srv.auth = httpx.Client(base_url=srv.url, timeout=60, headers={'Authorization': f'Bearer {TOKEN}'})
+    env = dict(FASTAI_APPS_API_TOKEN=TOKEN, FASTAI_APPS_KERNEL_TOKEN=KERNEL_TOKEN)
+    with demo_model_server(tmp_path_factory.mktemp('guarded'), env, timeout=60) as srv, \
+            httpx.Client(base_url=srv.url, timeout=60, headers={'Authorization': f'Bearer {TOKEN}'}) as srv.auth:
+        srv.bare = srv.http
         yield srv
-        srv.bare.close(); srv.auth.close()
 
 
 def test_without_its_token_the_model_server_gives_nothing_but_liveness(guarded):

@@ -2,23 +2,18 @@
 process) and `RemoteModels` (the model server over HTTP) must behave the same for everything a view calls,
 and the server's JSON must fit the pydantic models its `/docs` publish."""
 import io
-import shutil
 
 import httpx
 import pytest
 
 from helpers import ADULT_CSV, TEST_IMAGES, image_files
-from voila_server import ApiServer
+from voila_server import demo_model_server
 
 
 @pytest.fixture(scope='module')
 def served(tmp_path_factory):
     "A copy of the demo store and one log, used by both implementations."
-    from predictors import ModelStore
-    d = tmp_path_factory.mktemp('contract')
-    shutil.copytree(ModelStore().root, d / 'models')
-    with ApiServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db'), log=d / 'api.log') as srv:
-        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
+    with demo_model_server(tmp_path_factory.mktemp('contract')) as srv:
         yield srv
 
 

@@ -5,26 +5,19 @@ import base64
 import json
 import shutil
 
-import httpx
 import numpy as np
 import pytest
 
 from helpers import image_files
-from voila_server import ApiServer
+from voila_server import demo_model_server
 
 
 @pytest.fixture(scope='module')
 def api(tmp_path_factory):
     "The model server on a copy of the demo store and a fresh log."
-    from predictors import ModelStore
-    d = tmp_path_factory.mktemp('oip')
-    shutil.copytree(ModelStore().root, d / 'models')
-    with ApiServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db'), log=d / 'api.log') as srv:
+    with demo_model_server(tmp_path_factory.mktemp('oip'), timeout=300) as srv:
         srv.wait_ready()
-        srv.store, srv.log_db = ModelStore(d / 'models'), d / 'log.db'
-        srv.http = httpx.Client(base_url=srv.url, timeout=300)
         yield srv
-        srv.http.close()
 
 
 @pytest.fixture(scope='module')

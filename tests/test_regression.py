@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import ROOT, run_cli
-from voila_server import ApiServer
+from voila_server import demo_model_server
 
 BIKES = ROOT / 'data' / 'bike_sharing' / 'hour.csv'
 INPUTS = ['season', 'yr', 'mnth', 'hr', 'holiday', 'weekday', 'workingday', 'weathersit', 'temp', 'atemp', 'hum',
@@ -114,13 +114,8 @@ def test_contributions_are_in_bikes_and_add_up(demo_store, bike_pred):
 
 @pytest.fixture(scope='module')
 def api(tmp_path_factory):
-    from predictors import ModelStore
-    d = tmp_path_factory.mktemp('regression-api')
-    shutil.copytree(ModelStore().root, d / 'models')
-    with ApiServer(env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'log.db'), log=d / 'api.log') as srv:
-        srv.log_db, srv.http = d / 'log.db', httpx.Client(base_url=srv.url, timeout=120)
+    with demo_model_server(tmp_path_factory.mktemp('regression-api')) as srv:
         yield srv
-        srv.http.close()
 
 
 def test_the_model_server_answers_numbers_with_ranges(api, bike_pred, held_out):

@@ -1,5 +1,6 @@
 """Start and stop a real Voila server (alone, with the model server as `python -m predictors serve`, or as
 `make serve`) or the model server alone, on free local ports, for the tests and the benchmarks."""
+import contextlib
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part']
+__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part', 'demo_model_server']
 
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
@@ -208,3 +209,18 @@ class ApiServer(_Server):
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError('the model server did not become ready')
+
+
+@contextlib.contextmanager
+def demo_model_server(folder: Path, env=None, timeout=120):
+    """`with demo_model_server(folder, env) as srv:` the model server on a copy of the demo store in `folder`, with a
+    fresh log there and `env` besides: `srv.store` (that copy), `srv.log_db`, `srv.http` (an httpx client of it)."""
+    import shutil
+
+    import httpx
+    from predictors import ModelStore
+    shutil.copytree(ModelStore().root, folder / 'models')
+    env = dict(FASTAI_APPS_MODELS=folder / 'models', FASTAI_APPS_LOG=folder / 'log.db', **(env or {}))
+    with ApiServer(env=env, log=folder / 'api.log') as srv, httpx.Client(base_url=srv.url, timeout=timeout) as http:
+        srv.store, srv.log_db, srv.http = ModelStore(folder / 'models'), folder / 'log.db', http
+        yield srv
