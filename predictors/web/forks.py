@@ -153,6 +153,12 @@ class ForkProvisioner(LocalProvisioner):
 
 # --- the fork server's own process ---
 
+def _after_kernel() -> None:
+    "What the preloaded modules would have done at import had a kernel been running (`AFTER_KERNEL`)."
+    for module, hook in AFTER_KERNEL:
+        if module in sys.modules: getattr(sys.modules[module], hook)()
+
+
 def _become_kernel(request: dict) -> None:
     "In the forked child: become the kernel `request` describes (never returns)."
     status = 1
@@ -167,17 +173,8 @@ def _become_kernel(request: dict) -> None:
         os.environ.clear(); os.environ.update(request['env'])
         sys.path[0] = request['cwd']                                  # what `python -m` puts first
         sys.argv = [KERNEL_MODULE, *argv[3:]]
-        import logging
-
-        from ipykernel.kernelapp import IPKernelApp
-
-        from predictors.web.kernel import replies_after_close
-        logging.getLogger('IPKernelApp').addFilter(replies_after_close)
-        app = IPKernelApp.instance(parent_handle=os.getppid())        # it ends when the fork server does
-        app.initialize(argv[3:])
-        for module, hook in AFTER_KERNEL:
-            if module in sys.modules: getattr(sys.modules[module], hook)()
-        app.start()
+        from predictors.web.kernel import run
+        run(argv[3:], _after_kernel, parent_handle=os.getppid())     # it ends when the fork server does
         status = 0
     except SystemExit as e:
         status = e.code if isinstance(e.code, int) else 0

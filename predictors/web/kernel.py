@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ['replies_after_close']
+__all__ = ['replies_after_close', 'run']
 
 
 def replies_after_close(record: logging.LogRecord) -> bool:
@@ -14,7 +14,16 @@ def replies_after_close(record: logging.LogRecord) -> bool:
     return not (isinstance(e, zmq.ZMQError) and e.errno == zmq.ENOTSOCK)
 
 
-if __name__ == '__main__':
-    from ipykernel import kernelapp
+def run(argv=None, after_init=lambda: None, **traits) -> None:
+    """Run ipykernel's kernel app on `argv` (default: this command line), quiet about `replies_after_close`;
+    `after_init()` once it is initialized, before it starts (the fork server's hooks, `predictors.web.forks`)."""
+    from ipykernel.kernelapp import IPKernelApp
     logging.getLogger('IPKernelApp').addFilter(replies_after_close)
-    kernelapp.launch_new_instance()
+    app = IPKernelApp.instance(**traits)
+    app.initialize(argv)
+    after_init()
+    app.start()
+
+
+if __name__ == '__main__':
+    run()
