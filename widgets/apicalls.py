@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from predictors.core.helpers import input_fields
 from predictors.core.settings import Settings
 
 from .common import esc
@@ -18,9 +19,8 @@ __all__ = ['api_calls_html']
 
 def _example(card: dict) -> dict:
     "A record of the card's defaults: its real field names, typical values."
-    schema = card.get('schema') or {}
     return {c['name']: c.get('default') if c['kind'] != 'text' else c.get('default') or 'Call me when you get home'
-            for c in schema.get('inputs', []) if c['name'] != schema.get('target')}
+            for c in input_fields(card)}
 
 
 def _calls(card: dict, url: str) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from predictors.core.helpers import input_fields
 from predictors.core.results import OUTSIDE, sentence
 
 from .batch import DOWNLOAD_LIMIT, CsvScoring
@@ -24,7 +25,7 @@ def template_link(card: dict) -> str:
     import base64
     import csv
     import io
-    cols = [c for c in card['schema']['inputs'] if c['name'] != card['schema'].get('target')]
+    cols = input_fields(card)
     text = io.StringIO()
     w = csv.writer(text)
     w.writerow([c['name'] for c in cols])

@@ -13,7 +13,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ['esc', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
+__all__ = ['esc', 'input_fields', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
            'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES', 'plain_number',
            'expand_inputs']
 
@@ -136,6 +136,12 @@ def number_reference(v, bins: int = 10, sample: int = 500, seed: int = 0) -> dic
     pick = np.random.default_rng(seed).choice(v, min(sample, len(v)), replace=False)
     return dict(edges=[float(e) for e in edges], props=[round(float(x), 6) for x in props],
                 sample=[float(x) for x in pick])
+
+
+def input_fields(card: dict) -> list[dict]:
+    "The fields a model of `card` reads: its schema's inputs, the target left out."
+    schema = card.get('schema') or {}
+    return [c for c in schema.get('inputs', []) if c['name'] != schema.get('target')]
 
 
 def expand_inputs(inputs: list, kind: str) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from predictors.core.helpers import input_fields
+
 __all__ = ['ModelKind', 'PerformanceSettings']
 
 
@@ -71,7 +73,7 @@ class ModelKind:
         if self.takes == 'images': inputs = [dict(name='image', datatype='BYTES', shape=[-1])]
         else: inputs = [dict(name=c['name'], datatype='BYTES' if c['kind'] != 'continuous' else
                              'INT64' if c.get('integer') else 'FP64', shape=[-1])
-                        for c in card['schema']['inputs'] if c['name'] != card['schema'].get('target')]
+                        for c in input_fields(card)]
         classes = list(card.get('classes') or [])
         outputs = [dict(name='predicted', datatype='BYTES', shape=[-1])]
         if classes: outputs.append(dict(name='probabilities', datatype='FP32', shape=[-1, len(classes)]))
