@@ -232,3 +232,14 @@ def test_the_csv_section_offers_a_template_that_scores_as_it_is(demo_store):
     assert models.score_csv('adult_income', data, out) == []
     scored = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     assert len(scored) == 1 and scored[0]['prediction'] in ('<50k', '>=50k') and scored[0]['problem'] == ''
+
+
+def test_use_via_api_shows_the_model_of_the_page_and_nothing_for_one_that_cannot_be_used(demo_store):
+    from predictors.service.local import LocalModels
+    from widgets import ImageApp, TabularApp, TextApp
+    models = LocalModels(demo_store, None)
+    for app, name in ((TabularApp(models), 'adult_income'), (TextApp(models), 'sms_spam'), (ImageApp(models), 'fruits')):
+        app.select(name, 'v1')
+        assert f'/v1/models/{name}/predict' in app.api.value
+        app.select(name, 'v9')                              # no such version: the page says it cannot be used
+        assert app.api.value == '', type(app).__name__

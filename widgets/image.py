@@ -176,6 +176,7 @@ class ImageApp:
 
     def select(self, name: str, version: str):
         self.clear()
+        self.api.value = ''                    # until this model's card is read
         try:
             card, lim = self.models.card(name, version), self.models.limits()
             if card.get('task') not in ('image', 'multilabel'): raise ValueError(f'it is a {card.get("task")} model')

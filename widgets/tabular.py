@@ -75,6 +75,7 @@ class TabularApp:
         self.result.value = self.batch.value = self.why.value = ''
         self._answer = self._why = None
         self.offer_why(None)
+        self.api.value = ''                    # until this model's card is read
         self.feedback.children = []
         try:
             card = self.models.card(name, version)

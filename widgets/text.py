@@ -91,6 +91,7 @@ class TextApp:
 
     def select(self, name: str, version: str):
         self.result.value = self.why.value = self.scoring.batch.value = ''
+        self.api.value = ''                    # until this model's card is read
         self.feedback.children = []
         try:
             card = self.models.card(name, version)
