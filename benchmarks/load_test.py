@@ -18,14 +18,13 @@ import asyncio
 import random
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
-from voila_server import VoilaServer, by_part  # noqa: E402
+from voila_server import PeakWatch, VoilaServer, by_part  # noqa: E402
 from widget_client import open_app  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
@@ -89,15 +88,6 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
         base, k0 = srv.usage()
         pss = lambda p: p.memory_full_info().pss / 2 ** 20        # noqa: E731
         parts0 = by_part(srv.processes(), pss)
-        peak = [base, k0]
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                m, k = srv.usage()
-                if m > peak[0]: peak[:] = [m, k]
-                time.sleep(1)
-        threading.Thread(target=watch, daemon=True).start()
         out = {k: [] for k in ('open', 'open_failed', 'latency', 'answered', 'failed')}
 
         async def run_all():
@@ -106,9 +96,9 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
             await asyncio.gather(*(session(srv.url, k, predictions, out, k * ramp / sessions)
                                    for k in range(sessions)))
         t = time.perf_counter()
-        asyncio.run(run_all())
-        wall = time.perf_counter() - t
-        stop.set()
+        with PeakWatch(srv.usage, (base, k0)) as watch:
+            asyncio.run(run_all())
+        wall, peak = time.perf_counter() - t, watch.peak
         print(f'{sessions} sessions x {predictions} predictions in {wall:.0f} s'
               + (f' (arrivals spread over {ramp:.0f} s)' if ramp else ' (all arriving at once)'))
         n = sessions * predictions

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 import load_test  # noqa: E402
-from voila_server import free_port, memory_mb  # noqa: E402
+from voila_server import PeakWatch, free_port, memory_mb  # noqa: E402
 
 PEER = ROOT / 'benchmarks' / 'peer'
 VENV = ROOT / '.venv-gradio'
@@ -66,17 +65,11 @@ def run_gradio(python, sessions, predictions, ramp, after_s) -> dict:
         tree = lambda: [server_p, *server_p.children(recursive=True)]    # noqa: E731
         server_p = psutil.Process(server.pid)
         base = memory_mb(tree())
-        peak, stop = [base], threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                peak[0] = max(peak[0], memory_mb(tree())); time.sleep(1)
-        threading.Thread(target=watch, daemon=True).start()
         t = time.perf_counter()
-        r = subprocess.run([str(python), str(PEER / 'gradio_driver.py'), url, str(sessions), str(predictions), str(ramp)],
-                           env=env, capture_output=True, text=True, check=True)
-        wall = time.perf_counter() - t
-        stop.set()
+        with PeakWatch(lambda: (memory_mb(tree()),), (base,)) as watch:
+            r = subprocess.run([str(python), str(PEER / 'gradio_driver.py'), url, str(sessions), str(predictions), str(ramp)],
+                               env=env, capture_output=True, text=True, check=True)
+        wall, peak = time.perf_counter() - t, watch.peak
         out = json.loads(r.stdout.strip().splitlines()[-1])
         time.sleep(after_s)
         after = memory_mb(tree())

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part', 'demo_model_server']
+__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part', 'demo_model_server', 'PeakWatch']
 
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
@@ -172,6 +172,28 @@ def by_part(processes, measure) -> dict:
     for p in processes:
         out[part_of(p)] = out.get(part_of(p), 0) + _safe(measure, p, 0)
     return out
+
+
+class PeakWatch:
+    """`with PeakWatch(measure, first) as w:` samples `measure()` (a tuple: its first item is compared) every second
+    while the block runs; `w.peak` is the largest sample, `first` (a sample taken already) included."""
+
+    def __init__(self, measure, first):
+        import threading
+        self.measure, self.peak, self._stop = measure, first, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        while not self._stop.is_set():
+            m = self.measure()
+            if m[0] > self.peak[0]: self.peak = m
+            self._stop.wait(1)
+
+    def __enter__(self):
+        self._thread.start(); return self
+
+    def __exit__(self, *exc):
+        self._stop.set(); self._thread.join()
 
 
 def _safe(f, p, default):
