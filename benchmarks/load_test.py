@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
-from voila_server import PeakWatch, VoilaServer, by_part  # noqa: E402
+from voila_server import PeakWatch, VoilaServer, by_part, memory_mb  # noqa: E402
 from widget_client import open_app  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
@@ -86,7 +86,7 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
         srv.wait_for_pools(5)
         time.sleep(5)
         base, k0 = srv.usage()
-        pss = lambda p: p.memory_full_info().pss / 2 ** 20        # noqa: E731
+        pss = lambda p: memory_mb([p])                              # noqa: E731
         parts0 = by_part(srv.processes(), pss)
         out = {k: [] for k in ('open', 'open_failed', 'latency', 'answered', 'failed')}
 

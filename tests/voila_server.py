@@ -170,7 +170,8 @@ def by_part(processes, measure) -> dict:
     "{part: the sum of `measure(process)` over its processes} (`part_of`)."
     out = {}
     for p in processes:
-        out[part_of(p)] = out.get(part_of(p), 0) + _safe(measure, p, 0)
+        part = part_of(p)
+        out[part] = out.get(part, 0) + _safe(measure, p, 0)
     return out
 
 
