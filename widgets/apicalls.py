@@ -24,27 +24,28 @@ def _example(card: dict) -> dict:
 
 
 def _calls(card: dict, url: str) -> list[tuple[str, str]]:
-    name, auth = card['name'], '"Authorization: Bearer $FASTAI_APPS_API_TOKEN"'
+    name, auth, host = card['name'], '"Authorization: Bearer $FASTAI_APPS_API_TOKEN"', url.split('://')[-1]
+    py_auth = "{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}"      # (Python code, shown)
     if card.get('task') in ('image', 'multilabel'):
         return [('curl', f"curl -s {url}/v1/models/{name}/predict -H {auth} -F files=@photo.jpg -F files=@other.png"),
                 ('Python (httpx)', f"import httpx, os\nr = httpx.post('{url}/v1/models/{name}/predict',\n"
-                                   f"               headers={{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}},\n"
+                                   f"               headers={py_auth},\n"
                                    f"               files=[('files', open('photo.jpg', 'rb'))])\nprint(r.json()['results'])"),
                 ('tritonclient (Open Inference Protocol)', f"import numpy as np, os, tritonclient.http as tc\n"
-                 f"c = tc.InferenceServerClient('{url.split('://')[-1]}')\nimage = tc.InferInput('image', [1], 'BYTES')\n"
+                 f"c = tc.InferenceServerClient('{host}')\nimage = tc.InferInput('image', [1], 'BYTES')\n"
                  f"image.set_data_from_numpy(np.array([open('photo.jpg', 'rb').read()], dtype=object))\n"
-                 f"res = c.infer('{name}', [image], headers={{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}})\n"
+                 f"res = c.infer('{name}', [image], headers={py_auth})\n"
                  f"print(res.as_numpy('predicted'))")]
     record = _example(card)
     body = json.dumps({'records': [record]}).replace("'", "'\\''")    # (inside the shell's single quotes)
     return [('curl', f"curl -s {url}/v1/models/{name}/predict -H {auth} \\\n  -H 'Content-Type: application/json' -d '{body}'"),
             ('Python (httpx)', f"import httpx, os\nrecord = {record!r}\n"
                                f"r = httpx.post('{url}/v1/models/{name}/predict', json={{'records': [record]}},\n"
-                               f"               headers={{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}})\n"
+                               f"               headers={py_auth})\n"
                                f"print(r.json()['results'][0])"),
             ('tritonclient (Open Inference Protocol)', f"import numpy as np, os, tritonclient.http as tc\n"
-             f"record = {record!r}\nc = tc.InferenceServerClient('{url.split('://')[-1]}')\n"
-             f"h = {{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}}\n"
+             f"record = {record!r}\nc = tc.InferenceServerClient('{host}')\n"
+             f"h = {py_auth}\n"
              f"types = {{'BYTES': object, 'INT64': np.int64, 'FP64': np.float64}}\ninputs = []\n"
              f"for t in c.get_model_metadata('{name}', headers=h)['inputs']:\n"
              f"    x = tc.InferInput(t['name'], [1], t['datatype'])\n"
