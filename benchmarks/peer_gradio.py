@@ -3,7 +3,10 @@
 `gr.Interface`, `learn.predict`, the default queue), the same visitors arriving the same way (each opens the page
 and makes P predictions). Prints both and the ratios.
 
-    .venv/bin/python benchmarks/peer_gradio.py [--sessions 20] [--predictions 10] [--ramp 0] [--runs 1]
+    .venv/bin/python benchmarks/peer_gradio.py [--sessions 20] [--predictions 10] [--ramp 0] [--runs 1] [--floor]
+
+`--floor` adds Voilà's own floor: the same visitors opening together a preheated notebook of one button, served by
+`voila` with our voila.json (forked kernels), with the CPU a page took in the Voilà process and in its kernel.
 
 Gradio and its client live in their own environment, `.venv-gradio` (pins: benchmarks/peer/requirements-gradio.txt,
 the same torch and fastai as ours), made here on first use; never in `.venv`. Memory is the sum of the processes'
@@ -81,24 +84,60 @@ def run_gradio(python, sessions, predictions, ramp, after_s) -> dict:
     return dict(open=out['open'], latency=out['latency'], before=base, peak=peak[0], after=after, ok=not out['failed'])
 
 
+def run_floor(sessions) -> list:
+    """Voila's own floor: `sessions` visitors opening together a preheated notebook of one button
+    (time_to_interactive's floor page), served by voila with voila.json (our kernel manager, forks): page open times."""
+    import asyncio
+    from breakdown import cpu_by_part
+    from time_to_interactive import floor_notebook
+    from voila_server import VoilaServer
+    from widget_client import open_app
+    d = floor_notebook()
+    times, failed = [], []
+
+    async def visit():
+        t = time.perf_counter()
+        try:
+            c = await open_app(srv.url, 'floor.ipynb', timeout=600)
+            times.append(time.perf_counter() - t); c.close()
+        except Exception as e:  # noqa: BLE001 - counted and reported
+            failed.append(f'{type(e).__name__}: {e}'[:200])
+
+    async def visit_all():
+        from tornado.httpclient import AsyncHTTPClient
+        AsyncHTTPClient.configure(None, max_clients=sessions)
+        await asyncio.gather(*(visit() for _ in range(sessions)))
+    with VoilaServer([str(d), '--CappedKernelManager.max_kernels_per_address=0'], cwd=d,
+                     log=d / 'voila.log') as srv:
+        srv.wait_for_pools(1); time.sleep(5)
+        cpu0 = cpu_by_part(srv)
+        asyncio.run(visit_all())
+        used = {}
+        for (part, pid), c in cpu_by_part(srv).items(): used[part] = used.get(part, 0) + c - cpu0.get((part, pid), 0)
+    print(f'Voila floor (one button): pages {len(times)}/{sessions}' + (f' (failed: {failed[:3]})' if failed else '')
+          + '; CPU a page: ' + ', '.join(f'{k} {v / sessions * 1000:.0f} ms' for k, v in sorted(used.items(), key=lambda x: -x[1])))
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sessions', type=int, default=20); ap.add_argument('--predictions', type=int, default=10)
     ap.add_argument('--ramp', type=float, default=0, help='spread the arrivals over this many seconds (0: together)')
     ap.add_argument('--cull', type=int, default=30, help='our idle cull (s); Gradio is measured as long after')
     ap.add_argument('--runs', type=int, default=1)
+    ap.add_argument('--floor', action='store_true', help="also Voila's floor: the same visitors opening a page of one button")
     a = ap.parse_args()
     python = gradio_env()
     rows = []
     for i in range(a.runs):
         ours = load_test.run(a.sessions, a.predictions, a.cull, a.ramp)
         theirs = run_gradio(python, a.sessions, a.predictions, a.ramp, after_s=a.cull + 15)
-        rows.append((ours, theirs))
+        rows.append((ours, theirs, run_floor(a.sessions) if a.floor else None))
     p = load_test.pct
     print(f'\n{a.sessions} visitors' + (f' over {a.ramp:.0f} s' if a.ramp else ' at once') +
           f', {a.predictions} predictions each; the same learner (adult_income); this machine, this run')
     print(f'  {"":<32} {"ours":>10} {"Gradio":>10} {"ours/Gradio":>12}')
-    for k, (ours, theirs) in enumerate(rows, 1):
+    for k, (ours, theirs, floor) in enumerate(rows, 1):
         tag = f' (run {k})' if a.runs > 1 else ''
         for name, f in ((f'page open p50 (s){tag}', lambda d: p(d['open'], 50)), (f'page open p95 (s){tag}', lambda d: p(d['open'], 95)),
                         (f'prediction p50 (s){tag}', lambda d: p(d['latency'], 50)),
@@ -108,7 +147,10 @@ def main():
             x, y = f(ours), f(theirs)
             print(f'  {name:<32} {x:10.2f} {y:10.2f} {x / y:11.2f}x' if y else f'  {name:<32} {x:10.2f} {y:10.2f}')
         print(f'  {"memory after / before" + tag:<32} {ours["after"] / ours["before"]:10.2f} {theirs["after"] / theirs["before"]:10.2f}')
-    return 0 if all(o['ok'] and t['ok'] for o, t in rows) else 1
+        if floor:
+            y = p(theirs['open'], 95)
+            print(f'  {"Voila floor p95 (s)" + tag:<32} {p(floor, 95):10.2f} {y:10.2f} {p(floor, 95) / y:11.2f}x')
+    return 0 if all(o['ok'] and t['ok'] for o, t, _ in rows) else 1
 
 
 if __name__ == '__main__':

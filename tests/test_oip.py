@@ -84,6 +84,24 @@ def test_tabular_infer_equals_v1_and_learn_predict_and_is_logged(api, triton, ad
     assert len(mine) == 20 and set(mine['session']) == {'oip-test'}
 
 
+def test_a_seldon_pandas_request_answers_as_v1(api, adult_df):
+    """A DataFrame as Seldon MLServer's `pd` content type sends it (its docs' shape): columns as inputs, text columns
+    `BYTES` with `content_type: str`, whole numbers as INT32; the same answers as /v1."""
+    rows = adult_df.sample(3, random_state=3).drop(columns=['salary']).reset_index(drop=True)
+    inputs = []
+    for c in api.store.card('adult_income')['schema']['inputs']:
+        if c['kind'] == 'continuous':
+            inputs.append(dict(name=c['name'], datatype='INT32', shape=[3], data=[int(x) for x in rows[c['name']]]))
+        else:
+            inputs.append(dict(name=c['name'], datatype='BYTES', shape=[3], data=rows[c['name']].astype(str).tolist(),
+                               parameters={'content_type': 'str'}))
+    r = api.http.post('/v2/models/adult_income/infer', json={'parameters': {'content_type': 'pd'}, 'inputs': inputs})
+    assert r.status_code == 200, r.text
+    out = {t['name']: t['data'] for t in r.json()['outputs']}
+    v1 = api.http.post('/v1/models/adult_income/predict', json={'records': json.loads(rows.to_json(orient='records'))}).json()
+    assert out['predicted'] == [x['prediction'] for x in v1['results']] and out['error'] == ['', '', '']
+
+
 def test_tritonclient_defaults_binary_tensors_both_ways(api, triton, adult_df):
     "tritonclient as it comes (binary data on, no outputs named): the same answers as JSON; images as raw bytes."
     import tritonclient.http as tc
@@ -131,6 +149,28 @@ def test_images_a_corrupt_file_fails_alone(api):
     assert all(out['predicted'][i] and not out['error'][i] for i in range(8) if i != 3)
     v1 = api.http.post('/v1/models/fruits/predict', files=[('files', (f'{i}.jpg', b)) for i, b in enumerate(files)]).json()
     assert [r['prediction'] for r in v1['results']] == out['predicted'][:3] + out['predicted'][4:]
+
+
+def test_a_multi_label_answer_is_a_multi_hot_tensor_with_each_labels_probability(api, triton):
+    "Through tritonclient (binary both ways): `labels` BOOL [n, k] is every label at or above its threshold, as /v1 names them."
+    import tritonclient.http as tc
+    from helpers import TEST_IMAGES
+    mix = TEST_IMAGES / 'mix'
+    meta = triton.get_model_metadata('mixed_fruits')
+    card = api.store.card('mixed_fruits')
+    assert {o['name']: (o['datatype'], o['shape']) for o in meta['outputs']}['labels'] == ('BOOL', [-1, len(card['classes'])])
+    names = ['mix_lemon_orange.jpg', 'mix_apple_red_1_kiwi_pear.jpg', 'mix_none.jpg']
+    x = tc.InferInput('image', [3], 'BYTES')
+    x.set_data_from_numpy(np.array([(mix / n).read_bytes() for n in names], dtype=object))
+    res = triton.infer('mixed_fruits', [x])
+    hot, probs = res.as_numpy('labels'), res.as_numpy('probabilities')
+    out = next(o for o in res.get_response()['outputs'] if o['name'] == 'labels')
+    classes, thresholds = json.loads(out['parameters']['classes']), json.loads(out['parameters']['thresholds'])
+    assert hot.dtype == np.bool_ and hot.shape == probs.shape == (3, len(card['classes'])) and classes == card['classes']
+    assert ((probs >= np.array(thresholds)) == hot).all()
+    v1 = api.http.post('/v1/models/mixed_fruits/predict', files=[('files', (n, (mix / n).read_bytes())) for n in names]).json()
+    assert [sorted(r['labels']) for r in v1['results']] == [sorted(np.array(classes)[row]) for row in hot]
+    assert [sorted(r['labels']) for r in v1['results']] == [['Lemon', 'Orange'], ['Apple Red 1', 'Kiwi', 'Pear'], []]
 
 
 @pytest.mark.parametrize('change, status, reason', [
@@ -190,6 +230,34 @@ def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
     for code in blocks[1:]:
         r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.strip() and 'error' not in r.stdout, r.stdout + r.stderr
+
+
+def test_the_docs_examples_are_what_the_live_server_says_and_run_as_shown(api, tmp_path):
+    """docs/api-examples.md is `python -m predictors.core.calls` on the demo models' server (its metadata, calls and
+    answers; regenerate it as its first lines say), and each curl and tritonclient call in it answers when run as is."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from helpers import ROOT, TEST_IMAGES
+    from predictors.core.calls import examples_markdown
+    photo = TEST_IMAGES / 'mix' / 'mix_lemon_orange.jpg'
+    shown, host = 'http://127.0.0.1:8865', api.url.removeprefix('http://')
+    live = examples_markdown(api.url, photo=photo.read_bytes()).replace(api.url, shown).replace(host, '127.0.0.1:8865')
+    committed = (ROOT / 'docs' / 'api-examples.md').read_text()
+    assert live.strip() == committed.strip(), 'docs/api-examples.md is out of date: regenerate it (its first lines say how)'
+    names = [m['name'] for m in api.http.get('/v1/models').json()['models']]
+    assert all(f'## `{n}`' in committed for n in names) and '`labels` BOOL' in committed
+    shutil.copy(photo, tmp_path / 'photo.jpg')
+    env = dict(os.environ, FASTAI_APPS_API_TOKEN='any')          # (this test server asks for none)
+    calls = re.findall(r'```(bash|python)\n(.*?)```', committed.replace(shown, api.url).replace('127.0.0.1:8865', host), re.S)
+    assert len(calls) == 2 * len(names)
+    for lang, code in calls:
+        r = subprocess.run(['bash', '-c', code] if lang == 'bash' else [sys.executable, '-c', code], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and 'predicted' in r.stdout, code + r.stdout + r.stderr
+        if lang == 'bash': assert json.loads(r.stdout)['outputs'][-1] == dict(name='error', datatype='BYTES', shape=[1], data=[''])
+        else: assert "error [b'']" in r.stdout                       # answered, not refused
 
 
 def test_operators_can_turn_the_panel_off(api):

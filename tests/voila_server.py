@@ -162,7 +162,7 @@ def part_of(p) -> str:
     "Which part of the served tree process `p` is: model server, app kernel, door (Voila), fork server, supervisor."
     cmd = ' '.join(_safe(lambda p: p.cmdline(), p, []))
     return ('model server' if 'predictors api' in cmd else 'app kernels' if _safe(_is_kernel, p, False) else
-            'doors (Voila)' if 'predictors.web.appserver' in cmd else 'fork servers' if 'predictors.web.forks' in cmd
+            'doors (Voila)' if 'predictors.web.appserver' in cmd or '/bin/voila ' in cmd + ' ' else 'fork servers' if 'predictors.web.forks' in cmd
             else 'supervisor')
 
 

@@ -1,4 +1,4 @@
-"""The Open Inference Protocol (KServe "V2", Triton's HTTP/REST API) beside `/v1` (#30: first part, JSON tensors).
+"""The Open Inference Protocol (KServe "V2", Triton's HTTP/REST API) beside `/v1` (#30).
 
     GET  /v2/health/live  /v2/health/ready           the process is up; every active model loads and answers
     GET  /v2                                         server metadata
@@ -9,7 +9,8 @@
 An infer request is a prediction like any other: the same predictor, the same log (with `X-Session-Id` and
 `X-Source`), the same limits as `/v1`. Inputs are tensors of shape `[n]` or `[n, 1]` with row-major `data`: one per
 schema field (every field is needed), or `image` (`BYTES`, each element a base64-encoded file). Outputs: `predicted`,
-`probabilities` (`FP32` `[n, k]`, the class names in its `parameters.classes`, a JSON list), `range` (regression),
+`probabilities` (`FP32` `[n, k]`, the class names in its `parameters.classes`, a JSON list), `labels` (a multi-label
+model's answer, `BOOL` `[n, k]`, with the labels' thresholds), `range` (regression),
 `id` (the answer's log id, -1 when none) and `error` (empty for an answered row: a bad row or file fails alone).
 Errors: `{"error": reason}` with 400 (bad request) or 404 (no such model or version). Triton's binary tensor
 extension (`predictors.api.binary`) is spoken both ways: `tritonclient` works with its defaults.
@@ -169,7 +170,7 @@ def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
         if name not in want:
             raise InferError(f'unknown input {name!r}; the model reads {", ".join(want)}.')
         if name in columns: raise InferError(f'input {name!r} is given twice.')
-        if t.get('datatype') != want[name]['datatype']:
+        if t.get('datatype') != want[name]['datatype'] and t.get('datatype') not in _WIDENS.get(want[name]['datatype'], ()):
             raise InferError(f'input {name!r} is {t.get("datatype")!r}; the model reads it as {want[name]["datatype"]}.')
         shape = t.get('shape')
         if not (isinstance(shape, list) and shape and all(isinstance(d, int) and d >= 0 for d in shape)
@@ -186,6 +187,10 @@ def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
     if missing: raise InferError(f'missing input{"s" if len(missing) > 1 else ""} {", ".join(map(repr, missing))}.')
     if not n: raise InferError('the inputs hold no rows.')
     return columns, n
+
+
+# Narrower types a number input takes too, without loss (pandas' and MLServer's codecs send INT32 columns, say)
+_WIDENS = {'INT64': ('INT32',), 'FP64': ('FP32', 'INT32', 'INT64')}
 
 
 def _flat(data, name) -> list:
@@ -246,12 +251,16 @@ def _outputs(results, card, outputs) -> list[dict]:
                'error': [r.error or '' for r in results]}
     if classes:
         tensors['probabilities'] = [float(0 if r.error else r.probabilities.get(c, 0.0)) for r in results for c in classes]
+    if any(o['name'] == 'labels' for o in outputs):         # a multi-label answer, multi-hot
+        tensors['labels'] = [not r.error and c in (getattr(r, 'labels', None) or ()) for r in results for c in classes]
     if any(o['name'] == 'range' for o in outputs):
         tensors['range'] = [x for r in results for x in (getattr(r, 'range', None) or [None, None])]
     out = []
     for o in outputs:
         shape = [n, *o['shape'][1:]]
         t = {'name': o['name'], 'datatype': o['datatype'], 'shape': shape, 'data': tensors[o['name']]}
-        if o['name'] == 'probabilities': t['parameters'] = {'classes': json.dumps(classes)}
+        if o['name'] in ('probabilities', 'labels'): t['parameters'] = {'classes': json.dumps(classes)}
+        if o['name'] == 'labels' and card.get('thresholds'):
+            t['parameters']['thresholds'] = json.dumps([card['thresholds'].get(c) for c in classes])
         out.append(t)
     return out

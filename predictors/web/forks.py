@@ -34,6 +34,10 @@ __all__ = ['ForkProvisioner', 'ForkServer', 'Forked', 'KERNEL_MODULE', 'PRELOAD'
 KERNEL_MODULE = 'predictors.web.kernel'
 # What an app kernel imports (the kernel, the widgets, the model server's client): imported once, before forking
 PRELOAD = ('ipykernel.kernelapp', 'ipykernel.ipkernel', 'ipykernel.debugger', 'ipykernel.zmqshell', 'ipykernel.comm', 'IPython.core.completer',
+           # what the kernel's start imports besides (its pdb, completer, logger, inspector, extension, history)
+           'IPython.core.debugger', 'IPython.core.completerlib', 'IPython.core.logger', 'IPython.core.oinspect',
+           'IPython.extensions.storemagic', 'IPython.utils.wildcard', 'sqlite3', 'psutil', 'faulthandler', 'runpy',
+           'tornado.platform.asyncio',
            'ipywidgets', 'anywidget', 'widgets', 'widgets.preheat', 'predictors.service', 'predictors.service.remote',
            'httpx', 'httpcore', 'websockets', 'websockets.asyncio.client', 'setproctitle', KERNEL_MODULE)
 # What those modules do at import when they find a running kernel (in the fork server there is none yet)

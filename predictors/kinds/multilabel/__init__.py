@@ -37,6 +37,15 @@ class MultiLabelKind(ImageKind):
                     threshold_source=f'the loss\'s thresh ({next(iter(thresholds.values())):g}) for every label: the '
                                      'export holds no validation pictures to choose one per label')
 
+    def tensors(self, card):
+        """Besides each label's own probability (`probabilities`, a sigmoid each: they need not add up to 1), the
+        answer as a multi-hot `labels` (`BOOL` `[n, k]`: the label is at or above its threshold); `predicted` is
+        the labels' text, as `/v1` gives it."""
+        out = super().tensors(card)
+        at = next(i for i, o in enumerate(out['outputs']) if o['name'] == 'probabilities') + 1
+        out['outputs'].insert(at, dict(name='labels', datatype='BOOL', shape=[-1, len(card.get('classes') or [])]))
+        return out
+
     def smoke(self, pred):
         r = self._smoke_result(pred)
         said = ', '.join(f'{class_label(pred.card, c)} ({r.probabilities[c]:.1%})' for c in r.labels)

@@ -1,0 +1,154 @@
+"""The calls a program makes for a model (#30), written from its card and, for the Open Inference Protocol, from
+the live server's own metadata: what an app page's *Use via API* panel shows (`panel_calls`) and what
+`docs/api-examples.md` holds (`examples_markdown`, from a running model server).
+
+    .venv/bin/python -m predictors.core.calls http://127.0.0.1:8865 test_images/mix/mix_lemon_orange.jpg > docs/api-examples.md
+
+(the model server's token from $FASTAI_APPS_API_TOKEN; the picture is what the image models' examples send).
+
+Strings only: nothing here imports numpy, httpx or the model side at module level (a thin app kernel imports it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from predictors.core.helpers import input_fields
+
+__all__ = ['example_record', 'panel_calls', 'oip_calls', 'examples_markdown']
+
+AUTH = '"Authorization: Bearer $FASTAI_APPS_API_TOKEN"'                                  # (shell, shown)
+PY_AUTH = "{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}"        # (Python code, shown)
+IMAGES = ('image', 'multilabel')
+
+
+def example_record(card: dict) -> dict:
+    "A record of the card's defaults: its real field names, typical values."
+    return {c['name']: c.get('default') if c['kind'] != 'text' else c.get('default') or 'Call me when you get home'
+            for c in input_fields(card)}
+
+
+def _quoted(body: dict) -> str:
+    "`body` as JSON inside a shell's single quotes."
+    return json.dumps(body).replace("'", "'\\''")
+
+
+def panel_calls(card: dict, url: str) -> list[tuple[str, str]]:
+    "(title, code) of the calls an app page shows for `card`'s model at `url`: curl and httpx on /v1, tritonclient on /v2."
+    name, host = card['name'], url.split('://')[-1]
+    if card.get('task') in IMAGES:
+        return [('curl', f"curl -s {url}/v1/models/{name}/predict -H {AUTH} -F files=@photo.jpg -F files=@other.png"),
+                ('Python (httpx)', f"import httpx, os\nr = httpx.post('{url}/v1/models/{name}/predict',\n"
+                                   f"               headers={PY_AUTH},\n"
+                                   f"               files=[('files', open('photo.jpg', 'rb'))])\nprint(r.json()['results'])"),
+                ('tritonclient (Open Inference Protocol)', f"import numpy as np, os, tritonclient.http as tc\n"
+                 f"c = tc.InferenceServerClient('{host}')\nimage = tc.InferInput('image', [1], 'BYTES')\n"
+                 f"image.set_data_from_numpy(np.array([open('photo.jpg', 'rb').read()], dtype=object))\n"
+                 f"res = c.infer('{name}', [image], headers={PY_AUTH})\n"
+                 f"print(res.as_numpy('predicted'))")]
+    record = example_record(card)
+    return [('curl', f"curl -s {url}/v1/models/{name}/predict -H {AUTH} \\\n  -H 'Content-Type: application/json' "
+                     f"-d '{_quoted({'records': [record]})}'"),
+            ('Python (httpx)', f"import httpx, os\nrecord = {record!r}\n"
+                               f"r = httpx.post('{url}/v1/models/{name}/predict', json={{'records': [record]}},\n"
+                               f"               headers={PY_AUTH})\n"
+                               f"print(r.json()['results'][0])"),
+            ('tritonclient (Open Inference Protocol)', f"import numpy as np, os, tritonclient.http as tc\n"
+             f"record = {record!r}\nc = tc.InferenceServerClient('{host}')\n"
+             f"h = {PY_AUTH}\n"
+             f"types = {{'BYTES': object, 'INT64': np.int64, 'FP64': np.float64}}\ninputs = []\n"
+             f"for t in c.get_model_metadata('{name}', headers=h)['inputs']:\n"
+             f"    x = tc.InferInput(t['name'], [1], t['datatype'])\n"
+             f"    x.set_data_from_numpy(np.array([record[t['name']]], dtype=types[t['datatype']]))\n"
+             f"    inputs.append(x)\nres = c.infer('{name}', inputs, headers=h)\nprint(res.as_numpy('predicted'))")]
+
+
+_NUMPY = {'BYTES': 'object', 'INT64': 'np.int64', 'FP64': 'np.float64', 'FP32': 'np.float32', 'INT32': 'np.int32',
+          'BOOL': 'bool'}
+
+
+def oip_calls(meta: dict, card: dict, url: str) -> tuple[dict, str, str]:
+    """(the infer request's JSON body, its curl, the same with tritonclient) for one row of typical values, each input
+    written as the live model metadata `meta` names and types it (an image: the file `photo.jpg`)."""
+    name, host = meta['name'], url.split('://')[-1]
+    target = f"{url}/v2/models/{name}/infer"
+    if card.get('task') in IMAGES:
+        body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=['<base64 of photo.jpg>'])
+                           for t in meta['inputs']]}
+        curl = (f'curl -s {target} -H {AUTH} \\\n  -H \'Content-Type: application/json\' '
+                f'-d \'{{"inputs": [{{"name": "image", "shape": [1], "datatype": "BYTES", '
+                f'"data": ["\'"$(base64 -w0 photo.jpg)"\'"]}}]}}\'')
+        values = "{'image': open('photo.jpg', 'rb').read()}"
+    else:
+        record = example_record(card)
+        record = {t['name']: str(record[t['name']]) if t['datatype'] == 'BYTES' else record[t['name']] for t in meta['inputs']}
+        body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=[record[t['name']]])
+                           for t in meta['inputs']]}
+        curl = f"curl -s {target} -H {AUTH} \\\n  -H 'Content-Type: application/json' -d '{_quoted(body)}'"
+        values = repr(record)
+    types = sorted({t['datatype'] for t in meta['inputs']})
+    lines = ['import numpy as np, os, tritonclient.http as tc', f"c = tc.InferenceServerClient('{host}')",
+             f'h = {PY_AUTH}', f'row = {values}',
+             f"tensors = {[(t['name'], t['datatype']) for t in meta['inputs']]!r}   # GET /v2/models/{name}: its inputs",
+             'types = {' + ', '.join(f'{d!r}: {_NUMPY[d]}' for d in types) + '}', 'inputs = []',
+             'for name, datatype in tensors:', '    x = tc.InferInput(name, [1], datatype)',
+             '    x.set_data_from_numpy(np.array([row[name]], dtype=types[datatype]))', '    inputs.append(x)',
+             f"res = c.infer({name!r}, inputs, headers=h)"]
+    lines += [f"print({o['name']!r}, res.as_numpy({o['name']!r}))" for o in meta['outputs']]
+    return body, curl, '\n'.join(lines)
+
+
+def _shown(answer: dict) -> str:
+    "A live answer as the docs show it: numbers to 4 places, the log ids left out (they change with every call)."
+    def short(t):
+        t = dict(t)
+        if t['name'] == 'id': t['data'] = ['…' for _ in t['data']]
+        elif t['datatype'].startswith('FP'): t['data'] = [None if x is None else round(x, 4) for x in t['data']]
+        return json.dumps(t, ensure_ascii=False)
+    return '{"model_name": %s, "model_version": %s, "outputs": [\n  %s]}' % (
+        json.dumps(answer['model_name']), json.dumps(answer['model_version']), ',\n  '.join(map(short, answer['outputs'])))
+
+
+def examples_markdown(url: str, headers: dict | None = None, photo: bytes | None = None) -> str:
+    """The Open Inference Protocol calls of every model the server at `url` serves, from its live metadata, each with
+    the answer the server gave (an image model's to the picture `photo`; without one, image models are left out)."""
+    import base64
+
+    import httpx
+    with httpx.Client(base_url=url, headers=headers or {}, timeout=120) as http:
+        names = [m['name'] for m in http.get('/v1/models').raise_for_status().json()['models']]
+        out = ['# Calling each model with the Open Inference Protocol', '',
+               'Written by `python -m predictors.core.calls URL PICTURE` from the live model server: each model\'s input and',
+               'output tensors as `GET /v2/models/{name}` gives them, a `curl` and a `tritonclient` call with one row of',
+               'typical values (the model card\'s), and the answer the server gave. `tests/test_oip.py` checks that this',
+               'file is what the demo models\' server says today and runs each call. Protocol details: [api.md](api.md).', '']
+        for name in names:
+            meta = http.get(f'/v2/models/{name}').raise_for_status().json()
+            card = http.get(f'/v1/models/{name}').raise_for_status().json()
+            body, curl, triton = oip_calls(meta, card, url)
+            sent = json.loads(json.dumps(body))
+            if card.get('task') in IMAGES:
+                if photo is None: continue
+                sent['inputs'][0]['data'] = [base64.b64encode(photo).decode()]
+            answer = http.post(f'/v2/models/{name}/infer', json=sent).raise_for_status().json()
+            tensors = lambda ts: ', '.join(f"`{t['name']}` {t['datatype']} {t['shape']}" for t in ts)  # noqa: E731
+            out += [f"## `{name}` ({meta['platform']}, version {card['version']})", '',
+                    f'Inputs: {tensors(meta["inputs"])}.', '', f'Outputs: {tensors(meta["outputs"])}.', '',
+                    '```bash', curl, '```', 'answers', '```json', _shown(answer), '```', '', '```python', triton, '```', '']
+    return '\n'.join(out)
+
+
+def main(argv=None) -> int:
+    "`python -m predictors.core.calls URL [PICTURE]`: the markdown of `examples_markdown` on stdout."
+    argv = sys.argv[1:] if argv is None else argv
+    url = (argv[0] if argv else 'http://127.0.0.1:8865').rstrip('/')
+    token = os.environ.get('FASTAI_APPS_API_TOKEN')
+    photo = argv[1] if len(argv) > 1 else None
+    print(examples_markdown(url, {'Authorization': f'Bearer {token}'} if token else None,
+                            open(photo, 'rb').read() if photo else None))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
