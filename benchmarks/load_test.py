@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from api_throughput import pct  # noqa: E402
 from voila_server import PeakWatch, VoilaServer, by_part, memory_mb  # noqa: E402
 from widget_client import open_app  # noqa: E402
 
@@ -61,11 +63,6 @@ async def session(url, k, n, out, delay=0.0):
 
 
 args_verbose = False
-
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] if xs else float('nan')
 
 
 def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose=False) -> dict:

@@ -109,3 +109,30 @@ def test_fork_off_starts_kernels_as_new_processes():
 def _stop_fork_server():
     yield
     if ForkServer._instance is not None: ForkServer._instance.close()
+
+
+def test_a_fork_servers_folder_goes_with_it_and_one_left_by_a_killed_door_is_swept(tmp_path):
+    "A fork server that ends removes its folder; `sweep` removes the folders of doors that are gone, only those."
+    import subprocess
+    import sys
+    from predictors.web.forks import FOLDER, sweep
+
+    async def scenario():
+        km, kc = await _kernel()
+        kc.stop_channels(); await km.shutdown_kernel(now=True)
+        server = ForkServer._instance
+        folder = server.folder
+        assert folder.name.startswith(f'{FOLDER}{os.getpid()}-') and (folder / 'socket').exists()
+        server.close()
+        assert not folder.exists()
+        km, kc = await _kernel()                      # the next kernel starts a fork server again, in its folder
+        try:
+            assert (await _run(kc, 'print(6 * 7)')).strip() == '42' and (folder / 'socket').exists()
+        finally:
+            kc.stop_channels(); await km.shutdown_kernel(now=True)
+    run_async(scenario())
+    dead = subprocess.Popen([sys.executable, '-c', 'pass']); dead.wait()
+    for name in (f'{FOLDER}{dead.pid}-x1', f'{FOLDER}{os.getpid()}-x2', f'{FOLDER}legacy', 'other'):
+        (tmp_path / name).mkdir()
+    assert sweep(str(tmp_path)) == [tmp_path / f'{FOLDER}{dead.pid}-x1']
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f'{FOLDER}{os.getpid()}-x2', f'{FOLDER}legacy', 'other'])

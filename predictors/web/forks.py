@@ -11,14 +11,17 @@ Jupyter would have started) in ~0.1 s of CPU, and shares the parent's memory pag
 the kernel spec); anything it cannot fork, or a fork server that is gone, starts the usual way.
 The fork server ends when its door does (its stdin closes); its kernels end with it (ipykernel's parent
 watch). Each kernel runs in its own session (process group), as Jupyter starts them, and shows the command
-line it would have had (`ps`, the tests' process lookups).
+line it would have had (`ps`, the tests' process lookups). Its socket lives in a folder named for its door's pid,
+removed when it ends; a folder left by a door killed outright goes when the next door starts (`sweep`).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +32,7 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-__all__ = ['ForkProvisioner', 'ForkServer', 'Forked', 'KERNEL_MODULE', 'PRELOAD', 'serve']
+__all__ = ['ForkProvisioner', 'ForkServer', 'Forked', 'KERNEL_MODULE', 'PRELOAD', 'serve', 'sweep']
 
 KERNEL_MODULE = 'predictors.web.kernel'
 # What an app kernel imports (the kernel, the widgets, the model server's client): imported once, before forking
@@ -76,6 +79,24 @@ class Forked:
     def terminate(self): self.send_signal(signal.SIGTERM)
 
 
+FOLDER = 'fastai-apps-forks-'       # + the door's pid + '-' + random: the fork server's folder, its socket inside
+
+
+def sweep(tmp: str | None = None) -> list[Path]:
+    "Remove this user's fork server folders whose door is gone (killed outright, it left its folder): those removed."
+    gone = []
+    for d in Path(tmp or tempfile.gettempdir()).glob(FOLDER + '*'):
+        m = re.fullmatch(re.escape(FOLDER) + r'(\d+)-\w+', d.name)
+        try:
+            if not m or d.stat().st_uid != os.getuid(): continue
+            os.kill(int(m[1]), 0)                         # its door is alive: keep it
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True); gone.append(d)
+        except OSError:
+            continue
+    return gone
+
+
 class ForkServer:
     "The door's side of the fork server: starts it on first use, asks it for kernels; one per process."
 
@@ -83,7 +104,8 @@ class ForkServer:
 
     def __init__(self, log):
         self.log, self.proc, self._ready = log, None, None
-        self.folder = Path(tempfile.mkdtemp(prefix='fastai-apps-forks-'))     # 0700: only this user connects
+        sweep()
+        self.folder = Path(tempfile.mkdtemp(prefix=f'{FOLDER}{os.getpid()}-'))     # 0700: only this user connects
         self.path = self.folder / 'socket'
 
     @classmethod
@@ -92,6 +114,7 @@ class ForkServer:
         return cls._instance
 
     async def _start(self) -> None:
+        self.folder.mkdir(mode=0o700, exist_ok=True)      # (a fork server that ended removed it)
         self.path.unlink(missing_ok=True)
         self.proc = subprocess.Popen([sys.executable, '-m', __name__, str(self.path)], stdin=subprocess.PIPE)
         for _ in range(1200):                     # its imports: a few seconds, many more while a burst shares the CPU
@@ -220,7 +243,7 @@ def serve(path: str) -> None:
             except Exception as e:  # noqa: BLE001 - that kernel starts the usual way
                 conn.sendall(json.dumps({'error': f'{type(e).__name__}: {e}'}).encode() + b'\n')
     listener.close()
-    os.unlink(path)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)       # its folder (and socket) with it
 
 
 if __name__ == '__main__':
