@@ -10,7 +10,6 @@ Clients are asyncio (httpx), on the same 2-core machine as the server.
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
-from voila_server import ApiServer  # noqa: E402
+from voila_server import ApiServer, scratch  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001
 
@@ -63,7 +62,7 @@ def image_request(images):
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--seconds', type=float, default=10)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-api-bench-'))
+    tmp = scratch('fastai-apps-api-bench-')
     images = [(f.name, f.read_bytes()) for f in sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))]
     print(f'model server, {args.seconds:.0f} s per row, clients on the same machine')
     with ApiServer(env=dict(FASTAI_APPS_LOG=tmp / 'log.db'), log=tmp / 'api.log') as api:

@@ -16,14 +16,13 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
-from voila_server import VoilaServer, part_of  # noqa: E402
+from voila_server import VoilaServer, part_of, scratch  # noqa: E402
 from widget_client import WidgetClient, connect_kernel, open_page  # noqa: E402
 
 
@@ -85,7 +84,7 @@ def main():
     ap.add_argument('--visitors', type=int, default=5); ap.add_argument('--predictions', type=int, default=5)
     ap.add_argument('--at-once', action='store_true', help='the visitors arrive together instead of one after another')
     a = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-breakdown-'))
+    tmp = scratch('fastai-apps-breakdown-')
     t = {k: [] for k in ('page render (HTTP)', 'kernel websocket', 'widget states', 'widget states (count)',
                          'widget states (KB)', 'answer on the page', 'answer, kernel idle', 'explanation when asked',
                          'model server: predict', 'model server: explain')}

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 from api_throughput import pct  # noqa: E402
-from voila_server import PeakWatch, VoilaServer, by_part, memory_mb  # noqa: E402
+from voila_server import PeakWatch, VoilaServer, by_part, memory_mb, scratch  # noqa: E402
 from widget_client import open_app  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
@@ -70,7 +69,7 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
     in seconds, memory in MB: `before`, `peak`, `after`) and `ok`: every visitor served and every answer logged."""
     global args_verbose
     args_verbose = verbose
-    tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-load-'))
+    tmp = scratch('fastai-apps-load-')
     log_db = tmp / 'predictions.db'
     extra = [f'--MappingKernelManager.cull_idle_timeout={cull}', '--MappingKernelManager.cull_interval=5',
              '--CappedKernelManager.max_kernels_per_address=0']    # the visitors are many people, all from 127.0.0.1 here

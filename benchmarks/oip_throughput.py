@@ -11,14 +11,13 @@ import asyncio
 import json
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 from api_throughput import pct, run  # noqa: E402
-from voila_server import ApiServer  # noqa: E402
+from voila_server import ApiServer, scratch  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001
 
@@ -47,7 +46,7 @@ def main():
     from predictors import ModelStore
     card = ModelStore().card('adult_income')
     default = {c['name']: c['default'] for c in card['schema']['inputs']}
-    tmp = Path(tempfile.mkdtemp(prefix='fastai-apps-oip-'))
+    tmp = scratch('fastai-apps-oip-')
     with ApiServer(env=dict(FASTAI_APPS_LOG=tmp / 'log.db'), log=tmp / 'api.log') as srv:
         srv.wait_ready()
         for n in (1, 256):

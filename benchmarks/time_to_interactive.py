@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
-from voila_server import VoilaServer  # noqa: E402
+from voila_server import VoilaServer, scratch  # noqa: E402
 
 READY = {'tabular_app.ipynb': '.app-predict', 'image_app.ipynb': '.app-upload', '00_verify_setup.ipynb': '.app-checks',
          'floor.ipynb': '.app-predict'}
@@ -28,8 +28,7 @@ def floor_notebook() -> Path:
     "A folder with voila.json and a notebook of one button: the least a Voila page can take."
     import json
     import shutil
-    import tempfile
-    d = Path(tempfile.mkdtemp(prefix='fastai-apps-floor-'))
+    d = scratch('fastai-apps-floor-')
     shutil.copy(ROOT / 'voila.json', d / 'voila.json')
     cell = dict(cell_type='code', metadata={}, outputs=[], execution_count=None,
                 source="import ipywidgets as W\nb = W.Button(description='Go'); b.add_class('app-predict'); b")

@@ -130,6 +130,8 @@ def test_a_fork_servers_folder_goes_with_it_and_one_left_by_a_killed_door_is_swe
             assert (await _run(kc, 'print(6 * 7)')).strip() == '42' and (folder / 'socket').exists()
         finally:
             kc.stop_channels(); await km.shutdown_kernel(now=True)
+        server.proc.terminate(); server.proc.wait(10)   # as its door's process group is stopped (SIGTERM)
+        assert not folder.exists()
     run_async(scenario())
     dead = subprocess.Popen([sys.executable, '-c', 'pass']); dead.wait()
     for name in (f'{FOLDER}{dead.pid}-x1', f'{FOLDER}{os.getpid()}-x2', f'{FOLDER}legacy', 'other'):

@@ -1,10 +1,13 @@
 """Start and stop a real Voila server (alone, with the model server as `python -m predictors serve`, or as
 `make serve`) or the model server alone, on free local ports, for the tests and the benchmarks."""
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +18,13 @@ __all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memo
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
 PY = str(ROOT / '.venv' / 'bin' / 'python')
+
+
+def scratch(prefix: str) -> Path:
+    "A temporary folder removed when this process ends (a benchmark's logs, prediction database and notebooks)."
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def free_port() -> int:

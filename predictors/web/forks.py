@@ -191,6 +191,7 @@ def _become_kernel(request: dict) -> None:
     status = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL); signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         argv = request['argv']
         import setproctitle
         setproctitle.setproctitle(' '.join(argv))                     # (before the environment changes)
@@ -222,10 +223,20 @@ def serve(path: str) -> None:
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)       # the kernels are collected as they end: no zombies
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C is the door's to handle; this ends with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # (its door's process group stopped): end, tidily
     gc.collect(); gc.freeze()                           # the children's collections leave the shared pages alone
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(path + '.new'); listener.listen(64)
     os.rename(path + '.new', path)                      # it appears once it listens
+    try:
+        _serve(listener)
+    finally:
+        listener.close()
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)       # its folder (and socket) with it
+
+
+def _serve(listener) -> None:
+    "Fork a kernel per request on `listener` until stdin closes."
     while True:
         ready = select.select([listener, sys.stdin], [], [])[0]
         if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1024): break    # the door ended
@@ -242,8 +253,6 @@ def serve(path: str) -> None:
                 conn.sendall(json.dumps({'pid': pid}).encode() + b'\n')
             except Exception as e:  # noqa: BLE001 - that kernel starts the usual way
                 conn.sendall(json.dumps({'error': f'{type(e).__name__}: {e}'}).encode() + b'\n')
-    listener.close()
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)       # its folder (and socket) with it
 
 
 if __name__ == '__main__':
