@@ -11,7 +11,6 @@ Strings only: nothing here imports numpy, httpx or the model side at module leve
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from predictors.core.helpers import input_fields
@@ -21,6 +20,7 @@ __all__ = ['example_record', 'panel_calls', 'oip_calls', 'examples_markdown']
 AUTH = '"Authorization: Bearer $FASTAI_APPS_API_TOKEN"'                                  # (shell, shown)
 PY_AUTH = "{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}"        # (Python code, shown)
 IMAGES = ('image', 'multilabel')
+PHOTO = '<base64 of photo.jpg>'          # an image's place in an example body (the shell fills it in)
 
 
 def example_record(card: dict) -> dict:
@@ -72,21 +72,16 @@ def oip_calls(meta: dict, card: dict, url: str) -> tuple[dict, str, str]:
     """(the infer request's JSON body, its curl, the same with tritonclient) for one row of typical values, each input
     written as the live model metadata `meta` names and types it (an image: the file `photo.jpg`)."""
     name, host = meta['name'], url.split('://')[-1]
-    target = f"{url}/v2/models/{name}/infer"
     if card.get('task') in IMAGES:
-        body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=['<base64 of photo.jpg>'])
-                           for t in meta['inputs']]}
-        curl = (f'curl -s {target} -H {AUTH} \\\n  -H \'Content-Type: application/json\' '
-                f'-d \'{{"inputs": [{{"name": "image", "shape": [1], "datatype": "BYTES", '
-                f'"data": ["\'"$(base64 -w0 photo.jpg)"\'"]}}]}}\'')
-        values = "{'image': open('photo.jpg', 'rb').read()}"
+        row = {t['name']: PHOTO for t in meta['inputs']}
+        values = '{' + ', '.join(f"{t['name']!r}: open('photo.jpg', 'rb').read()" for t in meta['inputs']) + '}'
     else:
         record = example_record(card)
-        record = {t['name']: str(record[t['name']]) if t['datatype'] == 'BYTES' else record[t['name']] for t in meta['inputs']}
-        body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=[record[t['name']]])
-                           for t in meta['inputs']]}
-        curl = f"curl -s {target} -H {AUTH} \\\n  -H 'Content-Type: application/json' -d '{_quoted(body)}'"
-        values = repr(record)
+        row = {t['name']: str(record[t['name']]) if t['datatype'] == 'BYTES' else record[t['name']] for t in meta['inputs']}
+        values = repr(row)
+    body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=[row[t['name']]]) for t in meta['inputs']]}
+    curl = (f"curl -s {url}/v2/models/{name}/infer -H {AUTH} \\\n  -H 'Content-Type: application/json' "
+            f"-d '{_quoted(body)}'").replace(PHOTO, '\'"$(base64 -w0 photo.jpg)"\'')
     types = sorted({t['datatype'] for t in meta['inputs']})
     lines = ['import numpy as np, os, tritonclient.http as tc', f"c = tc.InferenceServerClient('{host}')",
              f'h = {PY_AUTH}', f'row = {values}',
@@ -127,11 +122,10 @@ def examples_markdown(url: str, headers: dict | None = None, photo: bytes | None
             meta = http.get(f'/v2/models/{name}').raise_for_status().json()
             card = http.get(f'/v1/models/{name}').raise_for_status().json()
             body, curl, triton = oip_calls(meta, card, url)
-            sent = json.loads(json.dumps(body))
             if card.get('task') in IMAGES:
                 if photo is None: continue
-                sent['inputs'][0]['data'] = [base64.b64encode(photo).decode()]
-            answer = http.post(f'/v2/models/{name}/infer', json=sent).raise_for_status().json()
+                body['inputs'][0]['data'] = [base64.b64encode(photo).decode()]     # (the calls are written already)
+            answer = http.post(f'/v2/models/{name}/infer', json=body).raise_for_status().json()
             tensors = lambda ts: ', '.join(f"`{t['name']}` {t['datatype']} {t['shape']}" for t in ts)  # noqa: E731
             out += [f"## `{name}` ({meta['platform']}, version {card['version']})", '',
                     f'Inputs: {tensors(meta["inputs"])}.', '', f'Outputs: {tensors(meta["outputs"])}.', '',
@@ -143,10 +137,9 @@ def main(argv=None) -> int:
     "`python -m predictors.core.calls URL [PICTURE]`: the markdown of `examples_markdown` on stdout."
     argv = sys.argv[1:] if argv is None else argv
     url = (argv[0] if argv else 'http://127.0.0.1:8865').rstrip('/')
-    token = os.environ.get('FASTAI_APPS_API_TOKEN')
+    from predictors.core.settings import Settings
     photo = argv[1] if len(argv) > 1 else None
-    print(examples_markdown(url, {'Authorization': f'Bearer {token}'} if token else None,
-                            open(photo, 'rb').read() if photo else None))
+    print(examples_markdown(url, Settings.from_env().api_headers, open(photo, 'rb').read() if photo else None))
     return 0
 
 
