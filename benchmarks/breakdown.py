@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
 sys.path.insert(0, str(ROOT))
 from voila_server import VoilaServer, part_of, scratch  # noqa: E402
-from widget_client import WidgetClient, connect_kernel, open_page  # noqa: E402
+from widget_client import WidgetClient, connect_kernel, open_page, together  # noqa: E402
 
 
 async def visitor(url, k, n, t):
@@ -66,6 +66,13 @@ def cpu_by_part(srv) -> dict:
     return {(part_of(p), p.pid): sum(p.cpu_times()[:2]) for p in srv.processes()}
 
 
+def cpu_used(srv, before: dict) -> dict:
+    "{part: the CPU seconds its processes used since `before` (a `cpu_by_part`)}."
+    used = {}
+    for (part, pid), c in cpu_by_part(srv).items(): used[part] = used.get(part, 0) + c - before.get((part, pid), 0)
+    return used
+
+
 def server_side(api_url, token, n, t):
     "The model server alone: one record's answer and its explanation over HTTP."
     import httpx
@@ -95,16 +102,12 @@ def main():
         time.sleep(3)
         cpu0, t0 = cpu_by_part(srv), time.perf_counter()
         if a.at_once:
-            async def burst():
-                from tornado.httpclient import AsyncHTTPClient
-                AsyncHTTPClient.configure(None, max_clients=a.visitors)
-                await asyncio.gather(*(visitor(srv.url, k, a.predictions, t) for k in range(a.visitors)))
-            asyncio.run(burst())
+            together([visitor(srv.url, k, a.predictions, t) for k in range(a.visitors)])
         else:
             for k in range(a.visitors):
                 asyncio.run(visitor(srv.url, k, a.predictions, t))
                 time.sleep(2)                              # the pool refills before the next visitor
-        cpu1, wall = cpu_by_part(srv), time.perf_counter() - t0
+        parts, wall = cpu_used(srv, cpu0), time.perf_counter() - t0
         server_side(srv.api_url, token, a.visitors * a.predictions, t)
     print(f'{a.visitors} visitors {"arriving together" if a.at_once else "one after another"}, '
           f'{a.predictions} predictions each (median, max)')
@@ -112,8 +115,6 @@ def main():
         unit = '' if name.endswith(('(count)', '(KB)')) else ' ms'
         scale = 1 if unit == '' else 1000
         print(f'  {name:<26} {statistics.median(xs) * scale:9.1f}{unit}   max {max(xs) * scale:9.1f}{unit}')
-    parts = {}
-    for (part, pid), used in cpu1.items(): parts[part] = parts.get(part, 0) + used - cpu0.get((part, pid), 0)
     print(f'CPU used by the server while the visitors came ({wall:.1f} s; kernels culled meanwhile not counted)')
     for part, used in sorted(parts.items(), key=lambda x: -x[1]):
         print(f'  {part:<26} {used:9.1f} s   {used / a.visitors * 1000:7.0f} ms a visitor')

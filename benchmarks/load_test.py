@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 from api_throughput import pct  # noqa: E402
 from voila_server import PeakWatch, VoilaServer, by_part, memory_mb, scratch  # noqa: E402
-from widget_client import open_app  # noqa: E402
+from widget_client import open_app, together  # noqa: E402
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
 
@@ -85,15 +85,9 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
         pss = lambda p: memory_mb([p])                              # noqa: E731
         parts0 = by_part(srv.processes(), pss)
         out = {k: [] for k in ('open', 'open_failed', 'latency', 'answered', 'failed')}
-
-        async def run_all():
-            from tornado.httpclient import AsyncHTTPClient
-            AsyncHTTPClient.configure(None, max_clients=sessions)    # all page loads at once
-            await asyncio.gather(*(session(srv.url, k, predictions, out, k * ramp / sessions)
-                                   for k in range(sessions)))
         t = time.perf_counter()
         with PeakWatch(srv.usage, (base, k0)) as watch:
-            asyncio.run(run_all())
+            together([session(srv.url, k, predictions, out, k * ramp / sessions) for k in range(sessions)])
         wall, peak = time.perf_counter() - t, watch.peak
         print(f'{sessions} sessions x {predictions} predictions in {wall:.0f} s'
               + (f' (arrivals spread over {ramp:.0f} s)' if ramp else ' (all arriving at once)'))

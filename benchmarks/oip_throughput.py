@@ -23,11 +23,11 @@ print = __import__('functools').partial(print, flush=True)   # noqa: A001
 
 
 def bodies(card, rows) -> dict:
-    "{protocol: (path, request keyword arguments)} for the same `rows`."
-    cols = [c for c in card['schema']['inputs']]
-    dtype = lambda c: 'BYTES' if c['kind'] != 'continuous' else 'INT64' if c.get('integer') else 'FP64'   # noqa: E731
-    val = lambda c, r: r[c['name']] if c['kind'] == 'continuous' else str(r[c['name']])                  # noqa: E731
-    tensors = [dict(name=c['name'], shape=[len(rows)], datatype=dtype(c), data=[val(c, r) for r in rows]) for c in cols]
+    "{protocol: (path, request keyword arguments)} for the same `rows`, the tensors as the model's metadata names them."
+    from predictors.kinds import kind
+    val = lambda t, r: str(r[t['name']]) if t['datatype'] == 'BYTES' else r[t['name']]     # noqa: E731
+    tensors = [dict(name=t['name'], shape=[len(rows)], datatype=t['datatype'], data=[val(t, r) for r in rows])
+               for t in kind(card['task']).tensors(card)['inputs']]
     head, blob = [], b''
     for t in tensors:
         if t['datatype'] == 'BYTES': b = b''.join(struct.pack('<I', len(x.encode())) + x.encode() for x in t['data'])

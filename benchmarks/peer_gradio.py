@@ -87,11 +87,10 @@ def run_gradio(python, sessions, predictions, ramp, after_s) -> dict:
 def run_floor(sessions) -> list:
     """Voila's own floor: `sessions` visitors opening together a preheated notebook of one button
     (time_to_interactive's floor page), served by voila with voila.json (our kernel manager, forks): page open times."""
-    import asyncio
-    from breakdown import cpu_by_part
+    from breakdown import cpu_by_part, cpu_used
     from time_to_interactive import floor_notebook
     from voila_server import VoilaServer
-    from widget_client import open_app
+    from widget_client import open_app, together
     d = floor_notebook()
     times, failed = [], []
 
@@ -102,18 +101,12 @@ def run_floor(sessions) -> list:
             times.append(time.perf_counter() - t); c.close()
         except Exception as e:  # noqa: BLE001 - counted and reported
             failed.append(f'{type(e).__name__}: {e}'[:200])
-
-    async def visit_all():
-        from tornado.httpclient import AsyncHTTPClient
-        AsyncHTTPClient.configure(None, max_clients=sessions)
-        await asyncio.gather(*(visit() for _ in range(sessions)))
     with VoilaServer([str(d), '--CappedKernelManager.max_kernels_per_address=0'], cwd=d,
                      log=d / 'voila.log') as srv:
         srv.wait_for_pools(1); time.sleep(5)
         cpu0 = cpu_by_part(srv)
-        asyncio.run(visit_all())
-        used = {}
-        for (part, pid), c in cpu_by_part(srv).items(): used[part] = used.get(part, 0) + c - cpu0.get((part, pid), 0)
+        together([visit() for _ in range(sessions)])
+        used = cpu_used(srv, cpu0)
     print(f'Voila floor (one button): pages {len(times)}/{sessions}' + (f' (failed: {failed[:3]})' if failed else '')
           + '; CPU a page: ' + ', '.join(f'{k} {v / sessions * 1000:.0f} ms' for k, v in sorted(used.items(), key=lambda x: -x[1])))
     return times

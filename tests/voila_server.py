@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part', 'demo_model_server', 'PeakWatch']
+__all__ = ['free_port', 'VoilaServer', 'ApiServer', 'ROOT', 'VOILA', 'PY', 'memory_mb', 'part_of', 'by_part', 'demo_model_server', 'PeakWatch', 'scratch']
 
 ROOT = Path(__file__).resolve().parent.parent
 VOILA = str(ROOT / '.venv' / 'bin' / 'voila')
@@ -248,8 +248,6 @@ class ApiServer(_Server):
 def demo_model_server(folder: Path, env=None, timeout=120):
     """`with demo_model_server(folder, env) as srv:` the model server on a copy of the demo store in `folder`, with a
     fresh log there and `env` besides: `srv.store` (that copy), `srv.log_db`, `srv.http` (an httpx client of it)."""
-    import shutil
-
     import httpx
     from predictors import ModelStore
     shutil.copytree(ModelStore().root, folder / 'models')

@@ -12,7 +12,7 @@ import uuid
 
 from predictors.web.handlers import v1_parts   # (imports Voila's server side: ~3 s, paid here, never inside a timing)
 
-__all__ = ['close_pages', 'get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
+__all__ = ['close_pages', 'together', 'get', 'kernel_ws_url', 'msg', 'WidgetClient', 'open_app', 'open_page', 'page_cookie', 'v1_frame', 'read_frame',
            'connect_kernel']
 
 V1 = 'v1.kernel.websocket.jupyter.org'
@@ -199,3 +199,12 @@ async def open_app(base_url, notebook='tabular_app.ipynb', timeout=300):
     c = WidgetClient(await connect_kernel(ws_url, cookie))
     await c.widget_states()
     return c
+
+
+def together(coros: list) -> list:
+    "Run the visitors' coroutines `coros` at once, their page loads too (an HTTP client slot each): their results."
+    async def run():
+        from tornado.httpclient import AsyncHTTPClient
+        AsyncHTTPClient.configure(None, max_clients=len(coros))
+        return await asyncio.gather(*coros)
+    return asyncio.run(run())
