@@ -9,15 +9,13 @@ Clients are asyncio (httpx), on the same 2-core machine as the server.
 """
 import argparse
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-from voila_server import ApiServer, scratch  # noqa: E402
+from harness.voila_server import ApiServer, scratch
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001
 

@@ -15,15 +15,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-sys.path.insert(0, str(ROOT))
-from voila_server import VoilaServer, part_of, scratch  # noqa: E402
-from widget_client import WidgetClient, connect_kernel, open_page, together  # noqa: E402
+from harness.voila_server import VoilaServer, part_of, scratch
+from harness.widget_client import WidgetClient, connect_kernel, open_page, together
 
 
 async def visitor(url, k, n, t):

@@ -11,14 +11,12 @@ the weights). Targets (#14): ≤ 200 ms per tabular row, ≤ 150 ms per image.
     .venv/bin/python benchmarks/explain.py [--rows 20] [--threads 1]
 """
 import argparse
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 warnings.filterwarnings('ignore')
 
 
@@ -35,16 +33,16 @@ def per_item(fn, items, repeat=2) -> float:
 def tabular(n_rows: int):
     import pandas as pd
     from predictors import load_predictor
-    from predictors.kinds.tabular.explain import TabularExplainer
+    from predictors.kinds import kind
     pred = load_predictor('adult_income')
-    ex = TabularExplainer(pred)
+    ex = kind('tabular').explainer(pred)
     df = pd.read_csv(ROOT / 'data' / 'adult_sample' / 'adult.csv').sample(n_rows, random_state=0)
     rows = [r for r in df.drop(columns='salary').to_dict('records')]
     learn = pred.learn
     with learn.no_bar():
         t_learn = per_item(lambda r: learn.predict(pd.Series(r)), rows[:10])
     t_pred = per_item(lambda r: pred.predict_one(r), rows)
-    t_explain = per_item(lambda r: ex.explain_records([r]), rows)
+    t_explain = per_item(lambda r: ex.explain([r]), rows)
     n_model_rows = (len(ex._bg[0]) * (ex.permutations * (len(ex.fields) - 1) + 2))
     print(f'tabular: adult_income, {len(ex.fields)} fields, background {ex.background}, {ex.method}, '
           f'~{n_model_rows:,} model rows per explanation')
@@ -71,9 +69,8 @@ def images():
     import torch
     from PIL import Image
     from predictors import load_predictor
-    from predictors.kinds.image.explain import GradCam
-    from predictors.kinds.image.predictor import ImagePredictor
     from predictors.core.imaging import decode_image
+    from predictors.kinds import kind
     paths = sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))
     ims = [decode_image(p.read_bytes()) for p in (paths * 16)[:16]]
     models = [('fruits (xresnet18 ×0.5, 64 px)', load_predictor('fruits'))]
@@ -84,9 +81,9 @@ def images():
             for i in range(4): Image.new('RGB', (256, 256), (i * 60, 90, 200 if label == 'a' else 20)).save(Path(d) / label / f'{i}.png')
         dls = ImageDataLoaders.from_folder(d, valid_pct=0.25, seed=0, item_tfms=Resize(224), bs=4, num_workers=0)
         learn = vision_learner(dls, resnet50, pretrained=False)
-        models.append(('resnet50 (224 px, untrained weights)', ImagePredictor(learn, {})))
+        models.append(('resnet50 (224 px, untrained weights)', kind('image').predictor(learn, {})))
         for label, pred in models:
-            cam = GradCam(pred)
+            cam = kind('image').explainer(pred)
             learn = pred.learn
             from fastai.vision.core import PILImage
             with learn.no_bar():

@@ -4,13 +4,11 @@ and the bare model forward on the already transformed batch.
     .venv/bin/python benchmarks/image_predict.py [--threads N]
 """
 import argparse
-import sys
 import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 warnings.filterwarnings('ignore')
 
 

@@ -21,12 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-from api_throughput import pct  # noqa: E402
-from voila_server import PeakWatch, VoilaServer, by_part, memory_mb, scratch  # noqa: E402
-from widget_client import open_app, together  # noqa: E402
+from api_throughput import pct
+from harness.voila_server import PeakWatch, VoilaServer, by_part, memory_mb, scratch
+from harness.widget_client import open_app, together
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001 - progress shows as it happens
 

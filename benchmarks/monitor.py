@@ -8,14 +8,12 @@ accuracy, the drift table, the latest predictions: what the page shows first) an
     .venv/bin/python benchmarks/monitor.py [--rows 2000 20000]
 """
 import argparse
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 warnings.filterwarnings('ignore')
 
 

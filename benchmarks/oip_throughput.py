@@ -10,14 +10,11 @@ import argparse
 import asyncio
 import json
 import struct
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-from api_throughput import pct, run  # noqa: E402
-from voila_server import ApiServer, scratch  # noqa: E402
+from api_throughput import pct, run
+from harness.voila_server import ApiServer, scratch
 
 print = __import__('functools').partial(print, flush=True)   # noqa: A001
 

@@ -22,10 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-import load_test  # noqa: E402
-from voila_server import PeakWatch, free_port, memory_mb  # noqa: E402
+import load_test
+from harness.voila_server import PeakWatch, free_port, memory_mb
 
 PEER = ROOT / 'benchmarks' / 'peer'
 VENV = ROOT / '.venv-gradio'
@@ -89,8 +87,8 @@ def run_floor(sessions) -> list:
     (time_to_interactive's floor page), served by voila with voila.json (our kernel manager, forks): page open times."""
     from breakdown import cpu_by_part, cpu_used
     from time_to_interactive import floor_notebook
-    from voila_server import VoilaServer
-    from widget_client import open_app, together
+    from harness.voila_server import VoilaServer
+    from harness.widget_client import open_app, together
     d = floor_notebook()
     times, failed = [], []
 

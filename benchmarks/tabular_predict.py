@@ -8,13 +8,11 @@ Prints median single-row latency and batch throughput for each, with ratios meas
 """
 import argparse
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 warnings.filterwarnings('ignore')
 DATA = {'adult_income': 'adult_sample/adult.csv', 'bike_rentals': 'bike_sharing/hour.csv'}
 

@@ -12,13 +12,11 @@ The floor is Voila's own: a preheated notebook holding one button, served the sa
 import argparse
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests'))
-from voila_server import VoilaServer, scratch  # noqa: E402
+from harness.voila_server import VoilaServer, scratch
 
 READY = {'tabular_app.ipynb': '.app-predict', 'image_app.ipynb': '.app-upload', '00_verify_setup.ipynb': '.app-checks',
          'floor.ipynb': '.app-predict'}

@@ -13,15 +13,11 @@ from predictors.core.store import ModelStore, ModelError, sha256_file, default_r
 from predictors.core.imaging import ImageLimits, BadImage, decode_image
 
 __all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'ImageLimits', 'BadImage',
-           'decode_image', 'load_predictor', 'preload', 'TabularPredictor', 'ImagePredictor', 'connect']
+           'decode_image', 'load_predictor', 'preload', 'connect']
 
 
 def __getattr__(name):
     "Heavy modules (fastai, torch) are imported on first use."
-    if name == 'TabularPredictor':
-        from predictors.kinds.tabular.predictor import TabularPredictor; return TabularPredictor
-    if name == 'ImagePredictor':
-        from predictors.kinds.image.predictor import ImagePredictor; return ImagePredictor
     if name in ('load_predictor', 'preload'):
         from predictors.service import loading; return getattr(loading, name)
     if name == 'connect':

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import ADULT_CSV, run_cli, image_files
-from voila_server import demo_model_server
+from harness.voila_server import demo_model_server
 
 LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_MAX_UPLOAD_BYTES=3 * 2**20,
               FASTAI_APPS_MAX_IMAGE_BYTES=2**20)
@@ -267,7 +267,7 @@ def test_remote_models_give_the_same_answers_as_local_models(api, demo_store, tm
     assert remote.score_csv('adult_income', csv, out_r) == local.score_csv('adult_income', csv, out_l) == []
     assert out_r.getvalue() == out_l.getvalue()
     files = _images(3) + [('bad.png', b'nope')]
-    ra, la = remote.classify('fruits', files), local.classify('fruits', files)
+    ra, la = remote.predict('fruits', files), local.predict('fruits', files)
     assert [(r.name, r.prediction, r.error) for r in ra] == [(r.name, r.prediction, r.error) for r in la]
     assert remote.models() == local.models() and remote.card('fruits') == local.card('fruits')
     assert remote.limits().max_files == 30
@@ -407,7 +407,7 @@ def test_explain_over_http_adds_up_and_matches_the_in_process_explanation(api, d
         assert a.base == pytest.approx(b.base, abs=1e-6)
         assert ([(c['field'], c['value']) for c in a.contributions] == [(c['field'], c['value']) for c in b.contributions])
     files = _images(2) + [('bad.png', b'nope')]
-    ra, la = remote.explain_images('fruits', files), local.explain_images('fruits', files)
+    ra, la = remote.explain('fruits', files), local.explain('fruits', files)
     assert [(r.name, r.prediction, r.error) for r in ra] == [(r.name, r.prediction, r.error) for r in la]
     assert ra[0].heatmap[:8] == b'\x89PNG\r\n\x1a\n' and ra[2].heatmap is None
     r = api.http.post('/v1/models/adult_income/explain', json=dict(records=[{}] * 201))
@@ -432,7 +432,7 @@ def test_feedback_over_http_labels_the_callers_own_answers(api):
     r = api.http.post('/v1/models/adult_income/feedback', json=dict(labels=[dict(id=a.id, truth='<50k')]),
                       headers={'X-Session-Id': 'visitor1'})
     assert r.json()['results'] == [dict(id=a.id, ok=True)]          # the same session corrects its label
-    img = app.classify('fruits', [('a.png', _images(1)[0][1])])[0]
+    img = app.predict('fruits', [('a.png', _images(1)[0][1])])[0]
     assert app.feedback('fruits', [(img.id, 'Lemon')]) == [None]
     from predictors.monitoring.log import PredictionLog
     got = PredictionLog(api.log_db).labelled('adult_income')
@@ -487,7 +487,7 @@ def test_labels_on_a_log_that_cannot_be_written_say_so(tmp_path):
     "A read-only log: feedback answered 500 with SQLAlchemy's text and its help link."
     from predictors import ModelStore
     from predictors.service.remote import RemoteModels
-    from voila_server import ApiServer
+    from harness.voila_server import ApiServer
     shutil.copytree(ModelStore().root, tmp_path / 'models')
     log = tmp_path / 'log.db'
     row = {k: (v.item() if hasattr(v, 'item') else v) for k, v in pd.read_csv(ADULT_CSV, nrows=1).iloc[0].items()}

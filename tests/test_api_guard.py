@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from helpers import ROOT, run_async, run_cli
-from voila_server import demo_model_server
+from harness.voila_server import demo_model_server
 
 TOKEN = 'test-token-0123456789abcdef'
 KERNEL_TOKEN = 'test-kernel-token-0123456789'      # the doors' own (make serve makes one per run)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from helpers import ADULT_CSV, TEST_IMAGES, image_files
-from voila_server import demo_model_server
+from harness.voila_server import demo_model_server
 
 
 @pytest.fixture(scope='module')
@@ -72,7 +72,7 @@ def test_a_csv_is_scored_the_same_way(models):
 
 
 def test_images_each_fail_alone(models):
-    got = models.classify('fruits', _images(2) + [('bad.png', b'nope')])
+    got = models.predict('fruits', _images(2) + [('bad.png', b'nope')])
     assert [r.ok for r in got] == [True, True, False] and 'bad.png' in got[2].error
     assert all(isinstance(r.id, int) for r in got[:2])
 
@@ -80,7 +80,7 @@ def test_images_each_fail_alone(models):
 def test_explanations_add_up_and_heatmaps_are_pngs(models):
     e = models.explain('adult_income', [{'age': 52, 'education-num': 13}])[0]
     assert abs(e.base + sum(c['contribution'] for c in e.contributions) - e.probability) <= 1e-4
-    h = models.explain_images('fruits', _images(1))[0]
+    h = models.explain('fruits', _images(1))[0]
     assert h.heatmap[:8] == b'\x89PNG\r\n\x1a\n'
 
 
@@ -94,9 +94,9 @@ def test_feedback_labels_this_sessions_answers_only(models):
 def test_a_multi_label_model_answers_labels_heatmaps_and_label_sets_alike(models):
     "#27: labels (or none), one heatmap per label, feedback as a list of labels, live F1: the same in and out of process."
     mix = [(p.name, p.read_bytes()) for p in sorted((TEST_IMAGES / 'mix').glob('mix_[ln]*.jpg'))]   # lemon+orange, none
-    got = models.classify('mixed_fruits', mix)
+    got = models.predict('mixed_fruits', mix)
     assert [sorted(r.labels) for r in got] == [['Lemon', 'Orange'], []] and got[1].prediction == 'none of these'
-    h = models.explain_images('mixed_fruits', mix[:1])[0]
+    h = models.explain('mixed_fruits', mix[:1])[0]
     assert sorted(h.heatmaps) == ['Lemon', 'Orange'] and all(b[:8] == b'\x89PNG\r\n\x1a\n' for b in h.heatmaps.values())
     assert models.feedback('mixed_fruits', [(got[0].id, ['Orange', 'Lemon']), (got[1].id, []), (got[0].id, 'Lemon;Kiwi;x')]) == [
         None, None, "'x' is not among the labels of mixed_fruits (Apple Red 1, Avocado, Grape, Kiwi, Lemon, Orange, Pear, "

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import ROOT, run_cli
-from voila_server import ApiServer
+from harness.voila_server import ApiServer
 
 FIX = ROOT / 'tests' / 'fixtures' / 'fastai27'
 
@@ -86,7 +86,7 @@ def test_verify_checks_learner_files_before_they_are_imported():
 def test_callbacks_that_are_not_fastais_are_listed_as_left_out():
     "#24: a callback acts in fit and get_preds; the apps call the model itself, so it is left out, by name."
     from predictors.importing.convert import _callbacks
-    from predictors.importing.legacy import stand_in
+    from predictors.kinds.legacy import stand_in
     old = stand_in('fastai.learner', 'Learner')()
     old.__dict__['cbs'] = [stand_in('fastai.callback.core', 'TrainEvalCallback')(), stand_in('__main__', 'ClipOutputs')(),
                            stand_in('wandb.fastai', 'WandbCallback')()]

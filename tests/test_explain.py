@@ -14,7 +14,7 @@ from helpers import ADULT_CSV, run_cli, image_files
 # ---- tabular --------------------------------------------------------------------------------------
 def test_contributions_add_up_to_the_answer_for_100_rows(adult_predictor, adult_df):
     "Efficiency: base + the sum of the contributions = the probability of the predicted class (≤ 1e-4)."
-    from predictors.kinds.tabular.explain import TabularExplainer
+    from predictors.kinds.tables.explain import TabularExplainer
     ex = TabularExplainer(adult_predictor)
     assert not ex.exact and ex.permutations >= 16          # 14 fields: sampled, still exactly efficient
     assert ex.background == '64 rows of the training data'  # from the card: no training data needed
@@ -38,7 +38,7 @@ def test_a_bad_row_gets_its_reason_and_the_others_are_explained(adult_predictor,
     out = kind('tabular').explainer(adult_predictor).explain_frame(rows)
     assert [e.ok for e in out] == [True, False, True]
     assert out[1].error == "Age: 'forty' is not a number"
-    unknown = kind('tabular').explainer(adult_predictor).explain_records([{'age': None, 'workclass': 'Private'}])[0]
+    unknown = kind('tabular').explainer(adult_predictor).explain([{'age': None, 'workclass': 'Private'}])[0]
     assert unknown.ok and any('Age was empty' in w for w in unknown.warnings)
     assert next(c for c in unknown.contributions if c['field'] == 'age')['value'] is None
 
@@ -48,7 +48,7 @@ def one_field_model(tmp_path_factory):
     """A tabular learner whose target depends on field `a` only (b, colour, size are noise), trained and
     registered. (Not `c`: fastai's TabularPandas answers `dls.c` with a column of that name.)"""
     from predictors import ModelStore, load_predictor
-    from predictors.kinds.tabular.train import train_tabular
+    from predictors.kinds.tables.train import train_tabular
     d = tmp_path_factory.mktemp('onefield')
     rng = np.random.default_rng(0)
     n = 3000
@@ -64,7 +64,7 @@ def one_field_model(tmp_path_factory):
 
 def test_a_target_that_depends_on_one_field_is_explained_by_that_field(one_field_model):
     "On a learner whose answer depends on `a` only, `a` carries ≥ 90 % of the total absolute contribution."
-    from predictors.kinds.tabular.explain import TabularExplainer
+    from predictors.kinds.tables.explain import TabularExplainer
     pred, df = one_field_model
     out = TabularExplainer(pred).explain_frame(df.head(50))
     total = {f: 0.0 for f in ('a', 'b', 'colour', 'size')}
@@ -91,7 +91,7 @@ def _brute_force(pred, background: pd.DataFrame, row: dict, k: int) -> dict:
 
 def test_exact_shapley_values_match_a_brute_force_computation(one_field_model):
     "With ≤ 6 fields every coalition is scored: the values equal the definition over all 24 orders."
-    from predictors.kinds.tabular.explain import TabularExplainer, background_frame
+    from predictors.kinds.tables.explain import TabularExplainer, background_frame
     pred, df = one_field_model
     fields = [c['name'] for c in pred.inputs]
     background = background_frame(pred.card, fields, n=12)[0]
@@ -99,7 +99,7 @@ def test_exact_shapley_values_match_a_brute_force_computation(one_field_model):
     assert ex.exact and ex.method == 'exact'
     for i in (0, 7):
         row = df.iloc[i][fields].to_dict()
-        e = ex.explain_records([row])[0]
+        e = ex.explain([row])[0]
         k = pred.classes.index(e.target)
         want = _brute_force(pred, background.astype(object), row, k)
         got = {c['field']: c['contribution'] for c in e.contributions}
@@ -108,14 +108,14 @@ def test_exact_shapley_values_match_a_brute_force_computation(one_field_model):
     sampled = TabularExplainer(pred, background=background, budget=100)
     assert not sampled.exact
     row = df.iloc[0][fields].to_dict()
-    a, b = (dict((c['field'], c['contribution']) for c in x.explain_records([row])[0].contributions)
+    a, b = (dict((c['field'], c['contribution']) for c in x.explain([row])[0].contributions)
             for x in (ex, sampled))
     assert b == pytest.approx(a, abs=0.03)
 
 
 def test_without_training_rows_in_the_card_the_base_comes_from_its_statistics(adult_predictor):
     "An imported learner's card may hold statistics only, or nothing: explanations still add up."
-    from predictors.kinds.tabular.explain import TabularExplainer, background_frame
+    from predictors.kinds.tables.explain import TabularExplainer, background_frame
     fields = [c['name'] for c in adult_predictor.inputs]
     card = dict(adult_predictor.card, reference={k: v for k, v in adult_predictor.card['reference'].items()
                                                   if k != 'background'})
@@ -124,7 +124,7 @@ def test_without_training_rows_in_the_card_the_base_comes_from_its_statistics(ad
     assert set(df['workclass']) <= set(next(c['values'] for c in adult_predictor.inputs if c['name'] == 'workclass'))
     df, what = background_frame(dict(card, reference=None), fields)
     assert len(df) == 1 and df.loc[0, 'age'] == 37 and what.startswith('the default input')
-    e = TabularExplainer(adult_predictor, background=df).explain_records([{'age': 60, 'workclass': ' Private'}])[0]
+    e = TabularExplainer(adult_predictor, background=df).explain([{'age': 60, 'workclass': ' Private'}])[0]
     assert abs(e.base + sum(c['contribution'] for c in e.contributions) - e.probability) <= 1e-4
 
 
@@ -198,7 +198,7 @@ def squares_predictor(tmp_path_factory):
 @pytest.mark.parametrize('corner', ['tl', 'tr', 'bl', 'br'])
 def test_the_heat_sits_where_the_object_is(squares_predictor, corner):
     "Grad-CAM's centre of mass lies in the corner where the square is."
-    from predictors.kinds.image.explain import GradCam, heat_centre
+    from predictors.kinds.pictures.explain import GradCam, heat_centre
     cam = GradCam(squares_predictor)
     probs, cams, seen = cam.explain_images([_square((220, 30, 30), corner, seed=7)])
     top = int(probs[0].argmax())

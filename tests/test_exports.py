@@ -135,8 +135,8 @@ def test_files_that_are_no_fastai_2_export_are_refused_with_what_they_are(tmp_pa
 
 def test_an_old_tabular_regression_export_is_rebuilt_as_one(tmp_path):
     "A fastai < 2.8 learner whose target is a number (RegressionSetup) is rebuilt as a regression, not refused."
-    from predictors.importing.convert import _tabular
-    from predictors.importing.legacy import stand_in
+    from predictors.kinds.legacy import stand_in
+    from predictors.kinds.tables.legacy import rebuild_table
     S = lambda m, n, **kw: (lambda o: (o.__dict__.update(kw), o)[1])(stand_in(m, n)())
     procs = [S('fastai.tabular.core', 'Categorify', classes={'c': S('fastai.data.transforms', 'CategoryMap', items=['#na#', 'a', 'b'])}),
              S('fastai.data.transforms', 'Normalize', means={'x': 1.0}, stds={'x': 2.0}),
@@ -144,7 +144,7 @@ def test_an_old_tabular_regression_export_is_rebuilt_as_one(tmp_path):
     to = S('fastai.tabular.core', 'TabularPandas', procs=S('fastcore.foundation', 'L', items=procs),
            cat_names=['c'], cont_names=['x'], y_names=['y'])
     from fastai.tabular.all import TabularModel
-    learn = _tabular(to, TabularModel([(3, 2)], 1, 1, layers=[4]))
+    learn = rebuild_table(to, TabularModel([(3, 2)], 1, 1, layers=[4]))
     from predictors.kinds import detect_kind
     assert detect_kind(learn).task == 'regression'
     from predictors.service.loading import predictor_for_learner
@@ -155,7 +155,7 @@ def test_an_old_tabular_regression_export_is_rebuilt_as_one(tmp_path):
              S('fastai.data.transforms', 'RegressionSetup')]
     to = S('fastai.tabular.core', 'TabularPandas', procs=S('fastcore.foundation', 'L', items=procs),
            cat_names=[], cont_names=['x'], y_names=['y'])
-    learn = _tabular(to, TabularModel([], 1, 1, layers=[4]))
+    learn = rebuild_table(to, TabularModel([], 1, 1, layers=[4]))
     assert predictor_for_learner(learn).predict_one({'x': 3.0}).ok
 
 

@@ -39,7 +39,7 @@ def test_feedback_by_id_labels_this_sessions_answers_only(log_target, demo_store
     assert got[['id', 'prediction', 'truth']].values.tolist() == [[a.id, a.prediction, '<50k'],
                                                                     [b.id, b.prediction, b.prediction]]
     assert got['inputs'][0]['age'] == 30 and got['version'].tolist() == ['v1', 'v1']
-    img = mine.classify('fruits', [('x.png', b'nope')])[0]           # a rejected file has no answer to label
+    img = mine.predict('fruits', [('x.png', b'nope')])[0]           # a rejected file has no answer to label
     assert mine.feedback('fruits', [(img.id, 'Lemon')]) == [f'no answer {img.id} of fruits in the log']
     log.prune(time.time() + 1)                                       # pruning answers drops their labels
     assert len(log.labelled('adult_income')) == 0 and log.count() == 0
@@ -119,7 +119,7 @@ def test_cli_feedback_by_id_and_by_inputs_then_performance(tmp_path, demo_store,
 def test_compare_picks_the_better_version_with_mcnemars_exact_p(store_copy, held_out, tmp_path):
     "A version trained on shuffled labels against the demo model on held-out rows: the better one wins."
     from predictors.monitoring.compare import compare_versions
-    from predictors.kinds.tabular.train import train_tabular
+    from predictors.kinds.tables.train import train_tabular
     shuffled = held_out.sample(2000, random_state=0).reset_index(drop=True)
     shuffled['salary'] = shuffled['salary'].sample(frac=1, random_state=1).to_numpy()
     shuffled.to_csv(tmp_path / 'shuffled.csv', index=False)
@@ -153,7 +153,7 @@ def test_a_shadow_version_answers_beside_the_active_one_and_never_costs_an_answe
     log = PredictionLog(tmp_path / 'log.db')
     models = LocalModels(store_copy, log)
     files = [(f.name, f.read_bytes()) for f in image_files()[:4]] + [('bad.png', b'x')]
-    shown = models.classify('fruits', files)
+    shown = models.predict('fruits', files)
     pairs = log.shadow_pairs('fruits')
     assert pairs['id'].tolist() == [r.id for r in shown if r.ok] and set(pairs['shadow_version']) == {v2}
     assert (pairs['prediction'] == pairs['shadow_prediction']).all()          # the same weights agree
@@ -166,7 +166,7 @@ def test_a_shadow_version_answers_beside_the_active_one_and_never_costs_an_answe
     (store_copy.path('fruits', v3) / MODEL_FILE).write_bytes(b'tampered')
     store_copy.set_shadow('fruits', v3)
     with pytest.warns(RuntimeWarning, match='shadow version of fruits could not answer'):
-        again = models.classify('fruits', files[:1])
+        again = models.predict('fruits', files[:1])
     assert again[0].ok and len(log.shadow_pairs('fruits')) == 4
     store_copy.set_shadow('fruits', v2)
     store_copy.activate('fruits', v2)                                          # promoting ends the shadow

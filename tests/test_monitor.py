@@ -84,7 +84,7 @@ def test_predictions_are_logged(log_target, demo_store, adult_df):
     models.predict('adult_income', [{'age': 40, 'workclass': ' Private'}])
     models.predict_frame('adult_income', adult_df.head(5).assign(age=['x', 30, 31, 32, 33]))
     img = image_files()[0]
-    models.classify('fruits', [(img.name, img.read_bytes()), ('bad.txt', b'hello')])
+    models.predict('fruits', [(img.name, img.read_bytes()), ('bad.txt', b'hello')])
     df = log.read()
     assert len(df) == 8 and set(df['session']) == {'visitor-1'}
     assert df['source'].tolist() == ['test'] + ['test:batch'] * 5 + ['test'] * 2
@@ -220,7 +220,7 @@ def test_personal_inputs_can_be_logged_as_drift_bins_only(tmp_path, demo_store, 
     models.predict('adult_income', [{'age': 37, 'workclass': ' Private', 'native-country': ' Atlantis',
                                      'fnlwgt': 123456}])
     img = image_files()[0]
-    models.classify('fruits', [(img.name, img.read_bytes())])
+    models.predict('fruits', [(img.name, img.read_bytes())])
     tab, pic = log.read(model='adult_income').iloc[0], log.read(model='fruits').iloc[0]
     assert tab['inputs']['age'].startswith('bin:') and tab['inputs']['fnlwgt'].startswith('bin:')
     assert tab['inputs']['workclass'] == ' Private' and tab['inputs']['native-country'] == '(unseen)'

@@ -84,7 +84,7 @@ def test_feedback_is_the_set_of_right_labels_and_live_f1_follows_it(tmp_path, de
     from predictors.service.local import LocalModels
     log = PredictionLog(tmp_path / 'log.db')
     models = LocalModels(ModelStore(demo_store.root), log)
-    res = models.classify('mixed_fruits', _files('mix_lemon_orange.jpg', 'mix_grape.jpg', 'mix_none.jpg'))
+    res = models.predict('mixed_fruits', _files('mix_lemon_orange.jpg', 'mix_grape.jpg', 'mix_none.jpg'))
     truths = [['Lemon', 'Orange'], 'Grape;Pear', []]          # right, one label missed, right (none)
     assert models.feedback('mixed_fruits', [(r.id, t) for r, t in zip(res, truths)]) == [None, None, None]
     assert models.feedback('mixed_fruits', [(res[0].id, ['Banana'])])[0].startswith("'Banana' is not among")
@@ -126,7 +126,7 @@ def _two_fruits(top_left: str, bottom_right: str) -> Image.Image:
 def test_each_label_has_its_own_heatmap_where_that_fruit_is(mix):
     import io
     from predictors.kinds import kind
-    from predictors.kinds.image.explain import heat_centre
+    from predictors.kinds.pictures.explain import heat_centre
     buf = io.BytesIO(); _two_fruits('Lemon', 'Strawberry').save(buf, 'PNG')
     r = mix.decode_files([('two.png', buf.getvalue())])
     cam = kind('multilabel').explainer(mix)

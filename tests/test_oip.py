@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import image_files
-from voila_server import demo_model_server
+from harness.voila_server import demo_model_server
 
 
 @pytest.fixture(scope='module')
@@ -233,14 +233,14 @@ def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
 
 
 def test_the_docs_examples_are_what_the_live_server_says_and_run_as_shown(api, tmp_path):
-    """docs/api-examples.md is `python -m predictors.core.calls` on the demo models' server (its metadata, calls and
+    """docs/api-examples.md is `python -m predictors.ops.examples` on the demo models' server (its metadata, calls and
     answers; regenerate it as its first lines say), and each curl and tritonclient call in it answers when run as is."""
     import os
     import re
     import subprocess
     import sys
     from helpers import ROOT, TEST_IMAGES
-    from predictors.core.calls import examples_markdown
+    from predictors.ops.examples import examples_markdown
     photo = TEST_IMAGES / 'mix' / 'mix_lemon_orange.jpg'
     shown, host = 'http://127.0.0.1:8865', api.url.removeprefix('http://')
     live = examples_markdown(api.url, photo=photo.read_bytes()).replace(api.url, shown).replace(host, '127.0.0.1:8865')
@@ -271,7 +271,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_its_schema(api):
     """Property-based requests over the server's own /openapi.json, the /v2 paths (documented with the protocol's
     shapes): no 500, every answer within its documented status codes, content type and schema."""
     import subprocess
-    from voila_server import ROOT
+    from harness.voila_server import ROOT
     r = subprocess.run([str(ROOT / '.venv' / 'bin' / 'st'), 'run', f'{api.url}/openapi.json', '--include-path-regex', '^/v2',
                         '-c', 'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
                         '-n', '30', '--phases', 'coverage,fuzzing', '--seed', '29'], capture_output=True, text=True, timeout=600)

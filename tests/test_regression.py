@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import ROOT, run_cli
-from voila_server import demo_model_server
+from harness.voila_server import demo_model_server
 
 BIKES = ROOT / 'data' / 'bike_sharing' / 'hour.csv'
 INPUTS = ['season', 'yr', 'mnth', 'hr', 'holiday', 'weekday', 'workingday', 'weathersit', 'temp', 'atemp', 'hum',
@@ -105,7 +105,7 @@ def test_a_scored_csv_has_the_number_and_its_range(bike_pred, held_out):
 
 def test_contributions_are_in_bikes_and_add_up(demo_store, bike_pred):
     from predictors.kinds import kind
-    e = kind('regression').explainer(bike_pred).explain_records([dict(hr=8, workingday=1, temp=0.5)])[0]
+    e = kind('regression').explainer(bike_pred).explain([dict(hr=8, workingday=1, temp=0.5)])[0]
     assert e.measure == 'value' and e.target == 'cnt'
     assert e.probability == pytest.approx(bike_pred.predict_one(dict(hr=8, workingday=1, temp=0.5)).prediction, rel=1e-5)
     assert abs(e.base + sum(c['contribution'] for c in e.contributions) - e.probability) <= 1e-4 * e.probability

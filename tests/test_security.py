@@ -11,8 +11,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from helpers import run_async
-from voila_server import ROOT, VoilaServer, free_port
-from widget_client import (V1, WidgetClient, close_pages, connect_kernel, get, msg, open_page, page_cookie, read_frame,
+from harness.voila_server import ROOT, VoilaServer, free_port
+from harness.widget_client import (V1, WidgetClient, close_pages, connect_kernel, get, msg, open_page, page_cookie, read_frame,
                            v1_frame)
 
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from helpers import run_async, run_cli
-from voila_server import VoilaServer, free_port
-from widget_client import connect_kernel, get, msg, open_app, open_page, read_frame, v1_frame
+from harness.voila_server import VoilaServer, free_port
+from harness.widget_client import connect_kernel, get, msg, open_app, open_page, read_frame, v1_frame
 
 
 @pytest.fixture(scope='module')
@@ -183,7 +183,7 @@ def test_restarting_make_serve_loses_no_acknowledged_prediction(tmp_path):
     import signal
     import threading
     from predictors.monitoring.log import PredictionLog
-    from voila_server import free_port
+    from harness.voila_server import free_port
     log_db, port, acked, ids = tmp_path / 'log.db', free_port(), [], iter(range(100_000, 200_000))
 
     def visitor(url, stop):

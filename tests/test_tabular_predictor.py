@@ -134,7 +134,7 @@ def test_unreadable_csv_is_explained(data, msg):
 def test_a_learner_of_another_shape_works_without_code_change(tmp_store):
     "A second tabular model (iris: 4 numeric columns, 3 classes) gets a schema and correct predictions."
     from sklearn.datasets import load_iris
-    from predictors.kinds.tabular.train import train_tabular
+    from predictors.kinds.tables.train import train_tabular
     from predictors import load_predictor
     import tempfile
     iris = load_iris(as_frame=True).frame

@@ -6,7 +6,7 @@ from PIL import Image
 from helpers import FRUIT_DIR
 from predictors import ModelError
 from predictors.kinds.image.train import find_image_items
-from predictors.kinds.tabular.train import infer_columns
+from predictors.kinds.tables.train import infer_columns
 from predictors.kinds.training import parse_templates
 
 

@@ -84,8 +84,8 @@ def test_two_hundred_images_are_counted_as_two_hundred():
 
     class Models:
         def models(self, task=None): return []
-        def classify(self, name, files, version=None): return [type('R', (), dict(ok=True, id=None, prediction='a'))()
-                                                               for _ in files]
+        def predict(self, name, files, version=None): return [type('R', (), dict(ok=True, id=None, prediction='a'))()
+                                                              for _ in files]
     app = ImageApp(Models())
     from predictors.core.imaging import ImageLimits
     app.card, app.limits = {'name': 'm', 'version': 'v1', 'classes': ['a']}, ImageLimits()

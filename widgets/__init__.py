@@ -1,7 +1,8 @@
 """The view side of fastai-apps: ipywidgets builders that take a model service (`predictors.connect()`:
 the model server over HTTP when served, the models in-process in a notebook) or a schema.
 
-No torch, fastai or pandas here: the model side is `predictors`.
+No torch, fastai or pandas here: the model side is `predictors`. An app kernel started by the doors guards what its
+page may send (`widgets.guard`, installed by `predictors.web.kernel`).
 """
 from .common import probability_bars, message, model_picker
 from .form import TabularForm
@@ -10,9 +11,6 @@ from .image import ImageApp, image_app, result_card
 from .text import TextApp, text_app
 from .checks import checks_table
 from .monitor import MonitorApp, monitor_app
-from . import guard
-
-guard.install()          # in an app's kernel: only the messages a person's use of the page sends
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
            'ImageApp', 'image_app', 'result_card', 'TextApp', 'text_app', 'checks_table',

@@ -7,8 +7,8 @@ the token is never shown, only where it goes. `FASTAI_APPS_API_PANEL=0` leaves t
 """
 from __future__ import annotations
 
-from predictors.core.calls import panel_calls
 from predictors.core.settings import Settings
+from predictors.kinds import kind_of
 
 from .common import esc
 
@@ -22,7 +22,7 @@ def api_calls_html(card: dict, settings: Settings | None = None) -> str:
     url = (s.api_shown or s.api or 'http://127.0.0.1:8865').rstrip('/')
     blocks = ''.join(f'<p style="margin:8px 0 2px"><b>{esc(title)}</b></p><pre class="app-api-{i}" style="white-space:pre-wrap;'
                      f'background:#f6f8fa;padding:8px;border-radius:4px;font-size:12px;margin:0">{esc(code)}</pre>'
-                     for i, (title, code) in enumerate(panel_calls(card, url)))
+                     for i, (title, code) in enumerate(kind_of(card).example_calls(card, url)))
     return (f'<details class="app-api" style="font-family:system-ui;margin-top:12px"><summary>Use via API</summary>'
             f'<p style="color:#556">Programs call the model server at <code>{esc(url)}</code> with its token (<code>make serve</code> '
             f'prints it; $FASTAI_APPS_API_TOKEN). Details: docs/api.md.</p>{blocks}</details>')

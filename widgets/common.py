@@ -85,12 +85,12 @@ def message(text: str, kind: str = 'ok', cls: str = '') -> str:
     return f'<div class="app-msg app-{kind} {cls}">{text}</div>'
 
 
-def model_picker(models, task: str | None = None, versions: bool = False) -> W.Dropdown:
-    """A Dropdown of (label, (name, version)) for the active version of every model of `task` (or that takes
-    `task`); `versions`: every version too, newest first after the active one (for operators: visitors see
+def model_picker(models, app: str | None = None, versions: bool = False) -> W.Dropdown:
+    """A Dropdown of (label, (name, version)) for the active version of every model the app `app` shows (None: every
+    model); `versions`: every version too, newest first after the active one (for operators: visitors see
     what `activate` chose, never a version registered `--no-activate`)."""
     options = []
-    for m in models.models(task):
+    for m in models.models(app):
         options.append((f'{m["name"]} {m["active"]} (active)', (m['name'], m['active'])))
         if versions: options += [(f'{m["name"]} {v}', (m['name'], v)) for v in reversed(m['versions']) if v != m['active']]
     return W.Dropdown(options=options, value=options[0][1] if options else None, description='Model',

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from predictors.core.results import NONE_OF_THESE, class_label, label_set, label_set_text
+from predictors.kinds import kind_of
 
 from .common import esc, message
 
@@ -26,7 +27,7 @@ class FeedbackBox:
         classes = list(card.get('classes') or [])
         if unsure: classes = [prediction] + [c for c in classes if c != prediction]      # the closest first
         options = [(class_label(card, c), c) for c in classes if unsure or c != prediction]
-        if card.get('task') == 'image': options.append((NONE_OF_THESE, NONE_OF_THESE))
+        options += [(t, t) for t in kind_of(card).truths_also(card)]       # an image's: none of these
         self.yes = W.Button(description='Yes', icon='check', tooltip=f'The answer {class_label(card, prediction)} was right',
                             layout=W.Layout(width='70px', display='none' if unsure else None))
         self.yes.add_class('app-feedback-yes')

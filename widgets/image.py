@@ -8,6 +8,7 @@ import ipywidgets as W
 
 from predictors.core.imaging import BadImage, decode_image
 from predictors.core.results import UNSURE_BELOW, ImageResult, class_label, natural_key
+from predictors.kinds import kind_of
 
 from .apicalls import api_calls_html
 from .common import APP_CSS, esc, message, model_picker, model_service, probability_bars, waiting_shown_in
@@ -17,6 +18,7 @@ from .feedback import FeedbackBox, LabelsFeedback
 __all__ = ['ImageApp', 'image_app', 'result_card', 'model_says']
 
 THUMB = 128
+VIEW = 'image_app'              # the app this module is: it shows the models of the kinds that name it
 
 
 def _thumb_png(data: bytes, limits) -> bytes | None:
@@ -112,7 +114,7 @@ def model_says(card: dict) -> str:
     """What the image app says of its model (HTML): what it learnt from and how often it was right on held-out
     pictures, and when it says Not sure: below a calibrated threshold and how often it still answered pictures
     of none of its classes, or below the default 50 % of its own (uncalibrated) probabilities."""
-    if card.get('task') == 'multilabel': return _multi_says(card)
+    if kind_of(card).answer.name == 'labels': return _multi_says(card)
     m, u, n = card.get('metrics') or {}, card.get('uncertainty') or {}, len(card.get('classes') or [])
     about = f' and learnt from {esc(card["about"])}' if card.get('about') else ''
     text = f'Model <b>{esc(card.get("name"))}</b> {esc(card.get("version"))} knows {n} classes{about}'
@@ -142,7 +144,7 @@ class ImageApp:
     def __init__(self, models=None, top: int = 3, versions: bool = False):
         self.models = model_service(models)
         self.top, self.card = top, None
-        self.picker = model_picker(self.models, 'images', versions)
+        self.picker = model_picker(self.models, VIEW, versions)
         self.title = W.HTML()
         self.upload = DropZone(accept='image/*', multiple=True, label='Drop images here, or click to choose')
         self.upload.add_class('app-dropzone-host')
@@ -179,7 +181,7 @@ class ImageApp:
         self.api.value = ''                    # until this model's card is read
         try:
             card, lim = self.models.card(name, version), self.models.limits()
-            if card.get('task') not in ('image', 'multilabel'): raise ValueError(f'it is a {card.get("task")} model')
+            if kind_of(card).view != VIEW: raise ValueError(f'it is a {card.get("task")} model')
             self.models.check(name, version)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.card = None
@@ -195,7 +197,7 @@ class ImageApp:
             f'<p class="app-model-says" style="font-family:system-ui;color:#556">{model_says(card)} Drop or choose up '
             f'to {lim.max_files} images, {lim.max_bytes // 2**20} MB each and {lim.max_upload_bytes // 2**20} MB in all.</p>'
             f'<details class="app-classes" style="font-family:system-ui;color:#556;margin-bottom:6px">'
-            f'<summary>The {len(classes)} {"labels" if card.get("task") == "multilabel" else "classes"} it knows</summary><p class="app-class-list">{known}</p></details>')
+            f'<summary>The {len(classes)} {"labels" if kind_of(card).answer.name == "labels" else "classes"} it knows</summary><p class="app-class-list">{known}</p></details>')
         self.upload.max_bytes, self.upload.max_files = lim.max_bytes, lim.max_files
         self.upload.max_total_bytes = lim.max_upload_bytes
         self.upload.disabled = False
@@ -206,7 +208,7 @@ class ImageApp:
         self.summary.value = message(f'Classifying {len(files)} file(s)…', 'warn')
         waiting_shown_in(self.models, self.summary)
         try:
-            results = self.models.classify(self.card['name'], files, self.card['version'])
+            results = self.models.predict(self.card['name'], files, self.card['version'])
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.summary.value = message(f'Classification failed: {esc(e)}', 'err'); return
         thumbs = [_thumb_png(d, self.limits) if r.ok else None for r, (_, d) in zip(results, files)]
@@ -248,7 +250,7 @@ class ImageApp:
         note = self.summary.value
         self.summary.value = message('Working out where the model looked…', 'warn')
         try:
-            explained = self.models.explain_images(self.card['name'], [files[i] for i in ok], self.card['version'])
+            explained = self.models.explain(self.card['name'], [files[i] for i in ok], self.card['version'])
         except Exception as e:  # noqa: BLE001 - the answers stand; only the heatmaps are missing
             self.summary.value = note + message(f'No heatmaps: {esc(e)}', 'warn', 'app-heatmap-error')
             return None

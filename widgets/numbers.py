@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from predictors.core.results import is_number, number_text
+from predictors.kinds import kind_of
 
 from .common import esc, message
 
@@ -23,7 +24,7 @@ def held_out(card: dict) -> str:
 
 def scored_columns(card: dict) -> str:
     "What the scored file's extra columns are, in a sentence."
-    if card.get('task') == 'regression':
+    if kind_of(card).answer.name == 'number':
         share = f'{round(float((card.get("regression") or {}).get("interval", 0.8)) * 100)} %'
         return (f'a prediction, and the range <code>low</code>–<code>high</code> where {share} of held-out answers '
                 f'of that size fell')

@@ -43,7 +43,7 @@ class TabularApp:
     def __init__(self, models=None, versions: bool = False):
         self.models = model_service(models)
         self.card, self.form, self._answer, self._why, self._asked = None, None, None, None, None
-        self.picker = model_picker(self.models, 'records', versions)
+        self.picker = model_picker(self.models, 'tabular_app', versions)
         self.title = W.HTML()
         self.form_box = W.VBox()
         self.button = W.Button(description='Get prediction', button_style='primary', icon='check')

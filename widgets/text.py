@@ -67,7 +67,7 @@ class TextApp:
     def __init__(self, models=None, versions: bool = False):
         self.models = model_service(models)
         self.card = None
-        self.picker = model_picker(self.models, 'texts', versions)
+        self.picker = model_picker(self.models, 'text_app', versions)
         self.title = W.HTML()
         self.box = TextBox(placeholder='Paste or type a message, then Get prediction (or Ctrl+Enter)',
                            limit=TEXT_MAX_CHARS)

@@ -10,7 +10,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.settings import Settings
 from predictors.api.errors import ApiError
 from predictors.core.store import ModelError, ModelStore, UnknownModel
-from predictors.kinds import refuse_other_input
+from predictors.kinds import kind_of
 from predictors.service.local import LocalModels
 
 __all__ = ['Limits', 'get_store', 'get_limits', 'get_models', 'valid_id', 'card_of', 'predictor_of']
@@ -64,15 +64,15 @@ def card_of(models: LocalModels, name: str, version: str | None) -> dict:
         raise ApiError(500, f'model {name} cannot be used: {e}') from None
 
 
-def predictor_of(models: LocalModels, name: str, version: str | None, takes: str):
-    "The loaded predictor of a card's version (one that `takes` these inputs); one that cannot be used is a 500."
+def predictor_of(models: LocalModels, name: str, version: str | None, form: str):
+    "The loaded predictor of a card's version (one that reads inputs of `form`: 'rows' or 'files'); one that cannot be used is a 500."
     card = card_of(models, name, version)
     try:
-        refuse_other_input(name, card.get('task'), takes)
+        kind_of(card).accepts(name, form)
     except ModelError as e:
         raise ApiError(415, str(e)) from None
     try:
-        return models.predictor(name, card['version'], takes)
+        return models.predictor(name, card['version'])
     except UnknownModel as e:
         raise ApiError(404, str(e)) from None
     except ModelError as e:

@@ -17,8 +17,6 @@ extension (`predictors.api.binary`) is spoken both ways: `tritonclient` works wi
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 
@@ -34,7 +32,7 @@ from predictors.api.deps import Limits, get_limits, get_models
 from predictors.api.errors import ApiError
 from predictors.core.errors import UnknownModel
 from predictors.core.store import ModelError
-from predictors.kinds import kind
+from predictors.kinds import kind_of
 from predictors.service.local import LocalModels
 
 __all__ = ['oip', 'InferError']
@@ -89,7 +87,7 @@ def _card(models: LocalModels, name: str, version: str | None) -> dict:
 def _metadata(models, name, version):
     card = _card(models, name, version)
     return {'name': name, 'versions': models.store.versions(name), 'platform': f'fastai_{card["task"]}',
-            **kind(card['task']).tensors(card)}
+            **kind_of(card).tensors(card)}
 
 
 @oip.get('/models/{name}', summary="OIP: a model's metadata (its active version)", **_doc(O.ModelMetadata, 400, 404))
@@ -138,21 +136,17 @@ async def _infer(name, version, request, models, limits):
         if not isinstance(req, dict) or not isinstance(req.get('inputs'), list) or not req['inputs']:
             raise InferError('send {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.')
         card = await run_in_threadpool(_card, models, name, version)
-        spec = kind(card['task']).tensors(card)
+        k = kind_of(card)
+        spec = k.tensors(card)
         columns, n = _columns(req['inputs'], spec['inputs'])
-        most = limits.images.max_files if 'image' in columns else limits.records
-        if n > most: raise InferError(f'{n} {"images" if "image" in columns else "rows"} in one request; at most {most}.')
+        most, what = k.input.limit(limits)
+        if n > most: raise InferError(f'{n} {what} in one request; at most {most}.')
         wanted, binary = _wanted(req.get('outputs'), spec['outputs'], req.get('parameters'))
-        if 'image' in columns:
-            files = [(f'image {i + 1}', v if isinstance(v, bytes) else _decoded(v)) for i, v in enumerate(columns['image'])]
-            results = await run_in_threadpool(models.classify, name, files, card['version'])
-        else:
-            records = [{c: v[i] for c, v in columns.items()} for i in range(n)]
-            results = await run_in_threadpool(models.predict, name, records, card['version'])
+        results = await run_in_threadpool(models.predict, name, k.input.from_tensors(columns, n), card['version'])
     except (InferError, ApiError, ModelError) as e:
         return _error(e)
     out = {'model_name': name, 'model_version': card['version'],
-           'outputs': [t for t in _outputs(results, card, spec['outputs']) if t['name'] in wanted]}
+           'outputs': [t for t in k.answer.encode(results, card) if t['name'] in wanted]}
     if isinstance(req.get('id'), str): out['id'] = req['id']
     if not binary: return out
     content, head = encode(out, binary)
@@ -182,7 +176,7 @@ def _columns(tensors: list, inputs: list) -> tuple[dict, int]:
         if n is not None and shape[0] != n:
             raise InferError(f'input {name!r} has {shape[0]} rows, the others {n}.')
         n = shape[0]
-        columns[name] = [_value(v, want[name]['datatype'], name, raw=name == 'image') for v in data]
+        columns[name] = [_value(v, want[name]['datatype'], name) for v in data]
     missing = [m for m in want if m not in columns]
     if missing: raise InferError(f'missing input{"s" if len(missing) > 1 else ""} {", ".join(map(repr, missing))}.')
     if not n: raise InferError('the inputs hold no rows.')
@@ -202,30 +196,17 @@ def _flat(data, name) -> list:
     return out
 
 
-def _value(v, datatype: str, name: str, raw: bool = False):
-    "One element as the predictor reads it (binary BYTES: text, or the file's bytes when `raw`); a wrong type is refused."
+def _value(v, datatype: str, name: str):
+    """One element as the model's input reads it (`Input.from_tensors`: BYTES stay text or bytes, as sent); a wrong type
+    is refused."""
     if datatype == 'BYTES':
-        if isinstance(v, bytes):
-            if raw: return v
-            try:
-                return v.decode()
-            except UnicodeDecodeError:
-                raise InferError(f'input {name!r}: an element is not UTF-8 text.') from None
-        if not isinstance(v, str): raise InferError(f'input {name!r} is BYTES: its elements are strings, not {v!r}.')
+        if not isinstance(v, (str, bytes)): raise InferError(f'input {name!r} is BYTES: its elements are strings, not {v!r}.')
         return v
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InferError(f'input {name!r} is {datatype}: its elements are numbers, not {v!r}.')
     if datatype.startswith('INT') and isinstance(v, float) and not v.is_integer():
         raise InferError(f'input {name!r} is {datatype}: {v!r} is not a whole number.')
     return _NUMBER[datatype](v) if math.isfinite(v) else None
-
-
-def _decoded(v: str) -> bytes:
-    "A file sent in JSON: base64."
-    try:
-        return base64.b64decode(v, validate=True)
-    except (binascii.Error, ValueError):
-        return b''                              # refused alone, as an empty file, with its reason
 
 
 def _wanted(requested, outputs, parameters) -> tuple[set, set]:
@@ -239,28 +220,3 @@ def _wanted(requested, outputs, parameters) -> tuple[set, set]:
     unknown = got - set(names)
     if unknown: raise InferError(f'unknown output {sorted(map(str, unknown))[0]!r}; the model answers {", ".join(names)}.')
     return got, {o['name'] for o in requested if (o.get('parameters') or {}).get('binary_data') is True}
-
-
-def _outputs(results, card, outputs) -> list[dict]:
-    "The results as the model's output tensors."
-    n, classes = len(results), list(card.get('classes') or [])
-    number = outputs[0]['datatype'] == 'FP64'
-    tensors = {'predicted': [None if r.error else r.prediction for r in results] if number else
-               ['' if r.error or r.prediction is None else str(r.prediction) for r in results],
-               'id': [-1 if r.id is None else int(r.id) for r in results],
-               'error': [r.error or '' for r in results]}
-    if classes:
-        tensors['probabilities'] = [float(0 if r.error else r.probabilities.get(c, 0.0)) for r in results for c in classes]
-    if any(o['name'] == 'labels' for o in outputs):         # a multi-label answer, multi-hot
-        tensors['labels'] = [not r.error and c in (getattr(r, 'labels', None) or ()) for r in results for c in classes]
-    if any(o['name'] == 'range' for o in outputs):
-        tensors['range'] = [x for r in results for x in (getattr(r, 'range', None) or [None, None])]
-    out = []
-    for o in outputs:
-        shape = [n, *o['shape'][1:]]
-        t = {'name': o['name'], 'datatype': o['datatype'], 'shape': shape, 'data': tensors[o['name']]}
-        if o['name'] in ('probabilities', 'labels'): t['parameters'] = {'classes': json.dumps(classes)}
-        if o['name'] == 'labels' and card.get('thresholds'):
-            t['parameters']['thresholds'] = json.dumps([card['thresholds'].get(c) for c in classes])
-        out.append(t)
-    return out

@@ -32,7 +32,7 @@ from predictors.api.errors import ApiError
 from predictors.core.helpers import byte_size
 from predictors.core.results import STREAM_ERROR
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds import kind
+from predictors.kinds import kind_of
 from predictors.service.local import LocalModels, model_rows
 
 __all__ = ['router', 'health']
@@ -50,8 +50,10 @@ router = APIRouter(prefix='/v1')
 
 
 @router.get('/models', summary='The models and the upload limits', response_model=S.ModelsOut)
-def list_models(store: ModelStore = Depends(get_store), limits: Limits = Depends(get_limits)):
-    return dict(models=model_rows(store), limits=limits.to_dict())
+def list_models(what: str | None = Query(None, description="only the models of a task, that read an input "
+                                                           "('records', 'texts', 'images') or that an app shows"),
+                store: ModelStore = Depends(get_store), limits: Limits = Depends(get_limits)):
+    return dict(models=model_rows(store, what), limits=limits.to_dict())
 
 
 @router.get('/models/{name}', summary="A model's card (its active version unless `version` is given)", responses=_ERRORS)
@@ -63,7 +65,7 @@ def get_card(name: str, version: str | None = None, models: LocalModels = Depend
             **_doc(S.ReadyOut))
 def model_ready(name: str, version: str | None = None, models: LocalModels = Depends(get_models)):
     card = card_of(models, name, version)
-    predictor_of(models, name, card['version'], kind(card.get('task')).takes)
+    predictor_of(models, name, card['version'], kind_of(card).input.form)
     return dict(ready=True, model=name, version=card['version'])
 
 
@@ -80,7 +82,7 @@ async def predict(name: str, request: Request, version: str | None = None,
     ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype == 'application/json': return await _predict_json(name, version, request, models, limits)
     if ctype in ('text/csv', 'application/csv'): return await _predict_csv(name, version, request, models, limits)
-    if ctype == 'multipart/form-data': return await _predict_images(name, version, top, request, models, limits)
+    if ctype == 'multipart/form-data': return await _predict_files(name, version, top, request, models, limits)
     raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records, '
                         'a text/csv file or multipart/form-data images.')
 
@@ -95,17 +97,16 @@ async def explain(name: str, request: Request, version: str | None = None,
     where the model looked for its top class). Bad records and files fail alone."""
     ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype == 'application/json':
-        pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
-        records = await read_records(request, pred, limits, limits.explain_records, 'each is scored thousands of times: split them over requests')
-        out = await run_in_threadpool(models.explain, name, records, pred.version)
-        return dict(model=name, version=pred.version, results=[e.to_dict() for e in out])
-    if ctype == 'multipart/form-data':
-        pred = await run_in_threadpool(predictor_of, models, name, version, 'images')
-        files = await read_files(request, limits)
-        out = await run_in_threadpool(models.explain_images, name, files, pred.version)
-        return dict(model=name, version=pred.version, results=[r.to_dict() for r in out])
-    raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records '
-                        'or multipart/form-data images.')
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'rows')
+        inputs = await read_records(request, pred, limits, limits.explain_records, 'each is scored thousands of times: split them over requests')
+    elif ctype == 'multipart/form-data':
+        pred = await run_in_threadpool(predictor_of, models, name, version, 'files')
+        inputs = await read_files(request, limits)
+    else:
+        raise ApiError(415, f'unsupported content type {ctype or "(none)"!r}: send application/json records '
+                            'or multipart/form-data images.')
+    out = await run_in_threadpool(models.explain, name, inputs, pred.version)
+    return dict(model=name, version=pred.version, results=[e.to_dict() for e in out])
 
 
 def _label_list(v) -> bool:
@@ -142,14 +143,14 @@ async def feedback(name: str, request: Request, models: LocalModels = Depends(ge
 
 
 async def _predict_json(name, version, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'rows')
     records = await read_records(request, pred, limits, limits.records, 'send a CSV for more: it is scored as a stream')
     out = await run_in_threadpool(models.predict, name, records, pred.version)
     return dict(model=name, version=pred.version, results=[p.to_dict() for p in out])
 
 
 async def _predict_csv(name, version, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'records')
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'rows')
     check_length(request, limits.csv_bytes, 'the CSV')
     fd, path = tempfile.mkstemp(prefix='fastai-apps-', suffix='.csv')
     try:
@@ -181,10 +182,10 @@ def _stream_scored(scored):
         yield f'{STREAM_ERROR}{e}\n'.encode()
 
 
-async def _predict_images(name, version, top, request, models, limits):
-    pred = await run_in_threadpool(predictor_of, models, name, version, 'images')
+async def _predict_files(name, version, top, request, models, limits):
+    pred = await run_in_threadpool(predictor_of, models, name, version, 'files')
     files = await read_files(request, limits)
-    out = await run_in_threadpool(models.classify, name, files, pred.version)
+    out = await run_in_threadpool(models.predict, name, files, pred.version)
     return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
 
 

@@ -1,18 +1,21 @@
-"""The JSON the model server takes and gives, as pydantic models: `/docs` shows them, and the remote
-client (`predictors.service.remote`) builds its requests and reads the answers with the same models.
+"""The JSON the model server takes and gives, as pydantic models: `/docs` shows them. An answer's model is derived from
+its answer type (`predictors.core.results`: the `WIRE` of `Prediction`, `ImageResult`, `Explanation`), which the
+remote client (`predictors.service.remote`) reads answers into: one definition for `/v1`, `/docs` and the views.
 
 Fields that an answer leaves out when they do not apply (`error`, `warnings`, `id`, `heatmap_png`)
-are optional here.
+are optional here; a field an answer type does not declare is refused (`extra='forbid'`).
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from predictors.core.results import Explanation, ImageResult, Prediction
 
 __all__ = ['LimitsOut', 'ModelRow', 'ModelsOut', 'ReadyOut', 'RecordsIn', 'Label', 'LabelsIn', 'PredictionOut',
            'ImageResultOut', 'ExplanationOut', 'RecordsOut', 'ImagesOut', 'ExplanationsOut', 'PredictOut', 'ExplainOut', 'FeedbackResult', 'FeedbackOut', 'Check',
-           'ReadyzOut', 'ErrorOut', 'Value', 'LiveOut', 'DriftOut', 'route_doc']
+           'ReadyzOut', 'ErrorOut', 'Value', 'LiveOut', 'DriftOut', 'route_doc', 'answer_model']
 
 Value = Union[str, int, float, bool, None]
 
@@ -46,7 +49,8 @@ class LimitsOut(BaseModel):
 class ModelRow(BaseModel):
     name: str
     task: str | None = None
-    takes: str | None = Field(None, description="'records' (JSON records or a CSV) or 'images'")
+    takes: str | None = Field(None, description="what the model reads (its kind's input): 'records' (JSON records or a "
+                                                "CSV), 'texts' (records with a text field) or 'images' (files)")
     active: str | None = None
     versions: list[str] = []
 
@@ -77,42 +81,17 @@ class LabelsIn(BaseModel):
     labels: list[Label] = Field(min_length=1)
 
 
-class PredictionOut(BaseModel):
-    "One record's answer: the class and every class's probability, or the reason it has none."
-    prediction: str | None = None
-    probabilities: dict[str, float] = {}
-    warnings: list[str] = []
-    error: str | None = None
-    id: int | None = None
+def answer_model(cls, name: str, doc: str) -> type[BaseModel]:
+    "The pydantic model of an answer type (`Prediction`, `ImageResult`, `Explanation`): its `to_dict`, as `cls.WIRE` says."
+    fields = {f: (t, Field(... if d is ... else d, description=desc)) for f, (t, d, desc) in cls.WIRE.items()}
+    return create_model(name, __doc__=doc, __config__=ConfigDict(extra='forbid'), **fields)
 
 
-class ImageResultOut(BaseModel):
-    "One file's answer, or the reason it was rejected."
-    file: str
-    size: int = 0
-    prediction: str | None = None
-    probability: float | None = None
-    unsure: bool | None = Field(None, description='true: the picture is too unlike the training pictures to name a '
-                                                 'class (the answer reads "Not sure"); the card says how it is decided')
-    probabilities: dict[str, float] = {}
-    error: str | None = None
-    heatmap_png: str | None = Field(None, description='explain: base64 PNG of where the model looked')
-    labels: list[str] | None = Field(None, description='a multi-label model: every label at or above its threshold, '
-                                     'the most likely first ([]: none of them); `prediction` is their text')
-    heatmaps_png: dict[str, str] | None = Field(None, description='explain, a multi-label model: base64 PNG per label')
-    id: int | None = None
-
-
-class ExplanationOut(BaseModel):
-    "Why one answer: `base` plus the contributions adds up to `probability` of `target`."
-    target: str | None = None
-    probability: float | None = None
-    base: float | None = None
-    contributions: list[dict[str, Any]] = []
-    method: str = ''
-    background: str = ''
-    warnings: list[str] = []
-    error: str | None = None
+PredictionOut = answer_model(Prediction, 'PredictionOut', "One record's answer: the class and every class's probability, "
+                             "or the number and its range, or the reason it has none.")
+ImageResultOut = answer_model(ImageResult, 'ImageResultOut', "One file's answer, or the reason it was rejected.")
+ExplanationOut = answer_model(Explanation, 'ExplanationOut', 'Why one answer: `base` plus the contributions adds up to '
+                              '`probability` of `target`.')
 
 
 class RecordsOut(BaseModel):

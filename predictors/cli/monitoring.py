@@ -31,8 +31,11 @@ def cmd_drift(args):
     if args.csv:
         from predictors.service.loading import load_predictor
         from predictors.core.csvio import read_csv_checked
-        from predictors.kinds import kind
-        if kind(card.get('task')).takes == 'images': raise ModelError('--csv works for models of records (tabular, text) only.')
+        from predictors.kinds import kind_of
+        try:
+            kind_of(card).accepts(args.name, 'rows')
+        except ModelError as e:
+            raise ModelError(f'--csv works for models of rows (records, texts): {e}') from None
         df = read_csv_checked(args.csv)
         res = load_predictor(args.name, store=store).predict_frame(df)
         preds = [p.prediction for p in res if p.ok]

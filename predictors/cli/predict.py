@@ -8,6 +8,7 @@ from pathlib import Path
 from predictors.cli.common import add_log, store_of
 from predictors.core.helpers import input_fields, some_names
 from predictors.core.store import ModelError
+from predictors.kinds import kind_of
 
 __all__ = ['VERBS']
 
@@ -19,15 +20,22 @@ def cmd_predict(args):
     from predictors.service.local import LocalModels
     models = LocalModels(store_of(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
     card = models.card(args.name, args.version)
-    version, failed = card['version'], 0
-    from predictors.kinds import takes_of      # (torch-free, but pandas: not for `serve`, whose supervisor stays small)
-    if takes_of(card.get('task')) == 'images':
-        paths, failed = _image_paths(args.files)
-        for r in models.classify(args.name, [(p, _read(p)) for p in paths], version):
-            failed += not r.ok
-            print(json.dumps(r.to_dict(args.top)))
-        return 1 if failed else 0
+    return _PREDICT[kind_of(card).input.form](args, models, card)
+
+
+def _predict_files(args, models, card) -> int:
+    "A model of files: one JSON line per file (its answer, or why it has none)."
+    paths, failed = _paths(args.files, kind_of(card).input)
+    for r in models.predict(args.name, [(p, _read(p)) for p in paths], card['version']):
+        failed += not r.ok
+        print(json.dumps(r.to_dict(args.top)))
+    return 1 if failed else 0
+
+
+def _predict_rows(args, models, card) -> int:
+    "A model of rows: one JSON line per row of each CSV (a bad line fails alone, in its place), or --out a scored CSV."
     from predictors.core.csvio import iter_csv_checked
+    version, failed = card['version'], 0
     if args.out and len(args.files) != 1: raise ModelError('--out writes the scores of one CSV: give one file.')
     for f in args.files:
         try:
@@ -63,29 +71,36 @@ def cmd_predict(args):
 
 
 def cmd_explain(args):
-    """Tabular: one JSON line per row (or with --out a CSV of contributions, one column per field);
-    images: the heatmap overlays written as PNGs into --out (a folder) and one JSON line per image."""
+    """Rows: one JSON line per row (or with --out a CSV of contributions, one column per field); files: the heatmap
+    overlays written as PNGs into --out (a folder) and one JSON line per file."""
     from predictors.service.local import LocalModels
     models = LocalModels(store_of(args), None, source='cli')
     card = models.card(args.name, args.version)
-    version, failed = card['version'], 0
-    from predictors.kinds import takes_of
-    if takes_of(card.get('task')) == 'images':
-        if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
-        args.out.mkdir(parents=True, exist_ok=True)
-        paths, failed = _image_paths(args.files)
-        for i, r in enumerate(models.explain_images(args.name, [(p, _read(p)) for p in paths], version)):
-            failed += not r.ok
-            d = r.to_dict(3); d.pop('heatmap_png', None); d.pop('heatmaps_png', None)
-            if r.ok:
-                png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap.png'
-                png.write_bytes(r.heatmap); d['heatmap'] = str(png)
-            for c, b in (r.heatmaps or {}).items():     # a multi-label answer: one per label it names
-                png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap_{_file_part(c)}.png'
-                png.write_bytes(b); d.setdefault('heatmaps', {})[c] = str(png)
-            print(json.dumps(d))
-        return 1 if failed else 0
+    return _EXPLAIN[kind_of(card).input.form](args, models, card)
+
+
+def _explain_files(args, models, card) -> int:
+    "Where the model looked in each file: PNGs written into --out, one JSON line per file."
+    if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths, failed = _paths(args.files, kind_of(card).input)
+    for i, r in enumerate(models.explain(args.name, [(p, _read(p)) for p in paths], card['version'])):
+        failed += not r.ok
+        d = r.to_dict(3); d.pop('heatmap_png', None); d.pop('heatmaps_png', None)
+        if r.ok:
+            png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap.png'
+            png.write_bytes(r.heatmap); d['heatmap'] = str(png)
+        for c, b in (r.heatmaps or {}).items():     # a multi-label answer: one per label it names
+            png = args.out / f'{i + 1:04d}_{Path(r.name).stem}_heatmap_{_file_part(c)}.png'
+            png.write_bytes(b); d.setdefault('heatmaps', {})[c] = str(png)
+        print(json.dumps(d))
+    return 1 if failed else 0
+
+
+def _explain_rows(args, models, card) -> int:
+    "Each row's contributions: a JSON line per row, or with --out a CSV of them."
     from predictors.core.csvio import iter_csv_checked
+    version, failed = card['version'], 0
     if args.out and len(args.files) != 1: raise ModelError('--out writes the contributions of one CSV: give one file.')
     out = open(args.out, 'w', newline='') if args.out else None
     try:
@@ -139,14 +154,13 @@ def _predict_on_dask(args):
     return 1 if r.failed else 0
 
 
-def _image_paths(inputs) -> tuple[list[str], int]:
-    """The image files `inputs` name (a folder: every file in it, sorted), and how many inputs named none (each
-    printed as an error line)."""
-    from predictors.core.helpers import expand_inputs
+def _paths(inputs, reads) -> tuple[list[str], int]:
+    """The files `inputs` name for a model that `reads` them (a folder: every file in it, sorted), and how many inputs
+    named none (each printed as an error line)."""
     paths, failed = [], 0
     for x in inputs:
         try:
-            paths += expand_inputs([x], 'images')
+            paths += reads.expand([x])
         except ModelError as e:
             failed += 1
             print(json.dumps(dict(name=str(x), error=str(e))))
@@ -166,6 +180,10 @@ def _unused(f, unused):
     if unused: print(f'{f}: columns not used by the model (kept as they are): {some_names(unused)}', file=sys.stderr)
 
 
+
+
+_PREDICT = {'files': _predict_files, 'rows': _predict_rows}      # by the form of what the model reads
+_EXPLAIN = {'files': _explain_files, 'rows': _explain_rows}
 
 
 def _add_predict(sub):

@@ -144,20 +144,18 @@ def input_fields(card: dict) -> list[dict]:
     return [c for c in schema.get('inputs', []) if c['name'] != schema.get('target')]
 
 
-def expand_inputs(inputs: list, kind: str) -> list[str]:
-    """Files named by paths, globs or (images) folders, in the order given (each glob sorted); an input
-    that names nothing is an error. `kind`: what the model takes, 'records' (tables) or 'images'."""
+def expand_inputs(inputs: list, suffixes: tuple | None, noun: str) -> list[str]:
+    """Files named by paths, globs or folders, in the order given (each glob sorted); an input that names nothing is
+    an error. `suffixes`: the files a folder gives (None: every file in it); `noun`: what they are, for the message."""
     from predictors.core.errors import ModelError
-    suffixes = IMAGE_SUFFIXES if kind == 'images' else ('.csv', '.parquet', '.pq')
     out = []
     for x in map(str, inputs):
         if os.path.isdir(x):
-            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (kind == 'images' or p.suffix.lower() in suffixes))
-            if kind == 'records': found = sorted(p for p in found if p.lower().endswith(suffixes))   # a Parquet dataset folder
+            found = sorted(str(p) for p in Path(x).rglob('*') if p.is_file() and (suffixes is None or p.suffix.lower() in suffixes))
         elif os.path.isfile(x): found = [x]                       # before globs: a file may be named 'a[1].png'
         elif glob.has_magic(x): found = sorted(p for p in glob.glob(x, recursive=True) if os.path.isfile(p))
         else: found = []
         if not found and not os.path.exists(x) and not glob.has_magic(x): raise ModelError(f'{x}: no such file or folder.')
-        if not found: raise ModelError(f'{x}: no {"image" if kind == "images" else "CSV or Parquet"} file there.')
+        if not found: raise ModelError(f'{x}: no {noun} file there.')
         out += found
     return out

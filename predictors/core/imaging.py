@@ -81,7 +81,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(out, 'L')
 
 
-# bytes a decoded pixel takes in PIL, with the copies made to shrink it (measured): palette and 1-bit images
+# bytes a decoded pixel needs in PIL, with the copies made to shrink it (measured): palette and 1-bit images
 # become RGB or 8-bit first, 16-bit greyscale 8-bit, transparent ones are premultiplied; other modes take 4
 _PIXEL_BYTES = {'1': 2, 'L': 1, 'P': 5, 'I;16': 3, 'I;16B': 3, 'I;16L': 3, 'I;16N': 3, 'LA': 8, 'La': 8, 'PA': 8,
                 'RGBA': 8, 'RGBa': 8}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 __all__ = ['Prediction', 'ImageResult', 'CsvSummary', 'sentence', 'summarise_scored', 'ERROR_PREFIX', 'STREAM_ERROR',
            'upload_name', 'class_label', 'natural_key', 'is_unsure', 'UNSURE_BELOW', 'Explanation', 'explanation_summary',
            'field_text', 'field_name', 'value_text', 'is_number', 'number_text', 'NONE_OF_THESE', 'OUTSIDE', 'MAX_STDS',
-           'LABEL_DELIM', 'label_set_text', 'label_set', 'TEXT_MAX_CHARS']
+           'LABEL_DELIM', 'label_set_text', 'label_set', 'TEXT_MAX_CHARS', 'log_entries', 'input_form']
 
 NONE_OF_THESE = 'none of these'   # the truth of an image that shows none of a model's classes (feedback)
 ERROR_PREFIX = 'error: '   # a scored CSV's `problem` that starts so: the row has no prediction
@@ -63,6 +63,16 @@ class Prediction:
         return cls(d.get('prediction'), d.get('probabilities') or {}, d.get('warnings') or [], d.get('error'), d.get('id'),
                    d.get('range'))
 
+    # what `to_dict` holds, as the API publishes it (`predictors.api.schemas`): {field: (type, default, description)}
+    WIRE = dict(
+        prediction=(str | float | None, None, 'the class (a classifier) or the number in the target\'s units (a regression)'),
+        probabilities=(dict[str, float], {}, 'the probability of every class (a classifier; none for a number)'),
+        range=(list[float] | None, None, 'a regression: [low, high], where the card\'s share of held-out answers of '
+                                         'that size fell'),
+        warnings=(list[str], [], 'what the answer had to assume (an empty field, a value outside the training range)'),
+        error=(str | None, None, 'why this input has no answer (it failed alone)'),
+        id=(int | None, None, "the answer's id in the prediction log (what feedback refers to)"))
+
 
 @dataclass
 class ImageResult:
@@ -104,6 +114,20 @@ class ImageResult:
         if self.id is not None: d['id'] = self.id
         return d
 
+    WIRE = dict(
+        file=(str, ..., 'the file\'s name as sent'), size=(int, 0, 'its size in bytes'),
+        prediction=(str | None, None, 'the class; a multi-label answer: its labels\' text'),
+        probability=(float | None, None, 'the probability of the class (none for a multi-label answer)'),
+        unsure=(bool | None, None, 'true: the picture is too unlike the training pictures to name a class (the answer '
+                                   'reads "Not sure"); the card says how it is decided'),
+        probabilities=(dict[str, float], {}, 'every class\'s probability (a multi-label model: each label\'s own)'),
+        error=(str | None, None, 'why the file has no answer (it failed alone)'),
+        heatmap_png=(str | None, None, 'explain: base64 PNG of where the model looked'),
+        labels=(list[str] | None, None, 'a multi-label model: every label at or above its threshold, the most likely '
+                                        'first ([]: none of them); `prediction` is their text'),
+        heatmaps_png=(dict[str, str] | None, None, 'explain, a multi-label model: base64 PNG per label'),
+        id=(int | None, None, "the answer's id in the prediction log (what feedback refers to)"))
+
     @classmethod
     def from_dict(cls, d: dict) -> 'ImageResult':
         return cls(name=d.get('file', ''), size=d.get('size', 0), prediction=d.get('prediction'),
@@ -138,6 +162,16 @@ class Explanation:
                  method=self.method, background=self.background, measure=self.measure)
         if self.warnings: d['warnings'] = self.warnings
         return d
+
+    WIRE = dict(
+        target=(str | None, None, 'the answer explained: the predicted class, or the target of a number'),
+        probability=(float | None, None, 'the answer: the probability of `target`, or the predicted number (`measure`)'),
+        base=(float | None, None, 'the average answer over the background rows'),
+        contributions=(list[dict], [], '{field, value, contribution}, the largest effect first; with `base` they add '
+                                       'up to `probability`'),
+        method=(str, '', "'exact' or 'sampled (N permutations)'"), background=(str, '', 'what `base` is the average over'),
+        measure=(str, 'probability', "what `probability`, `base` and the contributions are: 'probability' or 'value'"),
+        warnings=(list[str], [], 'what the explanation had to assume'), error=(str | None, None, 'why there is none'))
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Explanation':
@@ -305,3 +339,16 @@ def upload_name(name, i: int) -> str:
     "An uploaded file's base name as text (a browser sends no paths; a forged one is cut to its last part)."
     name = str(name) if name else f'file {i + 1}'
     return name.replace('\\', '/').rsplit('/', 1)[-1][:200] or f'file {i + 1}'
+
+
+def log_entries(rows: list[dict], preds: list[Prediction], seconds: float) -> list[dict]:
+    "Log entries for the inputs `rows` and their answers (latency: the call's time per row)."
+    per = seconds * 1000 / max(1, len(preds))
+    return [dict(inputs=r, prediction=p.prediction, probabilities=p.probabilities,
+                 latency_ms=None if p.error else round(per, 3), error=p.error) for r, p in zip(rows, preds)]
+
+
+def input_form(inputs: list) -> str:
+    "The form of the inputs of a call: 'files' (`(name, bytes)` pairs) or 'rows' (records of column: value)."
+    return 'files' if inputs and all(isinstance(x, tuple) for x in inputs) else 'rows'
+

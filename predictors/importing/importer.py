@@ -27,16 +27,8 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
     learn, converted = read_learner(path, code)
-    k = detect_kind(learn)
-    if options and k.task != 'regression':
-        raise ModelError(f'{", ".join(sorted(options))} go(es) with a regression; this learner is a {k.task} model.')
-    df = None
-    if csv is not None and k.takes != 'images':       # its training rows, or messages
-        from predictors.core.csvio import read_csv_checked
-        df = read_csv_checked(csv)
-    card = dict(task=k.task, classes=k.classes(learn),
-                library=library_versions(), data_source=dict(imported_from=str(path), csv=str(csv) if csv else None),
-                **k.card_fields(learn, df, options))
+    card = dict(detect_kind(learn).card(learn, csv, options), library=library_versions(),
+                data_source=dict(imported_from=str(path), csv=str(csv) if csv else None))
     if converted is None and not code: return store.register(name, path, card, activate=activate)
     if converted is None:          # exported again, so the pickle names the code's module instead of `__main__`
         with tempfile.TemporaryDirectory() as d:

@@ -8,13 +8,12 @@ version's answers to the same inputs, and where people labelled them, the accura
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from predictors.core.helpers import figure, p_value as _p, pct as _pct
 from predictors.core.store import ModelError
 from predictors.kinds import kind
-from predictors.kinds.classifier import mcnemar, paired_verdict
+from predictors.kinds.classifier import shadow_classes
 
 __all__ = ['compare_versions', 'compare_text', 'shadow_report', 'shadow_text']
 
@@ -27,7 +26,6 @@ def compare_versions(store, name: str, a: str, b: str, df: pd.DataFrame, alpha: 
         raise ModelError(f'{name} {a} is a {ca.get("task")} model and {b} a {cb.get("task")} model: they answer '
                          'differently and cannot be compared.')
     k = kind(ca.get('task'))
-    if k.takes == 'images': raise ModelError('compare works on labelled CSV rows: both versions must be tabular or text models.')
     pa, pb = (k.predictor(store.load_learner(name, card['version']), card) for card in (ca, cb))
     return k.compare(pa, pb, df, alpha)
 
@@ -60,8 +58,12 @@ def _errors_text(r: dict) -> str:
 
 
 def compare_text(r: dict) -> str:
-    "The comparison as lines for a terminal."
-    if r.get('measure') == 'error': return _errors_text(r)
+    "The comparison as lines for a terminal, as its `measure` is read."
+    return _COMPARE_TEXT[r.get('measure', 'accuracy')](r)
+
+
+def _accuracy_text(r: dict) -> str:
+    "A classifier's comparison as lines for a terminal."
     m = r['mcnemar']
     lines = [_heading(r),
              f'  accuracy   A {_pct(r["accuracy_a"])}   B {_pct(r["accuracy_b"])}   agreement {_pct(r["agreement"])}',
@@ -75,51 +77,33 @@ def compare_text(r: dict) -> str:
 
 
 def shadow_report(pairs: pd.DataFrame, alpha: float = 0.05, card: dict | None = None) -> dict:
-    """From `PredictionLog.shadow_pairs`: how often the shadow agrees with the answers shown and, on
-    the labelled ones, the accuracy of both with McNemar's test (A: shown, B: shadow); for a regression
-    (`card`), how far its numbers are from those shown and the MAE of both with Wilcoxon's test."""
-    if card is not None and card.get('task') == 'regression': return _shadow_numbers(pairs, alpha)
-    n = len(pairs)
-    shown, shadow = (pairs[c].astype(str).str.strip() for c in ('prediction', 'shadow_prediction'))
-    lab = pairs['truth'].notna()
-    t = pairs.loc[lab, 'truth'].astype(str).str.strip()
-    right_a, right_b = (shown[lab] == t), (shadow[lab] == t)
-    test = mcnemar(int((right_a & ~right_b).sum()), int((~right_a & right_b).sum()))
-    return dict(answers=n, agreement=float((shown == shadow).mean()) if n else None, labelled=int(lab.sum()),
-                accuracy_shown=float(right_a.mean()) if lab.any() else None,
-                accuracy_shadow=float(right_b.mean()) if lab.any() else None, mcnemar=test,
-                verdict=paired_verdict(test, alpha).replace('B', 'the shadow') if lab.any() else 'no labels yet',
-                versions=sorted(set(pairs['version'])), shadow_versions=sorted(set(pairs['shadow_version'])))
-
-
-def _shadow_numbers(pairs: pd.DataFrame, alpha: float) -> dict:
-    "`shadow_report` of a regression."
-    from predictors.kinds.regression.stats import paired_verdict_errors, wilcoxon
-    num = lambda c: pd.to_numeric(pairs[c], errors='coerce').to_numpy(float)
-    shown, shadow, truth = num('prediction'), num('shadow_prediction'), num('truth')
-    both = np.isfinite(shown) & np.isfinite(shadow)
-    lab = both & np.isfinite(truth)
-    ea, eb = np.abs(truth[lab] - shown[lab]), np.abs(truth[lab] - shadow[lab])
-    test = wilcoxon(ea, eb)
-    return dict(measure='error', answers=len(pairs), labelled=int(lab.sum()),
-                mean_difference=float(np.abs(shown[both] - shadow[both]).mean()) if both.any() else None,
-                mae_shown=float(ea.mean()) if lab.any() else None, mae_shadow=float(eb.mean()) if lab.any() else None,
-                wilcoxon=test, verdict=paired_verdict_errors(test, alpha).replace('B', 'the shadow') if lab.any()
-                else 'no labels yet', versions=sorted(set(pairs['version'])),
-                shadow_versions=sorted(set(pairs['shadow_version'])))
+    """From `PredictionLog.shadow_pairs`: the answers shown beside the shadow version's, as the model's kind (`card`)
+    judges them: how often they agree and, on the labelled ones, the score of both with a paired test (A: shown, B:
+    shadow). Without a card the answers are compared as classes."""
+    return kind(card.get('task')).shadow(pairs, alpha) if card is not None else shadow_classes(pairs, alpha)
 
 
 def shadow_text(r: dict) -> str:
-    v = ', '.join(r['shadow_versions']) or '?'
-    if r.get('measure') == 'error':
-        num = figure
-        out = f'shadow {v}: {num(r["mean_difference"])} away from the answers shown on average, over {r["answers"]} answer(s)'
-        if r['labelled']:
-            out += (f'; on {r["labelled"]} labelled: MAE shown {num(r["mae_shown"])}, shadow {num(r["mae_shadow"])} '
-                    f'(Wilcoxon p = {_p(r["wilcoxon"]["p"])}: {r["verdict"]})')
-        return out
+    "A shadow report as a line, as its `measure` is read."
+    return _SHADOW_TEXT[r.get('measure', 'accuracy')](r, ', '.join(r['shadow_versions']) or '?')
+
+
+def _shadow_errors(r: dict, v: str) -> str:
+    num = figure
+    out = f'shadow {v}: {num(r["mean_difference"])} away from the answers shown on average, over {r["answers"]} answer(s)'
+    if r['labelled']:
+        out += (f'; on {r["labelled"]} labelled: MAE shown {num(r["mae_shown"])}, shadow {num(r["mae_shadow"])} '
+                f'(Wilcoxon p = {_p(r["wilcoxon"]["p"])}: {r["verdict"]})')
+    return out
+
+
+def _shadow_accuracy(r: dict, v: str) -> str:
     out = (f'shadow {v}: agrees with the answers shown on {_pct(r["agreement"])} of {r["answers"]} answer(s)')
     if r['labelled']:
         out += (f'; on {r["labelled"]} labelled: shown {_pct(r["accuracy_shown"])}, shadow {_pct(r["accuracy_shadow"])} '
                 f'(McNemar p = {_p(r["mcnemar"]["p"])}: {r["verdict"]})')
     return out
+
+
+_COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text}          # one renderer per measure
+_SHADOW_TEXT = {'accuracy': _shadow_accuracy, 'error': _shadow_errors}

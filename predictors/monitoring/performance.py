@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from predictors.core.helpers import esc, figure, p_value as _p, pct as _pct
-from predictors.kinds import KINDS, kind
+from predictors.kinds import kind
+from predictors.kinds.classifier import class_performance
 from predictors.kinds.base import PerformanceSettings
 
 __all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'performance_html',
@@ -20,14 +21,14 @@ __all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'per
 
 PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280', 'no error on the card': '#6b7280',
                        'no accuracy on the card': '#6b7280', 'no F1 on the card': '#6b7280'}
-_MEASURED = {'error': 'error', 'labels': 'F1'}
+_MEASURED = {'accuracy': 'accuracy', 'error': 'error', 'labels': 'F1'}   # what each measure is called
 
 
 def performance_report(labelled: pd.DataFrame, card: dict, settings: PerformanceSettings = PerformanceSettings()) -> dict:
     """The live performance of `card`'s model from `labelled` (columns `ts`, `prediction`, `truth`:
     one row per labelled prediction, as `PredictionLog.labelled` reads them), as its kind scores it."""
-    k = kind(card['task']) if card.get('task') else KINDS['tabular']    # a card naming no task: its classes are scored
-    return k.performance(labelled, card, settings)
+    if not card.get('task'): return class_performance(labelled, card, settings)   # a card naming no task: classes
+    return kind(card['task']).performance(labelled, card, settings)
 
 
 def _key(v) -> str:
@@ -147,9 +148,12 @@ def _labels_html(r: dict, head: str) -> str:
 
 
 def performance_text(r: dict) -> str:
-    "The report as lines for a terminal."
-    if r.get('measure') == 'error': return _errors_text(r)
-    if r.get('measure') == 'labels': return _labels_text(r)
+    "The report as lines for a terminal, as its `measure` is read."
+    return _TEXT[r.get('measure', 'accuracy')](r)
+
+
+def _accuracy_text(r: dict) -> str:
+    "A classifier's live accuracy as lines for a terminal."
     s = r['settings']
     lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — accuracy {_pct(r["accuracy"])} on {r["labelled"]} '
              f'labelled prediction(s), card {_pct(r["card_accuracy"])} (one-sided binomial p = {_p(r["p_value"])}, '
@@ -160,15 +164,19 @@ def performance_text(r: dict) -> str:
 
 
 def performance_html(r: dict) -> str:
-    "The report as an HTML fragment: verdict, per-class table, confusion matrix, accuracy by day."
+    "The report as an HTML fragment, as its `measure` is read: its verdict, then its figures."
     colour = PERFORMANCE_COLOURS.get(r['verdict'], '#6b7280')
-    s = r['settings']
+    measure = r.get('measure', 'accuracy')
     head = (f'<div class="app-performance" style="font-family:system-ui,sans-serif">'
-            f'<h3 style="margin:6px 0">Live {_MEASURED.get(r.get("measure"), "accuracy")} '
+            f'<h3 style="margin:6px 0">Live {_MEASURED[measure]} '
             f'<span class="app-perf-verdict" style="color:#fff;background:{colour};'
             f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>')
-    if r.get('measure') == 'error': return _errors_html(r, head)
-    if r.get('measure') == 'labels': return _labels_html(r, head)
+    return _HTML[measure](r, head)
+
+
+def _accuracy_html(r: dict, head: str) -> str:
+    "A classifier's live accuracy as HTML, after the verdict's heading `head`: per-class table, confusion, by day."
+    s = r['settings']
     if not r['labelled']:
         return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
                        f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '
@@ -195,6 +203,10 @@ def performance_html(r: dict) -> str:
     by_day = (f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>accuracy</th>'
               f'</tr></thead><tbody>{days}</tbody></table>')
     return head + f'<div style="display:flex;gap:24px;flex-wrap:wrap">{table}{cm}{by_day}</div></div>'
+
+
+_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'labels': _labels_text}     # one renderer per measure
+_HTML = {'accuracy': _accuracy_html, 'error': _errors_html, 'labels': _labels_html}
 
 
 def feedback_rows(log, name: str, target: str) -> pd.DataFrame:

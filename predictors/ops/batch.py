@@ -21,7 +21,7 @@ from pathlib import Path
 
 from distributed import WorkerPlugin
 
-from predictors.core.helpers import expand_inputs
+from predictors.kinds import kind_of
 
 __all__ = ['score_on_dask', 'ModelPlugin', 'BatchReport']
 
@@ -128,10 +128,11 @@ def _table_partitions(files: list[str], blocksize):
     return out
 
 
-def _tasks(task: str, files: list, sha: str, parts_dir: Path, fmt: str, blocksize, images_per_task: int, top: int):
-    "The delayed tasks (one per partition, each writing its own part), the file of each, and the partitions."
+def _tasks(form: str, files: list, sha: str, parts_dir: Path, fmt: str, blocksize, images_per_task: int, top: int):
+    """The delayed tasks (one per partition, each writing its own part), the file of each, and the partitions: of rows,
+    each file's byte ranges or row groups; of files, batches of `images_per_task`."""
     import dask
-    if task == 'records':
+    if form == 'rows':
         pieces = _table_partitions(files, blocksize)
         width = len(str(len(pieces)))
         tasks = [dask.delayed(_score_table_part)(d, sha, str(parts_dir / f'part.{i:0{width}d}.{fmt}'), fmt)
@@ -144,12 +145,12 @@ def _tasks(task: str, files: list, sha: str, parts_dir: Path, fmt: str, blocksiz
     return tasks, [None] * len(batches), batches
 
 
-def _count(report: BatchReport, task: str, where: list, pieces: list, done: list) -> None:
+def _count(report: BatchReport, form: str, where: list, pieces: list, done: list) -> None:
     "Rows and failed rows (by input file and row, or image file) of the finished tasks into `report`."
     offsets: dict = {}
     for i, (f, meta) in enumerate(zip(where, done)):
         for local, reason in meta['failed']:
-            if task == 'records': report.failed.append((f, offsets.get(f, 0) + local + 1, reason))
+            if form == 'rows': report.failed.append((f, offsets.get(f, 0) + local + 1, reason))
             else: report.failed.append((pieces[i][local], None, reason))
         if f is not None: offsets[f] = offsets.get(f, 0) + meta['rows']
         report.rows += meta['rows']
@@ -166,10 +167,9 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     from distributed import Client, LocalCluster
     from predictors.core.store import ModelError
     card = store.card(name, version)
-    from predictors.kinds import kind
-    task = 'images' if kind(card.get('task')).takes == 'images' else 'records'    # a text model's CSV: records
-    files = expand_inputs(inputs, task)
-    header = _table_header(card, files) if task == 'records' else _image_header(top)
+    reads = kind_of(card).input
+    files = reads.expand(inputs)
+    header = _table_header(card, files) if reads.form == 'rows' else _image_header(top)
     out = Path(out)
     fmt = 'parquet' if out.suffix.lower() in ('.parquet', '.pq') or str(out).endswith(os.sep) else 'csv'
     if card.get('code'):
@@ -189,7 +189,7 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     try:
         client.register_plugin(ModelPlugin(card, data))
         if fmt == 'parquet': out.mkdir(parents=True, exist_ok=True)
-        tasks, where, pieces = _tasks(task, files, card['sha256'], parts_dir, fmt, blocksize, images_per_task, top)
+        tasks, where, pieces = _tasks(reads.form, files, card['sha256'], parts_dir, fmt, blocksize, images_per_task, top)
         futures = client.compute(tasks)
         if progress:
             import contextlib
@@ -197,7 +197,7 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
             from distributed import progress as show
             with contextlib.redirect_stdout(sys.stderr): show(futures)
         done = client.gather(futures)
-        _count(report, task, where, pieces, done)
+        _count(report, reads.form, where, pieces, done)
         report.parts = len(tasks)
         if fmt == 'csv': _assemble_csv(parts_dir, out, header)
     except ModelError: raise
@@ -240,8 +240,7 @@ def _table_header(card: dict, files: list[str]) -> list[str]:
     missing = [c['name'] for c in card['schema']['inputs'] if c['name'] not in cols and c['name'] != target]
     if missing: raise ModelError(f'{files[0]} lacks the column{"s" if len(missing) > 1 else ""} {", ".join(missing)} '
                                  f'that the model needs.')
-    from predictors.kinds import kind
-    return cols + kind(card.get('task')).answer_columns(card)
+    return cols + kind_of(card).answer_columns(card)
 
 
 def _image_header(top: int) -> list[str]:

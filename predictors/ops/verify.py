@@ -126,14 +126,10 @@ def check_file(path, code=()) -> list[dict]:
         k = detect_kind(learn)
     except ModelError as e:
         return rows + [_row(label + ': a model the apps serve', False, str(e))]
-    fields = k.card_fields(learn)
-    s = fields['schema']
-    rows.append(_row(label + ': a model the apps serve', True, k.describe(learn) + (
-        f', {len(s.get("inputs") or [])} input columns' if k.takes == 'records' else
-        f', a vocabulary of {s.get("vocab_size", 0):,} words ({s.get("tokenizer")})' if k.takes == 'texts' else
-        f', input size {s.get("input_size")}')))
+    card = k.card(learn)
+    rows.append(_row(label + ': a model the apps serve', True, k.describe(learn) + k.summary(card)))
     try:
-        pred = predictor_for_learner(learn, dict(task=k.task, classes=k.classes(learn), **fields))
+        pred = predictor_for_learner(learn, card)
         rows.append(_row(label + ': answers', True, smoke(pred)))
     except Exception as e:  # noqa: BLE001 - reported, not raised
         rows.append(_row(label + ': answers', False, f'{type(e).__name__}: {e}'))
@@ -151,7 +147,7 @@ def check_server(url: str, timeout: float = 10) -> list[dict]:
     "The visitors' door at `url` answers and lists the apps (starts no kernel)."
     import json
     import urllib.request
-    from predictors.web.appserver import VISITOR_APPS
+    from predictors.web.appserver import visitor_apps
     url = url.rstrip('/') + '/'
     try:
         with urllib.request.urlopen(url + 'voila/api/contents', timeout=timeout) as r:
@@ -159,7 +155,7 @@ def check_server(url: str, timeout: float = 10) -> list[dict]:
     except Exception as e:  # noqa: BLE001 - any failure is the finding
         return [_row(f'server {url} answers', False, f'{type(e).__name__}: {e}',
                      'start it with `make serve` (see its output for the reason it stopped)')]
-    missing = [a for a in VISITOR_APPS if a not in names]
+    missing = [a for a in visitor_apps() if a not in names]
     return [_row(f'server {url} answers', not missing,
                  f'lists {len(names)} app(s)' + (f'; missing: {", ".join(missing)}' if missing else ''),
                  'serve the notebooks/ folder from the project folder: `make serve`')]

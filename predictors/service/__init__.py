@@ -1,8 +1,8 @@
 """The one predictor interface the apps talk to, and its in-process implementation.
 
-`ModelService` is what a view needs: the models and their cards, predictions for form inputs,
-a scored CSV, classified images. Two implementations: `LocalModels` (in this process: torch,
-fastai and the store; the default in a notebook) and `predictors.service.remote.RemoteModels` (the
+`ModelService` is what a view needs: the models and their cards, answers and why, a scored CSV,
+feedback, and for operators live performance and drift. Two implementations: `LocalModels` (in this
+process: torch, fastai and the store; the default in a notebook) and `predictors.service.remote.RemoteModels` (the
 model server over HTTP: a thin app kernel). `connect()` chooses, in one place: the model server
 at `$FASTAI_APPS_API` when it is set, else in-process.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from predictors.core.imaging import ImageLimits
-from predictors.core.results import Explanation, ImageResult, Prediction
 from predictors.core.settings import Settings
 
 __all__ = ['ModelService', 'connect']
@@ -24,42 +23,40 @@ __all__ = ['ModelService', 'connect']
 
 @runtime_checkable
 class ModelService(Protocol):
-    "What the apps call; `LocalModels` and `RemoteModels` implement it."
+    """What the apps call; `LocalModels` and `RemoteModels` implement it. Its verbs do not depend on what a model
+    reads: `predict` and `explain` take a model's inputs as its kind reads them (rows: {column: value} records;
+    files: `(name, bytes)` pairs) and answer each in its place."""
     session: str
     where: str
 
-    def models(self, task: str | None = None) -> list[dict]:
-        """One row per model: name, task, takes ('records' or 'images'), active version, versions (oldest first);
-        `task`: only the models of that task, or that take those inputs."""
+    def models(self, what: str | None = None) -> list[dict]:
+        """One row per model: name, task, takes (what it reads: 'records', 'texts' or 'images'), active version,
+        versions (oldest first); `what`: only the models of that task, that read that input, or that app shows."""
 
     def card(self, name: str, version: str | None = None) -> dict:
         "The model card (the schema the forms are built from)."
 
     def limits(self) -> ImageLimits:
-        "The upload limits for images."
+        "The upload limits for files."
 
     def check(self, name: str, version: str | None = None) -> None:
         "Raise `ModelError` with the reason when the model cannot be used (its file does not match its card…)."
 
-    def predict(self, name: str, records: list[dict], version: str | None = None) -> list[Prediction]:
-        "One answer per input given as {column: value} (tabular models)."
+    def predict(self, name: str, inputs: list, version: str | None = None) -> list:
+        """One answer per input (`Prediction` for a row, `ImageResult` for a file); a bad input fails alone. A model
+        that reads the other form of input is refused with what to send."""
+
+    def explain(self, name: str, inputs: list, version: str | None = None) -> list:
+        """Why each answer: every field's contribution (rows: `Explanation`), or where the model looked (files:
+        `ImageResult` with `heatmap`, and `heatmaps` per label of a multi-label answer)."""
 
     def score_csv(self, name: str, data: bytes, out: BinaryIO, version: str | None = None,
                   progress=None) -> list[str]:
-        "Write the scored CSV of `data` to `out`; return the columns the model does not use."
-
-    def classify(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
-        "One result per `(name, bytes)` file (image models); each bad file fails alone."
-
-    def explain(self, name: str, records: list[dict], version: str | None = None) -> list[Explanation]:
-        "Why each answer: every field's contribution to the predicted class's probability (tabular models)."
+        "Write the scored CSV of `data` (a model of rows) to `out`; return the columns the model does not use."
 
     def feedback(self, name: str, labels: list[tuple[int, str]]) -> list[str | None]:
-        """Store the right class of answers given in this session, `(answer id, class)`: per label None,
+        """Store the right answer of answers given in this session, `(answer id, truth)`: per label None,
         or why it was refused (an unknown class, an answer of another session or model)."""
-
-    def explain_images(self, name: str, files: list[tuple[str, bytes]], version: str | None = None) -> list[ImageResult]:
-        "One result per file with `heatmap` (PNG: where the model looked for its top class) (image models)."
 
     def live_accuracy(self, name: str, since: str | None = None) -> dict:
         """Operators: the live accuracy of the active version's labelled answers since `since` ('24h', '7d'…;
@@ -70,8 +67,8 @@ class ModelService(Protocol):
         (charts when `plots`), "rows": answers read, "left_out": answers of other traffic, "log": where the log
         is, "problem": why the log cannot be read, or None}`."""
 
-    def preload(self, task: str | None = None) -> None:
-        "Get ready before a visitor arrives (in-process: import torch and fastai, load the models)."
+    def preload(self, what: str | None = None) -> None:
+        "Get ready before a visitor arrives (in-process: import torch and fastai, load the models `what` asks for)."
 
 
 def connect(session: str | None = None, source: str = 'app', store=None, log=...) -> ModelService:

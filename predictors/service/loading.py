@@ -38,11 +38,13 @@ class Loaded:
             if self._explainer is None: self._explainer = kind(self.pred.task).explainer(self.pred)
             return self._explainer
 
-    def queue(self) -> BatchQueue:
-        "Concurrent image requests share forward passes through this queue (made once)."
+    def queue(self) -> BatchQueue | None:
+        """Concurrent requests share forward passes through this queue (made once), for a predictor that has a
+        forward pass to share (`forward_shared`); None for one that has not."""
+        if self.pred.forward_shared is None: return None
         with self._lock:
             if self._queue is None:
-                self._queue = BatchQueue(self.pred.predict_images, max_items=self.pred.batch_size)
+                self._queue = BatchQueue(self.pred.forward_shared, max_items=self.pred.batch_size)
             return self._queue
 
     def close(self) -> None:
@@ -91,8 +93,9 @@ def load_predictor(name: str, version: str | None = None, store: ModelStore | No
     return predictor_for_learner(store.load_learner(name, card['version']), card)
 
 
-def preload(task: str | None = None, store: ModelStore | None = None) -> list:
-    """Import torch and fastai and load the active model of each name (of `task`, or that takes `task`) ahead of use.
+def preload(what: str | None = None, store: ModelStore | None = None) -> list:
+    """Import torch and fastai and load the active model of each name (those `what` asks for: a task, an input or an
+    app, as `chosen` reads it) ahead of use.
 
     A preheated kernel or the model server calls this before anyone waits; models that fail to
     load are skipped here and reported when they are asked for.
@@ -101,7 +104,7 @@ def preload(task: str | None = None, store: ModelStore | None = None) -> list:
     store = store or ModelStore()
     out = []
     for name in store.names():
-        if not chosen(store.card(name).get('task'), task): continue
+        if not chosen(store.card(name).get('task'), what): continue
         try: out.append(load_predictor(name, store=store))
         except Exception: pass  # noqa: BLE001
     return out

@@ -7,33 +7,33 @@ records, images; not scored CSV files) are also given by the shadow and logged b
 """
 from __future__ import annotations
 
-import time
 import uuid
 import warnings
 
 from predictors.core.helpers import parse_since
 from predictors.core.imaging import ImageLimits
-from predictors.core.results import Explanation, ImageResult, Prediction
+from predictors.core.results import Explanation, Prediction, input_form, log_entries
 from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds import chosen, kind, refuse_other_input, takes_of
+from predictors.kinds import KINDS, chosen, kind
 from predictors.service.loading import LOADED, Loaded, preload
 from predictors.service.scored import ScoredCsv
 
-__all__ = ['LocalModels', 'model_rows', 'tabular_entries']
+__all__ = ['LocalModels', 'model_rows']
 
 
-def model_rows(store: ModelStore, task: str | None = None) -> list[dict]:
-    """The store's models as `ModelService.models` rows; `task`: only those of that task, or that take those inputs.
-    A model whose card cannot be read is left out with a warning (the others are served; asking for it says why)."""
+def model_rows(store: ModelStore, what: str | None = None) -> list[dict]:
+    """The store's models as `ModelService.models` rows; `what`: only those of that task, that read that input, or
+    that app shows (`chosen`). A model whose card cannot be read is left out with a warning (the others are served;
+    asking for it says why)."""
     tasks = {}
     for n in store.names():
         try:
             tasks[n] = store.card(n).get('task')
         except ModelError as e:
             warnings.warn(f'{n} is not served: {e}', RuntimeWarning, stacklevel=2)
-    return [dict(name=n, task=t, takes=takes_of(t), active=store.active_version(n), versions=store.versions(n))
-            for n, t in tasks.items() if chosen(t, task)]
+    return [dict(name=n, task=t, takes=KINDS[t].input.name if t in KINDS else None, active=store.active_version(n),
+                 versions=store.versions(n)) for n, t in tasks.items() if chosen(t, what)]
 
 
 class LocalModels:
@@ -56,17 +56,16 @@ class LocalModels:
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.batch_images = batch_images
 
-    def loaded(self, name: str, version: str | None = None, takes: str | None = None) -> Loaded:
-        "The loaded version (cached per process: `LOADED`); `takes` ('records' or 'images') refuses a model that does not."
-        entry = LOADED.get(self.store, name, version)
-        if takes: refuse_other_input(name, entry.pred.task, takes)
-        return entry
+    def loaded(self, name: str, version: str | None = None, form: str | None = None) -> Loaded:
+        "The loaded version (cached per process: `LOADED`); `form` ('rows' or 'files') refuses a model that reads the other."
+        if form: kind(self.store.card(name, version).get('task')).accepts(name, form)
+        return LOADED.get(self.store, name, version)
 
-    def predictor(self, name: str, version: str | None = None, takes: str | None = None):
-        "The loaded predictor; `takes` refuses a model that takes other inputs."
-        return self.loaded(name, version, takes).pred
+    def predictor(self, name: str, version: str | None = None, form: str | None = None):
+        "The loaded predictor; `form` refuses a model that reads the other form of input."
+        return self.loaded(name, version, form).pred
 
-    def models(self, task=None): return model_rows(self.store, task)
+    def models(self, what=None): return model_rows(self.store, what)
 
     def card(self, name, version=None): return self.store.card(name, version)
 
@@ -74,8 +73,8 @@ class LocalModels:
 
     def check(self, name, version=None): self.predictor(name, version)
 
-    def preload(self, task=None):
-        preload(task, self.store)
+    def preload(self, what=None):
+        preload(what, self.store)
 
     def _record(self, pred, entries: list[dict], batch: bool = False, results=None) -> None:
         """Log `entries`; with `log_inputs='bins'` their inputs as drift's bins only (no raw value is stored).
@@ -97,7 +96,7 @@ class LocalModels:
         try:
             version = self.store.shadow_version(pred.name)
             if version is None or pred.version != self.store.active_version(pred.name): return
-            got = answer(self.predictor(pred.name, version, kind(pred.task).takes))
+            got = answer(self.predictor(pred.name, version))
             self.log.record_shadow(pred.name, version, [r.id for r in shown],
                                    [dict(prediction=g.prediction, probabilities=g.probabilities, error=g.error) for g in got])
         except Exception as e:  # noqa: BLE001 - the shadow never costs a visitor their answer
@@ -138,16 +137,21 @@ class LocalModels:
         return dict(html=report_html(report, df, plots=plots) if len(df) else '', rows=int(len(df)),
                     left_out=report['traffic_left_out'], log=log.where, problem=log.problem)
 
-    # ---- tabular --------------------------------------------------------------------------
-    def predict(self, name, records, version=None) -> list[Prediction]:
-        pred = self.predictor(name, version, 'records')
-        res = pred.predict_records(records)
-        out = list(res)
-        rows = pred.logged_inputs([{c['name']: r.get(c['name']) for c in pred.inputs} for r in records], res)
-        self._record(pred, tabular_entries(rows, out, res.seconds), results=out)
-        self._shadow(pred, out, lambda shadow: list(shadow.predict_records(records)))
-        return out
+    # ---- answers --------------------------------------------------------------------------
+    def predict(self, name, inputs, version=None) -> list:
+        if not inputs: return []
+        entry = self.loaded(name, version, input_form(inputs))
+        pred = entry.pred
+        answers, entries = pred.answer(inputs, entry.queue() if self.batch_images else None)
+        self._record(pred, entries, results=answers)
+        self._shadow(pred, answers, lambda shadow: shadow.answer(inputs)[0])
+        return answers
 
+    def explain(self, name, inputs, version=None) -> list:
+        if not inputs: return []
+        return self.loaded(name, version, input_form(inputs)).explainer().explain(inputs)
+
+    # ---- rows of a table --------------------------------------------------------------------
     def _record_frame(self, pred, df, res, answers=None, slice_rows: int = 5000) -> None:
         """Log the predictions `res` of a DataFrame's rows as batch, `slice_rows` at a time: the log's
         entries (a dict per row) never hold a whole chunk of a large file at once. `answers` (the rows'
@@ -157,12 +161,12 @@ class LocalModels:
         for s in range(0, len(df), slice_rows):
             rows = pred.logged_inputs(df[cols].iloc[s:s + slice_rows].to_dict('records'), res, s)
             preds = answers[s:s + len(rows)] if answers is not None else [res[i] for i in range(s, s + len(rows))]
-            self._record(pred, tabular_entries(rows, preds, per_row * len(rows)), batch=True,
+            self._record(pred, log_entries(rows, preds, per_row * len(rows)), batch=True,
                          results=preds if answers is not None else None)
 
     def predict_frame(self, name, df, version=None) -> list[Prediction]:
         "One `Prediction` per row of a DataFrame, logged as batch with its id (the CLI: labelled later by id)."
-        pred = self.predictor(name, version, 'records')
+        pred = self.predictor(name, version, 'rows')
         res = pred.predict_frame(df)
         answers = list(res)
         self._record_frame(pred, df, res, answers)
@@ -170,7 +174,7 @@ class LocalModels:
 
     def scored_csv(self, name, src, version=None, progress=None, chunksize=None) -> 'ScoredCsv':
         "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
-        pred = self.predictor(name, version, 'records')
+        pred = self.predictor(name, version, 'rows')
         record = None if self.log is None else lambda df, res: self._record_frame(pred, df, res)
         return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
 
@@ -179,53 +183,12 @@ class LocalModels:
         for block in scored: out.write(block)
         return scored.unused
 
-    def explain(self, name, records, version=None) -> list[Explanation]:
-        return self.loaded(name, version, 'records').explainer().explain_records(records)
-
     def explain_frame(self, name, df, version=None) -> list[Explanation]:
         "Explanations of a DataFrame's rows (the CLI)."
-        return self.loaded(name, version, 'records').explainer().explain_frame(df)
-
-    # ---- images ---------------------------------------------------------------------------
-    def explain_images(self, name, files, version=None) -> list[ImageResult]:
-        entry = self.loaded(name, version, 'images')
-        results = entry.pred.decode_files(files)
-        entry.explainer().explain_results(results)
-        for r in results: r.image = None
-        return results
-
-    def classify(self, name, files, version=None) -> list[ImageResult]:
-        entry = self.loaded(name, version, 'images')
-        pred = entry.pred
-        t0 = time.perf_counter()
-        results = pred.decode_files(files)
-        good = [r for r in results if r.ok]
-        forward = entry.queue() if self.batch_images else pred.predict_images
-        if good: pred.fill(good, forward([r.image for r in good]))
-        per = (time.perf_counter() - t0) * 1000 / max(1, len(good))
-        self._record(pred, [dict(inputs=dict(file=r.name, size=r.size, **r.stats), prediction=r.prediction,
-                                 probabilities=r.probabilities, latency_ms=round(per, 3) if r.ok else None,
-                                 error=r.error) for r in results], results=results)
-        self._shadow(pred, results, lambda shadow: _shadow_images(shadow, results))
-        return results
-
-
-def _shadow_images(shadow, results: list[ImageResult]) -> list[ImageResult]:
-    "A shadow image predictor's answers for the images already decoded in `results`."
-    out = [ImageResult(name=r.name, size=r.size, error=r.error) for r in results]
-    good = [(o, r) for o, r in zip(out, results) if r.ok]
-    if good: shadow.fill([o for o, _ in good], shadow.predict_images([r.image for _, r in good]))
-    return out
+        return self.loaded(name, version, 'rows').explainer().explain_frame(df)
 
 
 def _since(text):
     "A window like '24h' or '7d' as a Unix time (None: all time), or `ModelError` saying how to write it."
     try: return parse_since(text)
     except ValueError as e: raise ModelError(str(e)) from None
-
-
-def tabular_entries(rows: list[dict], preds: list[Prediction], seconds: float) -> list[dict]:
-    "Log entries for tabular inputs and their predictions (latency: the call's time per row)."
-    per = seconds * 1000 / max(1, len(preds))
-    return [dict(inputs=r, prediction=p.prediction, probabilities=p.probabilities,
-                 latency_ms=None if p.error else round(per, 3), error=p.error) for r, p in zip(rows, preds)]

@@ -16,7 +16,7 @@ import httpx
 from predictors.core.settings import Settings
 
 from predictors.core.imaging import ImageLimits
-from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction
+from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction, input_form
 from predictors.core.store import ModelError, UnknownModel
 
 __all__ = ['RemoteModels', 'ServerUnavailable', 'RESTARTING']
@@ -68,10 +68,10 @@ class RemoteModels:
         return self._call(lambda: self.http.get(path, params={k: v for k, v in params.items() if v is not None})).json()
 
     # ---- the interface ------------------------------------------------------------------------
-    def models(self, task=None):
-        body = self._get('/v1/models')
+    def models(self, what=None):
+        body = self._get('/v1/models', what=what)
         self._limits = body.get('limits')
-        return [m for m in body['models'] if task in (None, m.get('task'), m.get('takes'))]
+        return body['models']
 
     def card(self, name, version=None): return self._get(f'/v1/models/{name}', version=version)
 
@@ -96,8 +96,10 @@ class RemoteModels:
         parts = [('files', (n, bytes(d if d is not None else b''), 'application/octet-stream')) for n, d in files]
         return self._call(lambda: self.http.post(path, files=parts, params=params)).json()['results']
 
-    def predict(self, name, records, version=None):
-        return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', records, version)]
+    def predict(self, name, inputs, version=None):
+        if input_form(inputs) == 'files':
+            return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/predict', inputs, version)]
+        return [Prediction.from_dict(d) for d in self._post_records(f'/v1/models/{name}/predict', inputs, version)]
 
     def feedback(self, name, labels):
         body = dict(labels=[dict(id=int(i), truth=[str(x) for x in t] if isinstance(t, (list, tuple)) else str(t))
@@ -105,8 +107,10 @@ class RemoteModels:
         r = self._call(lambda: self.http.post(f'/v1/models/{name}/feedback', json=body))
         return [d.get('error') for d in r.json()['results']]
 
-    def explain(self, name, records, version=None):
-        return [Explanation.from_dict(d) for d in self._post_records(f'/v1/models/{name}/explain', records, version)]
+    def explain(self, name, inputs, version=None):
+        if input_form(inputs) == 'files':
+            return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/explain', inputs, version)]
+        return [Explanation.from_dict(d) for d in self._post_records(f'/v1/models/{name}/explain', inputs, version)]
 
     def score_csv(self, name, data, out, version=None, progress=None):
         "Stream the scored CSV into `out`; unused columns from the server's `X-Unused-Columns`."
@@ -132,12 +136,6 @@ class RemoteModels:
         self._call(exchange)
         _raise_trailing_error(out)
         return unused
-
-    def classify(self, name, files, version=None):
-        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/predict', files, version)]
-
-    def explain_images(self, name, files, version=None):
-        return [ImageResult.from_dict(d) for d in self._post_files(f'/v1/models/{name}/explain', files, version)]
 
     def live_accuracy(self, name, since=None):
         return self._get(f'/v1/models/{name}/live', since=since or None)

@@ -3,7 +3,7 @@
 `python -m predictors.appserver notebooks --AppServer.door=visitors` is Voilà 0.5 (same
 options, same `voila.json`) with these changes:
 
-- two doors: the *visitors'* door serves the prediction apps only (`VISITOR_APPS`), the
+- two doors: the *visitors'* door serves the prediction apps only (`visitor_apps`: the kinds' views), the
   *operators'* door the monitor and the setup check only (`OPERATOR_APPS`) and always asks for
   a token; any other notebook is 404, in pages, listings and kernel pools;
 - sign-in: the token comes from `$FASTAI_APPS_TOKEN` (removed from the environment, so no kernel
@@ -36,14 +36,19 @@ from voila.app import Voila
 
 from predictors.core.helpers import host_name
 from predictors.core.settings import TOKEN_ENV, Settings
+from predictors.kinds import views
 from predictors.web.handlers import REPLACE, HostRefused, loopback, v1_parts
 from predictors.web.signin import DoorIdentity, weak_token
 from predictors.web.templates import share_compiled_templates
 
-__all__ = ['AppServer', 'VISITOR_APPS', 'OPERATOR_APPS', 'sign_in_problem', 'v1_parts', 'main']
+__all__ = ['AppServer', 'visitor_apps', 'OPERATOR_APPS', 'sign_in_problem', 'v1_parts', 'main']
 
-VISITOR_APPS = ('tabular_app.ipynb', 'image_app.ipynb', 'text_app.ipynb')
 OPERATOR_APPS = ('monitor.ipynb', '00_verify_setup.ipynb')
+
+
+def visitor_apps() -> tuple[str, ...]:
+    "The prediction apps: one notebook per app the kinds name (`ModelKind.view`), in the order of the registry."
+    return tuple(f'{v}.ipynb' for v in views())
 
 
 
@@ -111,11 +116,11 @@ class AppServer(Voila):
             problem = f'the operators\' door always needs a token: set {TOKEN_ENV}.'
         if problem:
             self.log.critical(problem); self.exit(2)
-        hidden = [nb for nb in VISITOR_APPS + OPERATOR_APPS if nb not in self.notebooks()]   # substrings of paths
+        hidden = [nb for nb in visitor_apps() + OPERATOR_APPS if nb not in self.notebooks()]   # substrings of paths
         self.config.VoilaKernelManager.preheat_denylist = hidden
 
     def notebooks(self) -> tuple[str, ...]:
-        return VISITOR_APPS if self.door == 'visitors' else OPERATOR_APPS
+        return visitor_apps() if self.door == 'visitors' else OPERATOR_APPS
 
     def init_settings(self):
         settings = super().init_settings()

@@ -44,7 +44,6 @@ PRELOAD = ('ipykernel.kernelapp', 'ipykernel.ipkernel', 'ipykernel.debugger', 'i
            'ipywidgets', 'anywidget', 'widgets', 'widgets.preheat', 'predictors.service', 'predictors.service.remote',
            'httpx', 'httpcore', 'websockets', 'websockets.asyncio.client', 'setproctitle', KERNEL_MODULE)
 # What those modules do at import when they find a running kernel (in the fork server there is none yet)
-AFTER_KERNEL = (('ipywidgets', '_handle_ipython'), ('widgets.guard', 'install'))
 
 
 class Forked:
@@ -180,12 +179,6 @@ class ForkProvisioner(LocalProvisioner):
 
 # --- the fork server's own process ---
 
-def _after_kernel() -> None:
-    "What the preloaded modules would have done at import had a kernel been running (`AFTER_KERNEL`)."
-    for module, hook in AFTER_KERNEL:
-        if module in sys.modules: getattr(sys.modules[module], hook)()
-
-
 def _become_kernel(request: dict) -> None:
     "In the forked child: become the kernel `request` describes (never returns)."
     status = 1
@@ -202,7 +195,7 @@ def _become_kernel(request: dict) -> None:
         sys.path[0] = request['cwd']                                  # what `python -m` puts first
         sys.argv = [KERNEL_MODULE, *argv[3:]]
         from predictors.web.kernel import run
-        run(argv[3:], _after_kernel, parent_handle=os.getppid())     # it ends when the fork server does
+        run(argv[3:], parent_handle=os.getppid())     # it ends when the fork server does
         status = 0
     except SystemExit as e:
         status = e.code if isinstance(e.code, int) else 0

@@ -18,6 +18,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from predictors.kinds import views
 from predictors.web.pages import SESSION_WATCH, landing_page, page_html
 
 __all__ = ['PAGE', 'V1_PROTOCOL', 'v1_parts', 'loopback', 'REPLACE', 'HostRefused']
@@ -214,18 +215,18 @@ class AppTree(_SignInPage, TornadoVoilaTreeHandler):
             meta = model['content'].get('metadata', {})
             info = meta.get('fastai_apps', {})
             apps.append(dict(href=f'{self.base_url}voila/render/{nb}', title=meta.get('title') or nb,
-                             purpose=info.get('purpose', ''), models=_served_models(info.get('takes'))))
+                             purpose=info.get('purpose', ''), models=_served_models(nb.removesuffix('.ipynb'))))
         self.set_header('Content-Type', 'text/html; charset=UTF-8')
         self.finish(landing_page(apps))
 
 
-def _served_models(takes: str | None) -> list[str]:
-    "'name version' of the active models in the store that take `takes` ('records', 'images'; none for other apps)."
-    if not takes: return []
+def _served_models(app: str) -> list[str]:
+    "'name version' of the active models in the store that the app `app` shows (none for an app that shows no kind's)."
+    if app not in views(): return []
     try:
         from predictors.core.store import ModelStore
         from predictors.service.local import model_rows
-        return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(), takes)]
+        return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(), app)]
     except Exception:  # noqa: BLE001 - the landing page is drawn without them
         return []
 

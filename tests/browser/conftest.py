@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import ROOT  # noqa: E402
-from voila_server import VoilaServer  # noqa: E402
+from harness.voila_server import VoilaServer  # noqa: E402
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',

@@ -98,7 +98,7 @@ def test_a_kernel_culled_under_an_open_page_says_the_session_expired_with_a_relo
     """The apps served with idle kernels culled after 8 s (15 min in voila.json): the next thing the visitor does
     on the open page puts 'This session expired' over it, with Reload focused; Reload starts a new session."""
     import shutil
-    from voila_server import VoilaServer
+    from harness.voila_server import VoilaServer
     shutil.copytree(ROOT / 'models', tmp_path / 'models')
     args = ['notebooks', '--VoilaConfiguration.preheat_kernel=False', '--MappingKernelManager.cull_idle_timeout=8',
             '--MappingKernelManager.cull_interval=2']

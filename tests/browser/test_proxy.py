@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from helpers import ROOT
-from voila_server import VoilaServer, free_port
+from harness.voila_server import VoilaServer, free_port
 
 pytestmark = pytest.mark.browser
 NGINX = '/usr/sbin/nginx'

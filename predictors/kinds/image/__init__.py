@@ -1,37 +1,35 @@
-"""Single-label image classifiers (a `PILBase.create` input and a class vocab): the kind's registry entry.
+"""Single-label image classifiers (a `PILBase.create` input and a class vocab): the kind.
 
-Its predictor (`predictor`), explainer (`explain`) and training (`train`) are the modules beside this one.
+Its predictor (`predictor`: the most likely class, or *Not sure*), training (`train`, `cli`: `train-image`) and
+calibration (`uncertainty`) are the modules beside this one; decoding uploads, Grad-CAM and the image statistics
+drift watches are what the picture kinds share (`predictors.kinds.pictures`).
 """
 from __future__ import annotations
 
-from predictors.core.helpers import quantile_bins
 from predictors.core.results import NONE_OF_THESE, class_label
-from predictors.core.store import ModelError
+from predictors.kinds.answers import CLASSES
 from predictors.kinds.classifier import ClassifierKind
+from predictors.kinds.image.cli import TRAINING
+from predictors.kinds.inputs import IMAGES
+from predictors.kinds.pictures import image_references, is_image_learner, smoke_result
 
-__all__ = ['ImageKind', 'is_image_learner', 'pipelines_of']
-
-
-def pipelines_of(learn) -> list:
-    "A learner's type-transform pipelines: the input's first, then the targets' (none for a tabular learner)."
-    return list(getattr(getattr(learn.dls, 'train_ds', None), 'tfms', None) or [])
-
-
-def is_image_learner(learn) -> bool:
-    "Whether a learner takes pictures (its input is made by `PILBase.create`) and answers with a vocab of classes."
-    x_pipeline = next(iter(pipelines_of(learn)), None)   # the input's type transforms
-    return (x_pipeline is not None and hasattr(learn.dls, 'vocab')
-            and any(getattr(t, 'name', '') == 'PILBase.create' for t in x_pipeline.fs))
+__all__ = ['ImageKind']
 
 
 class ImageKind(ClassifierKind):
     "Single-label image classifiers: drop pictures, a heatmap of where the model looked."
-    task, view, takes = 'image', 'image_app.ipynb', 'images'
-    STATS = ('brightness', 'contrast', 'width', 'height', 'aspect')   # logged per image, never its pixels
+    task, priority, input, answer, view, training = 'image', 10, IMAGES, CLASSES, 'image_app', TRAINING
+    noun = 'a single-label image classifier'
 
     def detect(self, learn):
-        "A single-label image classifier (the multi-label kind is asked first)."
+        "A single-label image classifier (the multi-label kind, of a higher priority, is asked first)."
         return is_image_learner(learn)
+
+    def summary(self, card):
+        return f', input size {(card.get("schema") or {}).get("input_size")}'
+
+    def truths_also(self, card):
+        return [NONE_OF_THESE]
 
     def check_truth(self, card, truth):
         "A class, or `NONE_OF_THESE`: a picture of none of them (a wrong answer, whatever the model said)."
@@ -41,38 +39,25 @@ class ImageKind(ClassifierKind):
         from predictors.kinds.image.predictor import ImagePredictor
         return ImagePredictor(learn, card)
 
+    def training_frame(self, csv):
+        return None            # its pictures' statistics come from training, not from a CSV
+
     def card_fields(self, learn, df=None, options=None):
-        from predictors.kinds.image.predictor import image_schema
+        from predictors.kinds.pictures.predictor import image_schema
         return dict(target='label', schema=image_schema(learn), reference=None, metrics={})
 
-    @staticmethod
-    def _smoke_result(pred):
-        "The answer for a test picture made from nothing (a red disc on white)."
-        import io
-        from PIL import Image, ImageDraw
-        im = Image.new('RGB', (96, 96), 'white')
-        ImageDraw.Draw(im).ellipse((16, 16, 80, 80), fill=(220, 40, 40))
-        buf = io.BytesIO(); im.save(buf, 'PNG')
-        r = pred.predict_files([('smoke.png', buf.getvalue())])[0]
-        if not r.ok: raise ModelError(r.error)
-        return r
-
     def smoke(self, pred):
-        r = self._smoke_result(pred)
+        r = smoke_result(pred)
         said = f'{class_label(pred.card, r.prediction)} ({r.probabilities[r.prediction]:.1%})'
         return f'answers {"Not sure, closest " + said if r.unsure else said} for a test picture (a red disc)'
 
     def drift_references(self, card):
-        stats = (card.get('reference') or {}).get('image_stats') or {}
-        return {c: (_stat_reference(stats[c]), 'continuous') for c in self.STATS if c in stats}
+        return image_references(card)
+
+    def rebuild(self, old):
+        from predictors.kinds.pictures.legacy import picture_target, rebuild_pictures
+        return rebuild_pictures(old) if picture_target(old) == 'classes' else None
 
     def explainer(self, pred):
-        from predictors.kinds.image.explain import GradCam
+        from predictors.kinds.pictures.explain import GradCam
         return GradCam(pred)
-
-
-
-def _stat_reference(values, bins: int = 10) -> dict:
-    "Reference bins and sample for an image statistic kept as a plain list in the card."
-    edges, props = quantile_bins(values, bins)
-    return dict(edges=list(edges), props=list(props), sample=list(map(float, values)))

@@ -16,7 +16,8 @@ import numpy as np
 
 from predictors.core.helpers import IMAGE_SUFFIXES
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds.image.predictor import ImagePredictor, image_schema
+from predictors.kinds.image.predictor import ImagePredictor
+from predictors.kinds.pictures.predictor import image_schema
 from predictors.kinds.training import class_dist, library_versions, seed_everything
 
 __all__ = ['train_image', 'RandomBackground', 'find_image_items']

@@ -1,55 +1,69 @@
-"""Multi-label image classifiers (a `PILBase.create` input and a `MultiCategorize` target): the kind's registry entry.
+"""Multi-label image classifiers (a `PILBase.create` input and a `MultiCategorize` target): the kind.
 
 An answer is every label at or above its threshold, or none of them; feedback is the set of right labels;
 live performance is F1 and each label's precision and recall. Its predictor (`predictor`), scores
-(`performance`) and training (`train`) are the modules beside this one; pictures are decoded, logged, drift-checked
-and explained (Grad-CAM, one heatmap per label) as the single-label image kind does.
+(`performance`) and training (`train`, `cli`: `train-multilabel`) are the modules beside this one; pictures are
+decoded, logged, drift-checked and explained (Grad-CAM, one heatmap per label) as the picture kinds share them
+(`predictors.kinds.pictures`).
 """
 from __future__ import annotations
 
 from predictors.core.results import LABEL_DELIM, NONE_OF_THESE, class_label, label_set, label_set_text
-from predictors.kinds.image import ImageKind, is_image_learner, pipelines_of
+from predictors.kinds.answers import LABELS
+from predictors.kinds.base import ModelKind
+from predictors.kinds.inputs import IMAGES
+from predictors.kinds.multilabel.cli import TRAINING
+from predictors.kinds.pictures import image_references, is_image_learner, smoke_result, target_transforms
 
 __all__ = ['MultiLabelKind']
 
 MULTI_Y = {'MultiCategorize', 'EncodedMultiCategorize'}
 
 
-class MultiLabelKind(ImageKind):
+class MultiLabelKind(ModelKind):
     "Multi-label image classifiers: drop pictures, every label the model sees in each, or none."
-    task = 'multilabel'
+    task, priority, input, answer, view, training = 'multilabel', 20, IMAGES, LABELS, 'image_app', TRAINING
+    noun = 'a multi-label image classifier'
 
     def detect(self, learn):
-        return is_image_learner(learn) and bool(_y_transforms(learn) & MULTI_Y)
+        return is_image_learner(learn) and bool(target_transforms(learn) & MULTI_Y)
 
     def describe(self, learn):
         return f'multi-label image classifier of {len(self.classes(learn))} labels'
+
+    def summary(self, card):
+        return f', input size {(card.get("schema") or {}).get("input_size")}'
 
     def predictor(self, learn, card):
         from predictors.kinds.multilabel.predictor import MultiLabelPredictor
         return MultiLabelPredictor(learn, card)
 
+    def training_frame(self, csv):
+        return None            # its pictures' statistics come from training, not from a CSV
+
     def card_fields(self, learn, df=None, options=None):
-        from predictors.kinds.image.predictor import image_schema
         from predictors.kinds.multilabel.predictor import thresholds_of
+        from predictors.kinds.pictures.predictor import image_schema
         thresholds = thresholds_of(learn, {}, self.classes(learn))
         return dict(target='labels', schema=image_schema(learn), reference=None, metrics={}, thresholds=thresholds,
                     threshold_source=f'the loss\'s thresh ({next(iter(thresholds.values())):g}) for every label: the '
                                      'export holds no validation pictures to choose one per label')
 
-    def tensors(self, card):
-        """Besides each label's own probability (`probabilities`, a sigmoid each: they need not add up to 1), the
-        answer as a multi-hot `labels` (`BOOL` `[n, k]`: the label is at or above its threshold); `predicted` is
-        the labels' text, as `/v1` gives it."""
-        out = super().tensors(card)
-        at = next(i for i, o in enumerate(out['outputs']) if o['name'] == 'probabilities') + 1
-        out['outputs'].insert(at, dict(name='labels', datatype='BOOL', shape=[-1, len(card.get('classes') or [])]))
-        return out
-
     def smoke(self, pred):
-        r = self._smoke_result(pred)
+        r = smoke_result(pred)
         said = ', '.join(f'{class_label(pred.card, c)} ({r.probabilities[c]:.1%})' for c in r.labels)
         return f'answers {said or "none of its labels"} for a test picture (a red disc)'
+
+    def rebuild(self, old):
+        from predictors.kinds.pictures.legacy import picture_target, rebuild_pictures
+        return rebuild_pictures(old) if picture_target(old) == 'labels' else None
+
+    def explainer(self, pred):
+        from predictors.kinds.pictures.explain import GradCam
+        return GradCam(pred)
+
+    def drift_references(self, card):
+        return image_references(card)
 
     def stored_truth(self, card, truth):
         return label_set_text(sorted(set(label_set(truth)), key=_order(card)))
@@ -67,9 +81,6 @@ class MultiLabelKind(ImageKind):
         return (f'{", ".join(map(repr, unknown))} {"is" if len(unknown) == 1 else "are"} not among the labels of '
                 f'{card.get("name")} ({", ".join(classes)}; separate several with {LABEL_DELIM!r})')
 
-    def answer_columns(self, card):
-        return ['labels'] + [f'probability_{c}' for c in card.get('classes') or []] + ['problem']
-
     def prediction_reference(self, card):
         return None       # answers are label sets: their drift is each label's rate (`performance`), not one category
 
@@ -77,13 +88,13 @@ class MultiLabelKind(ImageKind):
         from predictors.kinds.multilabel.performance import label_performance
         return label_performance(labelled, card, settings)
 
+    def shadow(self, pairs, alpha=0.05):
+        "Shown label sets beside the shadow's: agreement (the same set) and, on labelled pictures, exact-match accuracy."
+        from predictors.kinds.classifier import shadow_classes
+        return shadow_classes(pairs, alpha)
+
 
 def _order(card: dict):
     "Sort key: a label's place among the card's classes (unknown ones last)."
     classes = [str(c) for c in card.get('classes') or []]
     return lambda c: classes.index(c) if c in classes else len(classes)
-
-
-def _y_transforms(learn) -> set:
-    "The class names of a learner's target transforms."
-    return {type(t).__name__ for p in pipelines_of(learn)[1:] for t in getattr(p, 'fs', [])}

@@ -1,13 +1,13 @@
 """Batched, safe predictions for multi-label image learners (`MultiCategoryBlock`, `BCEWithLogitsLossFlat`).
 
 The pictures go through the same decoding, limits, transforms and batches as a single-label image model's
-(`ImagePredictor`); each label's probability is the loss's activation (a sigmoid, as `learn.predict` gives it),
+(`PicturePredictor`); each label's probability is the loss's activation (a sigmoid, as `learn.predict` gives it),
 and the answer is every label at or above its threshold: the card's `thresholds`, else the loss's `thresh`.
 """
 from __future__ import annotations
 
 from predictors.core.results import ImageResult, label_set_text
-from predictors.kinds.image.predictor import ImagePredictor
+from predictors.kinds.pictures.predictor import PicturePredictor
 
 __all__ = ['MultiLabelPredictor', 'thresholds_of']
 
@@ -19,7 +19,7 @@ def thresholds_of(learn, card: dict, classes: list[str]) -> dict:
     return {c: float(given.get(c, loss)) for c in classes}
 
 
-class MultiLabelPredictor(ImagePredictor):
+class MultiLabelPredictor(PicturePredictor):
     "Predictions of a multi-label image Learner on uploaded bytes: every label above its threshold."
     task = 'multilabel'
 

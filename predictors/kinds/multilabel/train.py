@@ -83,7 +83,7 @@ def train_multilabel(csv_path, name: str, store: ModelStore | None = None, valid
     `csv_path`, held out); `test_csv`: the pictures the card reports (default: the validation pictures)."""
     from fastai.vision.all import (BCEWithLogitsLossFlat, DataBlock, FuncSplitter, ImageBlock, Learner,
                                    MultiCategoryBlock, Resize, accuracy_multi, aug_transforms, xresnet18)
-    from predictors.kinds.image.predictor import image_schema
+    from predictors.kinds.pictures.predictor import image_schema
     store = store or ModelStore()
     train = read_label_csv(csv_path, delim)
     if valid_csv: valid = read_label_csv(valid_csv, delim)

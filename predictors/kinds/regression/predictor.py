@@ -16,7 +16,7 @@ import pandas as pd
 
 from predictors.core.csvio import spreadsheet_safe, whole_numbers
 from predictors.core.results import ERROR_PREFIX, Prediction
-from predictors.kinds.tabular.predictor import TabularPredictor
+from predictors.kinds.tables.predictor import TabularPredictor
 
 __all__ = ['RegressionPredictor', 'NumberBatch', 'TRANSFORMS', 'error_bins', 'value_range']
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from predictors.core.store import ModelError
-from predictors.kinds.regression import regression_card
 from predictors.kinds.regression.predictor import TRANSFORMS
-from predictors.kinds.tabular.schema import reference_stats, tabular_schema
+from predictors.kinds.regression.stats import regression_card
+from predictors.kinds.tables.schema import reference_stats, tabular_schema
 from predictors.kinds.training import parse_templates, seed_everything
 
 __all__ = ['train_regression', 'gbt_baseline', 'numeric_target']

@@ -1,42 +1,44 @@
-"""Tabular classifiers (`TabularPandas` learners with a class vocab): the kind's registry entry.
+"""Tabular classifiers (`TabularPandas` learners with a class vocab): the kind.
 
-Its predictor (`predictor`), schema (`schema`), explainer (`explain`) and training (`train`) are the
-modules beside this one.
+Its predictor, schema and explainer are what the table kinds share (`predictors.kinds.tables`); its training
+(`train`: `train-tabular`, which hands a numeric target to the regression kind) is the module beside this one.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from predictors.core.helpers import labels_of
-from predictors.core.store import ModelError
-from predictors.kinds.classifier import ClassifierKind, mcnemar, paired_verdict, per_class_pair
-from predictors.kinds.tabular.schema import schema_changes, truth_column
+from predictors.kinds.answers import CLASSES
+from predictors.kinds.classifier import ClassifierKind, compare_classes
+from predictors.kinds.inputs import RECORDS
+from predictors.kinds.tables import default_answer, has_vocab, is_table_learner, table_references
+from predictors.kinds.tables.cli import TABLE_TRAINING
 
-__all__ = ['TabularKind', 'has_vocab']
-
-
-def has_vocab(learn) -> bool:
-    try:
-        return len(learn.dls.vocab) > 1
-    except (AttributeError, TypeError):
-        return False
+__all__ = ['TabularKind']
 
 
 class TabularKind(ClassifierKind):
-    "Tabular classifiers: a form of fields, CSV scoring."
-    task, view = 'tabular', 'tabular_app.ipynb'
+    "Tabular classifiers: a form of fields, CSV scoring, the class and the probability of each."
+    task, priority, input, answer, view = 'tabular', 10, RECORDS, CLASSES, 'tabular_app'
+    noun = 'a tabular classifier'
+
+    training = TABLE_TRAINING
 
     def detect(self, learn):
-        ds = getattr(learn.dls, 'train_ds', None)
-        if not (hasattr(ds, 'procs') and hasattr(ds, 'cat_names')): return False
-        return has_vocab(learn)          # a number instead: the regression kind
+        return is_table_learner(learn) and has_vocab(learn)          # a number instead: the regression kind
+
+    def summary(self, card):
+        return f', {len((card.get("schema") or {}).get("inputs") or [])} input columns'
+
+    def fit(self, df, target, cat, cont, splits, epochs, lr, seed, templates, log, name, **options):
+        "A classifier fitted on the rows `splits[0]` and judged on `splits[1]` (`train-tabular`): (learner, card)."
+        from predictors.kinds.tabular.train import fit_classifier
+        return fit_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name)
 
     def predictor(self, learn, card):
-        from predictors.kinds.tabular.predictor import TabularPredictor
+        from predictors.kinds.tables.predictor import TabularPredictor
         return TabularPredictor(learn, card)
 
     def card_fields(self, learn, df=None, options=None):
-        from predictors.kinds.tabular.schema import reference_stats, tabular_schema
+        from predictors.kinds.tables.schema import reference_stats, tabular_schema
         schema = tabular_schema(learn, df)
         out = dict(target=schema['target'], schema=schema, metrics={},
                    reference=reference_stats(df, schema) if df is not None else None)
@@ -50,40 +52,23 @@ class TabularKind(ClassifierKind):
         return out
 
     def smoke(self, pred):
-        p = pred.predict_one({c['name']: c.get('default') for c in pred.inputs})
-        if not p.ok: raise ModelError(p.error)
+        p = default_answer(pred)
         total = sum(p.probabilities.values())
-        if abs(total - 1) > 1e-3: raise ModelError(f'class probabilities sum to {total:.4f}, not 1')
+        if abs(total - 1) > 1e-3:
+            from predictors.core.errors import ModelError
+            raise ModelError(f'class probabilities sum to {total:.4f}, not 1')
         return f'answers {p.prediction!r} ({p.probability:.1%}) for the default input'
 
     def drift_references(self, card):
-        return {c: (r, r['kind']) for c, r in ((card.get('reference') or {}).get('columns') or {}).items()}
+        return table_references(card)
+
+    def rebuild(self, old):
+        from predictors.kinds.tables.legacy import rebuild_table, table_target
+        return rebuild_table(old.ds, old.model) if old.table and table_target(old.ds) == 'classes' else None
 
     def explainer(self, pred):
-        from predictors.kinds.tabular.explain import TabularExplainer
+        from predictors.kinds.tables.explain import TabularExplainer
         return TabularExplainer(pred)
 
     def compare(self, pred_a, pred_b, df, alpha=0.05):
-        """Two versions of a tabular model on the labelled rows of `df` (the true class in `truth` or the
-        target column): rows either version cannot score, or without a label, are left out and counted."""
-        ca, cb = pred_a.card, pred_b.card
-        name, a, b = ca.get('name'), ca.get('version'), cb.get('version')
-        tcol = truth_column(ca, df.columns, 'the true class')
-        df = df.reset_index(drop=True)
-        ra, rb = pred_a.predict_frame(df), pred_b.predict_frame(df)
-        truth = df[tcol].astype(str).str.strip().to_numpy(object)
-        labelled = df[tcol].notna().to_numpy() & (truth != '')
-        ok = labelled.copy(); ok[list(set(ra.errors) | set(rb.errors))] = False
-        pick = lambda r: labels_of(r.classes, r.probs)
-        strip = np.vectorize(lambda s: str(s).strip(), otypes=[object])
-        pa, pb, t = strip(pick(ra)[ok]), strip(pick(rb)[ok]), truth[ok]
-        right_a, right_b = pa == t, pb == t
-        test = mcnemar(int((right_a & ~right_b).sum()), int((~right_a & right_b).sum()))
-        classes = sorted(set(map(str, ca.get('classes') or [])) | set(map(str, cb.get('classes') or [])))
-        return dict(model=name, a=a, b=b, rows=len(df), compared=int(ok.sum()), unlabelled=int((~labelled).sum()),
-                    unscored=int((labelled & ~ok).sum()),
-                    accuracy_a=float(right_a.mean()) if ok.any() else None,
-                    accuracy_b=float(right_b.mean()) if ok.any() else None,
-                    agreement=float((pa == pb).mean()) if ok.any() else None, mcnemar=test,
-                    verdict=paired_verdict(test, alpha) if ok.any() else 'nothing to compare', alpha=alpha,
-                    per_class=per_class_pair([c.strip() for c in classes], t, pa, pb), **schema_changes(ca, cb))
+        return compare_classes(pred_a, pred_b, df, alpha)

@@ -1,24 +1,29 @@
 """Text classifiers (`TextBlock` learners: a `Tokenizer` and `Numericalize` input, an AWD-LSTM `SentenceEncoder`,
-a class vocab): the kind's registry entry.
+a class vocab): the kind.
 
-Messages arrive as records with a text field (`{"text": …}`) or a CSV with a text column, so answers, CSV
-scoring, feedback, live accuracy and `compare` go the tabular way; drift watches each message's length in tokens
-and share of unknown tokens; *why* is Shapley values over its words. Its predictor (`predictor`), explainer
-(`explain`) and training (`train`) are the modules beside this one.
+Messages arrive as records with a text field (`{"text": …}`) or a CSV with a text column, so answers, CSV scoring,
+feedback, live accuracy and `compare` go the way of rows; drift watches each message's length in tokens and share
+of unknown tokens; *why* is Shapley values over its words. Its predictor (`predictor`), explainer (`explain`) and
+training (`train`, `cli`: `train-text`) are the modules beside this one.
 """
 from __future__ import annotations
 
 from predictors.core.store import ModelError
-from predictors.kinds.tabular import TabularKind
+from predictors.kinds.answers import CLASSES
+from predictors.kinds.classifier import ClassifierKind, compare_classes
+from predictors.kinds.inputs import TEXTS
+from predictors.kinds.tables import table_references
+from predictors.kinds.text.cli import TRAINING
 
 __all__ = ['TextKind']
 
 SMOKE = 'Hello! Are we still meeting for lunch at noon tomorrow?'
 
 
-class TextKind(TabularKind):
+class TextKind(ClassifierKind):
     "Text classifiers: paste a message, the class and the words that decided it."
-    task, view, takes = 'text', 'text_app.ipynb', 'texts'
+    task, priority, input, answer, view, training = 'text', 10, TEXTS, CLASSES, 'text_app', TRAINING
+    noun = 'a text classifier'
 
     def detect(self, learn):
         from predictors.kinds.text.predictor import text_parts
@@ -37,6 +42,10 @@ class TextKind(TabularKind):
 
     def classes(self, learn):
         return [str(c) for c in learn.dls.vocab[1]]
+
+    def summary(self, card):
+        s = card.get('schema') or {}
+        return f', a vocabulary of {s.get("vocab_size", 0):,} words ({s.get("tokenizer")})'
 
     def predictor(self, learn, card):
         from predictors.kinds.text.predictor import TextPredictor
@@ -59,11 +68,18 @@ class TextKind(TabularKind):
     def drift_references(self, card):
         "Message length and unknown share (numbers), and the frequencies of the training's most frequent words."
         from predictors.kinds.text.predictor import OTHER_WORDS
-        refs = super().drift_references(card)
+        refs = table_references(card)
         top = (card.get('reference') or {}).get('top_tokens')
         if top: refs['words'] = (dict(props={**top, OTHER_WORDS: round(max(0.0, 1 - sum(top.values())), 6)}), 'words')
         return refs
 
+    def rebuild(self, old):
+        from predictors.kinds.text.legacy import is_text, rebuild_text
+        return rebuild_text(old) if old.pipelines and is_text(old.transforms(0)) else None
+
     def explainer(self, pred):
         from predictors.kinds.text.explain import TokenShapley
         return TokenShapley(pred)
+
+    def compare(self, pred_a, pred_b, df, alpha=0.05):
+        return compare_classes(pred_a, pred_b, df, alpha)

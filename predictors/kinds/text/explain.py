@@ -53,7 +53,7 @@ class TokenShapley:
         self.pred, self.permutations, self.exact_upto = pred, permutations, exact_upto
         self.max_units, self.budget, self.seed = max_units, budget, seed
 
-    def explain_records(self, records: list[dict]) -> list[Explanation]:
+    def explain(self, records: list[dict]) -> list[Explanation]:
         return [self.explain_text(r.get(self.pred.column) if isinstance(r, dict) else None) for r in records]
 
     def explain_frame(self, df) -> list[Explanation]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from predictors.core.results import TEXT_MAX_CHARS
 from predictors.core.store import ModelError
-from predictors.kinds.tabular.predictor import BatchResult, scored_frame
+from predictors.kinds.tables.predictor import AnswersRows, BatchResult
 
 __all__ = ['TextPredictor', 'clean_text', 'text_parts', 'SPECIAL', 'OTHER_WORDS']
 
@@ -52,7 +52,7 @@ def clean_text(v) -> tuple[str | None, str | None, list]:
     return fixed, None, warns
 
 
-class TextPredictor:
+class TextPredictor(AnswersRows):
     "Class probabilities of a text classifier Learner for messages, many in one forward pass per batch."
     task = 'text'
 
@@ -142,12 +142,6 @@ class TextPredictor:
         res = BatchResult(self.classes, probs, errors, warns, time.perf_counter() - t0)
         res.stats = stats
         return res
-
-    def predict_one(self, values: dict):
-        return self.predict_records([values])[0]
-
-    def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
-        return scored_frame(df, self.predict_frame(df) if res is None else res)
 
     def logged_inputs(self, rows: list[dict], res: BatchResult, start: int = 0) -> list[dict]:
         "What the log keeps of each message: the text and its drift statistics (length in tokens, unknown share)."

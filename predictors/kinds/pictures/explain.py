@@ -78,6 +78,13 @@ class GradCam:
             for i, c, m in zip(rows, cls.tolist(), cam.numpy()): out[i][c] = m
         return out
 
+    def explain(self, inputs: list[tuple[str, bytes]]) -> list[ImageResult]:
+        "One result per `(name, bytes)` file with its answer and where the model looked; each bad file fails alone."
+        results = self.pred.decode_files(inputs)
+        self.explain_results(results)
+        for r in results: r.image = None
+        return results
+
     def explain_results(self, results: list[ImageResult]) -> None:
         """Fill the decoded results with probabilities, prediction and `heatmap` (PNG of the overlay, for the top
         class); a multi-label answer also `heatmaps`, one per label it names (none named: its closest label's)."""

@@ -136,7 +136,7 @@ class TabularExplainer:
         return phi / len(perms), np.stack([v[0, 0], v[0, -1]])
 
     # ---- answers --------------------------------------------------------------------------------
-    def explain_records(self, records: list[dict]) -> list[Explanation]:
+    def explain(self, records: list[dict]) -> list[Explanation]:
         "One explanation per input given as {column: value} (a missing column counts as empty)."
         df = pd.DataFrame({f: np.array([r.get(f) for r in records], dtype=object) for f in self.fields})
         return self.explain_frame(df)

@@ -1,4 +1,4 @@
-"""Rebuilding a fastai 2.8 text classifier from a fastai 2.0–2.7 export (read by `predictors.importing.legacy`).
+"""Rebuilding a text classifier from a fastai 2.0–2.7 export (the text kind's `rebuild`).
 
 The tokenizer is made again from what was pickled: spaCy's rules for the language of its pickled pipeline
 (`spacy.blank`), fastai's text rules named in it (`fix_html`, `replace_maj`…, each found again by name) and the
@@ -9,14 +9,10 @@ refused with its name.
 """
 from __future__ import annotations
 
-from predictors.core.store import ModelError
-from predictors.importing.legacy import OldObject, find_object, old_name
+from predictors.core.errors import ModelError
+from predictors.kinds.legacy import OldObject, OldParts, find_object, items, old_name, state
 
 __all__ = ['is_text', 'rebuild_text']
-
-
-def _d(o) -> dict:
-    return o.__dict__ if isinstance(o, OldObject) else {}
 
 
 def _short(o) -> str:
@@ -39,49 +35,48 @@ def _rule(r):
     return real
 
 
-def _tokenizer(t, items):
+def _tokenizer(t):
     from fastai.text.core import SpacyTokenizer, Tokenizer
-    inner = _d(t).get('tok')
+    inner = state(t).get('tok')
     if _short(inner) not in ('SpacyTokenizer', 'WordTokenizer'):
         raise ModelError(f'this fastai < 2.8 export cannot be converted: its tokenizer is {_short(inner)}; only '
                          "fastai's default (spaCy's rules) can be rebuilt.")
-    pipe = _d(inner).get('pipe')
+    pipe = state(inner).get('pipe')
     lang = getattr(getattr(pipe, '__self__', None), 'lang', None) or 'en'
-    special = items(_d(inner).get('special_toks')) or None
-    rules = [_rule(r) for r in items(_d(t).get('rules'))]
-    return Tokenizer(SpacyTokenizer(lang=lang, special_toks=special), rules=rules, sep=_d(t).get('sep') or ' ')
+    special = items(state(inner).get('special_toks')) or None
+    rules = [_rule(r) for r in items(state(t).get('rules'))]
+    return Tokenizer(SpacyTokenizer(lang=lang, special_toks=special), rules=rules, sep=state(t).get('sep') or ' ')
 
 
-def _padding(dl, items):
+def _padding(dl):
     "fastai 2.8's `Pad_Chunk` with the old padding's pad index, side and sequence length."
     from fastai.text.data import Pad_Chunk
     args = dict(pad_idx=1, pad_first=True, seq_len=72)
-    for f in items(_d(_d(dl).get('before_batch')).get('fs')):
-        d, kw = _d(f), getattr(f, 'keywords', None)          # a Pad_Chunk's state, or a partial's keywords
+    for f in items(state(state(dl).get('before_batch')).get('fs')):
+        d, kw = state(f), getattr(f, 'keywords', None)          # a Pad_Chunk's state, or a partial's keywords
         stored = {**(d.get('__stored_args__') or {}), **{k: d[k] for k in args if k in d}, **(d.get('_kwargs') or {}),
                   **(kw if isinstance(kw, dict) else {})}
         args.update({k: stored[k] for k in args if stored.get(k) is not None})
     return Pad_Chunk(**args)
 
 
-def rebuild_text(tls: list, dl, model, loss, items):
-    """A fastai 2.8 text classifier from an old dataset's two pipelines (`tls`), its data loader, model and loss
-    (`items`: how to read an old list)."""
+def rebuild_text(parts: OldParts):
+    "A fastai 2.8 text classifier from an old export's parts (`is_text` of its input's transforms)."
     from fastai.data.core import Datasets, TfmdLists
     from fastai.data.transforms import Categorize
     from fastai.learner import Learner
     from fastai.text.data import Numericalize, SortedDL
-    x_tfms = items(_d(tls[0])['tfms'])
-    tok = _tokenizer(next(t for t in x_tfms if _short(t) == 'Tokenizer'), items)
+    x_tfms, dl = parts.transforms(0), parts.dl
+    tok = _tokenizer(next(t for t in x_tfms if _short(t) == 'Tokenizer'))
     old_num = next((t for t in x_tfms if _short(t) == 'Numericalize'), None)
     if old_num is None: raise ModelError('this export cannot be served: its text is not numericalized (no Numericalize).')
-    vocab = [str(v) for v in items(_d(old_num).get('vocab'))]
-    cats = [t for t in items(_d(tls[1])['tfms']) if _short(t) == 'Categorize']
+    vocab = [str(v) for v in items(state(old_num).get('vocab'))]
+    cats = [t for t in parts.transforms(1) if _short(t) == 'Categorize']
     if not cats: raise ModelError('this export cannot be served: its label is not a category (no Categorize): the text '
                                   'app serves text classifiers, not language models.')
-    classes = items(_d(cats[0])['vocab'])
+    classes = items(state(cats[0])['vocab'])
     dsets = Datasets(tls=[TfmdLists(['xxbos x'], [tok, Numericalize(vocab=vocab)], splits=[[0], [0]]),
                           TfmdLists([classes[0]], [Categorize(vocab=classes, sort=False)], splits=[[0], [0]])], n_inp=1)
-    dls = dsets.dataloaders(bs=int(_d(dl).get('bs') or 64), num_workers=0, before_batch=_padding(dl, items),
+    dls = dsets.dataloaders(bs=int(state(dl).get('bs') or 64), num_workers=0, before_batch=_padding(dl),
                             dl_type=SortedDL)
-    return Learner(dls, model, loss_func=loss)
+    return Learner(dls, parts.model, loss_func=parts.loss())

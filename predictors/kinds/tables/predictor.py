@@ -18,11 +18,11 @@ import pandas as pd
 
 from predictors.core.csvio import spreadsheet_safe, whole_numbers
 from predictors.core.helpers import labels_of, plain_number
-from predictors.core.results import ERROR_PREFIX, MAX_STDS, OUTSIDE, Prediction, field_said
+from predictors.core.results import ERROR_PREFIX, MAX_STDS, OUTSIDE, Prediction, field_said, log_entries
 from predictors.core.store import ModelError
-from predictors.kinds.tabular.schema import tabular_procs, tabular_schema
+from predictors.kinds.tables.schema import tabular_procs, tabular_schema
 
-__all__ = ['TabularPredictor', 'TabularPreprocessor', 'scored_frame', 'BatchResult']
+__all__ = ['AnswersRows', 'TabularPredictor', 'TabularPreprocessor', 'scored_frame', 'BatchResult']
 
 
 
@@ -168,7 +168,32 @@ class TabularPreprocessor:
         to.process()
         return to.cats.to_numpy(np.int64), to.conts.to_numpy(np.float32), errors, {}, good
 
-class TabularPredictor:
+class AnswersRows:
+    """What the predictors of rows share (tables, texts): `answer`, the service's call, from their `predict_records`
+    and what the log keeps of each row (`logged_inputs`)."""
+    forward_shared = None          # rows are answered in one pass per call: no forward pass shared between calls
+
+    def answer(self, inputs: list[dict], forward=None) -> tuple[list[Prediction], list[dict]]:
+        "One `Prediction` per record (a missing column is empty; a bad row fails alone) and a log entry each."
+        res = self.predict_records(inputs)
+        out = list(res)
+        rows = self.logged_inputs([{c['name']: r.get(c['name']) for c in self.inputs} for r in inputs], res)
+        return out, log_entries(rows, out, res.seconds)
+
+    def predict_one(self, values: dict) -> Prediction:
+        "Predict one input given as {column: value}; missing columns count as empty."
+        return self.predict_records([values])[0]
+
+    def score_frame(self, df: pd.DataFrame, res=None) -> pd.DataFrame:
+        "`df` scored (its answers' `scored`); `res`: the predictions of `df` when already made."
+        return (self.predict_frame(df) if res is None else res).scored(df)
+
+    def logged_inputs(self, rows: list[dict], res, start: int = 0) -> list[dict]:
+        "What the log keeps of the inputs `rows` (answered in `res` from row `start`): the fields as they came."
+        return rows
+
+
+class TabularPredictor(AnswersRows):
     "Predictions of a tabular Learner: its preprocessing (`TabularPreprocessor`), then the model in batches."
     task = 'tabular'
 
@@ -241,17 +266,6 @@ class TabularPredictor:
         if not self.prep.fast: return self.predict_frame(pd.DataFrame(cols))
         return self._predict_columns(cols, len(records), t0)
 
-    def predict_one(self, values: dict) -> Prediction:
-        "Predict one input given as {column: value}; missing columns count as empty."
-        return self.predict_records([values])[0]
-
-    def logged_inputs(self, rows: list[dict], res, start: int = 0) -> list[dict]:
-        "What the log keeps of the inputs `rows` (answered in `res` from row `start`): the fields as they came."
-        return rows
-
-    def score_frame(self, df: pd.DataFrame, res: BatchResult | None = None) -> pd.DataFrame:
-        "`df` scored (see `scored_frame`); `res`: the predictions of `df` when already made."
-        return (self.predict_frame(df) if res is None else res).scored(df)
 
 
 def scored_frame(df: pd.DataFrame, res: BatchResult) -> pd.DataFrame:
