@@ -8,6 +8,7 @@ import pytest
 
 from helpers import ADULT_CSV, TEST_IMAGES, image_files
 from harness.voila_server import demo_model_server
+from predictors.monitoring.pages import drift_html, live_html
 
 
 @pytest.fixture(scope='module')
@@ -101,9 +102,9 @@ def test_a_multi_label_model_answers_labels_heatmaps_and_label_sets_alike(models
     assert models.feedback('mixed_fruits', [(got[0].id, ['Orange', 'Lemon']), (got[1].id, []), (got[0].id, 'Lemon;Kiwi;x')]) == [
         None, None, "'x' is not among the labels of mixed_fruits (Apple Red 1, Avocado, Grape, Kiwi, Lemon, Orange, Pear, "
                     "Strawberry; separate several with ';')"]
-    assert 'Live F1' in models.live_accuracy('mixed_fruits', '7d')['html']
+    assert 'Live F1' in live_html(models.live_accuracy('mixed_fruits', '7d'))
     drift = models.drift('mixed_fruits', '7d', 'single')        # the pictures' statistics against the training ones
-    assert drift['rows'] >= 2 and 'brightness' in drift['html']
+    assert drift['rows'] >= 2 and 'brightness' in drift_html(drift)
 
 
 def test_a_text_model_answers_explains_and_takes_feedback_alike(models):
@@ -123,10 +124,10 @@ def test_a_text_model_answers_explains_and_takes_feedback_alike(models):
 def test_monitoring_reads_the_same_log(models):
     models.predict('adult_income', [{'age': 30}, {'age': 60}])
     live = models.live_accuracy('adult_income', '7d')
-    assert 'app-perf' in live['html'] and live['shadow'] is None
+    assert 'app-perf' in live_html(live) and live['shadow'] is None
     drift = models.drift('adult_income', '7d', 'single')
-    assert drift['rows'] >= 2 and drift['problem'] is None and 'drift-row' in drift['html']
-    assert 'drift-hist' in models.drift('adult_income', '7d', 'single', plots=True)['html']
+    assert drift['rows'] >= 2 and drift['problem'] is None and 'drift-row' in drift_html(drift)
+    assert 'drift-hist' in drift_html(models.drift('adult_income', '7d', 'single'))
     from predictors.core.store import ModelError
     with pytest.raises(ModelError, match='cannot read the time'):
         models.drift('adult_income', 'last week')
@@ -147,6 +148,16 @@ def test_the_answers_fit_the_published_schemas(served):
     for verb in ('predict', 'explain'):
         out = S.ImagesOut.model_validate(http.post(f'/v1/models/mixed_fruits/{verb}', files=mix).json())
         assert all(r.labels for r in out.results) and (verb == 'predict' or all(r.heatmaps_png for r in out.results))
+    # every kind (#39): a number and its range, a message's class; the models refuse a field they do not declare
+    bikes = S.RecordsOut.model_validate(http.post('/v1/models/bike_rentals/predict', json={'records': [{'hr': 8}, {'temp': 'x'}]}).json())
+    assert isinstance(bikes.results[0].prediction, float) and len(bikes.results[0].range) == 2 and bikes.results[1].error
+    S.ExplanationsOut.model_validate(http.post('/v1/models/bike_rentals/explain', json={'records': [{'hr': 8}]}).json())
+    sms = S.RecordsOut.model_validate(http.post('/v1/models/sms_spam/predict', json={'records': [{'text': 'hi'}]}).json())
+    assert sms.results[0].prediction in ('ham', 'spam')
+    S.ExplanationsOut.model_validate(http.post('/v1/models/sms_spam/explain', json={'records': [{'text': 'hi there'}]}).json())
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError):
+        S.PredictionOut.model_validate({'prediction': 'x', 'rank': 1})
     S.FeedbackOut.model_validate(http.post('/v1/models/adult_income/feedback', json={'labels': [{'id': 1, 'truth': 'x'}]},
                                            headers={'X-Session-Id': 'contract'}).json())
     S.LiveOut.model_validate(http.get('/v1/models/adult_income/live').json())

@@ -161,7 +161,8 @@ def test_drift_watches_message_length_unknown_words_and_the_words_used(tmp_path,
     assert set(cols) == {'tokens', 'unknown', 'words'} and report['rows'] == 120
     assert cols['unknown']['verdict'] == 'drifted' and cols['words']['verdict'] == 'drifted'
     assert cols['words']['test'].startswith('PSI of the most frequent training words')
-    html = models.drift('sms_spam', '7d')['html']
+    from predictors.monitoring.pages import drift_html
+    html = drift_html(models.drift('sms_spam', '7d'))
     assert all(f'data-column="{c}"' in html for c in ('tokens', 'unknown', 'words'))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from predictors.monitoring.pages import drift_html, live_html
+
 from .common import APP_CSS, esc, message, model_service
 
 __all__ = ['MonitorApp', 'monitor_app', 'WINDOWS']
@@ -32,7 +34,6 @@ class MonitorApp:
         self.performance = W.HTML(); self.performance.add_class('app-monitor-performance')
         self.out = W.HTML(); self.out.add_class('app-monitor')
         for w in (self.asof, self.performance, self.out): w.add_class('app-fit')     # a phone: as wide as the screen
-        self._generation = 0
         for w in (self.picker, self.window, self.traffic): w.observe(lambda ch: self.refresh(), 'value')
         self.refresh_button.on_click(lambda _: self.refresh())
         controls = W.HBox([self.picker, self.window, self.traffic, self.refresh_button], layout=W.Layout(flex_flow='row wrap'))
@@ -41,56 +42,42 @@ class MonitorApp:
         self.refresh()
 
     def refresh(self):
-        """The figures at once (live accuracy, the drift table, the latest predictions: a fraction of a
-        second), then the charts (about 2 s of drawing) in a thread; the line above says as of when."""
+        """Ask the model server for the figures (live performance, drift per column, traffic, the latest predictions)
+        and show them; the line above says as of when."""
         import datetime as dt
-        import threading
-        self._generation += 1
-        gen, now = self._generation, dt.datetime.now(dt.timezone.utc).strftime('%H:%M:%S UTC')
+        now = dt.datetime.now(dt.timezone.utc).strftime('%H:%M:%S UTC')
         if not self.picker.value:
             self.out.value = message('There are no models in the store.', 'warn'); return
         self.refresh_button.disabled = True
         self.asof.value = '<span class="app-asof" role="status">Working out the figures…</span>'
         self.show_performance()
+        self.show_drift()
+        self.asof.value = (f'<span class="app-asof app-asof-done" role="status">Figures as of {now}. '
+                           f'<b>Refresh</b> for newer ones.</span>')
+        self.refresh_button.disabled = False
+
+    def show_drift(self):
+        "Drift of the logged predictions in the window against the training data, the traffic, the latest predictions."
         name, window, traffic = self.picker.value, self.window.value, self.traffic.value
         try:
             got = self.models.drift(name, window, traffic)
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
-            self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return self._done(gen, now)
+            self.out.value = message(f'The report cannot be made: {esc(e)}', 'err'); return
         if got['problem']:
-            self.out.value = message(esc(got['problem']), 'err'); return self._done(gen, now)
+            self.out.value = message(esc(got['problem']), 'err'); return
         if not got['rows']:
             other = got['left_out']
             kind = {v: k for k, v in TRAFFIC_CHOICES}[traffic]
             self.out.value = message(f'No predictions of {esc(name)} ({kind}) logged in this window yet '
                                      f'(log: {esc(got["log"])})'
-                                     + (f'; {other} of another kind: change Traffic to see them.' if other else '.'),
-                                     'warn'); return self._done(gen, now)
-        self.out.value = got['html']
-        self.asof.value = (f'<span class="app-asof" role="status">Figures as of {now}; drawing the charts…</span>')
-
-        def charts():
-            try:
-                html = self.models.drift(name, window, traffic, plots=True)['html']
-            except Exception as e:  # noqa: BLE001 - the figures stand; only the charts are missing
-                html = self.out.value + message(f'The charts cannot be drawn: {esc(e)}', 'warn')
-            if gen == self._generation:             # a later refresh has not replaced this one
-                self.out.value = html
-                self._done(gen, now)
-        threading.Thread(target=charts, daemon=True).start()
-
-    def _done(self, gen: int, now: str) -> None:
-        if gen != self._generation: return
-        self.asof.value = (f'<span class="app-asof app-asof-done" role="status">Figures as of {now}. '
-                           f'<b>Refresh</b> for newer ones.</span>')
-        self.refresh_button.disabled = False
+                                     + (f'; {other} of another kind: change Traffic to see them.' if other else '.'), 'warn')
+            return
+        self.out.value = drift_html(got)
 
     def show_performance(self):
-        "Accuracy of the active version's labelled answers in the window, per class and by day, against the card."
+        "The active version's live performance on its labelled answers in the window, against the card; the shadow's."
         try:
-            got = self.models.live_accuracy(self.picker.value, self.window.value)
-            shadow = message(f'<span class="app-shadow">{esc(got["shadow"])}</span>', 'ok') if got['shadow'] else ''
-            self.performance.value = got['html'] + shadow
+            self.performance.value = live_html(self.models.live_accuracy(self.picker.value, self.window.value))
         except Exception as e:  # noqa: BLE001 - the reason is shown, the app keeps working
             self.performance.value = message(f'Live accuracy cannot be shown: {esc(e)}', 'err')
 

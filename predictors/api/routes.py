@@ -9,8 +9,8 @@
     POST /v1/models/{name}/explain       JSON {"records": [...]} -> why: each field's contribution
                                          multipart images ("files") -> each with a heatmap PNG (base64)
     POST /v1/models/{name}/feedback      JSON {"labels": [{"id": answer id, "truth": class}, ...]}
-    GET  /v1/models/{name}/live          operators: live accuracy of the labelled answers [?since=7d]
-    GET  /v1/models/{name}/drift         operators: drift of the logged answers [?since=&traffic=&plots=]
+    GET  /v1/models/{name}/live          operators: live performance of the labelled answers, as data [?since=7d]
+    GET  /v1/models/{name}/drift         operators: drift of the logged answers, as data [?since=&traffic=]
     GET  /healthz                        the process is up
     GET  /readyz                         the store is readable and every active model loads and answers
 """
@@ -33,7 +33,8 @@ from predictors.core.helpers import byte_size
 from predictors.core.results import STREAM_ERROR
 from predictors.core.store import ModelError, ModelStore
 from predictors.kinds import kind_of
-from predictors.service.local import LocalModels, model_rows
+from predictors.service import model_rows
+from predictors.service.local import LocalModels
 
 __all__ = ['router', 'health']
 
@@ -189,7 +190,7 @@ async def _predict_files(name, version, top, request, models, limits):
     return dict(model=name, version=pred.version, results=[r.to_dict(top or None) for r in out])
 
 
-@router.get('/models/{name}/live', summary="Operators: live accuracy of the labelled answers against the card's",
+@router.get('/models/{name}/live', summary="Operators: live performance of the labelled answers against the card's (data)",
             **_doc(S.LiveOut))
 def live(name: str, since: str | None = Query(None, description="24h, 7d, 30m or an ISO time (default: all)"),
          models: LocalModels = Depends(get_models)):
@@ -197,12 +198,11 @@ def live(name: str, since: str | None = Query(None, description="24h, 7d, 30m or
     except ModelError as e: raise ApiError(422, str(e)) from None
 
 
-@router.get('/models/{name}/drift', summary='Operators: drift of the logged answers against the training data',
+@router.get('/models/{name}/drift', summary='Operators: drift of the logged answers against the training data (data)',
             **_doc(S.DriftOut))
 def drift(name: str, since: str | None = Query(None, description="24h, 7d, 30m or an ISO time (default: all)"),
-          traffic: str = Query('single', pattern='^(single|batch|all)$'), plots: bool = False,
-          models: LocalModels = Depends(get_models)):
-    try: return models.drift(card_of(models, name, None)['name'], since, traffic, plots)
+          traffic: str = Query('single', pattern='^(single|batch|all)$'), models: LocalModels = Depends(get_models)):
+    try: return models.drift(card_of(models, name, None)['name'], since, traffic)
     except ModelError as e: raise ApiError(422, str(e)) from None
 
 

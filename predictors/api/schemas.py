@@ -7,7 +7,7 @@ are optional here; a field an answer type does not declare is refused (`extra='f
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -141,14 +141,30 @@ class FeedbackOut(BaseModel):
 
 
 class LiveOut(BaseModel):
-    "Live accuracy as the monitor shows it."
-    html: str
-    shadow: str | None = None
+    "Live performance, as data: the report (its `measure`: accuracy, error or labels) and the shadow version's."
+    report: dict[str, Any]
+    shadow: dict[str, Any] | None = None
+
+
+class Traffic(BaseModel):
+    bin: str = Field(description="the time bin: 'minute', '5 minutes', 'hour' or 'day'")
+    counts: list[tuple[float, int]] = Field(description='[the bin\'s start (Unix seconds), predictions in it]')
+
+
+class Logged(BaseModel):
+    ts: float
+    version: str
+    source: str
+    prediction: str | None = None
+    error: str | None = None
+    probability: float | None = None
 
 
 class DriftOut(BaseModel):
-    "The drift report as the monitor shows it."
-    html: str
+    "The drift report, as data: per column its test, PSI and verdict; the traffic; the latest predictions."
+    report: dict[str, Any]
+    traffic: Traffic | None = None
+    latest: list[Logged] = []
     rows: int
     left_out: int
     log: str

@@ -15,7 +15,7 @@ from pathlib import Path
 
 __all__ = ['esc', 'input_fields', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
            'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES', 'plain_number',
-           'expand_inputs']
+           'expand_inputs', 'plain_json']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff')
 
@@ -41,6 +41,13 @@ def json_safe(v, whole: bool = False):
         if not math.isfinite(v): return None
         if whole and v.is_integer() and abs(v) < 2**53: return int(v)
     return v
+
+
+def plain_json(v):
+    "`v` with every container made a plain dict or list and every scalar `json_safe` (numpy values, NaN): for JSON."
+    if isinstance(v, dict): return {str(k): plain_json(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [plain_json(x) for x in v]
+    return json_safe(v)
 
 
 def json_default(o):

@@ -14,6 +14,7 @@ from predictors.core.helpers import figure, p_value as _p, pct as _pct
 from predictors.core.store import ModelError
 from predictors.kinds import kind
 from predictors.kinds.classifier import shadow_classes
+from predictors.monitoring.pages import shadow_text
 
 __all__ = ['compare_versions', 'compare_text', 'shadow_report', 'shadow_text']
 
@@ -83,27 +84,4 @@ def shadow_report(pairs: pd.DataFrame, alpha: float = 0.05, card: dict | None = 
     return kind(card.get('task')).shadow(pairs, alpha) if card is not None else shadow_classes(pairs, alpha)
 
 
-def shadow_text(r: dict) -> str:
-    "A shadow report as a line, as its `measure` is read."
-    return _SHADOW_TEXT[r.get('measure', 'accuracy')](r, ', '.join(r['shadow_versions']) or '?')
-
-
-def _shadow_errors(r: dict, v: str) -> str:
-    num = figure
-    out = f'shadow {v}: {num(r["mean_difference"])} away from the answers shown on average, over {r["answers"]} answer(s)'
-    if r['labelled']:
-        out += (f'; on {r["labelled"]} labelled: MAE shown {num(r["mae_shown"])}, shadow {num(r["mae_shadow"])} '
-                f'(Wilcoxon p = {_p(r["wilcoxon"]["p"])}: {r["verdict"]})')
-    return out
-
-
-def _shadow_accuracy(r: dict, v: str) -> str:
-    out = (f'shadow {v}: agrees with the answers shown on {_pct(r["agreement"])} of {r["answers"]} answer(s)')
-    if r['labelled']:
-        out += (f'; on {r["labelled"]} labelled: shown {_pct(r["accuracy_shown"])}, shadow {_pct(r["accuracy_shadow"])} '
-                f'(McNemar p = {_p(r["mcnemar"]["p"])}: {r["verdict"]})')
-    return out
-
-
 _COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text}          # one renderer per measure
-_SHADOW_TEXT = {'accuracy': _shadow_accuracy, 'error': _shadow_errors}

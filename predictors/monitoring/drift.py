@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from predictors.monitoring.pages import TRAFFIC
+
 __all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference', 'TRAFFIC', 'DRIFT_ROWS', 'coarsen', 'LOGGED_INPUTS']
 
 _EPS = 1e-4
@@ -225,13 +227,6 @@ def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: D
     return dict(model=card.get('name'), version=card.get('version'), task=card.get('task'), rows=n,
                 settings=asdict(settings), columns=columns, predictions=pred, drifted_columns=drifted,
                 drift_share=round(share, 4), verdict=verdict)
-
-
-# Which logged predictions a drift report looks at. Rows of a scored file (source `…:batch`) are
-# kept apart from answers given one at a time (forms, image uploads, API calls): one file of 300
-# identical rows says nothing about the people using the app, and must not swamp what they enter.
-TRAFFIC = {'single': 'answers given one at a time: forms, images, API calls',
-           'batch': 'rows of scored files: CSV uploads, CLI, API CSV', 'all': 'every logged prediction'}
 
 
 DRIFT_ROWS = 20_000   # the newest rows of a window a drift report reads: its cost does not grow with the log

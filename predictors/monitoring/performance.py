@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from predictors.core.helpers import esc, figure, p_value as _p, pct as _pct
+from predictors.core.helpers import figure, p_value as _p, pct as _pct
 from predictors.kinds import kind
 from predictors.kinds.classifier import class_performance
 from predictors.kinds.base import PerformanceSettings
+from predictors.monitoring.pages import performance_html
 
-__all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'performance_html',
-           'PERFORMANCE_COLOURS', 'labels_from_frame', 'feedback_rows']
+__all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'performance_html', 'labels_from_frame',
+           'feedback_rows']
 
-PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280', 'no error on the card': '#6b7280',
-                       'no accuracy on the card': '#6b7280', 'no F1 on the card': '#6b7280'}
-_MEASURED = {'accuracy': 'accuracy', 'error': 'error', 'labels': 'F1'}   # what each measure is called
 
 
 def performance_report(labelled: pd.DataFrame, card: dict, settings: PerformanceSettings = PerformanceSettings()) -> dict:
@@ -88,24 +86,6 @@ def _errors_text(r: dict) -> str:
     return '\n'.join(lines)
 
 
-def _errors_html(r: dict, head: str) -> str:
-    "A regression's live performance as HTML, after the verdict's heading `head`."
-    s, u = r['settings'], r.get('units')
-    if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} with their real number in this window (the card says MAE '
-                       f'{esc(figure(r["card_mae"], u))} on held-out data): type it under an answer in the app, or '
-                       f'<code>python -m predictors feedback NAME labels.csv</code>.</p></div>')
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(figure(d["mae"]))}</td></tr>' for d in r['by_day'])
-    return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(figure(r["mae"], u))}</b> '
-                   f'(MAE; RMSE {esc(figure(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
-                   f'{esc(r["model"])} {esc(r["version"])} whose real number is known; the card says MAE '
-                   f'{esc(figure(r["card_mae"], u))} on held-out data. One-sided t-test of the absolute errors p = '
-                   f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
-                   f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>MAE</th>'
-                   f'</tr></thead><tbody>{days}</tbody></table></div>')
-
-
 def _labels_text(r: dict) -> str:
     "A multi-label model's live performance as lines for a terminal."
     s = r['settings']
@@ -124,29 +104,6 @@ def _table_lines(what: str, rows: list, days: list) -> list:
             + ['  by day: ' + ', '.join(days)])
 
 
-def _labels_html(r: dict, head: str) -> str:
-    "A multi-label model's live performance as HTML, after the verdict's heading `head`."
-    s = r['settings']
-    if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} in this window (the card says F1 {_pct(r["card_f1"])} on held-out '
-                       f'pictures): tick the right labels under an answer in the image app, or <code>python -m '
-                       f'predictors feedback NAME labels.csv</code>.</p></div>')
-    name = lambda c: (r.get('names') or {}).get(c, c)
-    rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
-                   f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_label'] if c['support'] or c['predicted'])
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["f1"])}</td></tr>' for d in r['by_day'])
-    return head + (
-        f'<p class="app-perf-summary">F1 <b class="app-live-f1">{_pct(r["f1"])}</b> on <b class="app-labelled">'
-        f'{r["labelled"]}</b> labelled picture(s) of {esc(r["model"])} {esc(r["version"])}, every label right on '
-        f'{_pct(r["exact"])}; the card says F1 {_pct(r["card_f1"])} on held-out pictures. One-sided bootstrap p = '
-        f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
-        f'<div style="display:flex;gap:24px;flex-wrap:wrap"><table class="app-table app-perf-classes"><thead><tr>'
-        f'<th>label</th><th>in the pictures</th><th>precision</th><th>recall</th></tr></thead><tbody>{rows}</tbody>'
-        f'</table><table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>F1</th>'
-        f'</tr></thead><tbody>{days}</tbody></table></div></div>')
-
-
 def performance_text(r: dict) -> str:
     "The report as lines for a terminal, as its `measure` is read."
     return _TEXT[r.get('measure', 'accuracy')](r)
@@ -163,50 +120,7 @@ def _accuracy_text(r: dict) -> str:
     return '\n'.join(lines)
 
 
-def performance_html(r: dict) -> str:
-    "The report as an HTML fragment, as its `measure` is read: its verdict, then its figures."
-    colour = PERFORMANCE_COLOURS.get(r['verdict'], '#6b7280')
-    measure = r.get('measure', 'accuracy')
-    head = (f'<div class="app-performance" style="font-family:system-ui,sans-serif">'
-            f'<h3 style="margin:6px 0">Live {_MEASURED[measure]} '
-            f'<span class="app-perf-verdict" style="color:#fff;background:{colour};'
-            f'padding:1px 8px;border-radius:10px;font-size:13px">{esc(r["verdict"])}</span></h3>')
-    return _HTML[measure](r, head)
-
-
-def _accuracy_html(r: dict, head: str) -> str:
-    "A classifier's live accuracy as HTML, after the verdict's heading `head`: per-class table, confusion, by day."
-    s = r['settings']
-    if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '
-                       f'answer "Was this right?" under an answer in the apps, or <code>python -m predictors feedback '
-                       f'NAME labels.csv</code>.</p></div>')
-    head += (f'<p class="app-perf-summary">Accuracy <b class="app-live-accuracy">{_pct(r["accuracy"])}</b> on '
-             f'<b class="app-labelled">{r["labelled"]}</b> labelled answer(s) of {esc(r["model"])} {esc(r["version"])}; '
-             f'the card says {_pct(r["card_accuracy"])} on held-out data. One-sided binomial test p = {_p(r["p_value"])} '
-             f'(flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>')
-    # the classes the labelled answers name (as truth or answer): a 36-class model with one label shows one row
-    name = lambda c: (r.get('names') or {}).get(c, c)
-    seen = [i for i, c in enumerate(r['classes'])
-            if any(r['confusion'][i]) or any(row[i] for row in r['confusion'])]
-    rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
-                   f'<td>{_pct(c["recall"])}</td></tr>' for c in (r['per_class'][i] for i in seen))
-    table = (f'<table class="app-table app-perf-classes"><thead><tr><th>class</th><th>labelled</th><th>precision</th>'
-             f'<th>recall</th></tr></thead><tbody>{rows}</tbody></table>')
-    cm_head = ''.join(f'<th>{esc(name(r["classes"][j]))}</th>' for j in seen)
-    cm_rows = ''.join(f'<tr><th>{esc(name(r["classes"][i]))}</th>' + ''.join(f'<td>{r["confusion"][i][j]}</td>' for j in seen)
-                      + '</tr>' for i in seen)
-    cm = (f'<table class="app-table app-confusion"><caption style="text-align:left">Confusion: rows are the true '
-          f'class, columns the answer</caption><thead><tr><th></th>{cm_head}</tr></thead><tbody>{cm_rows}</tbody></table>')
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["accuracy"])}</td></tr>' for d in r['by_day'])
-    by_day = (f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>accuracy</th>'
-              f'</tr></thead><tbody>{days}</tbody></table>')
-    return head + f'<div style="display:flex;gap:24px;flex-wrap:wrap">{table}{cm}{by_day}</div></div>'
-
-
 _TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'labels': _labels_text}     # one renderer per measure
-_HTML = {'accuracy': _accuracy_html, 'error': _errors_html, 'labels': _labels_html}
 
 
 def feedback_rows(log, name: str, target: str) -> pd.DataFrame:

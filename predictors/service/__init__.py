@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from typing import BinaryIO, Protocol, runtime_checkable
 
+import warnings
+
 from predictors.core.imaging import ImageLimits
 from predictors.core.settings import Settings
+from predictors.core.store import ModelError, ModelStore
+from predictors.kinds import KINDS, chosen
 
-__all__ = ['ModelService', 'connect']
+__all__ = ['ModelService', 'connect', 'model_rows']
 
 
 @runtime_checkable
@@ -59,16 +63,32 @@ class ModelService(Protocol):
         or why it was refused (an unknown class, an answer of another session or model)."""
 
     def live_accuracy(self, name: str, since: str | None = None) -> dict:
-        """Operators: the live accuracy of the active version's labelled answers since `since` ('24h', '7d'…;
-        None: all) against the card's, `{"html": …, "shadow": a line on the shadow version or None}`."""
+        """Operators: the live performance of the active version's labelled answers since `since` ('24h', '7d'…;
+        None: all) against the card's, as data: `{"report": as its kind scores it, "shadow": the shadow version's
+        report or None}` (`predictors.monitoring.pages.live_html` shows it)."""
 
-    def drift(self, name: str, since: str | None = None, traffic: str = 'single', plots: bool = False) -> dict:
-        """Operators: drift of the logged answers since `since` of one kind of `traffic`, `{"html": the report
-        (charts when `plots`), "rows": answers read, "left_out": answers of other traffic, "log": where the log
-        is, "problem": why the log cannot be read, or None}`."""
+    def drift(self, name: str, since: str | None = None, traffic: str = 'single') -> dict:
+        """Operators: drift of the logged answers since `since` of one kind of `traffic`, as data: `{"report": the
+        drift report, "traffic": predictions per time bin, "latest": the newest predictions, "rows": answers read,
+        "left_out": answers of other traffic, "log": where the log is, "problem": why the log cannot be read, or None}`
+        (`predictors.monitoring.pages.drift_html` shows it)."""
 
     def preload(self, what: str | None = None) -> None:
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models `what` asks for)."
+
+
+def model_rows(store: ModelStore, what: str | None = None) -> list[dict]:
+    """The store's models as `ModelService.models` rows; `what`: only those of that task, that read that input, or
+    that app shows (`chosen`). A model whose card cannot be read is left out with a warning (the others are served;
+    asking for it says why)."""
+    tasks = {}
+    for n in store.names():
+        try:
+            tasks[n] = store.card(n).get('task')
+        except ModelError as e:
+            warnings.warn(f'{n} is not served: {e}', RuntimeWarning, stacklevel=2)
+    return [dict(name=n, task=t, takes=KINDS[t].input.name if t in KINDS else None, active=store.active_version(n),
+                 versions=store.versions(n)) for n, t in tasks.items() if chosen(t, what)]
 
 
 def connect(session: str | None = None, source: str = 'app', store=None, log=...) -> ModelService:

@@ -8,32 +8,22 @@ records, images; not scored CSV files) are also given by the shadow and logged b
 from __future__ import annotations
 
 import uuid
-import warnings
 
-from predictors.core.helpers import parse_since
+from predictors.core.helpers import parse_since, plain_json
 from predictors.core.imaging import ImageLimits
 from predictors.core.results import Explanation, Prediction, input_form, log_entries
 from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
-from predictors.kinds import KINDS, chosen, kind
+from predictors.kinds import kind
+from predictors.monitoring.compare import shadow_report
+from predictors.monitoring.drift import report_from_log
+from predictors.monitoring.performance import performance_report
+from predictors.monitoring.report import drift_data
 from predictors.service.loading import LOADED, Loaded, preload
+from predictors.service import model_rows
 from predictors.service.scored import ScoredCsv
 
-__all__ = ['LocalModels', 'model_rows']
-
-
-def model_rows(store: ModelStore, what: str | None = None) -> list[dict]:
-    """The store's models as `ModelService.models` rows; `what`: only those of that task, that read that input, or
-    that app shows (`chosen`). A model whose card cannot be read is left out with a warning (the others are served;
-    asking for it says why)."""
-    tasks = {}
-    for n in store.names():
-        try:
-            tasks[n] = store.card(n).get('task')
-        except ModelError as e:
-            warnings.warn(f'{n} is not served: {e}', RuntimeWarning, stacklevel=2)
-    return [dict(name=n, task=t, takes=KINDS[t].input.name if t in KINDS else None, active=store.active_version(n),
-                 versions=store.versions(n)) for n, t in tasks.items() if chosen(t, what)]
+__all__ = ['LocalModels']
 
 
 class LocalModels:
@@ -121,21 +111,17 @@ class LocalModels:
         return self.log
 
     def live_accuracy(self, name, since=None) -> dict:
-        from predictors.monitoring.compare import shadow_report, shadow_text
-        from predictors.monitoring.performance import performance_html, performance_report
         log, card, t = self._logged(), self.card(name), _since(since)
         labelled = log.labelled(card['name'], card['version'], since=t)
         pairs = log.shadow_pairs(card['name'], since=t)
-        return dict(html=performance_html(performance_report(labelled, card)),
-                    shadow=shadow_text(shadow_report(pairs, card=card)) if len(pairs) else None)
+        return plain_json(dict(report=performance_report(labelled, card),
+                               shadow=shadow_report(pairs, card=card) if len(pairs) else None))
 
-    def drift(self, name, since=None, traffic='single', plots=False) -> dict:
-        from predictors.monitoring.drift import report_from_log
-        from predictors.monitoring.report import report_html
+    def drift(self, name, since=None, traffic='single') -> dict:
         log, card = self._logged(), self.card(name)
         report, df = report_from_log(log, card, since=_since(since), traffic=traffic)
-        return dict(html=report_html(report, df, plots=plots) if len(df) else '', rows=int(len(df)),
-                    left_out=report['traffic_left_out'], log=log.where, problem=log.problem)
+        return dict(drift_data(report, df), rows=int(len(df)), left_out=report['traffic_left_out'], log=log.where,
+                    problem=log.problem)
 
     # ---- answers --------------------------------------------------------------------------
     def predict(self, name, inputs, version=None) -> list:

@@ -140,8 +140,8 @@ class RemoteModels:
     def live_accuracy(self, name, since=None):
         return self._get(f'/v1/models/{name}/live', since=since or None)
 
-    def drift(self, name, since=None, traffic='single', plots=False):
-        return self._get(f'/v1/models/{name}/drift', since=since or None, traffic=traffic, plots=str(bool(plots)).lower())
+    def drift(self, name, since=None, traffic='single'):
+        return self._get(f'/v1/models/{name}/drift', since=since or None, traffic=traffic)
 
     def close(self): self.http.close()
 

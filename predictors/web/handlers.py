@@ -225,7 +225,7 @@ def _served_models(app: str) -> list[str]:
     if app not in views(): return []
     try:
         from predictors.core.store import ModelStore
-        from predictors.service.local import model_rows
+        from predictors.service import model_rows
         return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(), app)]
     except Exception:  # noqa: BLE001 - the landing page is drawn without them
         return []
