@@ -32,9 +32,9 @@ def per_item(fn, items, repeat=2) -> float:
 
 def tabular(n_rows: int):
     import pandas as pd
-    from predictors import load_predictor
+    from predictors import ModelStore, load_predictor
     from predictors.kinds import kind
-    pred = load_predictor('adult_income')
+    pred = load_predictor('adult_income', ModelStore(ROOT / 'models'))
     ex = kind('tabular').explainer(pred)
     df = pd.read_csv(ROOT / 'data' / 'adult_sample' / 'adult.csv').sample(n_rows, random_state=0)
     rows = [r for r in df.drop(columns='salary').to_dict('records')]
@@ -68,12 +68,12 @@ def tabular(n_rows: int):
 def images():
     import torch
     from PIL import Image
-    from predictors import load_predictor
+    from predictors import ModelStore, load_predictor
     from predictors.core.imaging import decode_image
     from predictors.kinds import kind
     paths = sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))
     ims = [decode_image(p.read_bytes()) for p in (paths * 16)[:16]]
-    models = [('fruits (xresnet18 ×0.5, 64 px)', load_predictor('fruits'))]
+    models = [('fruits (xresnet18 ×0.5, 64 px)', load_predictor('fruits', ModelStore(ROOT / 'models')))]
     with tempfile.TemporaryDirectory() as d:
         from fastai.vision.all import ImageDataLoaders, Resize, resnet50, vision_learner
         for label in ('a', 'b'):

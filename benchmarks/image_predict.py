@@ -25,9 +25,9 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     from fastai.vision.core import PILImage
-    from predictors import load_predictor
+    from predictors import ModelStore, load_predictor
     from predictors.core.imaging import decode_image
-    pred = load_predictor(args.model)
+    pred = load_predictor(args.model, ModelStore(ROOT / 'models'))
     learn = pred.learn
     paths = sorted(p for p in (ROOT / 'test_images').iterdir() if p.suffix in ('.png', '.jpg'))
     files = [(p.name, p.read_bytes()) for p in (paths * 32)[:32]]

@@ -41,7 +41,7 @@ def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--seconds', type=float, default=8)
     a = ap.parse_args()
     from predictors import ModelStore
-    card = ModelStore().card('adult_income')
+    card = ModelStore(ROOT / 'models').card('adult_income')
     default = {c['name']: c['default'] for c in card['schema']['inputs']}
     tmp = scratch('fastai-apps-oip-')
     with ApiServer(env=dict(FASTAI_APPS_LOG=tmp / 'log.db'), log=tmp / 'api.log') as srv:

@@ -33,7 +33,7 @@ def main():
     import torch
     torch.set_num_threads(1)
     from predictors import ModelStore, load_predictor
-    store = ModelStore()
+    store = ModelStore(ROOT / 'models')
     pred = load_predictor(args.model, store=store)
     learn = pred.learn
     df = pd.read_csv(ROOT / 'data' / DATA[args.model])

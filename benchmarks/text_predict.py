@@ -18,8 +18,8 @@ def main():
     import pandas as pd
     import torch
     torch.set_num_threads(args.threads)
-    from predictors import load_predictor
-    pred = load_predictor(args.model)
+    from predictors import ModelStore, load_predictor
+    pred = load_predictor(args.model, ModelStore(ROOT / 'models'))
     learn = pred.learn
     texts = pd.read_csv(ROOT / 'data/sms_spam/sms.csv')['text'].sample(256, random_state=0).tolist()
     one = texts[0]

@@ -250,7 +250,7 @@ def demo_model_server(folder: Path, env=None, timeout=120):
     fresh log there and `env` besides: `srv.store` (that copy), `srv.log_db`, `srv.http` (an httpx client of it)."""
     import httpx
     from predictors import ModelStore
-    shutil.copytree(ModelStore().root, folder / 'models')
+    shutil.copytree(ModelStore(ROOT / 'models').root, folder / 'models')
     env = dict(FASTAI_APPS_MODELS=folder / 'models', FASTAI_APPS_LOG=folder / 'log.db', **(env or {}))
     with ApiServer(env=env, log=folder / 'api.log') as srv, httpx.Client(base_url=srv.url, timeout=timeout) as http:
         srv.store, srv.log_db, srv.http = ModelStore(folder / 'models'), folder / 'log.db', http

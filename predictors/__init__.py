@@ -9,10 +9,10 @@ import warnings as _warnings
 # fastai's import calls torch.jit.script, which torch 2.14 deprecates: not the app user's concern
 _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
-from predictors.core.store import ModelStore, ModelError, sha256_file, default_root
+from predictors.core.store import ModelStore, ModelError, sha256_file
 from predictors.core.imaging import ImageLimits, BadImage, decode_image
 
-__all__ = ['ModelStore', 'ModelError', 'sha256_file', 'default_root', 'ImageLimits', 'BadImage',
+__all__ = ['ModelStore', 'ModelError', 'sha256_file', 'ImageLimits', 'BadImage',
            'decode_image', 'load_predictor', 'preload', 'connect']
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, run_cli, image_files
+from helpers import ADULT_CSV, ROOT, run_cli, image_files
 from harness.voila_server import demo_model_server
 
 LIMITS = dict(FASTAI_APPS_MAX_RECORDS=50, FASTAI_APPS_MAX_FILES=30, FASTAI_APPS_MAX_UPLOAD_BYTES=3 * 2**20,
@@ -488,7 +488,7 @@ def test_labels_on_a_log_that_cannot_be_written_say_so(tmp_path):
     from predictors import ModelStore
     from predictors.service.remote import RemoteModels
     from harness.voila_server import ApiServer
-    shutil.copytree(ModelStore().root, tmp_path / 'models')
+    shutil.copytree(ModelStore(ROOT / 'models').root, tmp_path / 'models')
     log = tmp_path / 'log.db'
     row = {k: (v.item() if hasattr(v, 'item') else v) for k, v in pd.read_csv(ADULT_CSV, nrows=1).iloc[0].items()}
     row.pop('salary')

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ADULT_CSV, TEST_IMAGES, run_cli, image_files
+from helpers import ADULT_CSV, ROOT, TEST_IMAGES, run_cli, image_files
 
 
 @pytest.fixture(scope='module')
@@ -53,7 +53,7 @@ def test_many_csv_files_give_the_single_process_rows_in_order(client, tables, ad
     "Two CSV files (a glob), read in 100 KB partitions: every row, probability (≤ 1e-6) and problem as today."
     from predictors import ModelStore
     from predictors.ops.batch import score_on_dask
-    r = score_on_dask(ModelStore(), 'adult_income', [tables / '*.csv'], tmp_path / 'out.csv', blocksize='100KB',
+    r = score_on_dask(ModelStore(ROOT / 'models'), 'adult_income', [tables / '*.csv'], tmp_path / 'out.csv', blocksize='100KB',
                       client=client, progress=False)
     assert r.rows == 6000 and r.parts > 4
     want = pd.concat([_local(adult_predictor, tables / f) for f in ('a.csv', 'b.csv')], ignore_index=True)
@@ -65,7 +65,7 @@ def test_many_csv_files_give_the_single_process_rows_in_order(client, tables, ad
 def test_parquet_files_give_a_parquet_dataset_with_the_same_answers(client, tables, adult_predictor, tmp_path):
     from predictors import ModelStore
     from predictors.ops.batch import score_on_dask
-    r = score_on_dask(ModelStore(), 'adult_income', [tables / 'c.parquet', tables / 'd.parquet'], tmp_path / 'out.parquet',
+    r = score_on_dask(ModelStore(ROOT / 'models'), 'adult_income', [tables / 'c.parquet', tables / 'd.parquet'], tmp_path / 'out.parquet',
                       client=client, progress=False)
     parts = sorted((tmp_path / 'out.parquet').glob('part.*.parquet'))
     assert r.rows == 4000 and len(parts) == r.parts >= 2 and not r.failed
@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_run_leaves_a_complete_output_without_duplicates(cli
                 os.kill(pids[0], signal.SIGKILL); killed.append(pids[0])
             time.sleep(0.01)
     t = threading.Thread(target=kill_when_parts_appear); t.start()
-    r = score_on_dask(ModelStore(), 'adult_income', [tmp_path / 'big.csv'], tmp_path / 'out.csv', blocksize='256KB',
+    r = score_on_dask(ModelStore(ROOT / 'models'), 'adult_income', [tmp_path / 'big.csv'], tmp_path / 'out.csv', blocksize='256KB',
                       client=client, progress=False)
     t.join()
     assert killed, 'no worker was killed: the run ended too soon'
@@ -107,7 +107,7 @@ def test_each_worker_loads_the_model_once_from_checked_bytes(client, tables, tmp
     from predictors import ModelStore
     from predictors.ops.batch import ModelPlugin, score_on_dask
     from predictors.core.store import ModelError
-    store = ModelStore()
+    store = ModelStore(ROOT / 'models')
     card = store.card('adult_income')
     score_on_dask(store, 'adult_income', [tables / 'a.csv'], tmp_path / 'o.csv', blocksize='50KB', client=client,
                   progress=False)
@@ -129,7 +129,7 @@ def test_a_folder_of_images_with_bad_files_among_them(client, fruits_predictor, 
     for i, f in enumerate(good): (d / ('more' if i % 2 else '.') / f.name).write_bytes(f.read_bytes())
     (d / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')
     (d / 'notes.txt').write_text('not an image')
-    r = score_on_dask(ModelStore(), 'fruits', [d], tmp_path / 'images.csv', images_per_task=2, client=client,
+    r = score_on_dask(ModelStore(ROOT / 'models'), 'fruits', [d], tmp_path / 'images.csv', images_per_task=2, client=client,
                       progress=False)
     out = pd.read_csv(tmp_path / 'images.csv')
     files = sorted(str(p) for p in d.rglob('*') if p.is_file())
@@ -165,11 +165,11 @@ def test_a_folder_of_pictures_scored_by_a_multi_label_model_gives_each_its_label
     from predictors import ModelStore, load_predictor
     from predictors.ops.batch import score_on_dask
     mix = sorted((TEST_IMAGES / 'mix').glob('*.jpg'))
-    r = score_on_dask(ModelStore(), 'mixed_fruits', [TEST_IMAGES / 'mix'], tmp_path / 'mix.csv', images_per_task=2,
+    r = score_on_dask(ModelStore(ROOT / 'models'), 'mixed_fruits', [TEST_IMAGES / 'mix'], tmp_path / 'mix.csv', images_per_task=2,
                       client=client, progress=False)
     out = pd.read_csv(tmp_path / 'mix.csv', keep_default_na=False)
     assert r.rows == len(mix) and not r.failed and out['file'].tolist() == [str(p) for p in mix]
-    want = load_predictor('mixed_fruits').predict_files([(p.name, p.read_bytes()) for p in mix])
+    want = load_predictor('mixed_fruits', ModelStore(ROOT / 'models')).predict_files([(p.name, p.read_bytes()) for p in mix])
     assert out['prediction'].tolist() == [w.prediction for w in want]
     assert 'Lemon;Orange' in out['prediction'].tolist() and 'none of these' in out['prediction'].tolist()
     assert (out['probability'] == '').all() and (out['unsure'].astype(str) == 'False').all()

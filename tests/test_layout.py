@@ -190,3 +190,17 @@ def test_the_layout_document_names_every_module():
             want = f'{rel.parent}/' if p.name == '__init__.py' else str(rel)
             if want != './' and want not in doc: missing.append(want)
     assert not missing, f'docs/layout.md does not name: {missing}'
+
+
+# the places a process starts from: they read the environment once and pass the settings down
+ENTRY_POINTS = {'predictors.api.app': 'the model server (create_app)', 'predictors.cli': 'the command line (main)',
+                'predictors.service': 'a notebook (connect)', 'predictors.ops.supervise': 'serve',
+                'predictors.web.appserver': 'the doors', 'predictors.ops.examples': 'the docs writer (main)'}
+
+
+def test_the_environment_is_read_at_the_entry_points_only():
+    "`Settings.from_env()` is called where a process starts (`ENTRY_POINTS`), never deeper: settings are passed down."
+    found = [f'{m}:{node.lineno}' for m, p in _modules().items() if m not in ENTRY_POINTS
+             for node in ast.walk(ast.parse(p.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr == 'from_env' and m != 'predictors.core.settings']
+    assert not found, f'the environment read beyond the entry points: {found}'

@@ -295,8 +295,7 @@ def test_serve_prunes_the_log_at_start_and_refuses_a_bad_keep(tmp_path, monkeypa
         monkeypatch.setattr('predictors.monitoring.log.time.time', lambda a=age_days: now - a * 86400)
         log.record('m', 'v1', 'tabular', [dict(inputs={'age': age_days}, prediction='a')])
     monkeypatch.undo()
-    monkeypatch.setenv('FASTAI_APPS_LOG', str(log_db))
-    _prune('30d')
+    _prune('30d', str(log_db))
     assert PredictionLog(log_db).read()['inputs'].map(lambda d: d['age']).tolist() == [1]
     r = subprocess.run([sys.executable, '-m', 'predictors', 'serve', '--keep', 'forever', '--port', str(free_port()),
                         '--api-port', str(free_port()), '--operator-port', str(free_port())],

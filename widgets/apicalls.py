@@ -15,9 +15,8 @@ from .common import esc
 __all__ = ['api_calls_html']
 
 
-def api_calls_html(card: dict, settings: Settings | None = None) -> str:
-    "The collapsed 'Use via API' panel for `card` ('' when the operators turned it off)."
-    s = settings or Settings.from_env()
+def api_calls_html(card: dict, s: Settings) -> str:
+    "The collapsed 'Use via API' panel for `card` ('' when the operators turned it off), with the process's settings `s`."
     if not s.api_panel: return ''
     url = (s.api_shown or s.api or 'http://127.0.0.1:8865').rstrip('/')
     blocks = ''.join(f'<p style="margin:8px 0 2px"><b>{esc(title)}</b></p><pre class="app-api-{i}" style="white-space:pre-wrap;'

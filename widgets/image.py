@@ -189,7 +189,7 @@ class ImageApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card, self.limits = card, lim
-        self.api.value = api_calls_html(card)
+        self.api.value = api_calls_html(card, self.models.settings)
         classes = sorted(card.get('classes', []), key=lambda c: natural_key(class_label(card, c)))
         known = ', '.join(esc(class_label(card, c)) for c in classes)
         self.title.value = (

@@ -87,7 +87,7 @@ class TabularApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
-        self.api.value = api_calls_html(card)
+        self.api.value = api_calls_html(card, self.models.settings)
         self.form = TabularForm(card['schema'], card.get('labels'), card.get('help'))
         self.form.on_change(self.mark_stale)
         self.form.on_submit(self.predict)

@@ -102,7 +102,7 @@ class TextApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err')
             return
         self.card = card
-        self.api.value = api_calls_html(card)
+        self.api.value = api_calls_html(card, self.models.settings)
         col = (card.get('schema') or {}).get('text_column') or 'text'
         about = f' It learnt from {esc(card["about"])}.' if card.get('about') else ''
         self.scoring.note.value = (f'<p style="font-family:system-ui">Upload a CSV with a column <code>{esc(col)}</code> '

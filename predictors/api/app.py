@@ -27,7 +27,7 @@ from predictors.api.routes import health, router
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
 from predictors.monitoring.log import PredictionLog
-from predictors.service.loading import preload
+from predictors.service.loading import LOADED, preload
 
 __all__ = ['create_app']
 
@@ -35,11 +35,14 @@ BODIES = (S.RecordsIn, S.LabelsIn, O.InferenceRequest)   # JSON bodies the route
 
 
 def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None,
-               batch_images: bool | None = None, token=...) -> FastAPI:
-    """The model server's ASGI app (store, log and token default to the environment's). Concurrent image
-    requests share forward passes unless `batch_images` is False (env FASTAI_APPS_BATCH_IMAGES=0). Every
-    request passes `Guard` first (this machine's Host, no other site's page, the token when there is one), then
-    `Sturdy` (a deadline on bodies, a plain 500 that keeps the connection)."""
+               batch_images: bool | None = None, token=..., settings: Settings | None = None) -> FastAPI:
+    """The model server's ASGI app: an entry point, so `settings` default to the environment's (`Settings.from_env`),
+    and the store, log, limits and token to the settings'. Concurrent image requests share forward passes unless
+    `batch_images` is False (FASTAI_APPS_BATCH_IMAGES=0). Every request passes `Guard` first (this machine's Host, no
+    other site's page, the token when there is one), then `Sturdy` (a deadline on bodies, a plain 500 that keeps the
+    connection)."""
+    settings = settings or Settings.from_env()
+    LOADED.configure(settings)
     @asynccontextmanager
     async def lifespan(app):
         # load the active models in the background: /healthz answers at once, requests that come
@@ -50,16 +53,16 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     app = FastAPI(title='fastai-apps model server', version='1',
                   description='Predictions of the models in the store, for the apps and any other program.',
                   lifespan=lifespan)
-    app.state.store = store or ModelStore()
-    app.state.log = log if log is not None else PredictionLog(source='api')
-    app.state.limits = limits or Limits()
-    app.state.batch_images = Settings.from_env().batch_images if batch_images is None else batch_images
+    app.state.settings = settings
+    app.state.store = store or ModelStore(settings.models)
+    app.state.log = log if log is not None else PredictionLog(settings.log, source='api')
+    app.state.limits = limits or Limits(settings)
+    app.state.batch_images = settings.batch_images if batch_images is None else batch_images
     app.include_router(router)
     app.include_router(health)
     app.include_router(oip)                    # the Open Inference Protocol (/v2), the same predictions
 
     install_handlers(app)
-    settings = Settings.from_env()
     app.add_middleware(Sturdy)                 # (added first: it runs inside Guard)
     app.add_middleware(Guard, token=settings.api_token if token is ... else token, hosts=settings.hosts,
                        kernel_token=settings.kernel_token if token is ... else None)

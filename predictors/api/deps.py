@@ -24,11 +24,10 @@ def valid_id(v: str | None) -> bool:
 
 
 class Limits:
-    "Request limits: the apps' image limits, and JSON and CSV bodies (env: FASTAI_APPS_MAX_*)."
+    "Request limits: the apps' image limits, and JSON and CSV bodies (`Settings`: FASTAI_APPS_MAX_*)."
 
-    def __init__(self, env=None):
-        s = Settings.from_env(env)
-        self.images = ImageLimits.from_env(env)
+    def __init__(self, s: Settings = Settings()):
+        self.images = ImageLimits.of(s)
         self.json_bytes, self.records = s.max_json_bytes, s.max_records
         self.explain_records, self.csv_bytes = s.max_explain_records, s.max_csv_bytes
 
@@ -52,7 +51,7 @@ def get_models(request: Request, x_session_id: str | None = Header(None), x_sour
     if source.startswith('app') and request.scope.get('state', {}).get('caller') == 'program':
         source = 'api'                         # only the apps' kernels (the doors' token) log the apps' answers
     return LocalModels(request.app.state.store, request.app.state.log, session=session, source=source,
-                       batch_images=request.app.state.batch_images)
+                       batch_images=request.app.state.batch_images, settings=request.app.state.settings)
 
 
 def card_of(models: LocalModels, name: str, version: str | None) -> dict:

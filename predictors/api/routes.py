@@ -33,7 +33,7 @@ from predictors.core.helpers import byte_size
 from predictors.core.results import STREAM_ERROR
 from predictors.core.store import ModelError, ModelStore
 from predictors.kinds import kind_of
-from predictors.service import model_rows
+from predictors.service.rows import model_rows
 from predictors.service.local import LocalModels
 
 __all__ = ['router', 'health']

@@ -13,7 +13,9 @@ import sys
 import warnings
 
 from predictors.cli import models, monitoring, ops, predict
+from predictors.core.settings import Settings
 from predictors.core.store import ModelError
+from predictors.service.loading import LOADED
 
 __all__ = ['main', 'build_parser']
 
@@ -46,6 +48,7 @@ class _Defaults(argparse.HelpFormatter):
 
 
 def main(argv=None) -> int:
+    "The command line's entry point: the verb's arguments, with the process's settings (`args.settings`) for it."
     args = build_parser().parse_args(argv)
     # library chatter (deprecations) is not the user's concern; the log's own RuntimeWarning is
     warnings.filterwarnings('ignore', category=DeprecationWarning)
@@ -53,11 +56,13 @@ def main(argv=None) -> int:
     warnings.filterwarnings('ignore', category=UserWarning)
     warnings.formatwarning = lambda message, category, *a, **k: f'warning: {message}\n'
     try:
+        args.settings = Settings.from_env()
+        LOADED.configure(args.settings)
         return args.fn(args)
     except BrokenPipeError:                              # `… | head` closed the pipe: stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except ModelError as e:
+    except (ModelError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as e:

@@ -4,18 +4,30 @@ from __future__ import annotations
 from predictors.core.helpers import parse_since
 from predictors.core.store import ModelError, ModelStore
 
-__all__ = ['store_of', 'csv_list', 'add_log', 'read_since', 'registered']
+__all__ = ['store_of', 'log_of', 'models_of', 'csv_list', 'add_log', 'read_since', 'registered']
 
 
 def store_of(args, new: bool = False) -> ModelStore:
-    """The store of `--models`, else the default one; a `--models` folder that does not exist is refused
-    unless the verb registers a model (`new`: it is made)."""
-    if not getattr(args, 'models', None): return ModelStore()
+    """The store of `--models`, else the settings' (`$FASTAI_APPS_MODELS`, else models/); a `--models` folder that does
+    not exist is refused unless the verb registers a model (`new`: it is made)."""
+    if not getattr(args, 'models', None): return ModelStore(args.settings.models)
     from pathlib import Path
     if not new and not Path(args.models).is_dir():
         raise ModelError(f'--models {args.models}: no such folder (a model store is made by `train-tabular`, '
                          '`train-image` or `import` with --models).')
     return ModelStore(args.models)
+
+
+def log_of(args, source: str = 'cli'):
+    "The prediction log of `--log`, else the settings' (`$FASTAI_APPS_LOG`), writing as `source`."
+    from predictors.monitoring.log import PredictionLog
+    return PredictionLog(getattr(args, 'log', None) or args.settings.log, source=source)
+
+
+def models_of(args, logged: bool = True):
+    "The models of the store in this process, logging to the log (`logged`), with the process's settings."
+    from predictors.service.local import LocalModels
+    return LocalModels(store_of(args), log_of(args) if logged else None, source='cli', settings=args.settings)
 
 
 def csv_list(v):

@@ -122,12 +122,13 @@ def _add_training(sub):
 
 def _train(args, training) -> int:
     "Run a kind's training with what the CLI lends it (`Training`), and say what it registered."
-    context = SimpleNamespace(log=lambda m: print(m, file=sys.stderr), labelled=_labelled)
+    context = SimpleNamespace(log=lambda m: print(m, file=sys.stderr),
+                              labelled=lambda name, target, log=None: _labelled(name, target, log or args.settings.log))
     registered(args, training.run(args, store_of(args, new=True), context))
     return 0
 
 
-def _labelled(name: str, target: str, log=None):
+def _labelled(name: str, target: str, log: str):
     "(the labelled answers of model `name` in the prediction log as training rows, where the log is)."
     from predictors.monitoring.log import PredictionLog
     from predictors.monitoring.performance import feedback_rows

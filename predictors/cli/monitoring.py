@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from predictors.cli.common import add_log, read_since, store_of
+from predictors.cli.common import add_log, log_of, models_of, read_since, store_of
 from predictors.core.store import ModelError
 
 __all__ = ['VERBS']
@@ -15,14 +15,13 @@ __all__ = ['VERBS']
 def cmd_compare(args):
     from predictors.monitoring.compare import compare_text, compare_versions
     from predictors.core.csvio import read_csv_checked
-    r = compare_versions(store_of(args), args.name, args.a, args.b, read_csv_checked(args.csv), alpha=args.alpha)
+    r = compare_versions(store_of(args), args.name, args.a, args.b, read_csv_checked(args.csv, max_columns=args.settings.max_csv_columns), alpha=args.alpha)
     print(compare_text(r))
     return 1 if r['verdict'] == 'B is worse' else 0
 
 
 def cmd_drift(args):
     from predictors.monitoring.drift import DriftSettings, drift_report, report_from_log
-    from predictors.monitoring.log import PredictionLog
     from predictors.monitoring.report import report_page, report_text
     store = store_of(args)
     card = store.card(args.name)
@@ -36,13 +35,13 @@ def cmd_drift(args):
             kind_of(card).accepts(args.name, 'rows')
         except ModelError as e:
             raise ModelError(f'--csv works for models of rows (records, texts): {e}') from None
-        df = read_csv_checked(args.csv)
-        res = load_predictor(args.name, store=store).predict_frame(df)
+        df = read_csv_checked(args.csv, max_columns=args.settings.max_csv_columns)
+        res = load_predictor(args.name, store).predict_frame(df)
         preds = [p.prediction for p in res if p.ok]
         report = drift_report(card, df, preds, settings)
     else:
         since = read_since(args.since)
-        report, log_df = report_from_log(PredictionLog(args.log), card, since=since, settings=settings,
+        report, log_df = report_from_log(log_of(args), card, since=since, settings=settings,
                                          traffic=args.traffic)
     print(report_text(report))
     if args.html:
@@ -52,14 +51,12 @@ def cmd_drift(args):
 
 
 def cmd_feedback(args):
-    from predictors.monitoring.log import PredictionLog
     from predictors.monitoring.performance import labels_from_frame
-    from predictors.service.local import LocalModels
     from predictors.core.csvio import read_csv_checked
-    models = LocalModels(store_of(args), PredictionLog(args.log, source='cli'), source='cli')
+    models = models_of(args)
     card = models.card(args.name)
     try:
-        pairs, problems = labels_from_frame(read_csv_checked(args.labels), card, models.log)
+        pairs, problems = labels_from_frame(read_csv_checked(args.labels, max_columns=args.settings.max_csv_columns), card, models.log)
     except ValueError as e:
         raise ModelError(str(e)) from None
     stored = models.feedback(args.name, [(i, truth) for _, i, truth in pairs], True)
@@ -72,16 +69,15 @@ def cmd_feedback(args):
 
 
 def cmd_performance(args):
-    from predictors.monitoring.log import PredictionLog
     from predictors.kinds.base import PerformanceSettings
     from predictors.monitoring.performance import performance_html, performance_report, performance_text
     card = store_of(args).card(args.name, args.version)
     since = read_since(args.since)
-    labelled = PredictionLog(args.log).labelled(args.name, card['version'], since=since)
+    labelled = log_of(args).labelled(args.name, card['version'], since=since)
     report = performance_report(labelled, card, PerformanceSettings(min_labels=args.min_labels, alpha=args.alpha))
     print(performance_text(report))
     from predictors.monitoring.compare import shadow_report, shadow_text
-    pairs = PredictionLog(args.log).shadow_pairs(args.name, since=since)
+    pairs = log_of(args).shadow_pairs(args.name, since=since)
     if len(pairs): print(shadow_text(shadow_report(pairs, card=card)))
     if args.html:
         args.html.write_text(f'<!doctype html><meta charset="utf-8"><title>{args.name} live accuracy</title>'
@@ -92,9 +88,8 @@ def cmd_performance(args):
 
 
 def cmd_prune(args):
-    from predictors.monitoring.log import PredictionLog
     before = read_since(args.keep)
-    log = PredictionLog(args.log)
+    log = log_of(args)
     print(f'{log.prune(before)} prediction(s) logged before {time.strftime("%Y-%m-%d %H:%M", time.gmtime(before))} '
           f'UTC deleted from {log.where}')
     return 0

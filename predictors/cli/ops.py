@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from predictors.cli.common import store_of
-from predictors.core.settings import Settings
 from predictors.core.store import ModelError
 
 __all__ = ['VERBS']
@@ -15,11 +14,9 @@ __all__ = ['VERBS']
 
 def cmd_api(args):
     import uvicorn
-    from predictors.core.imaging import ImageLimits
     from predictors.api.guard import LOCAL_HOSTS
     from predictors.core.settings import API_TOKEN_ENV
-    ImageLimits.from_env()          # a bad limit in the environment is reported before the server starts
-    if not Settings.from_env().api_token:
+    if not args.settings.api_token:              # (a bad limit in the environment was refused before this)
         if args.host not in LOCAL_HOSTS:
             raise ModelError(f'refusing to serve the models on {args.host or "every address"} without a token: set '
                              f'{API_TOKEN_ENV} (programs then send `Authorization: Bearer <token>`).')
@@ -42,12 +39,12 @@ def cmd_serve(args):
 def cmd_verify(args):
     from predictors.ops.verify import check_file, run_checks
     if args.files: return _print_checks([r for f in args.files for r in check_file(f, args.code or ())])
-    return _print_checks(run_checks(store_of(args)))
+    return _print_checks(run_checks(store_of(args), args.settings))
 
 
 def cmd_health(args):
     from predictors.ops.verify import health_checks
-    rows = health_checks(args.url, store_of(args), api=args.api or Settings.from_env().api)
+    rows = health_checks(args.settings, args.url, store_of(args), api=args.api)
     if args.json:
         print(json.dumps(dict(ok=all(r['ok'] for r in rows), checks=rows)))
         return 0 if all(r['ok'] for r in rows) else 1

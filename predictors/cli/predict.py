@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from predictors.cli.common import add_log, store_of
+from predictors.cli.common import add_log, models_of, store_of
 from predictors.core.helpers import input_fields, some_names
 from predictors.core.store import ModelError
 from predictors.kinds import kind_of
@@ -16,9 +16,7 @@ __all__ = ['VERBS']
 def cmd_predict(args):
     if args.engine == 'dask': return _predict_on_dask(args)
     if args.scheduler or args.workers: raise ModelError('--scheduler and --workers go with --engine dask.')
-    from predictors.monitoring.log import PredictionLog
-    from predictors.service.local import LocalModels
-    models = LocalModels(store_of(args), None if args.no_log else PredictionLog(args.log, source='cli'), source='cli')
+    models = models_of(args, logged=not args.no_log)
     card = models.card(args.name, args.version)
     return _PREDICT[kind_of(card).input.form](args, models, card)
 
@@ -26,7 +24,7 @@ def cmd_predict(args):
 def _predict_files(args, models, card) -> int:
     "A model of files: one JSON line per file (its answer, or why it has none)."
     paths, failed = _paths(args.files, kind_of(card).input)
-    for r in models.predict(args.name, [(p, _read(p)) for p in paths], card['version']):
+    for r in models.predict(args.name, [(p, _read(p, models.limits())) for p in paths], card['version']):
         failed += not r.ok
         print(json.dumps(r.to_dict(args.top)))
     return 1 if failed else 0
@@ -73,8 +71,7 @@ def _predict_rows(args, models, card) -> int:
 def cmd_explain(args):
     """Rows: one JSON line per row (or with --out a CSV of contributions, one column per field); files: the heatmap
     overlays written as PNGs into --out (a folder) and one JSON line per file."""
-    from predictors.service.local import LocalModels
-    models = LocalModels(store_of(args), None, source='cli')
+    models = models_of(args, logged=False)
     card = models.card(args.name, args.version)
     return _EXPLAIN[kind_of(card).input.form](args, models, card)
 
@@ -84,7 +81,7 @@ def _explain_files(args, models, card) -> int:
     if not args.out: raise ModelError('--out FOLDER is needed: the heatmaps are written there as PNGs.')
     args.out.mkdir(parents=True, exist_ok=True)
     paths, failed = _paths(args.files, kind_of(card).input)
-    for i, r in enumerate(models.explain(args.name, [(p, _read(p)) for p in paths], card['version'])):
+    for i, r in enumerate(models.explain(args.name, [(p, _read(p, models.limits())) for p in paths], card['version'])):
         failed += not r.ok
         d = r.to_dict(3); d.pop('heatmap_png', None); d.pop('heatmaps_png', None)
         if r.ok:
@@ -142,12 +139,14 @@ def _predict_on_dask(args):
     line per failed row or image (its file and row) and a summary line. Not logged: batch runs on a
     cluster are not the apps' traffic."""
     if not args.out: raise ModelError('--engine dask writes its output to --out (a .csv file, or a .parquet dataset folder).')
+    from predictors.core.imaging import ImageLimits
     from predictors.ops.batch import score_on_dask
     store = store_of(args)
     print(f'scoring on Dask ({"scheduler " + args.scheduler if args.scheduler else "a local cluster"})…', file=sys.stderr)
     r = score_on_dask(store, args.name, args.files, args.out, args.version, scheduler=args.scheduler,
                       workers=args.workers, blocksize=args.blocksize, top=args.top,
-                      on_start=lambda link: print(f'Dask dashboard: {link}', file=sys.stderr, flush=True))
+                      on_start=lambda link: print(f'Dask dashboard: {link}', file=sys.stderr, flush=True),
+                      limits=ImageLimits.of(args.settings))
     for f, row, why in r.failed:
         print(json.dumps(dict(file=f, **({'row': row} if row is not None else {}), error=why)))
     print(json.dumps(dict(rows=r.rows, failed=len(r.failed), parts=r.parts, scored=r.out)))
@@ -167,11 +166,10 @@ def _paths(inputs, reads) -> tuple[list[str], int]:
     return paths, failed
 
 
-def _read(path) -> bytes | None:
-    "An image file's bytes (at most one byte over the per-file limit), or None if it cannot be read."
-    from predictors.core.imaging import ImageLimits
+def _read(path, limits) -> bytes | None:
+    "A file's bytes (at most one byte over the per-file limit of `limits`), or None if it cannot be read."
     try:
-        with open(path, 'rb') as f: return f.read(ImageLimits.from_env().max_bytes + 1)
+        with open(path, 'rb') as f: return f.read(limits.max_bytes + 1)
     except OSError:
         return None
 

@@ -142,8 +142,8 @@ def iter_csv_checked(src, chunksize: int = CSV_CHUNK, progress=None, bad_lines: 
     than the header (after trailing empty ones), or with a NUL, are never given to pandas: with a
     `bad_lines` list each is appended to it as `(line, why, good rows before it)` as the reader meets
     it (a file of bad lines only gives one empty frame with the header's columns); without one the
-    first stops the reading with its reason. The header may have `max_columns` columns (default:
-    `Settings.max_csv_columns`)."""
+    first stops the reading with its reason. The header may have `max_columns` columns (default: `Settings`'
+    default; a process's own setting is passed down from where it starts)."""
     from predictors.core.settings import Settings
     inline = isinstance(src, (bytes, bytearray, memoryview))
     name = 'the upload' if inline else str(src)
@@ -158,7 +158,7 @@ def iter_csv_checked(src, chunksize: int = CSV_CHUNK, progress=None, bad_lines: 
         if not block.strip():
             raise ModelError(f'{name} is empty: a CSV needs a header row and at least one row.')
         fh.seek(0)
-        lines = _CheckedLines(fh, max_columns or Settings.from_env().max_csv_columns, bad)
+        lines = _CheckedLines(fh, max_columns or Settings.max_csv_columns, bad)
         rows, empty = 0, None
         try:
             reader = pd.read_csv(io.BufferedReader(lines, 1 << 16), chunksize=chunksize, encoding='utf-8',

@@ -41,10 +41,8 @@ class ImageLimits:
     decode_memory: int = 512 * 1024 * 1024     # decoded pixels of a process's images at once (all requests)
 
     @classmethod
-    def from_env(cls, env=None) -> 'ImageLimits':
-        "The limits of `Settings.from_env(env)`."
-        from predictors.core.settings import Settings
-        s = Settings.from_env(env)
+    def of(cls, s) -> 'ImageLimits':
+        "The limits a process's `Settings` give."
         return cls(max_bytes=s.max_image_bytes, max_pixels=s.max_pixels, max_files=s.max_files,
                    max_upload_bytes=s.max_upload_bytes, decode_memory=s.decode_memory)
 

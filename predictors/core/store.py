@@ -21,19 +21,13 @@ from pathlib import Path
 
 from predictors.core.code import PICKLE, code_pickle, load_code
 from predictors.core.errors import ModelError, UnknownModel
-from predictors.core.settings import Settings
 
-__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'default_root', 'load_learner_file',
+__all__ = ['ModelStore', 'ModelError', 'UnknownModel', 'sha256_file', 'load_learner_file',
            'MODEL_FILE', 'CARD_FILE']
 
 MODEL_FILE, CARD_FILE, ACTIVE_FILE, SHADOW_FILE, CODE_DIR = 'model.pkl', 'card.json', 'ACTIVE', 'SHADOW', 'code'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 _VERSION_RE = re.compile(r'^v(\d+)$')
-
-
-def default_root() -> Path:
-    "The store's folder: `$FASTAI_APPS_MODELS`, else `models/` of this repository."
-    return Settings.from_env().models
 
 
 _SUMS: dict = {}      # (path, inode, mtime, size) -> sha256: a file is read again only once it changed
@@ -102,8 +96,8 @@ def _version_key(v: str) -> int:
 class ModelStore:
     "Versioned models under `root/<name>/<version>/`; one version of each name is active."
 
-    def __init__(self, root=None):
-        self.root = Path(root) if root is not None else default_root()
+    def __init__(self, root):
+        self.root = Path(root)
 
     # ---- reading -------------------------------------------------------------------------
     def names(self, task: str | None = None) -> list[str]:

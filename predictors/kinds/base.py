@@ -116,8 +116,8 @@ class ModelKind:
         "What a model's card says it reads, in a few words for `verify` (', 14 input columns')."
         return ''
 
-    def predictor(self, learn, card: dict) -> Predictor:
-        "The predictor of a learner of this kind."
+    def predictor(self, learn, card: dict, limits=None) -> Predictor:
+        "The predictor of a learner of this kind; `limits`: the uploads it takes (`ImageLimits`, a kind of files)."
         raise NotImplementedError
 
     def card_fields(self, learn, df=None, options=None) -> dict:

@@ -21,9 +21,8 @@ import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
-from predictors.core.settings import Settings
 
-__all__ = ['PredictionLog', 'default_log_target', 'log_url', 'SESSION']
+__all__ = ['PredictionLog', 'log_url', 'SESSION']
 
 SESSION = uuid.uuid4().hex[:12]   # the default session: one per process (a CLI run)
 
@@ -74,14 +73,8 @@ _COLS = [c.name for c in _TABLE.columns]
 _ENGINES: dict[str, sa.Engine] = {}
 
 
-def default_log_target() -> str:
-    "`$FASTAI_APPS_LOG` (a path or a SQLAlchemy URL), else `logs/predictions.db` in this repository."
-    return Settings.from_env().log
-
-
-def log_url(target=None) -> sa.URL:
-    "The SQLAlchemy URL of a log given as a URL, a file path (SQLite) or None (the default)."
-    target = default_log_target() if target is None else target
+def log_url(target) -> sa.URL:
+    "The SQLAlchemy URL of a log given as a URL or a file path (SQLite)."
     if isinstance(target, str) and '://' in target: return sa.make_url(target)
     return sa.URL.create('sqlite', database=str(Path(target).expanduser().resolve()))
 
@@ -124,7 +117,7 @@ def _as_text(v):
 class PredictionLog:
     "Append-only log of predictions in SQLite or any SQLAlchemy database; safe for many processes at once."
 
-    def __init__(self, target=None, source: str = 'app', session: str = SESSION):
+    def __init__(self, target, source: str = 'app', session: str = SESSION):
         self.url = log_url(target)
         self.source, self.session, self.problem, self._ready = source, session, None, False
 

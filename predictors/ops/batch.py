@@ -43,8 +43,8 @@ class ModelPlugin(WorkerPlugin):
     """A Dask worker plugin carrying a model's bytes and card: on each worker it checks the sha256 of
     the bytes against the card before unpickling, loads the learner once and keeps its predictor."""
 
-    def __init__(self, card: dict, data: bytes, threads: int = 1):
-        self.card, self.data, self.threads = card, data, threads
+    def __init__(self, card: dict, data: bytes, threads: int = 1, limits=None):
+        self.card, self.data, self.threads, self.limits = card, data, threads, limits
         self.name = f'fastai-apps-model-{card["sha256"][:16]}'
 
     def setup(self, worker=None):
@@ -60,7 +60,7 @@ class ModelPlugin(WorkerPlugin):
         with tempfile.NamedTemporaryFile(suffix='.pkl') as f:
             f.write(self.data); f.flush()
             learn = load_learner_file(f.name)
-        _PREDICTORS[self.card['sha256']] = predictor_for_learner(learn, self.card)
+        _PREDICTORS[self.card['sha256']] = predictor_for_learner(learn, self.card, self.limits)
         _LOADS[self.card['sha256']] = _LOADS.get(self.card['sha256'], 0) + 1
 
 
@@ -158,12 +158,13 @@ def _count(report: BatchReport, form: str, where: list, pieces: list, done: list
 
 def score_on_dask(store, name: str, inputs: list, out, version: str | None = None, scheduler: str | None = None,
                   workers: int | None = None, blocksize='16MB', images_per_task: int = 256, top: int = 3,
-                  progress: bool = True, client=None, on_start=None) -> BatchReport:
+                  progress: bool = True, client=None, on_start=None, limits=None) -> BatchReport:
     """Score `inputs` (CSV/Parquet files or globs; images: folders, globs or files) with model `name` on
     Dask and write `out`: a CSV (one file, rows in input order) or, when it ends in `.parquet` or `/`, a
     Parquet dataset (one file per partition, in order). `scheduler`: a running scheduler's address;
     else a `LocalCluster` of `workers` processes (default: one per core), closed at the end.
-    `on_start(dashboard address)` is called once the cluster is up; a progress bar goes to stderr."""
+    `on_start(dashboard address)` is called once the cluster is up; a progress bar goes to stderr. `limits`: the
+    image limits files are read and decoded with (the process's settings)."""
     from distributed import Client, LocalCluster
     from predictors.core.store import ModelError
     card = store.card(name, version)
@@ -187,7 +188,7 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     if on_start: on_start(report.dashboard)
     parts_dir = Path(tempfile.mkdtemp(prefix='.parts-', dir=out.parent if fmt == 'csv' else None)) if fmt == 'csv' else out
     try:
-        client.register_plugin(ModelPlugin(card, data))
+        client.register_plugin(ModelPlugin(card, data, limits=limits))
         if fmt == 'parquet': out.mkdir(parents=True, exist_ok=True)
         tasks, where, pieces = _tasks(reads.form, files, card['sha256'], parts_dir, fmt, blocksize, images_per_task, top)
         futures = client.compute(tasks)

@@ -53,23 +53,23 @@ def _port_free(port: int) -> bool:
 def _say(text: str) -> None: print(f'[serve] {text}', file=sys.stderr, flush=True)
 
 
-def _prune(keep: str | None) -> None:
+def _prune(keep: str | None, log: str) -> None:
+    "Delete the predictions of the log at `log` older than `keep` (a window: 30d), and say how many."
     if not keep: return
     from predictors.monitoring.log import PredictionLog
     from predictors.core.helpers import parse_since
     try:
-        n = PredictionLog().prune(parse_since(keep))
+        n = PredictionLog(log).prune(parse_since(keep))
         _say(f'prediction log: {n} prediction(s) older than {keep} deleted')
     except Exception as e:  # noqa: BLE001 - a log that cannot be pruned now does not stop the apps
         _say(f'prediction log: could not delete old predictions: {e}')
 
 
-def _preflight(host: str, ports: list, api_port: int, operator_port: int, keep: str | None) -> str | None:
-    "Why serving cannot start (a missing token, a taken port, a bad --keep), or None."
+def _preflight(s: Settings, host: str, ports: list, api_port: int, operator_port: int, keep: str | None) -> str | None:
+    "Why serving cannot start with the settings `s` (a missing token, a taken port, a bad --keep), or None."
     from predictors.core.helpers import parse_since
     from predictors.web.appserver import sign_in_problem
     from predictors.web.signin import weak_token
-    s = Settings.from_env()
     problem = sign_in_problem(host, s.token) or next(filter(None, (
         weak_token(TOKEN_ENV, s.token), weak_token(OPERATOR_TOKEN_ENV, s.operator_token),
         weak_token(API_TOKEN_ENV, s.api_token))), None)
@@ -85,7 +85,7 @@ def _preflight(host: str, ports: list, api_port: int, operator_port: int, keep: 
     return None
 
 
-def _supervise(doors: dict, start_api, api, keep, stopping: list) -> int:
+def _supervise(doors: dict, start_api, api, keep, stopping: list, log: str = '') -> int:
     "Watch the processes until a door stops or a signal comes, restarting the model server; then stop them all."
     code, pruned, api_started, quick_deaths = 0, time.monotonic(), time.monotonic(), 0
     try:
@@ -106,7 +106,7 @@ def _supervise(doors: dict, start_api, api, keep, stopping: list) -> int:
                 if stopping: break
                 api, api_started = start_api(), time.monotonic()
             if keep and time.monotonic() - pruned > 86400:
-                _prune(keep); pruned = time.monotonic()
+                _prune(keep, log); pruned = time.monotonic()
             time.sleep(0.2)
     finally:
         procs = [*doors.values(), api]
@@ -125,14 +125,14 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
     """Run the model server and both doors until a door stops or a signal comes; restart the model server
     if it dies. `port` may be a list: one visitors' Voilà process per port."""
     ports = [port] if isinstance(port, int) else list(port)
-    problem = _preflight(host, ports, api_port, operator_port, keep)
+    settings = Settings.from_env()                  # the entry point of `serve`: its children get what it resolved
+    problem = _preflight(settings, host, ports, api_port, operator_port, keep)
     if problem:
         _say(problem); return 2
-    _prune(keep)
+    _prune(keep, settings.log)
     api_url = f'http://127.0.0.1:{api_port}'
     base = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, OPERATOR_TOKEN_ENV, API_TOKEN_ENV)}
     base['FASTAI_APPS_API'] = api_url
-    settings = Settings.from_env()
     # every process started here reads the store and log this command resolved, wherever `predictors` lives
     base.update({MODELS_ENV: str(settings.models.resolve()), LOG_ENV: settings.log_location()})
     operator_token = settings.operator_token or secrets.token_urlsafe(24)
@@ -167,5 +167,5 @@ def serve(host: str = '127.0.0.1', port=8866, api_port: int = 8865, api_workers:
          + (f' (sign-in: the token in ${OPERATOR_TOKEN_ENV})' if settings.operator_token
             else f'?token={operator_token} (made for this run; set ${OPERATOR_TOKEN_ENV} to choose one)'))
     _say('Ctrl-C stops everything')
-    code = _supervise(doors, start_api, api, keep, stopping)
+    code = _supervise(doors, start_api, api, keep, stopping, settings.log)
     return code

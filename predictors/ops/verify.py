@@ -136,10 +136,10 @@ def check_file(path, code=()) -> list[dict]:
     return rows
 
 
-def run_checks(store: ModelStore | None = None) -> list[dict]:
-    "Every check of this machine and store (and of the model server, when $FASTAI_APPS_API names one)."
-    api = Settings.from_env().api
-    return check_environment() + check_models(store or ModelStore()) + (check_api(api) if api else [])
+def run_checks(store: ModelStore | None = None, settings: Settings = Settings()) -> list[dict]:
+    "Every check of this machine and store (default: the settings') and of the model server the settings name, if any."
+    return (check_environment() + check_models(store or ModelStore(settings.models))
+            + (check_api(settings.api, settings.api_headers) if settings.api else []))
 
 
 
@@ -161,14 +161,14 @@ def check_server(url: str, timeout: float = 10) -> list[dict]:
                  'serve the notebooks/ folder from the project folder: `make serve`')]
 
 
-def check_api(url: str, timeout: float = 30) -> list[dict]:
-    "The model server at `url` is ready: its store is readable and every active model loads and answers."
+def check_api(url: str, headers: dict | None = None, timeout: float = 30) -> list[dict]:
+    "The model server at `url` is ready (asked with `headers`: its token): its store is readable, every active model answers."
     import json
     import urllib.error
     import urllib.request
     url = url.rstrip('/')
     try:
-        req = urllib.request.Request(url + '/readyz', headers=Settings.from_env().api_headers)
+        req = urllib.request.Request(url + '/readyz', headers=headers or {})
         with urllib.request.urlopen(req, timeout=timeout) as r:
             body = json.loads(r.read())
     except urllib.error.HTTPError as e:
@@ -183,10 +183,10 @@ def check_api(url: str, timeout: float = 30) -> list[dict]:
                  'see the model server\'s output; `python -m predictors verify` names the model that fails')]
 
 
-def check_log() -> list[dict]:
-    "The prediction log ($FASTAI_APPS_LOG) can be read (nothing is written)."
+def check_log(target: str) -> list[dict]:
+    "The prediction log at `target` ($FASTAI_APPS_LOG) can be read (nothing is written)."
     from predictors.monitoring.log import PredictionLog
-    log = PredictionLog()
+    log = PredictionLog(target)
     try:
         n = log.count()
     except Exception as e:  # noqa: BLE001
@@ -195,7 +195,10 @@ def check_log() -> list[dict]:
     return [_row('prediction log readable', True, f'{n} prediction(s) in {log.where}')]
 
 
-def health_checks(url: str | None = None, store: ModelStore | None = None, api: str | None = None) -> list[dict]:
-    "What a process supervisor polls: the server (when `url` is given), the model server (`api`), the store and every model, the log."
-    return ((check_server(url) if url else []) + (check_api(api) if api else []) + check_models(store or ModelStore())
-            + check_log())
+def health_checks(settings: Settings, url: str | None = None, store: ModelStore | None = None,
+                  api: str | None = None) -> list[dict]:
+    """What a process supervisor polls: the server (when `url` is given), the model server (`api`, else the settings'),
+    the store (default: the settings') and every model, the settings' log."""
+    api = api or settings.api
+    return ((check_server(url) if url else []) + (check_api(api, settings.api_headers) if api else [])
+            + check_models(store or ModelStore(settings.models)) + check_log(settings.log))

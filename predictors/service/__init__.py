@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from typing import BinaryIO, Protocol, runtime_checkable
 
-import warnings
-
 from predictors.core.imaging import ImageLimits
 from predictors.core.settings import Settings
-from predictors.core.store import ModelError, ModelStore
-from predictors.kinds import KINDS, chosen
+from predictors.core.store import ModelStore
 
-__all__ = ['ModelService', 'connect', 'model_rows']
+__all__ = ['ModelService', 'connect']
 
 
 @runtime_checkable
@@ -32,6 +29,7 @@ class ModelService(Protocol):
     files: `(name, bytes)` pairs) and answer each in its place."""
     session: str
     where: str
+    settings: Settings       # the process's, passed down from where it started (`connect`, the model server)
 
     def models(self, what: str | None = None) -> list[dict]:
         """One row per model: name, task, takes (what it reads: 'records', 'texts' or 'images'), active version,
@@ -77,26 +75,18 @@ class ModelService(Protocol):
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models `what` asks for)."
 
 
-def model_rows(store: ModelStore, what: str | None = None) -> list[dict]:
-    """The store's models as `ModelService.models` rows; `what`: only those of that task, that read that input, or
-    that app shows (`chosen`). A model whose card cannot be read is left out with a warning (the others are served;
-    asking for it says why)."""
-    tasks = {}
-    for n in store.names():
-        try:
-            tasks[n] = store.card(n).get('task')
-        except ModelError as e:
-            warnings.warn(f'{n} is not served: {e}', RuntimeWarning, stacklevel=2)
-    return [dict(name=n, task=t, takes=KINDS[t].input.name if t in KINDS else None, active=store.active_version(n),
-                 versions=store.versions(n)) for n, t in tasks.items() if chosen(t, what)]
-
-
-def connect(session: str | None = None, source: str = 'app', store=None, log=...) -> ModelService:
-    """The model server at `$FASTAI_APPS_API` when it is set, else the models in this process, logging to
-    `log` (default: `$FASTAI_APPS_LOG`, as served; None: not logged, and no answer asks for feedback)."""
-    url = Settings.from_env().api
-    if url:
+def connect(session: str | None = None, source: str = 'app', store=None, log=...,
+            settings: Settings | None = None) -> ModelService:
+    """The model server at `$FASTAI_APPS_API` when it is set, else the models in this process, logging to `log`
+    (default: `$FASTAI_APPS_LOG`, as served; None: not logged, and no answer asks for feedback). The notebook's entry
+    point: `settings` default to the environment's, and are passed down to the service."""
+    settings = settings or Settings.from_env()
+    if settings.api:
         from predictors.service.remote import RemoteModels
-        return RemoteModels(url, session=session, source=source)
+        return RemoteModels(settings.api, session=session, source=source, settings=settings)
+    from predictors.monitoring.log import PredictionLog
+    from predictors.service.loading import LOADED
     from predictors.service.local import LocalModels
-    return LocalModels(store, log, session=session, source=source)
+    LOADED.configure(settings)
+    return LocalModels(store or ModelStore(settings.models), PredictionLog(settings.log, source) if log is ... else log,
+                       session=session, source=source, settings=settings)

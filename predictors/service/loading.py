@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from predictors.core.imaging import ImageLimits
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
 from predictors.kinds import chosen, detect_kind, kind
@@ -18,10 +19,10 @@ from predictors.service.batching import BatchQueue
 __all__ = ['Loaded', 'PredictorCache', 'LOADED', 'load_predictor', 'predictor_for_learner', 'preload', 'smoke']
 
 
-def predictor_for_learner(learn, card: dict | None = None):
-    "The predictor of a learner, of the kind its card names (else the kind it is recognised as)."
+def predictor_for_learner(learn, card: dict | None = None, limits: ImageLimits | None = None):
+    "The predictor of a learner, of the kind its card names (else the kind it is recognised as); `limits`: of uploads."
     card = card or {}
-    return (kind(card['task']) if card.get('task') else detect_kind(learn)).predictor(learn, card)
+    return (kind(card['task']) if card.get('task') else detect_kind(learn)).predictor(learn, card, limits)
 
 
 class Loaded:
@@ -55,12 +56,17 @@ class Loaded:
 
 class PredictorCache:
     """Loaded versions keyed by store, name, version and checksum: a version registered or activated
-    later is loaded afresh, an unchanged one is not loaded twice. At most `max_items` are kept."""
+    later is loaded afresh, an unchanged one is not loaded twice. At most `max_items` are kept; the predictors
+    check uploads against `limits`. Both are the process's settings (`configure`, by the entry point)."""
 
-    def __init__(self, max_items: int | None = None):
-        self.max_items = max_items or Settings.from_env().max_loaded
+    def __init__(self, max_items: int = Settings.max_loaded, limits: ImageLimits | None = None):
+        self.max_items, self.limits = max_items, limits or ImageLimits()
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+
+    def configure(self, settings: Settings) -> None:
+        "Keep at most `settings.max_loaded` versions; predictors loaded from now on check uploads against its limits."
+        self.max_items, self.limits = settings.max_loaded, ImageLimits.of(settings)
 
     def get(self, store: ModelStore, name: str, version: str | None = None) -> Loaded:
         card = store.card(name, version)
@@ -69,7 +75,8 @@ class PredictorCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            entry = self._items[key] = Loaded(predictor_for_learner(store.load_learner(name, card['version']), card))
+            entry = self._items[key] = Loaded(predictor_for_learner(store.load_learner(name, card['version']), card,
+                                                                    self.limits))
             while len(self._items) > self.max_items: self._items.popitem(last=False)[1].close()
             return entry
 
@@ -85,15 +92,14 @@ class PredictorCache:
 LOADED = PredictorCache()
 
 
-def load_predictor(name: str, version: str | None = None, store: ModelStore | None = None, cache: bool = True):
-    "The predictor of a model in the store (its active version unless `version` is given), from `LOADED`."
-    store = store or ModelStore()
+def load_predictor(name: str, store: ModelStore, version: str | None = None, cache: bool = True):
+    "The predictor of a model in `store` (its active version unless `version` is given), from `LOADED`."
     if cache: return LOADED.get(store, name, version).pred
     card = store.card(name, version)
-    return predictor_for_learner(store.load_learner(name, card['version']), card)
+    return predictor_for_learner(store.load_learner(name, card['version']), card, LOADED.limits)
 
 
-def preload(what: str | None = None, store: ModelStore | None = None) -> list:
+def preload(what: str | None, store: ModelStore) -> list:
     """Import torch and fastai and load the active model of each name (those `what` asks for: a task, an input or an
     app, as `chosen` reads it) ahead of use.
 
@@ -101,7 +107,6 @@ def preload(what: str | None = None, store: ModelStore | None = None) -> list:
     load are skipped here and reported when they are asked for.
     """
     import fastai.learner  # noqa: F401 - the slow import, done before anyone waits for it
-    store = store or ModelStore()
     out = []
     for name in store.names():
         if not chosen(store.card(name).get('task'), what): continue

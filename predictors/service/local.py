@@ -16,33 +16,31 @@ from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
 from predictors.kinds import kind
 from predictors.monitoring.compare import shadow_report
-from predictors.monitoring.drift import report_from_log
+from predictors.monitoring.drift import LOGGED_INPUTS, report_from_log
 from predictors.monitoring.performance import performance_report
 from predictors.monitoring.report import drift_data
 from predictors.service.loading import LOADED, Loaded, preload
-from predictors.service import model_rows
+from predictors.service.rows import model_rows
 from predictors.service.scored import ScoredCsv
 
 __all__ = ['LocalModels']
 
 
 class LocalModels:
-    """The models of a store, in this process; predictions logged to `log` (None: not logged).
+    """The models of a store, in this process; predictions logged to `log` (None: not logged); `settings`: the
+    process's, passed down from its entry point (default: `Settings()`'s defaults).
 
-    `batch_images=True` (the model server) makes concurrent `classify` calls share forward passes.
+    `batch_images=True` (the model server) makes concurrent `predict` calls share forward passes.
     """
     where = 'in-process'
 
-    def __init__(self, store: ModelStore | None = None, log=..., session: str | None = None, source: str = 'app',
-                 batch_images: bool = False, log_inputs: str | None = None):
-        from predictors.monitoring.drift import LOGGED_INPUTS
-        self.log_inputs = log_inputs or Settings.from_env().log_inputs
+    def __init__(self, store: ModelStore, log=None, session: str | None = None, source: str = 'app',
+                 batch_images: bool = False, log_inputs: str | None = None, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.log_inputs = log_inputs or self.settings.log_inputs
         if self.log_inputs not in LOGGED_INPUTS:
             raise ValueError(f'FASTAI_APPS_LOG_INPUTS must be one of {", ".join(LOGGED_INPUTS)}, not {self.log_inputs!r}')
-        if log is ...:
-            from predictors.monitoring.log import PredictionLog
-            log = PredictionLog(source=source)
-        self.store, self.log = store or ModelStore(), log
+        self.store, self.log = store, log
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.batch_images = batch_images
 
@@ -59,7 +57,7 @@ class LocalModels:
 
     def card(self, name, version=None): return self.store.card(name, version)
 
-    def limits(self): return ImageLimits.from_env()
+    def limits(self): return ImageLimits.of(self.settings)
 
     def check(self, name, version=None): self.predictor(name, version)
 
@@ -162,7 +160,8 @@ class LocalModels:
         "The scored CSV of `src` (a path or bytes) as a stream of bytes; rows logged as batch."
         pred = self.predictor(name, version, 'rows')
         record = None if self.log is None else lambda df, res: self._record_frame(pred, df, res)
-        return ScoredCsv(pred, src, progress=progress, record=record, **({'chunksize': chunksize} if chunksize else {}))
+        return ScoredCsv(pred, src, progress=progress, record=record, max_columns=self.settings.max_csv_columns,
+                         **({'chunksize': chunksize} if chunksize else {}))
 
     def score_csv(self, name, data, out, version=None, progress=None) -> list[str]:
         scored = self.scored_csv(name, data, version, progress)

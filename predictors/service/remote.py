@@ -33,11 +33,12 @@ class RemoteModels:
     "The models of the model server at `url`; predictions are logged there with this session id."
 
     def __init__(self, url: str, session: str | None = None, source: str = 'app', wait: float = 60.0,
-                 timeout: float = 600.0, on_wait=None, token: str | None = None):
+                 timeout: float = 600.0, on_wait=None, token: str | None = None, settings: Settings | None = None):
         self.url = self.where = url.rstrip('/')
         self.session, self.source = session or uuid.uuid4().hex[:12], source
         self.wait, self.on_wait = wait, on_wait or (lambda message: None)
-        auth = Settings(api_token=token).api_headers if token else Settings.from_env().api_headers
+        self.settings = settings or Settings()
+        auth = Settings(api_token=token).api_headers if token else self.settings.api_headers
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0),
                                  headers={'X-Session-Id': self.session, 'X-Source': source, **auth},
                                  verify=self.url.startswith('https:'))    # (plain http: no CA bundle to load, ~30 ms)

@@ -19,10 +19,11 @@ class ScoredCsv:
     `record(chunk, predictions)` is called for each chunk once its bytes are taken.
     """
 
-    def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None):
+    def __init__(self, pred, src, chunksize: int | None = None, progress=None, record=None, max_columns: int | None = None):
         self.pred, self.record = pred, record
         self.bad_lines: list = []            # (line, why) of lines skipped as malformed, as they are met
-        self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress, bad_lines=self.bad_lines)
+        self._chunks = iter_csv_checked(src, chunksize or CSV_CHUNK, progress, bad_lines=self.bad_lines,
+                                        max_columns=max_columns)
         first = next(self._chunks)
         pred.require_columns(first.columns, 'the CSV')
         self.unused = pred.unused_columns(first.columns)

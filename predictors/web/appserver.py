@@ -109,6 +109,7 @@ class AppServer(Voila):
         # was formatted and dropped; now the logger drops what no handler shows
         self.log.setLevel(min((h.level for h in self.log.handlers), default=self.log_level))
         self.log.addFilter(_not_trust)
+        self.models_root = settings.models          # the landing page names the models each app shows
         if settings.token: self.token = settings.token
         if settings.hosts: self.allowed_hosts = [h.lower() for h in settings.hosts]
         problem = sign_in_problem(self.ip, self.token) or weak_token(TOKEN_ENV, settings.token)
@@ -127,6 +128,7 @@ class AppServer(Voila):
         ip = self.identity_provider            # the sign-in cookie: not sent along from other sites' pages
         ip.cookie_options = {'samesite': 'Lax', **ip.cookie_options}
         settings.update(door_notebooks=self.notebooks(), allowed_hosts=[h.lower() for h in self.allowed_hosts],
+                        models_root=self.models_root,
                         behind_proxy=self.behind_proxy,
                         log_function=functools.partial(log_request, record_prometheus_metrics=False))
         return settings

@@ -215,18 +215,19 @@ class AppTree(_SignInPage, TornadoVoilaTreeHandler):
             meta = model['content'].get('metadata', {})
             info = meta.get('fastai_apps', {})
             apps.append(dict(href=f'{self.base_url}voila/render/{nb}', title=meta.get('title') or nb,
-                             purpose=info.get('purpose', ''), models=_served_models(nb.removesuffix('.ipynb'))))
+                             purpose=info.get('purpose', ''),
+                             models=_served_models(self.settings['models_root'], nb.removesuffix('.ipynb'))))
         self.set_header('Content-Type', 'text/html; charset=UTF-8')
         self.finish(landing_page(apps))
 
 
-def _served_models(app: str) -> list[str]:
-    "'name version' of the active models in the store that the app `app` shows (none for an app that shows no kind's)."
+def _served_models(root, app: str) -> list[str]:
+    "'name version' of the active models in the store at `root` that the app `app` shows (none for other apps)."
     if app not in views(): return []
     try:
         from predictors.core.store import ModelStore
-        from predictors.service import model_rows
-        return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(), app)]
+        from predictors.service.rows import model_rows
+        return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(root), app)]
     except Exception:  # noqa: BLE001 - the landing page is drawn without them
         return []
 

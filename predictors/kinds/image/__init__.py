@@ -35,9 +35,9 @@ class ImageKind(ClassifierKind):
         "A class, or `NONE_OF_THESE`: a picture of none of them (a wrong answer, whatever the model said)."
         return None if truth == NONE_OF_THESE else super().check_truth(card, truth)
 
-    def predictor(self, learn, card):
+    def predictor(self, learn, card, limits=None):
         from predictors.kinds.image.predictor import ImagePredictor
-        return ImagePredictor(learn, card)
+        return ImagePredictor(learn, card, limits)
 
     def training_frame(self, csv):
         return None            # its pictures' statistics come from training, not from a CSV

@@ -34,9 +34,9 @@ class MultiLabelKind(ModelKind):
     def summary(self, card):
         return f', input size {(card.get("schema") or {}).get("input_size")}'
 
-    def predictor(self, learn, card):
+    def predictor(self, learn, card, limits=None):
         from predictors.kinds.multilabel.predictor import MultiLabelPredictor
-        return MultiLabelPredictor(learn, card)
+        return MultiLabelPredictor(learn, card, limits)
 
     def training_frame(self, csv):
         return None            # its pictures' statistics come from training, not from a CSV

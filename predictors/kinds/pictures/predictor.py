@@ -25,7 +25,7 @@ class PicturePredictor:
     def __init__(self, learn, card: dict | None = None, limits: ImageLimits | None = None, batch_size: int = 32):
         import torch
         self.learn, self.card, self.batch_size = learn, card or {}, batch_size
-        self.limits = limits or ImageLimits.from_env()
+        self.limits = limits or ImageLimits()
         self.model = learn.model.eval()
         self.schema = self.card.get('schema') or image_schema(learn)
         self.classes = [str(c) for c in learn.dls.vocab]

@@ -40,7 +40,7 @@ class RegressionKind(ModelKind):
     def summary(self, card):
         return f', {len((card.get("schema") or {}).get("inputs") or [])} input columns'
 
-    def predictor(self, learn, card):
+    def predictor(self, learn, card, limits=None):
         from predictors.kinds.regression.predictor import RegressionPredictor
         return RegressionPredictor(learn, card)
 
