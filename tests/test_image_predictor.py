@@ -7,6 +7,7 @@ from PIL import Image
 from helpers import TEST_IMAGES
 from image_corpus import _bad_corpus, _png, _unusual
 from predictors.core.imaging import BadImage, ImageLimits, decode_image
+from predictors.core.settings import Settings
 
 
 def _good_files():
@@ -93,7 +94,7 @@ def test_upload_total_limit_and_limits_from_the_environment(fruits_learner, frui
     p = ImagePredictor(fruits_learner, fruits_predictor.card, limits=small)
     res = p.predict_files([('huge.png', b'x' * (small.max_bytes + 1))] + files[:2])
     assert [r.ok for r in res] == [False, True, True] and 'over the limit' in res[0].error
-    lim = ImageLimits.from_env({'FASTAI_APPS_MAX_FILES': '5', 'FASTAI_APPS_MAX_IMAGE_BYTES': '1000'})
+    lim = ImageLimits.of(Settings.from_env({'FASTAI_APPS_MAX_FILES': '5', 'FASTAI_APPS_MAX_IMAGE_BYTES': '1000'}))
     assert (lim.max_files, lim.max_bytes, lim.max_pixels) == (5, 1000, ImageLimits().max_pixels)
 
 

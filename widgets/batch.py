@@ -7,6 +7,7 @@ import base64
 import ipywidgets as W
 
 from predictors.core.helpers import some_names
+from predictors.core.results import summarise_scored
 
 from .common import esc, message, waiting_shown_in
 
@@ -42,7 +43,6 @@ class CsvScoring:
         if not self.upload.value or self.card is None: return
         import io
         import tempfile
-        from predictors.core.results import summarise_scored
         f = self.upload.value[0]
         name = _safe_name(f.get('name'))
         content = f['content']

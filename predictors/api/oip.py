@@ -34,6 +34,7 @@ from predictors.core.errors import UnknownModel
 from predictors.core.store import ModelError
 from predictors.kinds import kind_of
 from predictors.service.local import LocalModels
+from predictors.api.routes import readyz
 
 __all__ = ['oip', 'InferError']
 
@@ -67,7 +68,6 @@ def live():
 
 @oip.get('/health/ready', summary='OIP: every active model loads and answers', **_doc(O.Ready, 503))
 def ready(request: Request):
-    from predictors.api.routes import readyz
     answer = readyz(request.app.state.store)
     return JSONResponse({'ready': answer.status_code == 200}, answer.status_code)
 

@@ -35,6 +35,7 @@ from predictors.core.store import ModelError, ModelStore
 from predictors.kinds import kind_of
 from predictors.service.rows import model_rows
 from predictors.service.local import LocalModels
+from predictors.service.loading import load_predictor, smoke
 
 __all__ = ['router', 'health']
 
@@ -217,7 +218,6 @@ def healthz():
 @health.get('/readyz', summary="The store is readable and every active model's file is the registered one, loads and answers",
             responses={200: {'model': S.ReadyzOut}, 503: {'model': S.ReadyzOut}})
 def readyz(store: ModelStore = Depends(get_store)):
-    from predictors.service.loading import load_predictor, smoke
     checks, ok = [], True
     try:
         names = store.names()

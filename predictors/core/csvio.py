@@ -10,6 +10,7 @@ import io
 import pandas as pd
 
 from predictors.core.store import ModelError
+from predictors.core.settings import Settings
 
 __all__ = ['CSV_CHUNK', 'iter_csv_checked', 'read_csv_checked', 'bad_line_text', 'spreadsheet_safe', 'whole_numbers']
 
@@ -144,7 +145,6 @@ def iter_csv_checked(src, chunksize: int = CSV_CHUNK, progress=None, bad_lines: 
     it (a file of bad lines only gives one empty frame with the header's columns); without one the
     first stops the reading with its reason. The header may have `max_columns` columns (default: `Settings`'
     default; a process's own setting is passed down from where it starts)."""
-    from predictors.core.settings import Settings
     inline = isinstance(src, (bytes, bytearray, memoryview))
     name = 'the upload' if inline else str(src)
     try:

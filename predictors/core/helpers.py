@@ -12,6 +12,7 @@ import html
 import math
 import os
 from pathlib import Path
+from predictors.core.errors import ModelError
 
 __all__ = ['esc', 'input_fields', 'some_names', 'json_safe', 'json_default', 'byte_size', 'pct', 'p_value', 'figure', 'parse_since', 'labels_of',
            'per_class', 'quantile_bins', 'number_reference', 'host_name', 'IMAGE_SUFFIXES', 'plain_number',
@@ -154,7 +155,6 @@ def input_fields(card: dict) -> list[dict]:
 def expand_inputs(inputs: list, suffixes: tuple | None, noun: str) -> list[str]:
     """Files named by paths, globs or folders, in the order given (each glob sorted); an input that names nothing is
     an error. `suffixes`: the files a folder gives (None: every file in it); `noun`: what they are, for the message."""
-    from predictors.core.errors import ModelError
     out = []
     for x in map(str, inputs):
         if os.path.isdir(x):

@@ -15,6 +15,8 @@ from predictors.core.store import ModelError
 from predictors.importing.legacy import read_old_export
 from predictors.kinds import KINDS
 from predictors.kinds.legacy import OldObject, OldParts, items, old_name, plain, refuse, state
+from predictors.core.store import load_learner_file
+from predictors.importing.legacy import identify, is_old_export
 
 __all__ = ['Conversion', 'convert_old_export', 'read_learner']
 
@@ -63,8 +65,6 @@ def read_learner(path, code=()) -> tuple:
     """`(learner, Conversion or None)` of an exported file: a fastai 2.8 export loaded as it is, one of
     fastai 2.0–2.7 rebuilt (`convert_old_export`); `code`: .py files whose names stand in for the exporter's
     `__main__`. `ModelError` says why a file cannot be used."""
-    from predictors.core.store import load_learner_file
-    from predictors.importing.legacy import identify, is_old_export
     why = identify(path)
     if why: raise ModelError(why)
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from predictors.kinds import detect_kind
 from predictors.importing.convert import read_learner
 from predictors.core.store import ModelError, ModelStore
+from predictors.kinds.training import library_versions
 
 __all__ = ['import_learner']
 
@@ -22,7 +23,6 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     The schema comes from the learner itself; ranges, defaults and reference statistics need
     its training data, taken from `csv` when given, else marked unknown in the card.
     """
-    from predictors.kinds.training import library_versions
     store = store or ModelStore()
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')

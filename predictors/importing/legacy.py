@@ -20,6 +20,7 @@ from pathlib import Path
 
 from predictors.core.code import MOVED, RenamingUnpickler
 from predictors.kinds.legacy import OldObject, find_object, stand_in
+from predictors.core.code import load_code
 
 __all__ = ['is_old_export', 'read_old_export', 'modern_name', 'identify', 'OldObject', 'stand_in']
 
@@ -143,7 +144,6 @@ def read_old_export(path, code=()):
     """The learner of an old export as stand-ins (models and tensors real), on the CPU, and the dotted names of
     what this Python could not find (stand-ins too); `code`: .py files whose classes stand in for `__main__`'s."""
     import torch
-    from predictors.core.code import load_code
     _READING.missing, _READING.code = set(), load_code(code)
     try:
         old = torch.load(Path(path), map_location='cpu', pickle_module=_pickle_module, weights_only=False)

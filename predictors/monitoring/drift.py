@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from predictors.monitoring.pages import TRAFFIC
+from predictors.kinds import kind
 
 __all__ = ['DriftSettings', 'drift_report', 'psi', 'report_from_log', 'stat_reference', 'TRAFFIC', 'DRIFT_ROWS', 'coarsen', 'LOGGED_INPUTS']
 
@@ -97,7 +98,6 @@ def coarsen(card: dict, rows: list[dict]) -> list[dict]:
     """Inputs reduced to what drift needs, for models whose inputs are personal: a number becomes its
     reference bin (`bin:3`), a category itself if it was seen in training else '(unseen)', and every
     other field (a file name, an id) is dropped."""
-    from predictors.kinds import kind
     refs = kind(card.get('task')).drift_references(card)
     # per column: the inner bin edges of a number, or the category matcher
     how_to = {c: np.asarray(ref['edges'], float)[1:-1] if how == 'continuous' else _as_trained(ref)
@@ -200,7 +200,6 @@ def stat_reference(values, bins=10) -> dict:
 def drift_report(card: dict, inputs: pd.DataFrame, predictions=None, settings: DriftSettings = DriftSettings()) -> dict:
     """Drift of `inputs` (one row per prediction; for images the logged image statistics) and of
     the predicted classes against the card's reference statistics."""
-    from predictors.kinds import kind
     test = {'continuous': _numeric, 'categorical': _categorical, 'words': _word_mix}
     columns = {c: test[how](r, inputs[c])
                for c, (r, how) in kind(card.get('task')).drift_references(card).items() if c in inputs.columns}

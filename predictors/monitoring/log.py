@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
+from predictors.core.store import ModelError
 
 __all__ = ['PredictionLog', 'log_url', 'SESSION']
 
@@ -243,7 +244,6 @@ class PredictionLog:
                 with self._engine().begin() as con:
                     con.execute(_FEEDBACK.insert(), rows)
             except sa.exc.SQLAlchemyError as e:
-                from predictors.core.store import ModelError
                 raise ModelError(f'the labels could not be stored: the prediction log cannot be written '
                                  f'({_short(e)}).') from None
         return out

@@ -16,6 +16,7 @@ from predictors.kinds import kind
 from predictors.kinds.classifier import class_performance
 from predictors.kinds.base import PerformanceSettings
 from predictors.monitoring.pages import performance_html
+from predictors.monitoring.drift import BIN
 
 __all__ = ['PerformanceSettings', 'performance_report', 'performance_text', 'performance_html', 'labels_from_frame',
            'feedback_rows']
@@ -127,7 +128,6 @@ def feedback_rows(log, name: str, target: str) -> pd.DataFrame:
     """The labelled answers of model `name` as training rows: their inputs, and the right class in
     `target`. Answers logged as bins only (FASTAI_APPS_LOG_INPUTS=bins) hold no values to train on
     and are left out; so are repeats of the same inputs with the same label."""
-    from predictors.monitoring.drift import BIN
     lab = log.labelled(name)
     rows = [dict(r, **{target: t}) for r, t in zip(lab['inputs'], lab['truth'])
             if not any(isinstance(v, str) and v.startswith(BIN) for v in r.values())]

@@ -22,6 +22,8 @@ from pathlib import Path
 from distributed import WorkerPlugin
 
 from predictors.kinds import kind_of
+from predictors.service.loading import predictor_for_learner
+from predictors.core.store import ModelError, load_learner_file
 
 __all__ = ['score_on_dask', 'ModelPlugin', 'BatchReport']
 
@@ -49,8 +51,6 @@ class ModelPlugin(WorkerPlugin):
 
     def setup(self, worker=None):
         import torch
-        from predictors.service.loading import predictor_for_learner
-        from predictors.core.store import ModelError, load_learner_file
         if self.card['sha256'] in _PREDICTORS: return          # registered again (another run): already loaded
         got = hashlib.sha256(self.data).hexdigest()
         if got != self.card['sha256']:
@@ -166,7 +166,6 @@ def score_on_dask(store, name: str, inputs: list, out, version: str | None = Non
     `on_start(dashboard address)` is called once the cluster is up; a progress bar goes to stderr. `limits`: the
     image limits files are read and decoded with (the process's settings)."""
     from distributed import Client, LocalCluster
-    from predictors.core.store import ModelError
     card = store.card(name, version)
     reads = kind_of(card).input
     files = reads.expand(inputs)
@@ -222,7 +221,6 @@ def _columns(f: str) -> list[str]:
     try:
         return list(pd.read_csv(f, nrows=0, encoding='utf-8-sig').columns)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        from predictors.core.store import ModelError
         raise ModelError(f'{f} is not a readable CSV: {e}') from None
 
 
@@ -230,7 +228,6 @@ def _table_header(card: dict, files: list[str]) -> list[str]:
     """The output columns: the input's own, then the kind's answer columns (prediction, probability_<class> or
     low/high, problem). Every file must
     have the columns of the first, in the same order (they are one table), and those the model needs."""
-    from predictors.core.store import ModelError
     kinds = {f.lower().endswith(('.parquet', '.pq')) for f in files}
     if len(kinds) > 1: raise ModelError('the input mixes CSV and Parquet files: score each kind on its own.')
     cols = _columns(files[0])

@@ -13,6 +13,7 @@ import sys
 
 from predictors.kinds import kind_of
 from predictors.kinds.inputs import AUTH, PHOTO, PY_AUTH, shell_quoted
+from predictors.core.settings import Settings
 
 __all__ = ['oip_calls', 'examples_markdown']
 
@@ -84,7 +85,6 @@ def main(argv=None) -> int:
     "`python -m predictors.ops.examples URL [PICTURE]`: the markdown of `examples_markdown` on stdout."
     argv = sys.argv[1:] if argv is None else argv
     url = (argv[0] if argv else 'http://127.0.0.1:8865').rstrip('/')
-    from predictors.core.settings import Settings
     photo = argv[1] if len(argv) > 1 else None
     print(examples_markdown(url, Settings.from_env().api_headers, open(photo, 'rb').read() if photo else None))
     return 0

@@ -25,6 +25,8 @@ import sys
 import time
 from predictors.core.settings import (API_TOKEN_ENV, KERNEL_TOKEN_ENV, LOG_ENV, MODELS_ENV, OPERATOR_TOKEN_ENV, ROOT,
                                       TOKEN_ENV, Settings)
+from predictors.core.helpers import parse_since
+from predictors.web.signin import weak_token
 
 __all__ = ['serve', 'OPERATOR_TOKEN_ENV', 'THIN_KERNEL_MB']
 
@@ -57,7 +59,6 @@ def _prune(keep: str | None, log: str) -> None:
     "Delete the predictions of the log at `log` older than `keep` (a window: 30d), and say how many."
     if not keep: return
     from predictors.monitoring.log import PredictionLog
-    from predictors.core.helpers import parse_since
     try:
         n = PredictionLog(log).prune(parse_since(keep))
         _say(f'prediction log: {n} prediction(s) older than {keep} deleted')
@@ -67,9 +68,7 @@ def _prune(keep: str | None, log: str) -> None:
 
 def _preflight(s: Settings, host: str, ports: list, api_port: int, operator_port: int, keep: str | None) -> str | None:
     "Why serving cannot start with the settings `s` (a missing token, a taken port, a bad --keep), or None."
-    from predictors.core.helpers import parse_since
     from predictors.web.appserver import sign_in_problem
-    from predictors.web.signin import weak_token
     problem = sign_in_problem(host, s.token) or next(filter(None, (
         weak_token(TOKEN_ENV, s.token), weak_token(OPERATOR_TOKEN_ENV, s.operator_token),
         weak_token(API_TOKEN_ENV, s.api_token))), None)

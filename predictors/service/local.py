@@ -22,6 +22,7 @@ from predictors.monitoring.report import drift_data
 from predictors.service.loading import LOADED, Loaded, preload
 from predictors.service.rows import model_rows
 from predictors.service.scored import ScoredCsv
+from predictors.monitoring.drift import coarsen
 
 __all__ = ['LocalModels']
 
@@ -69,7 +70,6 @@ class LocalModels:
         `results` (one per entry) get their log ids, for feedback."""
         if self.log is None: return
         if self.log_inputs == 'bins':
-            from predictors.monitoring.drift import coarsen
             entries = [dict(e, inputs=c) for e, c in zip(entries, coarsen(pred.card, [e.get('inputs') or {} for e in entries]))]
         source = f'{self.source}:batch' if batch else self.source
         ids = self.log.record(pred.name, pred.version, pred.task, entries, session=self.session, source=source,

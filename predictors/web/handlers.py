@@ -20,6 +20,8 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from predictors.kinds import views
 from predictors.web.pages import SESSION_WATCH, landing_page, page_html
+from predictors.core.store import ModelStore
+from predictors.service.rows import model_rows
 
 __all__ = ['PAGE', 'V1_PROTOCOL', 'v1_parts', 'loopback', 'REPLACE', 'HostRefused']
 
@@ -225,8 +227,6 @@ def _served_models(root, app: str) -> list[str]:
     "'name version' of the active models in the store at `root` that the app `app` shows (none for other apps)."
     if app not in views(): return []
     try:
-        from predictors.core.store import ModelStore
-        from predictors.service.rows import model_rows
         return [f'{m["name"]} {m["active"]}' for m in model_rows(ModelStore(root), app)]
     except Exception:  # noqa: BLE001 - the landing page is drawn without them
         return []

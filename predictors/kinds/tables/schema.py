@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from predictors.core.helpers import json_safe, number_reference
+from predictors.core.store import ModelError
 
 __all__ = ['tabular_schema', 'reference_stats', 'tabular_procs', 'schema_changes', 'truth_column']
 
@@ -104,7 +105,6 @@ def schema_changes(card_a: dict, card_b: dict) -> dict:
 
 def truth_column(card: dict, columns, what: str) -> str:
     "The column of labelled rows that holds the right answer: `truth`, else the card's target; `ModelError` if neither."
-    from predictors.core.store import ModelError
     target = card.get('target')
     if 'truth' in columns: return 'truth'
     if target in columns: return target
