@@ -36,14 +36,19 @@ def performance_html(r: dict) -> str:
     return _HTML[measure](r, head)
 
 
+def _none_yet(r: dict, what: str, card_says: str, how: str) -> str:
+    "The report's paragraph when nothing is labelled in the window yet: what the card says, and how to label."
+    return (f'<p class="app-perf-summary"><b class="app-labelled">0</b> {what} of {esc(r["model"])} {esc(r["version"])} '
+            f'in this window (the card says {card_says}): {how}, or <code>python -m predictors feedback NAME '
+            f'labels.csv</code>.</p></div>')
+
+
 def _accuracy_html(r: dict, head: str) -> str:
     "A classifier's live accuracy as HTML, after the verdict's heading `head`: per-class table, confusion, by day."
     s = r['settings']
     if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} in this window (the card says {_pct(r["card_accuracy"])} on held-out data): '
-                       f'answer "Was this right?" under an answer in the apps, or <code>python -m predictors feedback '
-                       f'NAME labels.csv</code>.</p></div>')
+        return head + _none_yet(r, 'labelled answers', f'{_pct(r["card_accuracy"])} on held-out data',
+                                'answer "Was this right?" under an answer in the apps')
     head += (f'<p class="app-perf-summary">Accuracy <b class="app-live-accuracy">{_pct(r["accuracy"])}</b> on '
              f'<b class="app-labelled">{r["labelled"]}</b> labelled answer(s) of {esc(r["model"])} {esc(r["version"])}; '
              f'the card says {_pct(r["card_accuracy"])} on held-out data. One-sided binomial test p = {_p(r["p_value"])} '
@@ -71,10 +76,8 @@ def _errors_html(r: dict, head: str) -> str:
     "A regression's live performance as HTML, after the verdict's heading `head`."
     s, u = r['settings'], r.get('units')
     if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} with their real number in this window (the card says MAE '
-                       f'{esc(figure(r["card_mae"], u))} on held-out data): type it under an answer in the app, or '
-                       f'<code>python -m predictors feedback NAME labels.csv</code>.</p></div>')
+        return head + _none_yet(r, 'answers with their real number', f'MAE {esc(figure(r["card_mae"], u))} on held-out data',
+                                'type it under an answer in the app')
     days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(figure(d["mae"]))}</td></tr>' for d in r['by_day'])
     return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(figure(r["mae"], u))}</b> '
                    f'(MAE; RMSE {esc(figure(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
@@ -89,10 +92,8 @@ def _labels_html(r: dict, head: str) -> str:
     "A multi-label model's live performance as HTML, after the verdict's heading `head`."
     s = r['settings']
     if not r['labelled']:
-        return head + (f'<p class="app-perf-summary"><b class="app-labelled">0</b> labelled answers of {esc(r["model"])} '
-                       f'{esc(r["version"])} in this window (the card says F1 {_pct(r["card_f1"])} on held-out '
-                       f'pictures): tick the right labels under an answer in the image app, or <code>python -m '
-                       f'predictors feedback NAME labels.csv</code>.</p></div>')
+        return head + _none_yet(r, 'labelled answers', f'F1 {_pct(r["card_f1"])} on held-out pictures',
+                                'tick the right labels under an answer in the image app')
     name = lambda c: (r.get('names') or {}).get(c, c)
     rows = ''.join(f'<tr><td>{esc(name(c["cls"]))}</td><td>{c["support"]}</td><td>{_pct(c["precision"])}</td>'
                    f'<td>{_pct(c["recall"])}</td></tr>' for c in r['per_label'] if c['support'] or c['predicted'])
