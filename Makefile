@@ -77,6 +77,8 @@ train-demo: venv
 	  --cont temp,atemp,hum,windspeed --target-transform log1p --units bikes --baseline --epochs 12 \
 	  --describe "value=About {value} bikes rented in that hour" --describe "range={share} of similar hours: {low}–{high}"
 	$(PY) -m predictors labels bike_rentals data/bike_sharing/labels.json
+	$(PY) -m predictors train-collab --csv data/movielens_small/ratings.csv --items data/movielens_small/movies.csv \
+	  --name movie_ratings --user userId --item movieId --rating rating --time timestamp
 
 bench: venv
 	$(PY) benchmarks/tabular_predict.py

@@ -95,7 +95,7 @@ def main():
     token = 'breakdown-' + __import__('os').urandom(12).hex()       # what a program shows the model server
     with VoilaServer(['notebooks'], env=dict(FASTAI_APPS_LOG=tmp / 'predictions.db', FASTAI_APPS_API_TOKEN=token),
                      log=tmp / 'voila.log', serve=True) as srv:
-        srv.wait_for_pools(5)
+        srv.wait_for_pools(6)
         time.sleep(3)
         cpu0, t0 = cpu_by_part(srv), time.perf_counter()
         if a.at_once:

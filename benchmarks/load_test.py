@@ -76,7 +76,7 @@ def run(sessions=20, predictions=10, cull=30, ramp=0.0, design='server', verbose
                      serve=design == 'server') as srv:
         print(f'{design} design: server {srv.url} (voila.json; cull after {cull} s idle); '
               'waiting for the preheated pools')
-        srv.wait_for_pools(5)
+        srv.wait_for_pools(6)
         time.sleep(5)
         base, k0 = srv.usage()
         pss = lambda p: memory_mb([p])                              # noqa: E731

@@ -66,7 +66,7 @@ class ConstantKind(ModelKind):
     def classes(self, learn):
         return list(learn.classes)
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         return ConstantPredictor(learn, card)
 
     def card_fields(self, learn, df=None, options=None):

@@ -449,13 +449,13 @@ def test_a_model_whose_card_cannot_be_read_leaves_the_others_served(api):
     try:
         card.write_bytes(b'\xff\xfe{"task": ')
         r = api.http.get('/v1/models')
-        assert r.status_code == 200 and [m['name'] for m in r.json()['models']] == ['adult_income', 'fruits', 'mixed_fruits', 'sms_spam']
+        assert r.status_code == 200 and [m['name'] for m in r.json()['models']] == ['adult_income', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam']
         r = api.http.get('/v1/models/bike_rentals')
         assert r.status_code == 500 and 'bike_rentals v1' in r.json()['detail'] and 'not valid JSON' in r.json()['detail']
         assert str(api.store.root) not in r.text
     finally:
         card.write_bytes(good)
-    assert [m['name'] for m in api.http.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'sms_spam']
+    assert [m['name'] for m in api.http.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam']
 
 
 def test_readiness_checks_the_model_file_on_disk(api):

@@ -39,10 +39,10 @@ def test_models_cards_and_limits(models, served):
     assert [(m['name'], m['task'], m['takes'], m['active'], m['versions']) for m in models.models()] == [
         ('adult_income', 'tabular', 'records', 'v1', ['v1']), ('bike_rentals', 'regression', 'records', 'v1', ['v1']),
         ('fruits', 'image', 'images', 'v1', ['v1']), ('mixed_fruits', 'multilabel', 'images', 'v1', ['v1']),
-        ('sms_spam', 'text', 'texts', 'v1', ['v1'])]
+        ('movie_ratings', 'collab', 'records', 'v1', ['v1']), ('sms_spam', 'text', 'texts', 'v1', ['v1'])]
     assert [m['name'] for m in models.models('image')] == ['fruits']
     assert [m['name'] for m in models.models('images')] == ['fruits', 'mixed_fruits']
-    assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals']
+    assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals', 'movie_ratings']
     assert [m['name'] for m in models.models('texts')] == ['sms_spam']
     assert models.card('adult_income') == served.store.card('adult_income')
     assert models.limits().max_files == 64

@@ -9,9 +9,10 @@ from .form import TabularForm
 from .tabular import TabularApp, tabular_app
 from .image import ImageApp, image_app, result_card
 from .text import TextApp, text_app
+from .recommend import RecommenderApp, recommender_app
 from .checks import checks_table
 from .monitor import MonitorApp, monitor_app
 
 __all__ = ['probability_bars', 'message', 'model_picker', 'TabularForm', 'TabularApp', 'tabular_app',
-           'ImageApp', 'image_app', 'result_card', 'TextApp', 'text_app', 'checks_table',
+           'ImageApp', 'image_app', 'result_card', 'TextApp', 'text_app', 'RecommenderApp', 'recommender_app', 'checks_table',
            'MonitorApp', 'monitor_app']

@@ -23,6 +23,7 @@ from predictors.api.guard import Guard
 from predictors.api.sturdy import Sturdy
 from predictors.api import oip_schemas as O, schemas as S
 from predictors.api.oip import oip
+from predictors.api.recommend import recommender
 from predictors.api.routes import health, router
 from predictors.core.settings import Settings
 from predictors.core.store import ModelStore
@@ -31,7 +32,7 @@ from predictors.service.loading import LOADED, preload
 
 __all__ = ['create_app']
 
-BODIES = (S.RecordsIn, S.LabelsIn, O.InferenceRequest)   # JSON bodies the routes read themselves (CSV, files, binary too)
+BODIES = (S.RecordsIn, S.LabelsIn, S.RecommendIn, O.InferenceRequest)   # JSON bodies the routes read themselves (CSV, files, binary too)
 
 
 def create_app(store: ModelStore | None = None, log=None, limits: Limits | None = None,
@@ -60,6 +61,7 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     app.state.batch_images = settings.batch_images if batch_images is None else batch_images
     app.include_router(router)
     app.include_router(health)
+    app.include_router(recommender)            # what a recommender answers besides ratings
     app.include_router(oip)                    # the Open Inference Protocol (/v2), the same predictions
 
     install_handlers(app)

@@ -11,6 +11,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from predictors.core.ranked import RankedItem
 from predictors.core.results import Explanation, ImageResult, Prediction
 
 __all__ = ['LimitsOut', 'ModelRow', 'ModelsOut', 'ReadyOut', 'RecordsIn', 'Label', 'LabelsIn', 'PredictionOut',
@@ -92,6 +93,57 @@ PredictionOut = answer_model(Prediction, 'PredictionOut', "One record's answer: 
 ImageResultOut = answer_model(ImageResult, 'ImageResultOut', "One file's answer, or the reason it was rejected.")
 ExplanationOut = answer_model(Explanation, 'ExplanationOut', 'Why one answer: `base` plus the contributions adds up to '
                               '`probability` of `target`.')
+
+
+RankedItemOut = answer_model(RankedItem, 'RankedItemOut', 'One recommended item, its place and why.')
+
+
+class Rated(BaseModel):
+    item: str | int = Field(description="the item's id")
+    rating: float = Field(description='the rating the person gave it, on the model\'s scale')
+
+
+class RecommendIn(BaseModel):
+    "A person: one the model knows (`user`), or a new one by their own `ratings`."
+    user: str | int | None = Field(None, description='someone the model knows')
+    ratings: list[Rated] | None = Field(None, description='someone new: the items they rated', max_length=10_000)
+    top: int = Field(10, ge=1, le=500)
+    exclude_seen: bool = Field(True, description='leave out what the person rated')
+    where: dict[str, str] | None = Field(None, description="only items whose column holds the value (an items' file "
+                                                           'column: {"genres": "Comedy"})')
+    exclude: list[str | int] = Field([], description='items to leave out besides those rated (rated since)', max_length=10_000)
+
+
+class RecommendOut(BaseModel):
+    "A ranked list for one person (`Recommendations`)."
+    model: str
+    version: str
+    user: str | None = None
+    items: list[RankedItemOut] = []
+    folded_in: bool = False
+    how: str = ''
+    warnings: list[str] = []
+    error: str | None = None
+
+
+class SimilarOut(BaseModel):
+    model: str
+    version: str
+    item: str
+    items: list[RankedItemOut]
+
+
+class FoundItem(BaseModel):
+    item: str
+    title: str
+    ratings: int = Field(description='the ratings of it the model learnt from')
+    about: dict[str, str] = {}
+
+
+class ItemsOut(BaseModel):
+    model: str
+    version: str
+    items: list[FoundItem]
 
 
 class RecordsOut(BaseModel):

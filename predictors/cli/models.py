@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from predictors.cli.common import registered, store_of
+from predictors.cli.common import models_of, registered, store_of
 from predictors.core.store import ModelError
 
 __all__ = ['VERBS']
@@ -136,4 +136,15 @@ def _labelled(name: str, target: str, log: str):
     return feedback_rows(logged, name, target), logged.where
 
 
-VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_training, _add_import)     # each adds its verb(s)
+def _add_commands(sub):
+    "The verbs the kinds bring (`ModelKind.commands`: a recommender's `recommend`, `items`), each once."
+    from predictors.kinds import KINDS
+    for command in dict.fromkeys(c for k in KINDS.values() for c in k.commands):
+        p = sub.add_parser(command.verb, help=command.help)
+        command.arguments(p)
+        p.set_defaults(fn=lambda args, c=command: c.run(args, SimpleNamespace(
+            models=lambda: models_of(args), store=lambda new=False: store_of(args, new),
+            log=lambda m: print(m, file=sys.stderr))))
+
+
+VERBS = (_add_list, _add_card, _add_activate, _add_labels, _add_training, _add_import, _add_commands)     # each adds its verb(s)

@@ -152,6 +152,7 @@ class Explanation:
     background: str = ''          # what the base is the average over
     warnings: list = field(default_factory=list)
     error: str | None = None
+    related: list = field(default_factory=list)   # what else the answer rests on (a recommender: the items liked nearest it)
 
     @property
     def ok(self) -> bool: return self.error is None
@@ -161,6 +162,7 @@ class Explanation:
         d = dict(target=self.target, probability=self.probability, base=self.base, contributions=self.contributions,
                  method=self.method, background=self.background, measure=self.measure)
         if self.warnings: d['warnings'] = self.warnings
+        if self.related: d['related'] = self.related
         return d
 
     WIRE = dict(
@@ -171,7 +173,8 @@ class Explanation:
                                        'up to `probability`'),
         method=(str, '', "'exact' or 'sampled (N permutations)'"), background=(str, '', 'what `base` is the average over'),
         measure=(str, 'probability', "what `probability`, `base` and the contributions are: 'probability' or 'value'"),
-        warnings=(list[str], [], 'what the explanation had to assume'), error=(str | None, None, 'why there is none'))
+        warnings=(list[str], [], 'what the explanation had to assume'), error=(str | None, None, 'why there is none'),
+        related=(list[str], [], 'a recommender: the items the person liked that are nearest the one explained'))
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Explanation':

@@ -192,6 +192,33 @@ class ModelStore:
         f = self.verify(name, version)
         return load_learner_file(f, self.code_files(name, f.parent.name))
 
+    def file(self, name: str, version: str | None, file: str) -> Path | None:
+        "A data file kept beside a version (`register(files=…)`, `set_file`), checked against its card (None: it has none)."
+        d = self.path(name, version)
+        want = (self.card(name, d.name).get('files') or {}).get(file)
+        if want is None: return None
+        f = d / _file_name(file)
+        if not f.is_file() or sha256_file(f) != want:
+            raise ModelError(f'{name} {d.name}: its file {file} is missing or does not match its card: it is not read.')
+        return f
+
+    def files(self, name: str, version: str | None = None) -> dict:
+        "Every data file kept beside a version ({name: path}), each checked against its card."
+        return {f: self.file(name, version, f) for f in self.card(name, version).get('files') or {}}
+
+    def set_file(self, name: str, version: str | None, file: str, src, about: dict | None = None) -> str:
+        """Keep the data file `src` beside a version as `file` (replacing one of that name), its sha256 on the card and
+        what the kind says of it (`about`, under the card's `file_info`); the model is untouched. Returns the version."""
+        card = self.card(name, version)
+        d = self.path(name, card['version'])
+        tmp = d / f'.{_file_name(file)}.tmp'
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, d / file)
+        card = dict(card, files={**(card.get('files') or {}), file: sha256_file(d / file)})
+        if about is not None: card['file_info'] = {**(card.get('file_info') or {}), file: about}
+        self._write_card(card)
+        return card['version']
+
     def code_files(self, name: str, version: str) -> list[Path]:
         "The .py files a version's learner needs (`import --code`), each checked against its card's sha256."
         d, out = self.path(name, version), []
@@ -204,9 +231,10 @@ class ModelStore:
         return out
 
     # ---- writing -------------------------------------------------------------------------
-    def register(self, name: str, model_file, card: dict, activate: bool = True, code=()) -> str:
-        """Copy `model_file` in as the next version of `name` with `card`, and the .py files `code` its learner
-        needs (into `code/`, with their sha256 on the card); return the version."""
+    def register(self, name: str, model_file, card: dict, activate: bool = True, code=(), files: dict | None = None) -> str:
+        """Copy `model_file` in as the next version of `name` with `card`, the .py files `code` its learner
+        needs (into `code/`, with their sha256 on the card) and the data `files` its kind keeps beside it
+        ({name in the version: path}: a recommender's training ratings, its items' titles); return the version."""
         if not _NAME_RE.match(name or ''):
             raise ModelError(f'invalid model name {name!r}: use letters, digits, "_", "-" or ".".')
         base = self.root / name
@@ -221,6 +249,9 @@ class ModelStore:
                 (tmp / CODE_DIR).mkdir()
                 for f in code: shutil.copyfile(f, tmp / CODE_DIR / Path(f).name)
                 card['code'] = [dict(file=Path(f).name, sha256=sha256_file(f)) for f in code]
+            for f, src in (files or {}).items():
+                shutil.copyfile(src, tmp / _file_name(f))
+            if files: card['files'] = {f: sha256_file(tmp / f) for f in files}
             card.setdefault('created', _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'))
             (tmp / CARD_FILE).write_text(_card_text(card))
             tmp.chmod(0o755)
@@ -263,16 +294,27 @@ class ModelStore:
         if unknown: raise ModelError(f'{name} {card["version"]} has no input columns or classes {", ".join(unknown)}.')
         card = dict(card, labels={k: str(v) for k, v in (labels or {}).items()},
                     help={k: str(v) for k, v in (help or {}).items()})
-        path = self.path(name, card['version']) / CARD_FILE
+        self._write_card(card)
+        return card['version']
+
+    def _write_card(self, card: dict) -> None:
+        "Replace a version's card (atomically)."
+        path = self.path(card['name'], card['version']) / CARD_FILE
         tmp = path.with_suffix('.tmp')
         tmp.write_text(_card_text(card))
         os.replace(tmp, path)
-        return card['version']
 
     def _check_version(self, name: str, version: str) -> None:
         if version not in self.versions(name):
             raise ModelError(f'model {name!r} has no version {version!r} '
                              f'(versions: {", ".join(self.versions(name)) or "none"}).')
+
+
+def _file_name(file: str) -> str:
+    "A data file's name in a version's folder: a plain name, never a path."
+    if not re.match(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', file) or file in (MODEL_FILE, CARD_FILE):
+        raise ModelError(f'{file!r} cannot be a data file\'s name in the store.')
+    return file
 
 
 def _card_text(card: dict) -> str:

@@ -27,15 +27,15 @@ def import_learner(path, name: str, csv=None, store: ModelStore | None = None, a
     path = Path(path)
     if not path.is_file(): raise ModelError(f'no file at {path}.')
     learn, converted = read_learner(path, code)
-    card = dict(detect_kind(learn).card(learn, csv, options), library=library_versions(),
+    k = detect_kind(learn)
+    df = k.training_frame(csv) if csv is not None else None
+    card = dict(k.card(learn, df, options), library=library_versions(),
                 data_source=dict(imported_from=str(path), csv=str(csv) if csv else None))
-    if converted is None and not code: return store.register(name, path, card, activate=activate)
-    if converted is None:          # exported again, so the pickle names the code's module instead of `__main__`
-        with tempfile.TemporaryDirectory() as d:
-            learn.export(Path(d) / 'model.pkl')
-            return store.register(name, Path(d) / 'model.pkl', card, activate=activate, code=code)
-    card.update(converted.card_fields(path))
+    if converted is not None: card.update(converted.card_fields(path))
     with tempfile.TemporaryDirectory() as d:
+        files = k.data_files(learn, df, Path(d))
+        if converted is None and not code: return store.register(name, path, card, activate=activate, files=files)
+        # exported again: the pickle then names the code's module instead of `__main__`, or is the rebuilt learner
         out = Path(d) / 'model.pkl'
-        converted.learn.export(out)
-        return store.register(name, out, card, activate=activate, code=code)
+        (learn if converted is None else converted.learn).export(out)
+        return store.register(name, out, card, activate=activate, code=code, files=files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from predictors.kinds.base import (KINDS, ModelKind, Predictor, chosen, detect_kind, kind, kind_of, kinds_shown_by, register,
                                    views)
+from predictors.kinds.collab import CollabKind
 from predictors.kinds.image import ImageKind
 from predictors.kinds.multilabel import MultiLabelKind
 from predictors.kinds.regression import RegressionKind
@@ -18,3 +19,4 @@ register(RegressionKind())
 register(ImageKind())
 register(MultiLabelKind())
 register(TextKind())
+register(CollabKind())

@@ -24,7 +24,7 @@ from predictors.core.helpers import json_safe
 from predictors.kinds.answers import AnswerShape
 from predictors.kinds.inputs import Input
 
-__all__ = ['ModelKind', 'PerformanceSettings', 'Predictor', 'RowPredictor', 'Training', 'KINDS', 'register', 'kind', 'kind_of',
+__all__ = ['ModelKind', 'PerformanceSettings', 'Predictor', 'RowPredictor', 'Training', 'Command', 'KINDS', 'register', 'kind', 'kind_of',
            'detect_kind', 'chosen', 'kinds_shown_by', 'views']
 
 
@@ -40,6 +40,17 @@ class Training:
     """How models of a kind are trained from the command line: the verb (`train-…`), its help, the options it adds to
     its parser (`arguments(parser)`) and `run(args, store, context)`, which trains, registers and returns the version.
     `context` holds what the CLI lends it: `log(message)` and `labelled(model, target)` (logged feedback as rows)."""
+    verb: str
+    help: str
+    arguments: Callable
+    run: Callable
+
+
+@dataclass(frozen=True)
+class Command:
+    """A verb of the command line that a kind brings (a recommender's `recommend`): its name, help, the options it adds
+    to its parser (`arguments(parser)`) and `run(args, context)`, which returns the exit status. `context` holds what
+    the CLI lends it: `models()` (the models in this process, logging as the CLI does), `store(new=False)` and `log`."""
     verb: str
     help: str
     arguments: Callable
@@ -99,6 +110,8 @@ class ModelKind:
     answer: AnswerShape                # what it answers (`predictors.kinds.answers`)
     view: str = ''                     # the app (notebook without .ipynb) that shows models of this kind
     training: Training | None = None   # its `train-…` verb, if models of the kind are trained here
+    commands: tuple = ()               # other verbs it brings to the command line (`Command`s)
+    verbs: frozenset = frozenset()     # what its predictor answers besides `answer`: the service's verbs it takes
 
     def detect(self, learn) -> bool:
         "Whether `learn` is a learner of this kind (raise `ModelError` for a near miss, with the reason); never raises otherwise."
@@ -116,8 +129,9 @@ class ModelKind:
         "What a model's card says it reads, in a few words for `verify` (', 14 input columns')."
         return ''
 
-    def predictor(self, learn, card: dict, limits=None) -> Predictor:
-        "The predictor of a learner of this kind; `limits`: the uploads it takes (`ImageLimits`, a kind of files)."
+    def predictor(self, learn, card: dict, limits=None, files=None) -> Predictor:
+        """The predictor of a learner of this kind; `limits`: the uploads it takes (`ImageLimits`, a kind of files);
+        `files`: the data files the store keeps beside the version ({name: path}, each checked against the card)."""
         raise NotImplementedError
 
     def card_fields(self, learn, df=None, options=None) -> dict:
@@ -127,17 +141,21 @@ class ModelKind:
 
     import_options: tuple = ()         # the options of `import` that go with this kind (e.g. a regression's units)
 
+    def data_files(self, learn, df, folder) -> dict:
+        """The data files an imported learner keeps beside it in the store, written into `folder` ({name: path}; `df`:
+        its training data, or None): a recommender's training ratings (who rated what)."""
+        return {}
+
     def training_frame(self, csv):
         "The training data `import --csv` gives, as the kind reads it (None: the kind takes none)."
         from predictors.core.csvio import read_csv_checked
         return read_csv_checked(csv)
 
-    def card(self, learn, csv=None, options=None) -> dict:
-        "The card of an imported learner of this kind: its task, classes and `card_fields`."
+    def card(self, learn, df=None, options=None) -> dict:
+        "The card of an imported learner of this kind (`df`: its `training_frame`): its task, classes and `card_fields`."
         options = options or {}
         wrong = sorted(set(options) - set(self.import_options))
-        if wrong: raise ModelError(f'{", ".join(wrong)} do(es) not go with a {self.task} model.')
-        df = self.training_frame(csv) if csv is not None else None
+        if wrong: raise ModelError(f'{", ".join(wrong)} do(es) not go with {self.noun or "a " + self.task + " model"}.')
         return dict(task=self.task, classes=self.classes(learn), **self.card_fields(learn, df, options))
 
     def smoke(self, pred) -> str:

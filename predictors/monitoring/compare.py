@@ -27,7 +27,8 @@ def compare_versions(store, name: str, a: str, b: str, df: pd.DataFrame, alpha: 
         raise ModelError(f'{name} {a} is a {ca.get("task")} model and {b} a {cb.get("task")} model: they answer '
                          'differently and cannot be compared.')
     k = kind(ca.get('task'))
-    pa, pb = (k.predictor(store.load_learner(name, card['version']), card) for card in (ca, cb))
+    pa, pb = (k.predictor(store.load_learner(name, card['version']), card, None, store.files(name, card['version']))
+              for card in (ca, cb))
     return k.compare(pa, pb, df, alpha)
 
 
@@ -84,4 +85,18 @@ def shadow_report(pairs: pd.DataFrame, alpha: float = 0.05, card: dict | None = 
     return kind(card.get('task')).shadow(pairs, alpha) if card is not None else shadow_classes(pairs, alpha)
 
 
-_COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text}          # one renderer per measure
+def _ranking_text(r: dict) -> str:
+    "A recommender's comparison as lines for a terminal."
+    num, m = figure, r['mcnemar']
+    return '\n'.join([
+        f'{r["model"]} {r["a"]} (A) vs {r["b"]} (B) on {r["rows"]} later rating(s) of {r["people"]} people both know',
+        f'  RMSE       A {num(r["rmse_a"])}   B {num(r["rmse_b"])} on {r["compared"]} rating(s) both predict '
+        f'(Wilcoxon p = {_p(r["wilcoxon"]["p"])})',
+        f'  hit rate@10  A {_pct(r["hit_rate_a"])}   B {_pct(r["hit_rate_b"])}: only A hit {m["a_only"]}, only B hit '
+        f'{m["b_only"]}, McNemar p = {_p(m["p"])}',
+        f'  NDCG@10    A {num(r["ndcg_a"])}   B {num(r["ndcg_b"])} (Wilcoxon p = {_p(r["wilcoxon_ndcg"]["p"])})',
+        f'  coverage   A {_pct(r["coverage_a"])}   B {_pct(r["coverage_b"])} of the catalogue in someone\'s top 10',
+        f'  verdict    {r["verdict"]} (by hit rate; alpha {r["alpha"]})'])
+
+
+_COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'ranking': _ranking_text}   # one renderer per measure

@@ -126,9 +126,9 @@ def check_file(path, code=()) -> list[dict]:
         k = detect_kind(learn)
     except ModelError as e:
         return rows + [_row(label + ': a model the apps serve', False, str(e))]
-    card = k.card(learn)
-    rows.append(_row(label + ': a model the apps serve', True, k.describe(learn) + k.summary(card)))
     try:
+        card = k.card(learn)
+        rows.append(_row(label + ': a model the apps serve', True, k.describe(learn) + k.summary(card)))
         pred = predictor_for_learner(learn, card)
         rows.append(_row(label + ': answers', True, smoke(pred)))
     except Exception as e:  # noqa: BLE001 - reported, not raised

@@ -71,6 +71,18 @@ class ModelService(Protocol):
         "left_out": answers of other traffic, "log": where the log is, "problem": why the log cannot be read, or None}`
         (`predictors.monitoring.pages.drift_html` shows it)."""
 
+    def recommend(self, name: str, user=None, ratings=None, top: int = 10, exclude_seen: bool = True,
+                  where: dict | None = None, exclude=(), version: str | None = None):
+        """A recommender's ranked list (`Recommendations`) for a person it knows (`user`) or a new one placed by their own
+        `ratings` ([(item, rating)]): `top` items, none they rated (`exclude_seen`) nor `exclude` (item ids), those whose
+        columns match `where`."""
+
+    def similar(self, name: str, item, top: int = 10, version: str | None = None) -> list:
+        "A recommender's items nearest `item` (people who liked it also liked), as `RankedItem`s."
+
+    def find_items(self, name: str, text: str, most: int = 20, version: str | None = None) -> list[dict]:
+        "A recommender's items whose title holds every word of `text`: [{item, title, ratings, about}]."
+
     def preload(self, what: str | None = None) -> None:
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models `what` asks for)."
 

@@ -19,10 +19,11 @@ from predictors.service.batching import BatchQueue
 __all__ = ['Loaded', 'PredictorCache', 'LOADED', 'load_predictor', 'predictor_for_learner', 'preload', 'smoke']
 
 
-def predictor_for_learner(learn, card: dict | None = None, limits: ImageLimits | None = None):
-    "The predictor of a learner, of the kind its card names (else the kind it is recognised as); `limits`: of uploads."
+def predictor_for_learner(learn, card: dict | None = None, limits: ImageLimits | None = None, files: dict | None = None):
+    """The predictor of a learner, of the kind its card names (else the kind it is recognised as); `limits`: of uploads;
+    `files`: the data files kept beside it ({name: path})."""
     card = card or {}
-    return (kind(card['task']) if card.get('task') else detect_kind(learn)).predictor(learn, card, limits)
+    return (kind(card['task']) if card.get('task') else detect_kind(learn)).predictor(learn, card, limits, files)
 
 
 class Loaded:
@@ -75,8 +76,8 @@ class PredictorCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            entry = self._items[key] = Loaded(predictor_for_learner(store.load_learner(name, card['version']), card,
-                                                                    self.limits))
+            learn = store.load_learner(name, card['version'])
+            entry = self._items[key] = Loaded(predictor_for_learner(learn, card, self.limits, store.files(name, card['version'])))
             while len(self._items) > self.max_items: self._items.popitem(last=False)[1].close()
             return entry
 
@@ -96,7 +97,8 @@ def load_predictor(name: str, store: ModelStore, version: str | None = None, cac
     "The predictor of a model in `store` (its active version unless `version` is given), from `LOADED`."
     if cache: return LOADED.get(store, name, version).pred
     card = store.card(name, version)
-    return predictor_for_learner(store.load_learner(name, card['version']), card, LOADED.limits)
+    return predictor_for_learner(store.load_learner(name, card['version']), card, LOADED.limits,
+                                 store.files(name, card['version']))
 
 
 def preload(what: str | None, store: ModelStore) -> list:

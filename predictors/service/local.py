@@ -7,6 +7,7 @@ records, images; not scored CSV files) are also given by the shadow and logged b
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 from predictors.core.helpers import parse_since, plain_json
@@ -134,6 +135,32 @@ class LocalModels:
     def explain(self, name, inputs, version=None) -> list:
         if not inputs: return []
         return self.loaded(name, version, input_form(inputs)).explainer().explain(inputs)
+
+    # ---- what some kinds answer besides (`ModelKind.verbs`) -----------------------------------
+    def _verb(self, name, version, verb: str):
+        "The loaded predictor of a model whose kind takes `verb`, else `ModelError` saying what the model is."
+        entry = self.loaded(name, version)
+        k = kind(entry.pred.card.get('task') or entry.pred.task)
+        if verb not in k.verbs:
+            raise ModelError(f'{name} is {k.noun or "a " + k.task + " model"}: it does not {verb.replace("_", " ")}.')
+        return entry.pred
+
+    def recommend(self, name, user=None, ratings=None, top: int = 10, exclude_seen: bool = True, where=None, exclude=(),
+                  version=None):
+        pred = self._verb(name, version, 'recommend')
+        t0 = time.perf_counter()
+        got = pred.recommend(user=user, ratings=ratings, top=top, exclude_seen=exclude_seen, where=where, exclude=exclude)
+        per = (time.perf_counter() - t0) * 1000 / max(1, len(got.items))
+        self._record(pred, [dict(inputs={pred.user: got.user, pred.item: r.item, 'known_user': not got.folded_in,
+                                         'known_item': True, 'item_ratings': r.ratings}, prediction=r.rating,
+                                 probabilities={}, latency_ms=round(per, 3)) for r in got.items], results=got.items)
+        return got
+
+    def similar(self, name, item, top: int = 10, version=None):
+        return self._verb(name, version, 'similar').similar(item, top)
+
+    def find_items(self, name, text: str, most: int = 20, version=None):
+        return self._verb(name, version, 'find_items').search(text, most)
 
     # ---- rows of a table --------------------------------------------------------------------
     def _record_frame(self, pred, df, res, answers=None, slice_rows: int = 5000) -> None:

@@ -16,6 +16,7 @@ import httpx
 from predictors.core.settings import Settings
 
 from predictors.core.imaging import ImageLimits
+from predictors.core.ranked import RankedItem, Recommendations
 from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction, input_form
 from predictors.core.store import ModelError, UnknownModel
 
@@ -137,6 +138,20 @@ class RemoteModels:
         self._call(exchange)
         _raise_trailing_error(out)
         return unused
+
+    def recommend(self, name, user=None, ratings=None, top=10, exclude_seen=True, where=None, exclude=(), version=None):
+        body = dict(user=user, ratings=[dict(item=i, rating=r) for i, r in ratings] if ratings is not None else None,
+                    top=top, exclude_seen=exclude_seen, where=where, exclude=[str(x) for x in exclude or ()])
+        params = {'version': version} if version else {}
+        d = self._call(lambda: self.http.post(f'/v1/models/{name}/recommend', json=body, params=params)).json()
+        return Recommendations.from_dict(d)
+
+    def similar(self, name, item, top=10, version=None):
+        return [RankedItem.from_dict(d) for d in self._get(f'/v1/models/{name}/similar', item=item, top=top,
+                                                           version=version)['items']]
+
+    def find_items(self, name, text, most=20, version=None):
+        return self._get(f'/v1/models/{name}/items', q=text, most=most, version=version)['items']
 
     def live_accuracy(self, name, since=None):
         return self._get(f'/v1/models/{name}/live', since=since or None)

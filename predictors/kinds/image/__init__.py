@@ -35,7 +35,7 @@ class ImageKind(ClassifierKind):
         "A class, or `NONE_OF_THESE`: a picture of none of them (a wrong answer, whatever the model said)."
         return None if truth == NONE_OF_THESE else super().check_truth(card, truth)
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         from predictors.kinds.image.predictor import ImagePredictor
         return ImagePredictor(learn, card, limits)
 

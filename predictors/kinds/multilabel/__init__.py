@@ -34,7 +34,7 @@ class MultiLabelKind(ModelKind):
     def summary(self, card):
         return f', input size {(card.get("schema") or {}).get("input_size")}'
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         from predictors.kinds.multilabel.predictor import MultiLabelPredictor
         return MultiLabelPredictor(learn, card, limits)
 

@@ -40,7 +40,7 @@ class RegressionKind(ModelKind):
     def summary(self, card):
         return f', {len((card.get("schema") or {}).get("inputs") or [])} input columns'
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         from predictors.kinds.regression.predictor import RegressionPredictor
         return RegressionPredictor(learn, card)
 
@@ -98,7 +98,7 @@ class RegressionKind(ModelKind):
         return f'{truth!r} is not a number: give the real {card.get("target") or "value"} as a number'
 
     def performance(self, labelled, card, settings):
-        from predictors.kinds.regression.stats import error_performance
+        from predictors.kinds.numbers import error_performance
         return error_performance(labelled, card, settings)
 
     def compare(self, pred_a, pred_b, df, alpha=0.05):
@@ -106,5 +106,5 @@ class RegressionKind(ModelKind):
         return compare_numbers(pred_a, pred_b, df, alpha)
 
     def shadow(self, pairs, alpha=0.05):
-        from predictors.kinds.regression.stats import shadow_numbers
+        from predictors.kinds.numbers import shadow_numbers
         return shadow_numbers(pairs, alpha)

@@ -80,7 +80,7 @@ def gbt_baseline(df, y, cat, cont, splits, transform, seed) -> dict:
     """scikit-learn's `HistGradientBoostingRegressor` on the same rows and split (categories as categories, the
     same target transform): its held-out MAE, RMSE and R² in the target's units."""
     from sklearn.ensemble import HistGradientBoostingRegressor
-    from predictors.kinds.regression.stats import metrics
+    from predictors.kinds.numbers import metrics
     X = pd.DataFrame({c: df[c].astype('category') for c in cat} | {c: pd.to_numeric(df[c], errors='coerce') for c in cont})
     to_t, back = TRANSFORMS[transform]
     tr, va = list(splits[0]), list(splits[1])

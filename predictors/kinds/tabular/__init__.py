@@ -33,7 +33,7 @@ class TabularKind(ClassifierKind):
         from predictors.kinds.tabular.train import fit_classifier
         return fit_classifier(df, target, cat, cont, splits, epochs, lr, seed, templates, log, name)
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         from predictors.kinds.tables.predictor import TabularPredictor
         return TabularPredictor(learn, card)
 

@@ -47,7 +47,7 @@ class TextKind(ClassifierKind):
         s = card.get('schema') or {}
         return f', a vocabulary of {s.get("vocab_size", 0):,} words ({s.get("tokenizer")})'
 
-    def predictor(self, learn, card, limits=None):
+    def predictor(self, learn, card, limits=None, files=None):
         from predictors.kinds.text.predictor import TextPredictor
         return TextPredictor(learn, card)
 
