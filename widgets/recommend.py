@@ -14,7 +14,7 @@ from .common import APP_CSS, esc, message, model_picker, model_service, waiting_
 __all__ = ['RecommenderApp', 'recommender_app', 'VIEW']
 
 VIEW = 'recommender_app'
-STARS = [('☆ rate…', None)] + [(f'{"★" * int(s)}{"½" if s % 1 else ""} {s:g}', s) for s in (5, 4.5, 4, 3.5, 3, 2.5, 2, 1.5, 1, 0.5)]
+STARS = [('☆ rate…', '')] + [(f'{"★" * int(s)}{"½" if s % 1 else ""} {s:g}', s) for s in (5, 4.5, 4, 3.5, 3, 2.5, 2, 1.5, 1, 0.5)]
 CSS = """<style>
 .app-rec {font-family: system-ui, sans-serif; font-size: 14px; border-bottom: 1px solid #eef0f3; padding: 4px 0}
 .app-rec b {font-size: 15px} .app-rec-why {color: #556; font-size: 12px} .app-rec-sure {color: #1f6f3f}
@@ -54,10 +54,10 @@ class RecommenderApp:
         self.find.add_class('app-find')
         self.found = W.Dropdown(options=[], description='Found', layout=W.Layout(width='420px'))
         self.found.add_class('app-found')
-        self.stars = W.Dropdown(options=STARS, value=None, description='Your rating', style={'description_width': 'initial'})
+        self.stars = W.Dropdown(options=STARS, value='', description='Your rating', style={'description_width': 'initial'})
         self.stars.add_class('app-stars')
         self.mine = W.HTML(); self.mine.add_class('app-mine')
-        self.where = W.Dropdown(options=[('any', None)], value=None, description='Only', layout=W.Layout(width='300px'))
+        self.where = W.Dropdown(options=[('any', '')], value='', description='Only', layout=W.Layout(width='300px'))
         self.where.add_class('app-where')
         self.result = W.HTML(); self.result.add_class('app-result'); self.result.add_class('app-live')
         self.list = W.VBox(); self.list.add_class('app-recs')
@@ -80,7 +80,7 @@ class RecommenderApp:
         self.go.on_click(lambda _: self.recommend())
         self.user.on_submit(lambda _: self.recommend())
         self.find.observe(lambda ch: self.search(ch['new']), 'value')
-        self.stars.observe(lambda ch: ch['new'] is not None and self.rate(), 'value')
+        self.stars.observe(lambda ch: ch['new'] != '' and self.rate(), 'value')
         self.found.observe(lambda ch: self.show_similar(ch['new']), 'value')
         self.where.observe(lambda ch: self.recommend(quiet=True), 'value')
 
@@ -96,7 +96,7 @@ class RecommenderApp:
             self.title.value = message(f'Model {esc(name)} {esc(version)} cannot be used: {esc(e)}', 'err'); return
         self.card = card
         filters = ((card.get('file_info') or {}).get('items.csv') or {}).get('filters') or {}
-        self.where.options = [('any', None)] + [(f'{c}: {v}', (c, v)) for c, vs in filters.items() for v in vs]
+        self.where.options = [('any', '')] + [(f'{c}: {v}', (c, v)) for c, vs in filters.items() for v in vs]
         self.where.layout.display = None if filters else 'none'
         self.api.value = api_calls_html(card, self.models.settings)
         self.title.value = (f'<h1 style="font-family:system-ui;margin:4px 0;font-size:1.5em">What would you like?</h1>'
@@ -119,10 +119,10 @@ class RecommenderApp:
 
     def rate(self):
         "A new person rated the item found: keep it, and recommend again at once."
-        if self.found.value is None: self.stars.value = None; return
+        if self.found.value is None: self.stars.value = ''; return
         item, title = self.found.value
         self.rated[item] = (title, self.stars.value)
-        self.stars.value = None
+        self.stars.value = ''
         self.mine.value = ('<div class="app-mine-list" style="font:13px system-ui">Your ratings: ' + '; '.join(
             f'{esc(t)} {_stars(s)}' for t, s in self.rated.values()) + '</div>')
         self.recommend()
@@ -153,11 +153,12 @@ class RecommenderApp:
         self.list.children = [self._row(r) for r in got.items]
 
     def _row(self, r) -> W.Widget:
-        seen = W.Dropdown(options=STARS, value=None, description='Seen it?', style={'description_width': 'initial'},
+        seen = W.Dropdown(options=STARS, value='', description='Seen it?', style={'description_width': 'initial'},
                           layout=W.Layout(width='210px'))
         seen.add_class('app-seen')
-        seen.observe(lambda ch, r=r: ch['new'] is not None and self.seen(r, ch['new']), 'value')
-        row = W.HBox([W.HTML(rec_html(r)), seen], layout=W.Layout(align_items='center', flex_flow='row wrap'))
+        seen.observe(lambda ch, r=r: ch['new'] != '' and self.seen(r, ch['new']), 'value')
+        row = W.HBox([W.HTML(rec_html(r), layout=W.Layout(flex='1 1 560px')), seen],
+                     layout=W.Layout(align_items='center', flex_flow='row wrap'))
         row.add_class('app-rec-row')
         return row
 

@@ -37,6 +37,7 @@ class Factors:
     y_range: tuple | None = None
     n_items: int = 0
     batch: int = 65536
+    _f32: list | None = None             # the factors as float32 tensors, made on the first `top_each`
 
     # ---- ratings ------------------------------------------------------------------------------------------------
     def _squash(self, z: np.ndarray) -> np.ndarray:
@@ -61,6 +62,41 @@ class Factors:
         n = self.n_items
         items = np.arange(n)
         return np.stack([self.pairs(np.full(n, u), items) for u in users]) if len(users) else np.zeros((0, n))
+
+    def top_each(self, users: np.ndarray, bonus: np.ndarray, exclude: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each of `users`' `n` best items by rating plus `bonus` (the ranking's nudge), leaving out item 0 (#na#) and each
+        one's `exclude`: (people × n item indices, their ratings), in float32 in one product (a dot model)."""
+        import torch
+        if self.mode != 'dot':
+            r = self.user_scores(users)
+            s = r + bonus
+            s[:, 0] = -np.inf
+            for k, x in enumerate(exclude): s[k, np.asarray(x, int)] = -np.inf
+            idx = np.argsort(-s, axis=1, kind='stable')[:, :n]
+            return idx, np.take_along_axis(r, idx, 1)
+        if self._f32 is None:
+            self._f32 = [torch.from_numpy(a.astype(np.float32)) for a in (self.U, self.V, self.bu, self.bi)]
+        b = torch.from_numpy(bonus.astype(np.float32))
+        out = [self._top_chunk(users[s:s + 128], b, exclude[s:s + 128], n) for s in range(0, len(users), 128)]
+        return (np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])) if out else (
+            np.zeros((0, n), np.int64), np.zeros((0, n)))
+
+    def _top_chunk(self, users, b, exclude: list, n: int):
+        "`top_each` of a few people at a time: their ratings stay in the processor's cache from the product to the top n."
+        import torch
+        U, V, bu, bi = self._f32
+        with torch.inference_mode():
+            idx_u = torch.from_numpy(np.asarray(users, np.int64))
+            r = torch.addmm(bi.expand(len(idx_u), -1), U[idx_u], V.T).add_(bu[idx_u, None])
+            if self.y_range is not None: r.sigmoid_().mul_(self.y_range[1] - self.y_range[0]).add_(self.y_range[0])
+            r.add_(b)                                     # (in place: the rating is the score less the bonus)
+            r[:, 0] = -np.inf
+            lens = [len(x) for x in exclude]
+            if sum(lens):
+                r[torch.from_numpy(np.repeat(np.arange(len(r)), lens)), torch.from_numpy(np.concatenate(
+                    [np.asarray(x, np.int64) for x in exclude]))] = -np.inf
+            score, idx = torch.topk(r, min(n, r.shape[1] - 1), dim=1)
+            return idx.numpy(), (score - b[idx]).numpy().astype(np.float64)
 
     # ---- a new person -------------------------------------------------------------------------------------------
     def prior(self) -> tuple[np.ndarray, np.ndarray]:

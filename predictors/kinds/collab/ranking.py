@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['rank_scores', 'top_n', 'judge', 'choose_weight', 'WEIGHTS', 'GOOD']
+__all__ = ['rank_scores', 'top_n', 'top_n_each', 'judge', 'choose_weight', 'WEIGHTS', 'GOOD']
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)    # the popularity weights tried
 GOOD = 4.0                                                       # a rating that says "I liked it" (of 5)
@@ -30,6 +30,18 @@ def top_n(scores: np.ndarray, exclude: np.ndarray | None, n: int) -> np.ndarray:
     if n <= 0: return np.zeros(0, dtype=np.int64)
     part = np.argpartition(-s, n - 1)[:n]
     return part[np.argsort(-s[part], kind='stable')]
+
+
+def top_n_each(scores: np.ndarray, exclude: list, n: int) -> np.ndarray:
+    "`top_n` of each row of `scores` (people × items) at once, leaving out each person's `exclude`: people × n indices."
+    s = np.array(scores, dtype=float, copy=True)
+    s[:, 0] = -np.inf
+    lens = [len(x) for x in exclude]
+    if sum(lens): s[np.repeat(np.arange(len(s)), lens), np.concatenate([np.asarray(x, int) for x in exclude])] = -np.inf
+    n = min(n, s.shape[1] - 1)
+    part = np.argpartition(-s, n - 1, axis=1)[:, :n]
+    order = np.argsort(-np.take_along_axis(s, part, 1), axis=1, kind='stable')
+    return np.take_along_axis(part, order, 1)
 
 
 def judge(tops: list, positives: list, n_items: int, n: int = 10) -> dict:
