@@ -32,7 +32,8 @@ def test_health_and_readiness(api):
     assert api.http.get('/healthz').json() == {'status': 'ok'}
     r = api.http.get('/readyz')
     assert r.status_code == 200 and r.json()['ready'] is True
-    assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'bike_rentals v1', 'fruits v1', 'mixed_fruits v1', 'sms_spam v1']
+    assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'bike_rentals v1', 'fruits v1', 'mixed_fruits v1',
+                                                     'movie_ratings v1', 'sms_spam v1']
     assert all(c['ok'] and c['detail'].startswith('answers') for c in r.json()['checks'])
 
 
@@ -40,7 +41,7 @@ def test_models_and_cards(api):
     body = api.http.get('/v1/models').json()
     assert [(m['name'], m['task'], m['active']) for m in body['models']] == [
         ('adult_income', 'tabular', 'v1'), ('bike_rentals', 'regression', 'v1'), ('fruits', 'image', 'v1'),
-        ('mixed_fruits', 'multilabel', 'v1'), ('sms_spam', 'text', 'v1')]
+        ('mixed_fruits', 'multilabel', 'v1'), ('movie_ratings', 'collab', 'v1'), ('sms_spam', 'text', 'v1')]
     assert body['limits']['max_files'] == 30 and body['limits']['max_records'] == 50
     card = api.http.get('/v1/models/adult_income').json()
     assert card == api.store.card('adult_income')                      # the card the forms are built from

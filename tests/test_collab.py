@@ -90,6 +90,7 @@ def _fit(tmp_path, use_nn: bool):
 
 def test_an_embedding_network_is_served_and_folds_in_new_people(tmp_path):
     from predictors import load_predictor
+    from predictors.kinds.collab.train import train_collab
     store, df = _fit(tmp_path, use_nn=True)
     pred = load_predictor('nn', store)
     assert pred.f.mode == 'net' and type(pred.learn.model).__name__ == 'EmbeddingNN'
@@ -100,6 +101,12 @@ def test_an_embedding_network_is_served_and_folds_in_new_people(tmp_path):
     u = pred.users[str(df['userId'].iloc[0])]
     w = pred.f.fold_in(*pred.seen[u], pred.noise)
     assert np.corrcoef(pred.f.vector_scores(w), pred.scores(u))[0, 1] > 0.9
+    run_cli('items', 'nn', MOVIES, models=store.root, check=0)
+    said = []
+    train_collab(tmp_path / 'some.csv', 'nn', store, epochs=1, log=said.append)        # a retrain keeps the titles
+    assert store.file('nn', 'v2', 'items.csv') is not None and 'nn: kept the items of v1' in ' '.join(said)
+    top = load_predictor('nn', store).recommend(user=str(df['userId'].iloc[0]), top=1).items[0]
+    assert top.title != top.item and 'genres' in top.about
 
 
 BOOK_MODEL = '''
@@ -183,6 +190,16 @@ def test_every_surface_v1_v2_cli_and_feedback(demo_store, tmp_path):
                            dict(name='movieId', shape=[1], datatype='BYTES', data=['2571'])]}
         v2 = {t['name']: t for t in http.post('/v2/models/movie_ratings/infer', json=body).json()['outputs']}
         assert abs(v2['predicted']['data'][0] - pairs['results'][0]['prediction']) < 1e-9
+        people = dict(inputs=[dict(name='userId', shape=[2], datatype='BYTES', data=['1', 'nobody'])],
+                      parameters=dict(verb='recommend', top=3))
+        lists = {t['name']: t for t in http.post('/v2/models/movie_ratings/infer', json=people).json()['outputs']}
+        assert lists['item']['shape'] == [2, 3] and lists['item']['data'][:3] == [i['item'] for i in known['items'][:3]]
+        assert lists['item']['data'][3:] == ['', '', ''] and lists['rating']['data'][3:] == [None] * 3
+        assert lists['error']['data'][0] == '' and 'not one the model knows' in lists['error']['data'][1]
+        people['parameters'] = dict(verb='similar')
+        assert "answers no 'similar' over /v2" in http.post('/v2/models/movie_ratings/infer', json=people).json()['error']
+        people['parameters'] = dict(verb='recommend', top=0)
+        assert 'parameters.top is a whole number' in http.post('/v2/models/movie_ratings/infer', json=people).json()['error']
         seen = http.post('/v1/models/movie_ratings/feedback', headers=viewer, json={'labels': [
             {'id': known['items'][0]['id'], 'truth': '4.5'}, {'id': known['items'][1]['id'], 'truth': '7'}]}).json()
     assert seen['results'] == [dict(id=known['items'][0]['id'], ok=True),
@@ -228,3 +245,70 @@ def test_live_error_and_two_versions_compared_on_later_ratings(movies, demo_stor
     live = kind('collab').performance(labelled, demo_store.card('movie_ratings'), PerformanceSettings())
     assert live['measure'] == 'error' and live['labelled'] == 60 and live['verdict'] in ('ok', 'below the card')
     assert kind('collab').check_truth(demo_store.card('movie_ratings'), '7') == "'7' is not a rating from 0.5 to 5"
+
+
+def test_explain_drift_shadow_and_dask_on_pairs(movies, store_copy, tmp_path):
+    "Why a rating (its parts add up to it, the CLI's columns); unknown people in drift; a shadow version; Dask batch."
+    from predictors.core.store import MODEL_FILE
+    from predictors.monitoring.compare import shadow_report
+    from predictors.monitoring.drift import report_from_log
+    from predictors.monitoring.log import PredictionLog
+    from predictors.service.local import LocalModels
+    card = store_copy.card('movie_ratings')
+    v2 = store_copy.register('movie_ratings', store_copy.path('movie_ratings', 'v1') / MODEL_FILE, card,
+                             activate=False, files=store_copy.files('movie_ratings', 'v1'))
+    store_copy.set_shadow('movie_ratings', v2)
+    log = PredictionLog(tmp_path / 'log.db')
+    models = LocalModels(store_copy, log)
+    e = models.explain('movie_ratings', [{'userId': 1, 'movieId': 2571}, {'userId': 'new', 'movieId': 1}])
+    shown = models.predict('movie_ratings', [{'userId': 1, 'movieId': 2571}])[0].prediction
+    assert abs(e[0].base + sum(c['contribution'] for c in e[0].contributions) - shown) < 1e-4
+    assert {c['field'] for c in e[0].contributions} == {'userId', 'movieId', 'taste'} and e[0].related
+    assert 'not one the model knows' in e[1].error
+    (tmp_path / 'pairs.csv').write_text('userId,movieId\n1,2571\n2,1\n')
+    out = run_cli('explain', 'movie_ratings', tmp_path / 'pairs.csv', '--out', tmp_path / 'why.csv', models=store_copy.root,
+                  log=tmp_path / 'cli.db', check=0)
+    why = pd.read_csv(tmp_path / 'why.csv')
+    assert list(why.columns[4:7]) == ['contribution_movieId', 'contribution_userId', 'contribution_taste'] and 'Traceback' not in out.stderr
+    assert np.allclose(why['base'] + why.iloc[:, 4:7].sum(axis=1), why['probability'])
+    ratings = pd.read_csv(RATINGS)
+    known = ratings.sample(300, random_state=2)[['userId', 'movieId']].to_dict('records')
+    strangers = [dict(userId=f'new{i}', movieId=1) for i in range(300)]
+    for rows in (known, known[:100] + strangers):
+        models.predict('movie_ratings', rows)
+    rep, _ = report_from_log(log, card)
+    assert rep['columns']['known_user']['verdict'] == 'drifted' and rep['columns']['known_item']['verdict'] == 'ok'
+    models.feedback('movie_ratings', [(r.id, '4') for r in models.predict('movie_ratings', known[:30])])
+    sh = shadow_report(log.shadow_pairs('movie_ratings'), card=card)
+    assert sh['mean_difference'] == 0 and sh['labelled'] == 30 and sh['mae_shown'] == sh['mae_shadow']
+    big = tmp_path / 'many.csv'
+    ratings[['userId', 'movieId']].head(50_000).to_csv(big, index=False)
+    with open(big, 'a') as f: f.write('someone,1\n')
+    r = run_cli('predict', 'movie_ratings', big, '--engine', 'dask', '--workers', '1', '--out', tmp_path / 'scored.csv',
+                models=store_copy.root, check=1)
+    scored = pd.read_csv(tmp_path / 'scored.csv')
+    assert len(scored) == 50_001 and scored['prediction'].isna().sum() == 1 and '"row": 50001' in r.stdout
+    assert np.abs(scored['prediction'].head(200) - movies.predict_frame(ratings.head(200)).values).max() < 1e-5
+
+
+def test_fastai27_recommenders_are_rebuilt_and_answer_as_fastai27_did(tmp_path):
+    "The book's recommender (items by title) and an embedding network exported by fastai 2.7 (tests/fixtures/fastai27)."
+    from predictors import ModelStore, load_predictor
+    fix = ROOT / 'tests' / 'fixtures' / 'fastai27'
+    want = json.loads((fix / 'collab_preds.json').read_text())['preds']
+    rows = pd.read_csv(fix / 'collab_rows.csv')
+    df = pd.read_csv(RATINGS)
+    df = df[df['userId'] <= 150].merge(pd.read_csv(MOVIES)[['movieId', 'title']])
+    df.to_csv(tmp_path / 'ratings.csv', index=False)
+    for name in ('collab', 'collab_nn'):
+        run_cli('import', fix / f'{name}.pkl', '--name', name, '--csv', tmp_path / 'ratings.csv', models=tmp_path / 'models',
+                check=0)
+    store = ModelStore(tmp_path / 'models')
+    for name in ('collab', 'collab_nn'):
+        pred = load_predictor(name, store)
+        got = pred.predict_frame(rows)
+        assert not got.errors and np.abs(got.values - np.array(want[name])).max() <= 1e-5
+        assert store.card(name)['converted_from']['fastai'] == '2.7' and store.card(name)['task'] == 'collab'
+    book = load_predictor('collab', store)
+    assert book.item == 'title' and book.recommend(ratings=[('Toy Story (1995)', 5), ('Matrix, The (1999)', 4)]).items
+    assert 'Toy Story (1995)' not in [r.item for r in book.recommend(user='1').items]     # user 1 rated it

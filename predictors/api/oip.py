@@ -137,16 +137,21 @@ async def _infer(name, version, request, models, limits):
             raise InferError('send {"inputs": [{"name", "shape", "datatype", "data"}, ...]}.')
         card = await run_in_threadpool(_card, models, name, version)
         k = kind_of(card)
-        spec = k.tensors(card)
+        params = req.get('parameters') if isinstance(req.get('parameters'), dict) else {}
+        verb = params.get('verb')                          # another verb of the kind's (a recommender's `recommend`)
+        spec = k.tensors(card) if verb is None else k.verb_tensors(card, str(verb))
         columns, n = _columns(req['inputs'], spec['inputs'])
         most, what = k.input.limit(limits)
         if n > most: raise InferError(f'{n} {what} in one request; at most {most}.')
         wanted, binary = _wanted(req.get('outputs'), spec['outputs'], req.get('parameters'))
-        results = await run_in_threadpool(models.predict, name, k.input.from_tensors(columns, n), card['version'])
+        if verb is None:
+            results = await run_in_threadpool(models.predict, name, k.input.from_tensors(columns, n), card['version'])
+            tensors = k.answer.encode(results, card)
+        else:
+            tensors = await run_in_threadpool(k.infer_verb, models, card, str(verb), columns, params)
     except (InferError, ApiError, ModelError) as e:
         return _error(e)
-    out = {'model_name': name, 'model_version': card['version'],
-           'outputs': [t for t in k.answer.encode(results, card) if t['name'] in wanted]}
+    out = {'model_name': name, 'model_version': card['version'], 'outputs': [t for t in tensors if t['name'] in wanted]}
     if isinstance(req.get('id'), str): out['id'] = req['id']
     if not binary: return out
     content, head = encode(out, binary)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from predictors.cli.common import add_log, models_of, store_of
-from predictors.core.helpers import input_fields, some_names
+from predictors.core.helpers import some_names
 from predictors.core.store import ModelError
 from predictors.kinds import kind_of
 
@@ -124,7 +124,7 @@ def _file_part(text: str) -> str:
 def _contribution_row(out, card, row: int, e) -> None:
     "One CSV row of contributions: row, target, probability, base, one `contribution_<field>` per field, problem."
     import csv
-    fields = [c['name'] for c in input_fields(card)]
+    fields = kind_of(card).explained_fields(card)
     w = csv.writer(out)
     if row == 1:
         w.writerow(['row', 'target', 'probability', 'base', *[f'contribution_{f}' for f in fields], 'problem'])

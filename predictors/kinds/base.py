@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
 from predictors.core.errors import ModelError
-from predictors.core.helpers import json_safe
+from predictors.core.helpers import input_fields, json_safe
 from predictors.kinds.answers import AnswerShape
 from predictors.kinds.inputs import Input
 
@@ -112,6 +112,7 @@ class ModelKind:
     training: Training | None = None   # its `train-…` verb, if models of the kind are trained here
     commands: tuple = ()               # other verbs it brings to the command line (`Command`s)
     verbs: frozenset = frozenset()     # what its predictor answers besides `answer`: the service's verbs it takes
+    drift_refused: bool = False        # drift reads the inputs the model refused too (a recommender's unknown people)
 
     def detect(self, learn) -> bool:
         "Whether `learn` is a learner of this kind (raise `ModelError` for a near miss, with the reason); never raises otherwise."
@@ -166,6 +167,10 @@ class ModelKind:
         "The explainer of a loaded predictor (why its answers): `explain(inputs)`, one explanation per input."
         raise NotImplementedError
 
+    def explained_fields(self, card: dict) -> list[str]:
+        "The parts an explanation splits an answer into, in order (the CLI's contribution columns): its input fields."
+        return [c['name'] for c in input_fields(card)]
+
     def drift_references(self, card: dict) -> dict:
         "{input column: (reference statistics, 'continuous' or 'categorical')} that drift compares the inputs with."
         raise NotImplementedError
@@ -181,6 +186,15 @@ class ModelKind:
     def tensors(self, card: dict) -> dict:
         "The Open Inference Protocol's view of a model: `{'inputs': [...], 'outputs': [...]}` tensor metadata."
         return dict(inputs=self.input.tensors(card), outputs=self.answer.outputs(card))
+
+    def verb_tensors(self, card: dict, verb: str) -> dict:
+        "The tensors of a verb besides the answer over the Open Inference Protocol (`parameters.verb`), as `tensors`."
+        raise ModelError(f'{card.get("name")} answers no {verb!r} over /v2'
+                         + (f' (its verbs: {", ".join(sorted(self.verbs))}).' if self.verbs else '.'))
+
+    def infer_verb(self, models, card: dict, verb: str, columns: dict, parameters: dict) -> list[dict]:
+        "The output tensors of `verb` asked of `models` (the service) with the input tensors `columns` ({name: values})."
+        raise NotImplementedError
 
     def check_truth(self, card: dict, truth) -> str | None:
         "Why `truth` cannot be the right answer for a model of this kind (None: it can), as feedback is stored."

@@ -242,7 +242,7 @@ def report_from_log(log, card: dict, since: float | None = None, until: float | 
     window = dict(model=card.get('name'), since=since, until=until)
     df = log.read(**window, batch=batch, limit=most)
     in_window = log.count(**window, batch=batch) if len(df) >= most else None     # (None: every row was read)
-    ok = df[df['error'].isna()] if len(df) else df
+    ok = df[df['error'].isna() | kind(card.get('task')).drift_refused] if len(df) else df
     inputs = pd.DataFrame(list(ok['inputs'])) if len(ok) else pd.DataFrame()
     report = drift_report(card, inputs, ok['prediction'] if len(ok) else [], settings)
     report.update(traffic=traffic, in_window=in_window,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from predictors.core.helpers import input_fields
 from predictors.core.store import ModelError
 from predictors.kinds.answers import NUMBER
 from predictors.kinds.base import ModelKind
@@ -27,6 +28,7 @@ class CollabKind(ModelKind):
     priority = 30                # a collab learner's data is a `TabularPandas`: asked before the table kinds
     training, commands = TRAINING, COMMANDS
     verbs = frozenset({'recommend', 'similar', 'find_items'})
+    drift_refused = True         # a person or item it does not know is refused, and their share is what drift watches
 
     def detect(self, learn):
         ds = getattr(getattr(learn, 'dls', None), 'train_ds', None)
@@ -65,6 +67,10 @@ class CollabKind(ModelKind):
         ratings_file(learn, df, codes(learn)[0], folder / 'ratings.npz')
         return {'ratings.npz': folder / 'ratings.npz'}
 
+    def rebuild(self, old):
+        from predictors.kinds.collab.legacy import is_old_collab, rebuild_collab
+        return rebuild_collab(old) if is_old_collab(old, COLLAB_MODELS) else None
+
     def smoke(self, pred):
         u, i = pred.user_ids[1], pred.item_ids[int(pred.counts.argmax()) or 1]
         p = pred.predict_one({pred.user: u, pred.item: i})
@@ -78,6 +84,12 @@ class CollabKind(ModelKind):
         from predictors.kinds.collab.explain import CollabExplainer
         return CollabExplainer(pred)
 
+    def explained_fields(self, card):
+        "The item's own rating, the person's, and how their factors match (`TASTE`)."
+        from predictors.kinds.collab.explain import TASTE
+        role = {c.get('role'): c['name'] for c in input_fields(card)}
+        return [role['item'], role['user'], TASTE]
+
     def drift_references(self, card):
         "Whether the users and items asked about are known, and how many ratings the items had (their popularity)."
         return {c: (r, r['kind']) for c, r in ((card.get('reference') or {}).get('columns') or {}).items()}
@@ -85,6 +97,37 @@ class CollabKind(ModelKind):
     def prediction_reference(self, card):
         ref = (card.get('reference') or {}).get('valid_predictions')
         return (ref, 'continuous') if ref else None
+
+    def verb_tensors(self, card, verb):
+        """`recommend` over /v2: the people (`[n]`, BYTES, the user column's name) in; each one's list out, `[n, top]`
+        (`item`, `title`, `rating`, `score`; a list shorter than `top` padded with '' and null) and `error` (`[n]`)."""
+        if verb != 'recommend': return super().verb_tensors(card, verb)
+        user = (card.get('collab') or {}).get('user', 'user')
+        many = lambda name, datatype: dict(name=name, datatype=datatype, shape=[-1, -1])
+        return dict(inputs=[dict(name=user, datatype='BYTES', shape=[-1])],
+                    outputs=[many('item', 'BYTES'), many('title', 'BYTES'), many('rating', 'FP64'), many('score', 'FP64'),
+                             dict(name='error', datatype='BYTES', shape=[-1])])
+
+    def infer_verb(self, models, card, verb, columns, parameters):
+        "Each person's top `parameters.top` (10; 1 to 500), the items they rated left out unless `exclude_seen` is false."
+        top, seen = parameters.get('top', 10), parameters.get('exclude_seen', True)
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 500:
+            raise ModelError(f'parameters.top is a whole number from 1 to 500, not {top!r}.')
+        if not isinstance(seen, bool): raise ModelError(f'parameters.exclude_seen is true or false, not {seen!r}.')
+        people = [c.decode() if isinstance(c, bytes) else c for c in columns[card['collab']['user']]]
+        lists, errors = [], []
+        for u in people:
+            try:
+                lists.append(models.recommend(card['name'], user=u, top=top, exclude_seen=seen, version=card['version']).items)
+                errors.append('')
+            except ModelError as e:
+                lists.append([]); errors.append(str(e))
+        pad = lambda xs, empty: [*xs, *[empty] * (top - len(xs))]
+        tensor = lambda name, datatype, get, empty: dict(name=name, datatype=datatype, shape=[len(people), top],
+                                                         data=[v for r in lists for v in pad([get(i) for i in r], empty)])
+        return [tensor('item', 'BYTES', lambda i: i.item, ''), tensor('title', 'BYTES', lambda i: i.title, ''),
+                tensor('rating', 'FP64', lambda i: i.rating, None), tensor('score', 'FP64', lambda i: i.score, None),
+                dict(name='error', datatype='BYTES', shape=[len(people)], data=errors)]
 
     def check_truth(self, card, truth):
         lo, hi = (card.get('collab') or {}).get('scale') or (-math.inf, math.inf)

@@ -9,7 +9,9 @@ import numpy as np
 from predictors.core.results import Explanation
 from predictors.kinds.collab.ranking import GOOD
 
-__all__ = ['CollabExplainer']
+__all__ = ['CollabExplainer', 'TASTE']
+
+TASTE = 'taste'       # the part of a rating from how a person's factors match an item's
 
 
 class CollabExplainer:
@@ -27,6 +29,12 @@ class CollabExplainer:
         return [Explanation(error=errors[k]) if k in errors else self._one(uu[k], ii[k], float(res.values[k]))
                 for k in range(len(records))]
 
+    def explain_frame(self, df) -> list[Explanation]:
+        "One explanation per row of `df` (its user and item columns)."
+        self.pred.require_columns(df.columns)
+        return self.explain(df[[self.pred.user, self.pred.item]].astype(object)
+                            .where(df[[self.pred.user, self.pred.item]].notna(), None).to_dict('records'))
+
     def _one(self, u: int, i: int, rating: float) -> Explanation:
         p, f = self.pred, self.pred.f
         items, r = p.seen.get(u, (np.zeros(0, int), np.zeros(0)))
@@ -39,10 +47,9 @@ class CollabExplainer:
         g = lambda z: float(f._squash(np.array([z]))[0])
         steps = [self.base, self.base - f.bi[1:].mean() + f.bi[i], f.bu[u] + f.bi[i], f.bu[u] + f.bi[i] + f.U[u] @ f.V[i]]
         r0, r1, r2, r3 = map(g, steps)
-        parts = [dict(field=f'{p.item} (its own rating)', value=title, contribution=r1 - r0),
-                 dict(field=f'{p.user} (how they rate)', value=p.user_ids[u],
-                      contribution=r2 - r1),
-                 dict(field='taste (how their factors match)', value='', contribution=r3 - r2)]
+        parts = [dict(field=p.item, value=title, contribution=r1 - r0),
+                 dict(field=p.user, value=p.user_ids[u], contribution=r2 - r1),
+                 dict(field=TASTE, value='how their factors match', contribution=r3 - r2)]
         return Explanation(target=p.rating, probability=r3, base=r0, measure='value', related=related,
                            contributions=sorted(parts, key=lambda c: -abs(c['contribution'])),
                            method='exact: a dot product (the biases, then the factors)',

@@ -91,10 +91,11 @@ class CollabPredictor(AnswersRows):
         return NumberBatch(values, low, high, errors, {}, time.perf_counter() - t0)
 
     def _range(self, values):
-        "Where held-out ratings near each predicted one fell, inside the rating scale (None, None without bins)."
+        """Where held-out ratings near each predicted one fell, inside the rating scale but always holding the predicted
+        rating (which a model may put past the scale); (None, None) without bins."""
         low, high = value_range(values, self.bins, lambda z: z)
         if low is None or not self.scale: return low, high
-        return np.clip(low, *self.scale), np.clip(high, *self.scale)
+        return np.minimum(np.clip(low, *self.scale), values), np.maximum(np.clip(high, *self.scale), values)
 
     def predict_frame(self, df) -> NumberBatch:
         self.require_columns(df.columns)

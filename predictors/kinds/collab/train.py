@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from predictors.core.store import ModelError
+from predictors.kinds.collab.items import FILE, items_info, read_items
 from predictors.kinds.collab.model import read_model
 from predictors.core.helpers import number_reference
 from predictors.kinds.collab.ranking import GOOD, choose_weight, judge, rank_scores, top_n
@@ -239,7 +240,6 @@ def train_collab(csv, name: str, store, user='userId', item='movieId', rating='r
                  factors=50, epochs=8, lr=5e-3, wd=0.2, use_nn=False, share=0.1, seed=42, activate=True, log=print) -> str:
     """Train a recommender on the ratings of `csv` and register it as a new version of `name` (see the module's
     docstring); `items`: a CSV of the items' titles and more (`predictors.kinds.collab.items`)."""
-    from predictors.kinds.collab.items import items_info, read_items
     df = read_ratings(csv, user, item, rating, when)
     cols = [user, item, rating]
     lo, hi = float(df[rating].min()), float(df[rating].max())
@@ -258,6 +258,7 @@ def train_collab(csv, name: str, store, user='userId', item='movieId', rating='r
         learn.export(Path(d) / 'model.pkl')
         ratings_file(learn, df, cols, Path(d) / 'ratings.npz')
         files = {'ratings.npz': Path(d) / 'ratings.npz'}
+        items = items if items is not None else _previous_items(store, name, item, log)
         if items is not None:
             catalogue = read_items(items, item)
             catalogue.to_csv(Path(d) / 'items.csv', index=False); files['items.csv'] = Path(d) / 'items.csv'
@@ -266,3 +267,14 @@ def train_collab(csv, name: str, store, user='userId', item='movieId', rating='r
         log(f'{name}: held-out RMSE {m["rmse"]:.3f}, hit rate@10 {m["hit_rate"]:.3f} (popularity '
             f'{m["baselines"]["popularity"]["hit_rate"]:.3f}), new people {m["new_people"].get("hit_rate")}')
         return store.register(name, Path(d) / 'model.pkl', card, activate=activate, files=files)
+
+
+def _previous_items(store, name: str, item: str, log=print):
+    "The active version's items file, which a retrain without --items keeps (None: no version, no file, another item column)."
+    try:
+        old, path = store.card(name), store.file(name, None, FILE)
+    except ModelError:
+        return None
+    if path is None or (old.get('collab') or {}).get('item') != item: return None
+    log(f'{name}: kept the items of {old["version"]} ({FILE}; --items to change them)')
+    return path
