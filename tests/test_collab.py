@@ -60,6 +60,20 @@ def test_recommendations_leave_out_what_a_person_rated_and_follow_their_ratings(
     assert [r.title for r in movies.similar('1', 3)] and movies.search('toy story')[0]['title'] == 'Toy Story (1995)'
 
 
+def test_many_people_at_once_get_the_lists_each_gets_alone(movies):
+    "`recommend_each` (one float32 product per 128 people, the best blocks of items first) lists what `recommend` does."
+    from predictors.core.errors import ModelError
+    people = movies.user_ids[1:] + ['nobody']
+    many = movies.recommend_each(people, top=10)
+    for user, got in zip(people[:-1], many):
+        alone = movies.recommend(user=user, top=10).items
+        assert [r.item for r in got.items] == [r.item for r in alone]
+        assert max(abs(a.rating - b.rating) for a, b in zip(got.items, alone)) < 1e-3
+    assert isinstance(many[-1], ModelError) and "'nobody' is not one the model knows" in str(many[-1])
+    noir = movies.recommend_each(['1'], top=500, where={'genres': 'Film-Noir'})[0].items      # fewer than asked
+    assert 0 < len(noir) < 500 and all('Film-Noir' in r.about['genres'] for r in noir)
+
+
 def test_bad_input_is_a_clear_answer(movies):
     from predictors.core.store import ModelError
     with pytest.raises(ModelError, match="userId '999999' is not one the model knows: give their ratings"):
@@ -292,7 +306,8 @@ def test_explain_drift_shadow_and_dask_on_pairs(movies, store_copy, tmp_path):
 
 
 def test_fastai27_recommenders_are_rebuilt_and_answer_as_fastai27_did(tmp_path):
-    "The book's recommender (items by title) and an embedding network exported by fastai 2.7 (tests/fixtures/fastai27)."
+    """The book's recommenders (`collab_learner` with items by title; its own `DotProductBias` with `--code`) and an
+    embedding network, exported by fastai 2.7 (tests/fixtures/fastai27)."""
     from predictors import ModelStore, load_predictor
     fix = ROOT / 'tests' / 'fixtures' / 'fastai27'
     want = json.loads((fix / 'collab_preds.json').read_text())['preds']
@@ -300,11 +315,11 @@ def test_fastai27_recommenders_are_rebuilt_and_answer_as_fastai27_did(tmp_path):
     df = pd.read_csv(RATINGS)
     df = df[df['userId'] <= 150].merge(pd.read_csv(MOVIES)[['movieId', 'title']])
     df.to_csv(tmp_path / 'ratings.csv', index=False)
-    for name in ('collab', 'collab_nn'):
-        run_cli('import', fix / f'{name}.pkl', '--name', name, '--csv', tmp_path / 'ratings.csv', models=tmp_path / 'models',
-                check=0)
+    for name in ('collab', 'collab_nn', 'collab_book'):         # the book's own module with its code file
+        run_cli('import', fix / f'{name}.pkl', '--name', name, '--csv', tmp_path / 'ratings.csv', '--code',
+                fix / 'book_model.py', models=tmp_path / 'models', check=0)
     store = ModelStore(tmp_path / 'models')
-    for name in ('collab', 'collab_nn'):
+    for name in ('collab', 'collab_nn', 'collab_book'):
         pred = load_predictor(name, store)
         got = pred.predict_frame(rows)
         assert not got.errors and np.abs(got.values - np.array(want[name])).max() <= 1e-5

@@ -210,7 +210,7 @@ def test_a_version_named_in_the_path_is_the_one_used(api):
     assert api.http.get('/v2/models/sms_spam/versions/v1').json()['versions'] == ['v1']
 
 
-@pytest.mark.parametrize('model', ['adult_income', 'bike_rentals', 'sms_spam', 'fruits'])
+@pytest.mark.parametrize('model', ['adult_income', 'bike_rentals', 'sms_spam', 'fruits', 'movie_ratings'])
 def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
     "Each call the app page shows (curl, httpx, tritonclient) answers when run as it is, with the model's real fields."
     import html
@@ -219,17 +219,22 @@ def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
     import subprocess
     import sys
     from predictors.core.settings import Settings
+    from predictors.kinds import kind_of
     from widgets.apicalls import api_calls_html
     page = api_calls_html(api.store.card(model), Settings(api_shown=api.url))
     blocks = [html.unescape(b) for b in re.findall(r'<pre class="app-api-\d"[^>]*>(.*?)</pre>', page, re.S)]
-    assert len(blocks) == 3 and all(f'/{model}' in b or f"'{model}'" in b for b in blocks)
+    card = api.store.card(model)
+    assert len(blocks) == len(kind_of(card).example_calls(card, api.url)) >= 3
+    assert all(f'/{model}' in b or f"'{model}'" in b for b in blocks)
     shutil.copy(image_files()[0], tmp_path / 'photo.jpg'); shutil.copy(image_files()[1], tmp_path / 'other.png')
     env = dict(os.environ, FASTAI_APPS_API_TOKEN='any')          # (this test server asks for none)
-    curl = subprocess.run(['bash', '-c', blocks[0]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert curl.returncode == 0 and '"prediction"' in curl.stdout and '"error"' not in curl.stdout, curl.stdout + curl.stderr
-    for code in blocks[1:]:
-        r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0 and r.stdout.strip() and 'error' not in r.stdout, r.stdout + r.stderr
+    for code in blocks:
+        shell = code.startswith('curl')
+        r = subprocess.run(['bash', '-c', code] if shell else [sys.executable, '-c', code], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+        answer = ('"rank":1,' if '/recommend' in code else '"prediction"') if shell else ''     # a list, or an answer
+        assert r.returncode == 0 and r.stdout.strip() and answer in r.stdout, r.stdout + r.stderr
+        assert ('"error"' if shell else 'error') not in r.stdout, r.stdout + r.stderr
 
 
 def test_the_docs_examples_are_what_the_live_server_says_and_run_as_shown(api, tmp_path):

@@ -150,11 +150,26 @@ class LocalModels:
         pred = self._verb(name, version, 'recommend')
         t0 = time.perf_counter()
         got = pred.recommend(user=user, ratings=ratings, top=top, exclude_seen=exclude_seen, where=where, exclude=exclude)
-        per = (time.perf_counter() - t0) * 1000 / max(1, len(got.items))
-        self._record(pred, [dict(inputs={pred.user: got.user, pred.item: r.item, 'known_user': not got.folded_in,
-                                         'known_item': True, 'item_ratings': r.ratings}, prediction=r.rating,
-                                 probabilities={}, latency_ms=round(per, 3)) for r in got.items], results=got.items)
+        self._record_lists(pred, [got], time.perf_counter() - t0)
         return got
+
+    def recommend_each(self, name, users: list, top: int = 10, exclude_seen: bool = True, where=None, version=None) -> list:
+        """Lists for many people the model knows at once (the CLI's --users, `/v2`): per person a `Recommendations` or
+        the `ModelError` saying why not."""
+        pred = self._verb(name, version, 'recommend')
+        t0 = time.perf_counter()
+        got = pred.recommend_each(users, top=top, exclude_seen=exclude_seen, where=where)
+        self._record_lists(pred, [g for g in got if not isinstance(g, ModelError)], time.perf_counter() - t0)
+        return got
+
+    def _record_lists(self, pred, lists: list, seconds: float) -> None:
+        "Log each recommended item as the pair it is (feedback: the person's real rating), giving each its log id."
+        items = [(g, r) for g in lists for r in g.items]
+        per = seconds * 1000 / max(1, len(items))
+        self._record(pred, [dict(inputs={pred.user: g.user, pred.item: r.item, 'known_user': not g.folded_in,
+                                         'known_item': True, 'item_ratings': r.ratings}, prediction=r.rating,
+                                 probabilities={}, latency_ms=round(per, 3)) for g, r in items],
+                     results=[r for _, r in items])
 
     def similar(self, name, item, top: int = 10, version=None):
         return self._verb(name, version, 'similar').similar(item, top)

@@ -115,19 +115,23 @@ class CollabKind(ModelKind):
             raise ModelError(f'parameters.top is a whole number from 1 to 500, not {top!r}.')
         if not isinstance(seen, bool): raise ModelError(f'parameters.exclude_seen is true or false, not {seen!r}.')
         people = [c.decode() if isinstance(c, bytes) else c for c in columns[card['collab']['user']]]
-        lists, errors = [], []
-        for u in people:
-            try:
-                lists.append(models.recommend(card['name'], user=u, top=top, exclude_seen=seen, version=card['version']).items)
-                errors.append('')
-            except ModelError as e:
-                lists.append([]); errors.append(str(e))
+        got = models.recommend_each(card['name'], people, top=top, exclude_seen=seen, version=card['version'])
+        lists = [[] if isinstance(g, ModelError) else g.items for g in got]
+        errors = [str(g) if isinstance(g, ModelError) else '' for g in got]
         pad = lambda xs, empty: [*xs, *[empty] * (top - len(xs))]
         tensor = lambda name, datatype, get, empty: dict(name=name, datatype=datatype, shape=[len(people), top],
                                                          data=[v for r in lists for v in pad([get(i) for i in r], empty)])
         return [tensor('item', 'BYTES', lambda i: i.item, ''), tensor('title', 'BYTES', lambda i: i.title, ''),
                 tensor('rating', 'FP64', lambda i: i.rating, None), tensor('score', 'FP64', lambda i: i.score, None),
                 dict(name='error', datatype='BYTES', shape=[len(people)], data=errors)]
+
+    def example_calls(self, card, url):
+        "A list for the person the card names as typical (`/v1/.../recommend`), then a rating of a pair, as rows are asked."
+        from predictors.kinds.inputs import AUTH, example_record, shell_quoted
+        user = example_record(card)[card['collab']['user']]
+        return [('curl (a list)', f"curl -s {url}/v1/models/{card['name']}/recommend -H {AUTH} \\\n  -H 'Content-Type: "
+                                  f"application/json' -d '{shell_quoted({'user': user, 'top': 5})}'"),
+                *self.input.example_calls(card, url)]
 
     def check_truth(self, card, truth):
         lo, hi = (card.get('collab') or {}).get('scale') or (-math.inf, math.inf)

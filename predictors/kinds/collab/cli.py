@@ -55,13 +55,13 @@ def recommend_arguments(p) -> None:
     p.add_argument('--version')
 
 
-def _people(args, card) -> list:
-    "[(person, user id or None, their ratings or None)] of the command's --user, --users and --ratings."
-    out = [(u, u, None) for u in args.user]
+def _people(args, card) -> tuple[list, list]:
+    "([ids of people the model knows: --user, --users], [(a new person, their ratings): --ratings])."
+    known, new = list(args.user), []
     if args.users:
         with open(args.users, newline='') as f:
             ids = [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
-        out += [(u, u, None) for u in ids[1 if ids and not ids[0].replace('.', '').isdigit() and len(ids) > 1 else 0:]]
+        known += ids[1 if ids and not ids[0].replace('.', '').isdigit() and len(ids) > 1 else 0:]
     if args.ratings:
         from predictors.core.csvio import read_csv_checked
         c = card.get('collab') or {}
@@ -69,9 +69,9 @@ def _people(args, card) -> list:
         missing = [x for x in (c.get('user'), c.get('item'), c.get('rating')) if x not in df.columns]
         if missing: raise ModelError(f'{args.ratings} lacks the column(s) {", ".join(missing)} (the model\'s user, item and '
                                      f'rating columns; it has {", ".join(map(str, df.columns))}).')
-        out += [(str(p), None, list(zip(g[c['item']], g[c['rating']]))) for p, g in df.groupby(c['user'], sort=False)]
-    if not out: raise ModelError('give --user ID, --users FILE or --ratings FILE.')
-    return out
+        new = [(str(p), list(zip(g[c['item']], g[c['rating']]))) for p, g in df.groupby(c['user'], sort=False)]
+    if not known and not new: raise ModelError('give --user ID, --users FILE or --ratings FILE.')
+    return known, new
 
 
 def recommend_run(args, context) -> int:
@@ -81,12 +81,17 @@ def recommend_run(args, context) -> int:
     where = dict(w.split('=', 1) for w in args.where if '=' in w)
     if len(where) != len(args.where): raise ModelError('--where is COLUMN=VALUE.')
     out, failed, header = csv.writer(sys.stdout), 0, None
-    for person, user, ratings in _people(args, card):
+    known, new = _people(args, card)
+    ask = dict(top=args.top, exclude_seen=not args.include_seen, where=where or None, version=card['version'])
+    answers = list(zip(known, models.recommend_each(args.name, known, **ask))) if known else []
+    for person, ratings in new:
         try:
-            got = models.recommend(args.name, user=user, ratings=ratings, top=args.top, exclude_seen=not args.include_seen,
-                                   where=where or None, version=card['version'])
+            answers.append((person, models.recommend(args.name, ratings=ratings, **ask)))
         except ModelError as e:
-            failed += 1; print(f'{person}: {e}', file=sys.stderr); continue
+            answers.append((person, e))
+    for person, got in answers:
+        if isinstance(got, ModelError):
+            failed += 1; print(f'{person}: {got}', file=sys.stderr); continue
         for w in got.warnings: print(f'{person}: {w}', file=sys.stderr)
         for r in got.items:
             if header is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from predictors.core.results import Explanation
-from predictors.kinds.collab.ranking import GOOD
+from predictors.kinds.collab.predictor import NOTHING_RATED, liked
 
 __all__ = ['CollabExplainer', 'TASTE']
 
@@ -37,9 +37,7 @@ class CollabExplainer:
 
     def _one(self, u: int, i: int, rating: float) -> Explanation:
         p, f = self.pred, self.pred.f
-        items, r = p.seen.get(u, (np.zeros(0, int), np.zeros(0)))
-        liked = items[r >= max(GOOD, float(r.mean()))] if len(r) else items
-        related = [p.catalogue.title(p.item_ids[j]) for j in p.nearest(i, liked, 3)]
+        related = [p.catalogue.title(p.item_ids[j]) for j in p.nearest(i, liked(*p.seen.get(u, NOTHING_RATED)), 3)]
         title = p.catalogue.title(p.item_ids[i])
         if f.mode != 'dot':
             return Explanation(target=p.rating, probability=rating, base=rating, contributions=[], measure='value',

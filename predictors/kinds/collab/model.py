@@ -23,6 +23,7 @@ __all__ = ['Factors', 'read_model', 'KINDS_OF_MODEL']
 
 KINDS_OF_MODEL = {'dot': 'a dot product of factors with biases', 'net': 'an embedding network',
                   'opaque': 'a model read through its forward pass only'}
+_BLOCK = 64          # items per block in `top_each`'s search: the best blocks first, then the best items in them
 
 
 @dataclass
@@ -74,15 +75,20 @@ class Factors:
             for k, x in enumerate(exclude): s[k, np.asarray(x, int)] = -np.inf
             idx = np.argsort(-s, axis=1, kind='stable')[:, :n]
             return idx, np.take_along_axis(r, idx, 1)
-        if self._f32 is None:
-            self._f32 = [torch.from_numpy(a.astype(np.float32)) for a in (self.U, self.V, self.bu, self.bi)]
-        b = torch.from_numpy(bonus.astype(np.float32))
+        n = min(n, len(self.bi) - 1)
+        if self._f32 is None:                             # the items padded to whole blocks: zero factors, bias -inf
+            pad = -len(self.bi) % _BLOCK
+            V = np.vstack([self.V, np.zeros((pad, self.V.shape[1]))])
+            bi = np.concatenate([self.bi, np.full(pad, -np.inf)])
+            self._f32 = [torch.from_numpy(a.astype(np.float32)) for a in (self.U, V, self.bu, bi)]
+        b = torch.from_numpy(np.concatenate([bonus, np.full(len(self._f32[3]) - len(bonus), -np.inf)]).astype(np.float32))
         out = [self._top_chunk(users[s:s + 128], b, exclude[s:s + 128], n) for s in range(0, len(users), 128)]
         return (np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])) if out else (
             np.zeros((0, n), np.int64), np.zeros((0, n)))
 
     def _top_chunk(self, users, b, exclude: list, n: int):
-        "`top_each` of a few people at a time: their ratings stay in the processor's cache from the product to the top n."
+        """`top_each` of a few people at a time (their ratings stay in the processor's cache from the product to the top
+        n): the n best blocks of `_BLOCK` items by their best score hold the n best items, so the top n is sought in them."""
         import torch
         U, V, bu, bi = self._f32
         with torch.inference_mode():
@@ -95,7 +101,11 @@ class Factors:
             if sum(lens):
                 r[torch.from_numpy(np.repeat(np.arange(len(r)), lens)), torch.from_numpy(np.concatenate(
                     [np.asarray(x, np.int64) for x in exclude]))] = -np.inf
-            score, idx = torch.topk(r, min(n, r.shape[1] - 1), dim=1)
+            best = r.view(len(r), -1, _BLOCK).amax(-1)
+            blocks = torch.topk(best, min(n, best.shape[1]), dim=1).indices
+            near = (blocks[:, :, None] * _BLOCK + torch.arange(_BLOCK)).reshape(len(r), -1)
+            score, k = torch.topk(torch.gather(r, 1, near), n, dim=1)
+            idx = torch.gather(near, 1, k)
             return idx.numpy(), (score - b[idx]).numpy().astype(np.float64)
 
     # ---- a new person -------------------------------------------------------------------------------------------

@@ -20,10 +20,12 @@ from predictors.kinds.collab.train import codes
 from predictors.kinds.numbers import NumberBatch, value_range
 from predictors.kinds.tables.predictor import AnswersRows
 
-__all__ = ['CollabPredictor', 'MOST_RATINGS', 'MOST_TOP']
+__all__ = ['CollabPredictor', 'liked', 'MOST_RATINGS', 'MOST_TOP', 'NOTHING_RATED']
 
 MOST_RATINGS = 10_000     # ratings one new person may give in one request
 MOST_TOP = 500            # recommendations one request may ask for
+KNOWN = 'a person the model knows'
+NOTHING_RATED = (np.zeros(0, int), np.zeros(0))                     # the ratings of someone who rated nothing
 
 
 def _sure(n: int) -> str:
@@ -126,13 +128,18 @@ class CollabPredictor(AnswersRows):
         if user is not None and ratings:
             raise ModelError(f'give a {self.user} or ratings, not both.')
         if user is not None:
-            u = self.users.get(_text(user))
-            if u is None:
-                raise ModelError(f'{self.user} {_text(user)!r} is not one the model knows: give their ratings instead '
-                                 '(a new person is placed by their own ratings).')
-            items, r = self.seen.get(u, (np.zeros(0, int), np.zeros(0)))
-            return u, items, items, r, 'a person the model knows', []
+            u = self._known(user)
+            items, r = self.seen.get(u, NOTHING_RATED)
+            return u, items, items, r, KNOWN, []
         return self._fold(ratings or [])
+
+    def _known(self, user) -> int:
+        "A known person's index, or `ModelError` saying how to place someone new."
+        u = self.users.get(_text(user))
+        if u is None:
+            raise ModelError(f'{self.user} {_text(user)!r} is not one the model knows: give their ratings instead '
+                             '(a new person is placed by their own ratings).')
+        return u
 
     def _fold(self, ratings: list) -> tuple:
         if len(ratings) > MOST_RATINGS: raise ModelError(f'{len(ratings):,} ratings; at most {MOST_RATINGS:,} at once.')
@@ -162,19 +169,49 @@ class CollabPredictor(AnswersRows):
                   where: dict | None = None, exclude=()) -> Recommendations:
         """The `top` items for a person (see `person`), ranked by `rank_scores`; items they rated are left out
         (`exclude_seen`), and `exclude` (ids: rated since), and items whose columns do not match `where` ({column: value})."""
-        if not 1 <= top <= MOST_TOP: raise ModelError(f'ask for 1 to {MOST_TOP} recommendations, not {top}.')
+        _check_top(top)
         who, leave, rated, r, how, warns = self.person(user, ratings)
         pred = self.scores(who)
         weight = self.weight if np.ndim(who) == 0 else self.new_weight
         score = rank_scores(pred, self.counts, weight)
+        leave = np.concatenate([leave if exclude_seen else NOTHING_RATED[0], self._left_out(where, exclude)]).astype(int)
+        chosen = top_n(score, leave, top)
+        return Recommendations(user=_text(user), items=self._list(chosen, pred[chosen], score[chosen], liked(rated, r)),
+                               folded_in=np.ndim(who) != 0, how=how, warnings=warns)
+
+    def recommend_each(self, users: list, top: int = 10, exclude_seen: bool = True, where: dict | None = None) -> list:
+        """`recommend` for many people the model knows at once (their ratings and top `top` in one product per 128 people,
+        `Factors.top_each`): per person a `Recommendations`, or the `ModelError` saying why not."""
+        _check_top(top)
+        out, known = [None] * len(users), []
+        for k, user in enumerate(users):
+            try:
+                known.append((k, self._known(user)))
+            except ModelError as e:
+                out[k] = e
+        common = self._left_out(where, ())
+        leave = [np.concatenate([self.seen.get(u, NOTHING_RATED)[0] if exclude_seen else NOTHING_RATED[0], common]).astype(int)
+                 for _, u in known]
+        bonus = rank_scores(np.zeros(len(self.counts)), self.counts, self.weight)
+        idx, rating = self.f.top_each(np.array([u for _, u in known], int), bonus, leave, top)
+        for (k, u), chosen, pred in zip(known, idx, rating):
+            ok = np.isfinite(pred)
+            out[k] = Recommendations(user=_text(users[k]), items=self._list(chosen[ok], pred[ok], pred[ok] + bonus[chosen[ok]],
+                                                                            liked(*self.seen.get(u, NOTHING_RATED))),
+                                     folded_in=False, how=KNOWN, warnings=[])
+        return out
+
+    def _left_out(self, where: dict | None, exclude) -> np.ndarray:
+        "The items no list may hold: those whose columns do not match `where`, and the ids `exclude`."
         out = [i for i in range(1, len(self.item_ids)) if where and not self.catalogue.matches(self.item_ids[i], where)]
         out += [self.items[k] for k in map(_text, exclude or ()) if k in self.items]
-        leave = np.concatenate([leave if exclude_seen else np.zeros(0, int), np.array(out, int)]).astype(int)
-        low, high = self._range(pred)
-        liked = rated[r >= max(GOOD, float(np.mean(r)) if len(r) else GOOD)] if len(r) else rated
-        items = [self._ranked(k + 1, i, pred[i], score[i], liked, None if low is None else [low[i], high[i]])
-                 for k, i in enumerate(top_n(score, leave, top))]
-        return Recommendations(user=_text(user), items=items, folded_in=np.ndim(who) != 0, how=how, warnings=warns)
+        return np.array(out, int)
+
+    def _list(self, chosen, pred, score, liked) -> list[RankedItem]:
+        "The ranked items `chosen` (indices, best first) with their predicted ratings, scores and ranges."
+        low, high = self._range(np.asarray(pred, float))
+        return [self._ranked(k + 1, i, pred[k], score[k], liked, None if low is None else [low[k], high[k]])
+                for k, i in enumerate(chosen)]
 
     def _ranked(self, rank, i, rating, score, liked, rng) -> RankedItem:
         item = self.item_ids[i]
@@ -207,6 +244,15 @@ class CollabPredictor(AnswersRows):
         "Items the model knows whose title holds every word of `text`, with the ratings behind each."
         found = self.catalogue.search(text, self.items, lambda k: self.counts[self.items[k]])[:most]
         return [dict(item=k, title=t, ratings=int(self.counts[self.items[k]]), about=self.catalogue.about(k)) for k, t in found]
+
+
+def _check_top(top: int) -> None:
+    if not 1 <= top <= MOST_TOP: raise ModelError(f'ask for 1 to {MOST_TOP} recommendations, not {top}.')
+
+
+def liked(rated: np.ndarray, r: np.ndarray) -> np.ndarray:
+    "The items a person liked (rated at least `GOOD` and their own mean), for *because you liked*: all they rated if none."
+    return rated[r >= max(GOOD, float(np.mean(r)))] if len(r) else rated
 
 
 def _text(v) -> str | None:

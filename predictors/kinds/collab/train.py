@@ -21,7 +21,7 @@ import pandas as pd
 from predictors.core.store import ModelError
 from predictors.kinds.collab.items import FILE, items_info, read_items
 from predictors.kinds.collab.model import read_model
-from predictors.core.helpers import number_reference
+from predictors.core.helpers import json_safe, number_reference
 from predictors.kinds.collab.ranking import GOOD, choose_weight, judge, rank_scores, top_n
 from predictors.kinds.numbers import error_bins
 from predictors.kinds.training import library_versions, seed_everything
@@ -203,8 +203,9 @@ def collab_card(learn, df, cols, ratings_seen: dict | None = None) -> dict:
     user, item, rating = cols
     (_, users, items) = codes(learn)
     f = read_model(learn.model, len(users) + 1, len(items) + 1)
-    inputs = [dict(name=user, kind='categorical', role='user', values=None, count=len(users)),
-              dict(name=item, kind='categorical', role='item', values=None, count=len(items))]
+    typical = lambda col, known: json_safe(df[col].value_counts().index[0] if df is not None and len(df) else next(iter(known)))
+    inputs = [dict(name=user, kind='categorical', role='user', values=None, count=len(users), default=typical(user, users)),
+              dict(name=item, kind='categorical', role='item', values=None, count=len(items), default=typical(item, items))]
     out = dict(target=rating, schema=dict(inputs=inputs, target=rating, ranges_known=df is not None),
                collab=dict(user=user, item=item, rating=rating, users=len(users), items=len(items), model=f.mode,
                            y_range=list(f.y_range) if f.y_range else None), metrics={}, reference=None)
