@@ -4,19 +4,14 @@ and the bare model forward on the already transformed batch.
     .venv/bin/python benchmarks/image_predict.py [--threads N]
 """
 import argparse
-import time
 import warnings
 from pathlib import Path
+
+from harness.timing import best
 
 ROOT = Path(__file__).resolve().parent.parent
 warnings.filterwarnings('ignore')
 
-
-def best_of(fn, n=3):
-    best = float('inf')
-    for _ in range(n):
-        t = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main():
@@ -42,7 +37,7 @@ def main():
     def bare():
         with torch.inference_mode(): model(xb)
 
-    t = dict(learn_predict=best_of(one_by_one, 2), ours=best_of(lambda: pred.predict_files(files)), bare=best_of(bare))
+    t = dict(learn_predict=best(one_by_one, 2), ours=best(lambda: pred.predict_files(files)), bare=best(bare))
     n = len(files)
     print(f'image model {args.model}, {n} images, torch threads: {torch.get_num_threads()}')
     print(f'  learn.predict one at a time   {t["learn_predict"] / n * 1000:8.2f} ms/image')

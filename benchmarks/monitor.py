@@ -11,20 +11,14 @@ figures within 2 s.
 import argparse
 import json
 import tempfile
-import time
 import warnings
 from pathlib import Path
+
+from harness.timing import best
 
 ROOT = Path(__file__).resolve().parent.parent
 warnings.filterwarnings('ignore')
 
-
-def best(fn, repeat=3) -> float:
-    "Best of `repeat` runs of `fn()`, in seconds."
-    out = float('inf')
-    for _ in range(repeat):
-        t = time.perf_counter(); fn(); out = min(out, time.perf_counter() - t)
-    return out
 
 
 def matplotlib_charts(data: dict) -> list[bytes]:

@@ -17,16 +17,11 @@ import time
 import warnings
 from pathlib import Path
 
+from harness.timing import best
+
 ROOT = Path(__file__).resolve().parent.parent
 warnings.filterwarnings('ignore')
 
-
-def best(fn, repeat=3) -> float:
-    "Best of `repeat` runs of `fn()`, in seconds."
-    out = float('inf')
-    for _ in range(repeat):
-        t = time.perf_counter(); fn(); out = min(out, time.perf_counter() - t)
-    return out
 
 
 def main():

@@ -237,11 +237,13 @@ def test_a_million_ratings_of_one_person_and_the_items_verb(demo_store, tmp_path
         f.writelines(f'ann,{(i % 8000) + 1},4\n' for i in range(1_000_000))
     r = run_cli('recommend', 'movie_ratings', '--ratings', big, models=demo_store.root, check=1)
     assert 'ann: 1,000,000 ratings; at most 10,000 at once.' in r.stderr
-    (tmp_path / 'titles.csv').write_text('movieId,title,year\n1,Toy Story,1995\n2,Jumanji,1995\n')
-    assert 'movie_ratings v1: 2 items with titles (year)' in run_cli('items', 'movie_ratings', tmp_path / 'titles.csv',
-                                                                     models=store_copy.root, check=0).stdout
+    (tmp_path / 'titles.csv').write_text('movieId,title,year,language\n1,Toy Story,1995,en\n2,Jumanji,1995,en\n'
+                                         '3,Amélie,2001,fr\n')
+    assert 'movie_ratings v1: 3 items with titles (year, language)' in run_cli(
+        'items', 'movie_ratings', tmp_path / 'titles.csv', models=store_copy.root, check=0).stdout
     card = json.loads(run_cli('card', 'movie_ratings', models=store_copy.root, check=0).stdout)
-    assert card['file_info']['items.csv']['rows'] == 2
+    assert card['file_info']['items.csv']['rows'] == 3
+    assert card['file_info']['items.csv']['filters'] == {'year': ['1995', '2001'], 'language': ['en', 'fr']}
     out = run_cli('recommend', 'movie_ratings', '--user', '2', '--top', '50', models=store_copy.root, check=0).stdout
     assert 'title,year' in out.splitlines()[0]
 

@@ -12,6 +12,7 @@ from predictors.core.errors import ModelError
 __all__ = ['read_items', 'Catalogue', 'FILE', 'items_info']
 
 FILE = 'items.csv'          # its name beside the model in the store
+FEW_VALUES = 30             # a column of at most this many values (a language, a decade) is a filter in the app
 
 
 def read_items(src, item: str) -> pd.DataFrame:
@@ -32,7 +33,7 @@ def read_items(src, item: str) -> pd.DataFrame:
 def items_info(df: pd.DataFrame, source) -> dict:
     "What the card says of an items' file: its rows, columns and source, and each filter column's values (the app's menus)."
     cat = Catalogue(df, df.columns[0])
-    return dict(rows=len(df), columns=list(df.columns), source=str(source), filters={c: cat.values(c) for c in cat.lists})
+    return dict(rows=len(df), columns=list(df.columns), source=str(source), filters={c: cat.values(c) for c in cat.filters})
 
 
 class Catalogue:
@@ -43,6 +44,8 @@ class Catalogue:
         self.rows = {} if df is None else {str(r[item]): r for r in df.to_dict('records')}
         self.columns = [] if df is None else [c for c in df.columns if c not in (item, 'title')]
         self.lists = [c for c in self.columns if df is not None and df[c].str.contains('|', regex=False).mean() > 0.2]
+        self.filters = self.lists + [c for c in self.columns                    # lists of values, or a few values
+                                     if c not in self.lists and df is not None and 2 <= df[c].nunique() <= FEW_VALUES]
 
     def title(self, item) -> str:
         "An item's title, else its id."
