@@ -71,3 +71,22 @@ def test_someone_new_rates_five_films_and_gets_a_list_that_follows_them(page, se
     assert 'People who liked Matrix, The (1999) also liked' in page.inner_text('.app-similar')
     assert page.locator('.app-similar li').count() == 5
     shot(page, 'recommender_new')
+
+
+def test_on_a_phone_it_fits_and_passes_an_axe_core_scan(browser, served):
+    "At 390x844 nothing is wider than the screen once a list and an item's neighbours show; axe-core finds nothing serious."
+    from test_apps import _SIDEWAYS, _TOO_WIDE, _axe
+    ctx = browser.new_context(viewport={'width': 390, 'height': 844}, is_mobile=True, has_touch=True)
+    pg = ctx.new_page(); pg.set_default_timeout(90_000)
+    try:
+        open_app(pg, served, 'recommender_app.ipynb', '.app-user input')
+        pg.fill('.app-user input', '1')
+        pg.click('.app-recommend')
+        pg.wait_for_selector('.app-rec')
+        pg.click('text=I\'m new')
+        _pick(pg, 'Matrix, The')
+        pg.wait_for_selector('.app-similar li')
+        assert pg.evaluate(_TOO_WIDE) == [] and pg.evaluate(_SIDEWAYS) == []
+        assert _axe(pg) == []
+    finally:
+        ctx.close()
