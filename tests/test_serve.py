@@ -10,9 +10,12 @@ from harness.widget_client import connect_kernel, get, msg, open_app, open_page,
 
 
 @pytest.fixture(scope='module')
-def make_serve():
-    with VoilaServer(make=True) as srv:
+def make_serve(tmp_path_factory):
+    "`make serve` on free ports for this module's tests; if it ends while they run, its output says why (at teardown)."
+    with VoilaServer(make=True, log=tmp_path_factory.mktemp('make_serve') / 'serve.log') as srv:
         yield srv.url
+        ended = srv.proc.poll()
+        if ended is not None: raise RuntimeError(f'make serve ended (exit status {ended}):\n' + srv.log_text()[-6000:])
 
 
 def test_landing_page_lists_the_apps(make_serve):
