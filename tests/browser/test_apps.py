@@ -149,7 +149,12 @@ def test_verification_page_shows_every_check_passing(page, served):
     # the page loads and tries every model of the store in its own kernel when it is opened (five models: torch,
     # fastai and spaCy imported there first), and asks the model server for each: given up to 4 minutes on 2 cores
     page.goto(served.app('00_verify_setup.ipynb'))
-    page.wait_for_selector('.app-checks', state='visible', timeout=240_000)
+    try:
+        page.wait_for_selector('.app-checks', state='visible', timeout=240_000)
+    except Exception:   # a CI run once waited here in vain: say what the page, the kernels and the doors were doing
+        kernels = {k: (p.status(), p.cpu_times().user) for k, p in served.kernels().items()}
+        raise AssertionError(f'the page: {page.inner_text("body")[:1500]!r}\nkernels (state, CPU s): {kernels}\n'
+                             f'the doors\' log:\n{served.log_text()[-6000:]}') from None
     assert re.search(r'All \d+ checks passed', page.inner_text('.app-verdict'))
     assert page.locator('.app-checks tr.app-fail').count() == 0
     assert page.locator('.app-checks tr.app-pass').count() >= 10
