@@ -79,6 +79,8 @@ train-demo: venv
 	$(PY) -m predictors labels bike_rentals data/bike_sharing/labels.json
 	$(PY) -m predictors train-collab --csv data/movielens_small/ratings.csv --items data/movielens_small/movies.csv \
 	  --name movie_ratings --user userId --item movieId --rating rating --time timestamp
+	$(PY) -m predictors train-lm --csv data/sms_spam/sms.csv --name sms_writer --epochs 20 \
+	  --about "4,459 English SMS messages of 2011–2012 (SMS Spam Collection)"
 
 bench: venv
 	$(PY) benchmarks/tabular_predict.py

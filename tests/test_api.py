@@ -41,7 +41,8 @@ def test_models_and_cards(api):
     body = api.http.get('/v1/models').json()
     assert [(m['name'], m['task'], m['active']) for m in body['models']] == [
         ('adult_income', 'tabular', 'v1'), ('bike_rentals', 'regression', 'v1'), ('fruits', 'image', 'v1'),
-        ('mixed_fruits', 'multilabel', 'v1'), ('movie_ratings', 'collab', 'v1'), ('sms_spam', 'text', 'v1')]
+        ('mixed_fruits', 'multilabel', 'v1'), ('movie_ratings', 'collab', 'v1'), ('sms_spam', 'text', 'v1'),
+        ('sms_writer', 'language_model', 'v1')]
     assert body['limits']['max_files'] == 30 and body['limits']['max_records'] == 50
     card = api.http.get('/v1/models/adult_income').json()
     assert card == api.store.card('adult_income')                      # the card the forms are built from
@@ -450,13 +451,13 @@ def test_a_model_whose_card_cannot_be_read_leaves_the_others_served(api):
     try:
         card.write_bytes(b'\xff\xfe{"task": ')
         r = api.http.get('/v1/models')
-        assert r.status_code == 200 and [m['name'] for m in r.json()['models']] == ['adult_income', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam']
+        assert r.status_code == 200 and [m['name'] for m in r.json()['models']] == ['adult_income', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam', 'sms_writer']
         r = api.http.get('/v1/models/bike_rentals')
         assert r.status_code == 500 and 'bike_rentals v1' in r.json()['detail'] and 'not valid JSON' in r.json()['detail']
         assert str(api.store.root) not in r.text
     finally:
         card.write_bytes(good)
-    assert [m['name'] for m in api.http.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam']
+    assert [m['name'] for m in api.http.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam', 'sms_writer']
 
 
 def test_readiness_checks_the_model_file_on_disk(api):

@@ -30,7 +30,7 @@ def test_without_its_token_the_model_server_gives_nothing_but_liveness(guarded):
     wrong = guarded.bare.get('/v1/models', headers={'Authorization': 'Bearer ' + TOKEN[:-1] + 'x'})
     assert wrong.status_code == 401
     assert guarded.bare.get('/healthz').json() == {'status': 'ok'}
-    assert [m['name'] for m in guarded.auth.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam']
+    assert [m['name'] for m in guarded.auth.get('/v1/models').json()['models']] == ['adult_income', 'bike_rentals', 'fruits', 'mixed_fruits', 'movie_ratings', 'sms_spam', 'sms_writer']
 
 
 def test_a_host_name_it_does_not_know_is_refused_even_with_the_token(guarded):

@@ -39,7 +39,8 @@ def test_models_cards_and_limits(models, served):
     assert [(m['name'], m['task'], m['takes'], m['active'], m['versions']) for m in models.models()] == [
         ('adult_income', 'tabular', 'records', 'v1', ['v1']), ('bike_rentals', 'regression', 'records', 'v1', ['v1']),
         ('fruits', 'image', 'images', 'v1', ['v1']), ('mixed_fruits', 'multilabel', 'images', 'v1', ['v1']),
-        ('movie_ratings', 'collab', 'records', 'v1', ['v1']), ('sms_spam', 'text', 'texts', 'v1', ['v1'])]
+        ('movie_ratings', 'collab', 'records', 'v1', ['v1']), ('sms_spam', 'text', 'texts', 'v1', ['v1']),
+        ('sms_writer', 'language_model', 'prompts', 'v1', ['v1'])]
     assert [m['name'] for m in models.models('image')] == ['fruits']
     assert [m['name'] for m in models.models('images')] == ['fruits', 'mixed_fruits']
     assert [m['name'] for m in models.models('records')] == ['adult_income', 'bike_rentals', 'movie_ratings']
@@ -119,6 +120,22 @@ def test_a_text_model_answers_explains_and_takes_feedback_alike(models):
     assert out.getvalue().decode().splitlines()[0] == 'text,prediction,probability_ham,probability_spam,problem'
     assert models.feedback('sms_spam', [(got[0].id, 'spam'), (got[0].id, 'eggs')]) == [
         None, "'eggs' is not one of the classes of sms_spam (ham, spam)"]
+
+
+def test_a_language_model_writes_alike_token_by_token_and_stops_when_asked(models):
+    "#41: a continuation as it is written (the same seed, the same words), its feedback, the next words, Stop."
+    *pieces, last = models.generate('sms_writer', 'See you', 10, 0.8, 7)
+    assert last.ok and [p.token for p in pieces] == last.tokens and len(last.tokens) == 10 and last.seed == 7
+    assert ''.join(p.text for p in pieces).strip() == last.continuation and last.id is not None
+    assert list(models.generate('sms_writer', 'See you', 10, 0.8, 7))[-1].tokens == last.tokens
+    assert models.feedback('sms_writer', [(last.id, 'kept'), (last.id, 'meh')]) == [None, "'meh' is not 'kept' or 'not useful'"]
+    seen = []
+    for p in models.generate('sms_writer', 'See you', 200, 1.0, 1, stop=lambda: len(seen) >= 3): seen.append(p)
+    assert seen[-1].stopped and len(seen[-1].tokens) == 3
+    nxt = models.next_words('sms_writer', 'See you', 4)
+    assert len(nxt.next) == 4 and nxt.next[0].probability >= nxt.next[-1].probability
+    assert models.predict('sms_writer', [{'text': 'See you', 'seed': 7, 'words': 10, 'temperature': 0.8}])[0].prediction \
+        == last.continuation
 
 
 def test_monitoring_reads_the_same_log(models):

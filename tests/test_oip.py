@@ -210,7 +210,7 @@ def test_a_version_named_in_the_path_is_the_one_used(api):
     assert api.http.get('/v2/models/sms_spam/versions/v1').json()['versions'] == ['v1']
 
 
-@pytest.mark.parametrize('model', ['adult_income', 'bike_rentals', 'sms_spam', 'fruits', 'movie_ratings'])
+@pytest.mark.parametrize('model', ['adult_income', 'bike_rentals', 'sms_spam', 'fruits', 'movie_ratings', 'sms_writer'])
 def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
     "Each call the app page shows (curl, httpx, tritonclient) answers when run as it is, with the model's real fields."
     import html

@@ -87,7 +87,7 @@ def test_the_visitors_door_has_no_operator_pages(doors, path):
 def test_the_visitors_door_lists_the_apps_only(doors):
     import json
     names = sorted(c['name'] for c in json.loads(get(doors.url + 'voila/api/contents')[1])['content'])
-    assert names == ['image_app.ipynb', 'recommender_app.ipynb', 'tabular_app.ipynb', 'text_app.ipynb']
+    assert names == ['image_app.ipynb', 'recommender_app.ipynb', 'tabular_app.ipynb', 'text_app.ipynb', 'writer_app.ipynb']
 
 
 def test_the_operators_door_needs_its_token(doors):

@@ -22,12 +22,13 @@ def test_landing_page_lists_the_apps(make_serve):
     "The landing page: a card per visitors' app (the browser tests look closer); the listing holds those apps only."
     import json
     status, html = get(make_serve)
-    assert status == 200 and html.count('class="app-card"') == 4 and 'cdn.' not in html
+    assert status == 200 and html.count('class="app-card"') == 5 and 'cdn.' not in html
     assert 'href="/voila/render/tabular_app.ipynb"' in html and 'href="/voila/render/image_app.ipynb"' in html
     assert 'href="/voila/render/text_app.ipynb"' in html and 'href="/voila/render/recommender_app.ipynb"' in html
+    assert 'href="/voila/render/writer_app.ipynb"' in html
     status, listing = get(make_serve + 'voila/api/contents')
     names = sorted(c['name'] for c in json.loads(listing)['content'])
-    assert names == ['image_app.ipynb', 'recommender_app.ipynb', 'tabular_app.ipynb', 'text_app.ipynb']
+    assert names == ['image_app.ipynb', 'recommender_app.ipynb', 'tabular_app.ipynb', 'text_app.ipynb', 'writer_app.ipynb']
 
 
 def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):

@@ -23,6 +23,7 @@ from predictors.api.guard import Guard
 from predictors.api.sturdy import Sturdy
 from predictors.api import oip_schemas as O, schemas as S
 from predictors.api.oip import oip
+from predictors.api.generate import writer
 from predictors.api.recommend import recommender
 from predictors.api.routes import health, router
 from predictors.core.settings import Settings
@@ -62,6 +63,7 @@ def create_app(store: ModelStore | None = None, log=None, limits: Limits | None 
     app.include_router(router)
     app.include_router(health)
     app.include_router(recommender)            # what a recommender answers besides ratings
+    app.include_router(writer)                 # what a language model writes
     app.include_router(oip)                    # the Open Inference Protocol (/v2), the same predictions
 
     install_handlers(app)

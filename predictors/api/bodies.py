@@ -55,7 +55,7 @@ async def records(request, pred, limits, most: int, instead: str) -> list[dict]:
     "The request's JSON records, checked against the model's columns: at most `most` of them."
     items = await json_list(request, limits, 'records', '{"records": [{column: value, ...}, ...]}', 'record',
                             most, instead)
-    known = [c['name'] for c in pred.inputs]
+    known = [c['name'] for c in pred.inputs] + list(pred.options)
     for i, r in enumerate(items):
         if not isinstance(r, dict): raise ApiError(422, f'record {i + 1} is not an object of column: value.')
         unknown = [k for k in r if k not in known]

@@ -145,7 +145,8 @@ async def _infer(name, version, request, models, limits):
         if n > most: raise InferError(f'{n} {what} in one request; at most {most}.')
         wanted, binary = _wanted(req.get('outputs'), spec['outputs'], req.get('parameters'))
         if verb is None:
-            results = await run_in_threadpool(models.predict, name, k.input.from_tensors(columns, n), card['version'])
+            inputs = k.with_parameters(k.input.from_tensors(columns, n), params)
+            results = await run_in_threadpool(models.predict, name, inputs, card['version'])
             tensors = k.answer.encode(results, card)
         else:
             tensors = await run_in_threadpool(k.infer_verb, models, card, str(verb), columns, params)

@@ -11,6 +11,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from predictors.core.written import Continuation
 from predictors.core.ranked import RankedItem
 from predictors.core.results import Explanation, ImageResult, Prediction
 
@@ -96,6 +97,22 @@ ExplanationOut = answer_model(Explanation, 'ExplanationOut', 'Why one answer: `b
 
 
 RankedItemOut = answer_model(RankedItem, 'RankedItemOut', 'One recommended item, its place and why.')
+
+
+ContinuationOut = answer_model(Continuation, 'ContinuationOut', 'What comes after a beginning: the continuation and the '
+                               'words likeliest to come right after the beginning.')
+
+
+class GenerateIn(BaseModel):
+    "A beginning to write after, and how."
+    text: str = Field(description='the beginning')
+    words: int | None = Field(None, description="how many tokens to write (fastai's n_words; 0: none, only `next`; "
+                                                "default: the card's)")
+    temperature: float | None = Field(None, description="0: always the likeliest word; 1: as the model says (default: the card's)")
+    seed: int | None = Field(None, description='the same seed writes the same words (default: a new one, in the answer)')
+    next: int = Field(5, ge=1, le=1000, description='how many of the likeliest next words to list')
+    stream: bool = Field(False, description='a JSON line per token as it is written ({"token", "text"}), then the '
+                                            'continuation (application/x-ndjson)')
 
 
 class Rated(BaseModel):

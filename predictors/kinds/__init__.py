@@ -7,6 +7,7 @@ from predictors.kinds.base import (KINDS, ModelKind, Predictor, chosen, detect_k
                                    views)
 from predictors.kinds.collab import CollabKind
 from predictors.kinds.image import ImageKind
+from predictors.kinds.language_model import LanguageModelKind
 from predictors.kinds.multilabel import MultiLabelKind
 from predictors.kinds.regression import RegressionKind
 from predictors.kinds.tabular import TabularKind
@@ -20,3 +21,4 @@ register(ImageKind())
 register(MultiLabelKind())
 register(TextKind())
 register(CollabKind())
+register(LanguageModelKind())

@@ -1,6 +1,7 @@
 """The shape of an answer (a kind's `answer`) and how it is encoded: `classes` (a class and the probability of each),
 `number` (a number in the target's units and the range held-out answers of that size fell in) and `labels` (every
-label at or above its threshold, or none). Ranked lists and generated text are shapes still to come.
+label at or above its threshold, or none) and `continuation` (the words written after a beginning, and the words likeliest
+to come right after it). A recommender's ranked lists are its `recommend` verb's.
 
 The answer itself is the same object everywhere (`predictors.core.results`: `Prediction` for rows, `ImageResult` for
 files; `/v1` is their `to_dict`, and the API's pydantic models are derived from them). A shape says what else a
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-__all__ = ['AnswerShape', 'Classes', 'Number', 'Labels', 'CLASSES', 'NUMBER', 'LABELS']
+__all__ = ['AnswerShape', 'Classes', 'Number', 'Labels', 'Continuation', 'CLASSES', 'NUMBER', 'LABELS', 'CONTINUATION']
 
 _ID = dict(name='id', datatype='INT64', shape=[-1])          # the answer's log id (-1: none)
 _ERROR = dict(name='error', datatype='BYTES', shape=[-1])    # why a row has no answer ('' when answered)
@@ -121,4 +122,27 @@ class Labels(Classes):
         return ['labels'] + [f'probability_{c}' for c in _classes(card)] + ['problem']
 
 
-CLASSES, NUMBER, LABELS = Classes(), Number(), Labels()
+@dataclass(frozen=True)
+class Continuation(AnswerShape):
+    """`predicted` (`BYTES`: the continuation), `next_words` (`BYTES` `[n, 5]`: the likeliest words right after the
+    beginning) and `next_probabilities` (`FP32` `[n, 5]`: theirs); a scored CSV: `continuation`, `seed` (the same seed
+    writes the same words), `next_words` and `problem`."""
+    name: str = 'continuation'
+    k: int = 5
+
+    def _answer_outputs(self, card):
+        return [dict(name='predicted', datatype='BYTES', shape=[-1]), dict(name='next_words', datatype='BYTES', shape=[-1, self.k]),
+                dict(name='next_probabilities', datatype='FP32', shape=[-1, self.k])]
+
+    def data(self, results, card):
+        top = lambda r: list((r.probabilities or {}).items())[:self.k] if not r.error else []
+        pad = lambda xs, empty: [*xs, *[empty] * (self.k - len(xs))]
+        return dict(predicted=['' if r.error else str(r.prediction) for r in results],
+                    next_words=[w for r in results for w in pad([w for w, _ in top(r)], '')],
+                    next_probabilities=[p for r in results for p in pad([float(p) for _, p in top(r)], 0.0)])
+
+    def columns(self, card):
+        return ['continuation', 'seed', 'next_words', 'problem']
+
+
+CLASSES, NUMBER, LABELS, CONTINUATION = Classes(), Number(), Labels(), Continuation()

@@ -192,6 +192,10 @@ class ModelKind:
         raise ModelError(f'{card.get("name")} answers no {verb!r} over /v2'
                          + (f' (its verbs: {", ".join(sorted(self.verbs))}).' if self.verbs else '.'))
 
+    def with_parameters(self, inputs: list, parameters: dict) -> list:
+        "The inputs of an infer request as the predictor reads them, given the request's `parameters` (a language model's seed)."
+        return inputs
+
     def infer_verb(self, models, card: dict, verb: str, columns: dict, parameters: dict) -> list[dict]:
         "The output tensors of `verb` asked of `models` (the service) with the input tensors `columns` ({name: values})."
         raise NotImplementedError

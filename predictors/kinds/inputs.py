@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from predictors.core.errors import ModelError
 from predictors.core.helpers import expand_inputs, input_fields
 
-__all__ = ['Input', 'Rows', 'Files', 'RECORDS', 'TEXTS', 'IMAGES', 'example_record', 'shell_quoted', 'AUTH', 'PY_AUTH', 'PHOTO']
+__all__ = ['Input', 'Rows', 'Files', 'RECORDS', 'TEXTS', 'PROMPTS', 'IMAGES', 'example_record', 'shell_quoted', 'AUTH', 'PY_AUTH', 'PHOTO']
 
 AUTH = '"Authorization: Bearer $FASTAI_APPS_API_TOKEN"'                                  # (shell, shown)
 PY_AUTH = "{'Authorization': 'Bearer ' + os.environ['FASTAI_APPS_API_TOKEN']}"        # (Python code, shown)
@@ -165,4 +165,6 @@ class Files(Input):
 
 RECORDS = Rows('records', 'send JSON records or a CSV')
 TEXTS = Rows('texts', 'send JSON records with a "text" field, or a CSV with a text column')
+PROMPTS = Rows('prompts', 'send JSON records with a "text" field (the beginning; optionally "words", "temperature" and '
+                          '"seed"), or a CSV with a text column')
 IMAGES = Files('images', 'send images as multipart/form-data', tensor='image', noun='image')

@@ -99,4 +99,17 @@ def _ranking_text(r: dict) -> str:
         f'  verdict    {r["verdict"]} (by hit rate; alpha {r["alpha"]})'])
 
 
-_COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'ranking': _ranking_text}   # one renderer per measure
+def _perplexity_text(r: dict) -> str:
+    "A language model's comparison as lines for a terminal."
+    w = r['wilcoxon']
+    return '\n'.join([
+        f'{r["model"]} {r["a"]} (A) vs {r["b"]} (B) on {r["compared"]} held-out text(s)'
+        + (f' ({r["unscored"]} left out: empty or unreadable)' if r['unscored'] else ''),
+        f'  perplexity per word  A {figure(r["perplexity_a"])}   B {figure(r["perplexity_b"])} (lower is better)',
+        f'  Wilcoxon   paired surprise per word on {w["rows"]} text(s) where they differ: p = {_p(w["p"])} (two-sided); '
+        f'B worse p = {_p(w["p_b_worse"])}, B better p = {_p(w["p_b_better"])}',
+        f'  verdict    {r["verdict"]} (alpha {r["alpha"]})'])
+
+
+_COMPARE_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'ranking': _ranking_text,
+                 'perplexity': _perplexity_text}   # one renderer per measure

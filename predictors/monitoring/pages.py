@@ -22,7 +22,7 @@ VERDICT_COLOURS = {'ok': '#1f9d55', 'watch': '#e0a100', 'drifted': '#d93025', 'n
 
 PERFORMANCE_COLOURS = {'ok': '#1f9d55', 'below the card': '#d93025', 'not enough labels': '#6b7280', 'no error on the card': '#6b7280',
                        'no accuracy on the card': '#6b7280', 'no F1 on the card': '#6b7280'}
-_MEASURED = {'accuracy': 'accuracy', 'error': 'error', 'labels': 'F1'}   # what each measure is called
+_MEASURED = {'accuracy': 'accuracy', 'error': 'error', 'labels': 'F1', 'kept': 'feedback'}   # what each measure is called
 
 
 def performance_html(r: dict) -> str:
@@ -111,7 +111,20 @@ def _labels_html(r: dict, head: str) -> str:
 
 
 
-_HTML = {'accuracy': _accuracy_html, 'error': _errors_html, 'labels': _labels_html}     # one renderer per measure
+def _kept_html(r: dict, head: str) -> str:
+    "A language model's live feedback as HTML: the share of judged continuations kept, by day."
+    if not r['labelled']:
+        return head + _none_yet(r, 'judged continuations', f'held-out perplexity {figure(r["card_perplexity"])}',
+                                'answer "Keep this one" or "Not useful" under a continuation in the writer app')
+    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["kept"])}</td></tr>' for d in r['by_day'])
+    return head + (f'<p class="app-perf-summary">Kept <b class="app-live-kept">{_pct(r["kept_share"])}</b> of '
+                   f'<b class="app-labelled">{r["labelled"]}</b> judged continuation(s) of {esc(r["model"])} '
+                   f'{esc(r["version"])}; the card says held-out perplexity {figure(r["card_perplexity"])}.</p>'
+                   f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>judged</th><th>kept</th>'
+                   f'</tr></thead><tbody>{days}</tbody></table></div>')
+
+
+_HTML = {'accuracy': _accuracy_html, 'error': _errors_html, 'labels': _labels_html, 'kept': _kept_html}   # one renderer per measure
 
 
 def shadow_text(r: dict) -> str:
@@ -136,7 +149,12 @@ def _shadow_accuracy(r: dict, v: str) -> str:
     return out
 
 
-_SHADOW_TEXT = {'accuracy': _shadow_accuracy, 'error': _shadow_errors}
+def _shadow_kept(r: dict, v: str) -> str:
+    return (f'shadow {v}: starts with the same word as the continuation shown on {_pct(r["agreement"])} of '
+            f'{r["answers"]} answer(s) (both drawn at random: below 100 % even for the same model)')
+
+
+_SHADOW_TEXT = {'accuracy': _shadow_accuracy, 'error': _shadow_errors, 'kept': _shadow_kept}
 
 
 def live_html(data: dict) -> str:

@@ -121,7 +121,15 @@ def _accuracy_text(r: dict) -> str:
     return '\n'.join(lines)
 
 
-_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'labels': _labels_text}     # one renderer per measure
+def _kept_text(r: dict) -> str:
+    "A language model's live feedback as lines for a terminal."
+    lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — kept {_pct(r["kept_share"])} of {r["labelled"]} judged '
+             f'continuation(s) ({r["kept"]} kept); held-out perplexity on the card {figure(r["card_perplexity"])}']
+    if r['by_day']: lines.append('  by day: ' + ', '.join(f'{d["day"]} kept {_pct(d["kept"])} ({d["n"]})' for d in r['by_day']))
+    return '\n'.join(lines)
+
+
+_TEXT = {'accuracy': _accuracy_text, 'error': _errors_text, 'labels': _labels_text, 'kept': _kept_text}   # one renderer per measure
 
 
 def feedback_rows(log, name: str, target: str) -> pd.DataFrame:

@@ -83,6 +83,15 @@ class ModelService(Protocol):
     def find_items(self, name: str, text: str, most: int = 20, version: str | None = None) -> list[dict]:
         "A recommender's items whose title holds every word of `text`: [{item, title, ratings, about}]."
 
+    def generate(self, name: str, text: str, words: int | None = None, temperature: float | None = None,
+                 seed: int | None = None, version: str | None = None, stop=None, next_k: int = 5):
+        """A language model's continuation of `text`, as it is written: yields a `Piece` per token, then the
+        `Continuation` (logged: its `id` takes feedback, *kept* or *not useful*; its `next_k` likeliest next words);
+        `stop()` true ends it early. The card's words and temperature unless given; the same seed writes the same words."""
+
+    def next_words(self, name: str, text: str, k: int = 5, version: str | None = None):
+        "A language model's `k` likeliest next words after `text` (a `Continuation` with `next` only)."
+
     def preload(self, what: str | None = None) -> None:
         "Get ready before a visitor arrives (in-process: import torch and fastai, load the models `what` asks for)."
 

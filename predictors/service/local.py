@@ -15,6 +15,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.results import Explanation, Prediction, input_form, log_entries
 from predictors.core.settings import Settings
 from predictors.core.store import ModelError, ModelStore
+from predictors.core.written import Continuation
 from predictors.kinds import kind
 from predictors.monitoring.compare import shadow_report
 from predictors.monitoring.drift import LOGGED_INPUTS, report_from_log
@@ -176,6 +177,35 @@ class LocalModels:
 
     def find_items(self, name, text: str, most: int = 20, version=None):
         return self._verb(name, version, 'find_items').search(text, most)
+
+    def generate(self, name, text, words=None, temperature=None, seed=None, version=None, stop=None, next_k: int = 5):
+        pred = self._verb(name, version, 'generate')
+        t0 = time.perf_counter()
+        for got in pred.write(text, words, temperature, seed, next_k, stop):
+            if isinstance(got, Continuation):
+                self._record(pred, pred.log_entries([text], [got], time.perf_counter() - t0), results=[got])
+            yield got
+
+    def next_words(self, name, text, k: int = 5, version=None):
+        return self._verb(name, version, 'next_words').next_of(text, k)
+
+    def distribution(self, name, texts: list, version=None) -> tuple[list, list, list]:
+        """A language model's whole next-token distribution after each of `texts`: (probabilities, flat and row-major;
+        its vocabulary; errors, '' when answered)."""
+        pred = self._verb(name, version, 'next_words')
+        probs, errors = [], []
+        for t in texts:
+            toks, ids, err, _ = pred.prompt(t)
+            probs.extend([0.0] * len(pred.vocab) if err else pred.probabilities(ids).tolist())
+            errors.append(err or '')
+        return probs, pred.vocab, errors
+
+    def generate_frame(self, name, df, words=None, temperature=None, seed=None, version=None):
+        "`df` with a continuation per row (its `scored` columns), logged as batch."
+        pred = self._verb(name, version, 'generate')
+        res = pred.predict_frame(df, words, temperature, seed)
+        self._record_frame(pred, df, res)
+        return res.scored(df)
 
     # ---- rows of a table --------------------------------------------------------------------
     def _record_frame(self, pred, df, res, answers=None, slice_rows: int = 5000) -> None:

@@ -19,6 +19,7 @@ from predictors.core.imaging import ImageLimits
 from predictors.core.ranked import RankedItem, Recommendations
 from predictors.core.results import STREAM_ERROR, Explanation, ImageResult, Prediction, input_form
 from predictors.core.store import ModelError, UnknownModel
+from predictors.core.written import Continuation, Piece
 
 __all__ = ['RemoteModels', 'ServerUnavailable', 'RESTARTING']
 
@@ -152,6 +153,41 @@ class RemoteModels:
 
     def find_items(self, name, text, most=20, version=None):
         return self._get(f'/v1/models/{name}/items', q=text, most=most, version=version)['items']
+
+    def generate(self, name, text, words=None, temperature=None, seed=None, version=None, stop=None, next_k=5):
+        """The continuation as the model server writes it (`/v1/.../generate`, streamed: a JSON line per token, then the
+        continuation), each piece yielded as it arrives; `stop()` true closes the stream, and the server stops writing."""
+        body = dict(text=text, words=words, temperature=temperature, seed=seed, next=next_k, stream=True)
+        req = lambda: self.http.send(self.http.build_request('POST', f'/v1/models/{name}/generate', json=body,
+                                                             params={'version': version} if version else {}), stream=True)
+
+        def opened():
+            r = req()
+            if r.status_code >= 400: r.read(); r.close()
+            return r
+        r = self._call(opened)
+        pieces = []
+        try:
+            for line in r.iter_lines():
+                if not line: continue
+                d = json.loads(line)
+                if 'token' not in d: yield Continuation.from_dict(d); return
+                pieces.append(Piece(d['token'], d['text']))
+                yield pieces[-1]
+                if stop is not None and stop():
+                    yield Continuation(tokens=[p.token for p in pieces], seed=seed, stopped=True,
+                                       continuation=''.join(p.text for p in pieces).strip())
+                    return
+        except _RETRY:
+            raise ModelError('the model server stopped while it wrote (restarted?): ask again') from None
+        finally:
+            r.close()
+        raise ModelError('the model server ended the continuation part-way: ask again')
+
+    def next_words(self, name, text, k=5, version=None):
+        d = self._call(lambda: self.http.post(f'/v1/models/{name}/generate', json=dict(text=text, next=k, words=0),
+                                              params={'version': version} if version else {})).json()
+        return Continuation.from_dict(d)
 
     def live_accuracy(self, name, since=None):
         return self._get(f'/v1/models/{name}/live', since=since or None)

@@ -23,14 +23,15 @@ def test_landing_page_lists_the_apps(page, served):
     page.wait_for_selector('.app-card')
     assert page.title() == 'fastai apps'
     cards = page.locator('.app-card')
-    assert cards.count() == 4
+    assert cards.count() == 5
     assert cards.locator('h2').all_inner_texts() == ['Predict from a table', 'What is in the picture?', 'What is this message?',
-                                                     'What would you like?']
+                                                     'What would you like?', 'What comes next?']
     first, second = cards.nth(0).inner_text(), cards.nth(1).inner_text()
     assert 'Fill in a form' in first and 'Models: adult_income v1, bike_rentals v1' in first
     assert 'Drop one or many images' in second and 'Models: fruits v1, mixed_fruits v1' in second
     assert 'Paste a message' in cards.nth(2).inner_text() and 'Model: sms_spam v1' in cards.nth(2).inner_text()
     assert 'Recommendations for you' in cards.nth(3).inner_text() and 'Model: movie_ratings v1' in cards.nth(3).inner_text()
+    assert 'Type a beginning' in cards.nth(4).inner_text() and 'Model: sms_writer v1' in cards.nth(4).inner_text()
     body = page.inner_text('body')
     assert 'Monitor' not in body and 'verify' not in body.lower() and '.ipynb' not in body
     shot(page, 'landing')

@@ -172,6 +172,7 @@ class AnswersRows:
     """What the predictors of rows share (tables, texts): `answer`, the service's call, from their `predict_records`
     and what the log keeps of each row (`logged_inputs`)."""
     forward_shared = None          # rows are answered in one pass per call: no forward pass shared between calls
+    options: tuple = ()            # what a record may say besides its inputs (a language model's seed)
 
     def answer(self, inputs: list[dict], forward=None) -> tuple[list[Prediction], list[dict]]:
         "One `Prediction` per record (a missing column is empty; a bad row fails alone) and a log entry each."

@@ -26,7 +26,7 @@ class TextKind(ClassifierKind):
     noun = 'a text classifier'
 
     def detect(self, learn):
-        from predictors.kinds.text.predictor import text_parts
+        from predictors.kinds.words import text_parts
         try:
             text_parts(learn)
         except (ModelError, AttributeError, IndexError, TypeError):

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from predictors.core.results import Explanation
-from predictors.kinds.text.predictor import clean_text
+from predictors.kinds.words import clean_text
 
 __all__ = ['TokenShapley', 'words_of']
 

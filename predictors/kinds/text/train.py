@@ -24,7 +24,7 @@ SMALL_AWD = dict(emb_sz=100, n_hid=256, n_layers=2)     # ~1.3 M weights besides
 
 def text_schema(learn, column: str = 'text') -> dict:
     "What the card says of a text learner's input: its column, vocab size, tokenizer and rules, the model's reach."
-    from predictors.kinds.text.predictor import text_parts
+    from predictors.kinds.words import text_parts
     tok, num = text_parts(learn)
     enc = learn.model[0]
     rules = [getattr(r, '__name__', type(r).__name__) for r in (tok.rules or [])]
