@@ -89,6 +89,7 @@ bench: venv
 	$(PY) benchmarks/image_predict.py --model mixed_fruits
 	$(PY) benchmarks/text_predict.py
 	$(PY) benchmarks/recommend.py
+	$(PY) benchmarks/generate.py
 	$(PY) benchmarks/api_throughput.py
 	$(PY) benchmarks/explain.py
 	$(PY) benchmarks/batch_scale.py --rows 1000000

@@ -33,7 +33,7 @@ def test_health_and_readiness(api):
     r = api.http.get('/readyz')
     assert r.status_code == 200 and r.json()['ready'] is True
     assert [c['check'] for c in r.json()['checks']] == ['adult_income v1', 'bike_rentals v1', 'fruits v1', 'mixed_fruits v1',
-                                                     'movie_ratings v1', 'sms_spam v1']
+                                                     'movie_ratings v1', 'sms_spam v1', 'sms_writer v1']
     assert all(c['ok'] and c['detail'].startswith('answers') for c in r.json()['checks'])
 
 

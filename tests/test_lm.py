@@ -56,7 +56,7 @@ def test_it_is_recognised_as_a_language_model_and_not_a_text_classifier(lm):
     assert detect_kind(lm[0]).task == 'language_model'
     rows = check_file(str(lm[2] / 'lm.pkl'))
     assert all(r['ok'] for r in rows), rows
-    assert 'language model (AWD_LSTM) over a vocabulary of' in rows[1]['detail'] and "writes '" in rows[2]['detail']
+    assert 'language model (AWD_LSTM) over a vocabulary of' in rows[1]['detail'] and "answers 'See you' with '" in rows[2]['detail']
 
 
 def test_next_words_are_the_learners_softmax_and_a_seeded_continuation_is_learn_predict(lm, pred):
@@ -196,6 +196,8 @@ def test_monitoring_feedback_drift_and_two_versions_by_perplexity(lm, tmp_path):
     live = models.live_accuracy('writer')['report']
     assert live['measure'] == 'kept' and live['labelled'] == 40 and live['kept'] == 30
     assert 'kept 75.0%' in performance_text(live)
+    from predictors.monitoring.pages import performance_html
+    assert '<b class="app-live-kept">75.0%</b>' in performance_html(live)
     drift = models.drift('writer')['report']
     assert {'tokens', 'unknown'} <= set(drift['columns'])
     card = store.card('writer')

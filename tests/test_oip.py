@@ -232,7 +232,8 @@ def test_the_use_via_api_panel_calls_work_as_shown(api, model, tmp_path):
         shell = code.startswith('curl')
         r = subprocess.run(['bash', '-c', code] if shell else [sys.executable, '-c', code], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=60)
-        answer = ('"rank":1,' if '/recommend' in code else '"prediction"') if shell else ''     # a list, or an answer
+        answer = ('"rank":1,' if '/recommend' in code else '"continuation"' if '/generate' in code else '"prediction"'
+                  ) if shell else ''                                        # a list, a continuation, or an answer
         assert r.returncode == 0 and r.stdout.strip() and answer in r.stdout, r.stdout + r.stderr
         assert ('"error"' if shell else 'error') not in r.stdout, r.stdout + r.stderr
 

@@ -11,7 +11,7 @@ from predictors.api.errors import ApiError
 from predictors.core.helpers import byte_size
 from predictors.core.results import upload_name
 
-__all__ = ['read_body', 'check_length', 'json_list', 'records', 'files']
+__all__ = ['read_body', 'check_length', 'json_body', 'json_list', 'records', 'files']
 
 
 async def read_body(request: Request, limit: int, what: str) -> bytes:
@@ -30,6 +30,16 @@ def check_length(request: Request, limit: int, what: str) -> None:
     if n and n.isdigit() and int(n) > limit: raise ApiError(413, f'{what} is over the limit of {byte_size(limit)}.')
 
 
+
+
+async def json_body(request, limits, model, send: str):
+    "The JSON body as the pydantic `model`: 415 when it is not JSON, 422 saying what to `send` when it does not fit."
+    if request.headers.get('content-type', '').split(';')[0].strip().lower() != 'application/json':
+        raise ApiError(415, 'send the body as application/json.')
+    try:
+        return model.model_validate(json.loads(await read_body(request, limits.json_bytes, 'the JSON body')))
+    except (ValueError, RecursionError) as e:
+        raise ApiError(422, f'send {send}: {e}') from None
 
 
 async def json_list(request, limits, key: str, example: str, what: str, most: int, instead: str = '') -> list:

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from predictors.api import schemas as S
-from predictors.api.bodies import read_body
+from predictors.api.bodies import json_body
 from predictors.api.deps import Limits, card_of, get_limits, get_models
 from predictors.api.errors import ApiError
 from predictors.core.store import ModelError
@@ -35,12 +35,7 @@ _ERRORS = {code: {'model': S.ErrorOut} for code in (400, 404, 413, 415, 422, 500
 async def generate(name: str, request: Request, version: str | None = None, models: LocalModels = Depends(get_models),
                    limits: Limits = Depends(get_limits)):
     "Send `{\"text\": \"See you\"}`; `\"stream\": true` for a JSON line per token as it is written."
-    if request.headers.get('content-type', '').split(';')[0].strip().lower() != 'application/json':
-        raise ApiError(415, 'send the body as application/json.')
-    try:
-        body = S.GenerateIn.model_validate(json.loads(await read_body(request, limits.json_bytes, 'the JSON body')))
-    except (ValueError, RecursionError) as e:
-        raise ApiError(422, f'send {{"text": "a beginning"}} (and "words", "temperature", "seed"): {e}') from None
+    body = await json_body(request, limits, S.GenerateIn, '{"text": "a beginning"} (and "words", "temperature", "seed")')
     card = card_of(models, name, version)
     try:
         if body.words == 0:

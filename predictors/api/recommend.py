@@ -10,13 +10,12 @@ verb answers 422 saying what it is; an unknown user or item, or a rating outside
 """
 from __future__ import annotations
 
-import json
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from predictors.api import schemas as S
-from predictors.api.bodies import read_body
+from predictors.api.bodies import json_body
 from predictors.api.deps import Limits, card_of, get_limits, get_models
 from predictors.api.errors import ApiError
 from predictors.core.store import ModelError
@@ -41,12 +40,7 @@ def _answer(do):
 async def recommend(name: str, request: Request, version: str | None = None, models: LocalModels = Depends(get_models),
                     limits: Limits = Depends(get_limits)):
     "Send `{\"user\": id}` (someone the model knows) or `{\"ratings\": [{\"item\": id, \"rating\": 4}, ...]}` (someone new)."
-    if request.headers.get('content-type', '').split(';')[0].strip().lower() != 'application/json':
-        raise ApiError(415, 'send the body as application/json.')
-    try:
-        body = S.RecommendIn.model_validate(json.loads(await read_body(request, limits.json_bytes, 'the JSON body')))
-    except (ValueError, RecursionError) as e:
-        raise ApiError(422, f'send {{"user": id}} or {{"ratings": [{{"item": id, "rating": number}}, ...]}}: {e}') from None
+    body = await json_body(request, limits, S.RecommendIn, '{"user": id} or {"ratings": [{"item": id, "rating": number}, ...]}')
     card = card_of(models, name, version)
     ratings = [(r.item, r.rating) for r in body.ratings] if body.ratings is not None else None
     got = await run_in_threadpool(lambda: _answer(lambda: models.recommend(

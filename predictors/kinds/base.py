@@ -192,6 +192,10 @@ class ModelKind:
         raise ModelError(f'{card.get("name")} answers no {verb!r} over /v2'
                          + (f' (its verbs: {", ".join(sorted(self.verbs))}).' if self.verbs else '.'))
 
+    def example_parameters(self, card: dict) -> dict:
+        "The `parameters` of an example infer request (`docs/api-examples.md`): what makes its answer the same every time."
+        return {}
+
     def with_parameters(self, inputs: list, parameters: dict) -> list:
         "The inputs of an infer request as the predictor reads them, given the request's `parameters` (a language model's seed)."
         return inputs

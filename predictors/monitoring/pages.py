@@ -72,20 +72,25 @@ def _accuracy_html(r: dict, head: str) -> str:
     return head + f'<div style="display:flex;gap:24px;flex-wrap:wrap">{table}{cm}{by_day}</div></div>'
 
 
+def _days_table(days: list, counted: str, measure: str, value) -> str:
+    "A table of the days (UTC): how many answers each counted and the measure on it (`value(day)`, HTML)."
+    rows = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{value(d)}</td></tr>' for d in days)
+    return (f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>{counted}</th><th>{measure}</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table>')
+
+
 def _errors_html(r: dict, head: str) -> str:
     "A regression's live performance as HTML, after the verdict's heading `head`."
     s, u = r['settings'], r.get('units')
     if not r['labelled']:
         return head + _none_yet(r, 'answers with their real number', f'MAE {esc(figure(r["card_mae"], u))} on held-out data',
                                 'type it under an answer in the app')
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{esc(figure(d["mae"]))}</td></tr>' for d in r['by_day'])
     return head + (f'<p class="app-perf-summary">Typical error <b class="app-live-mae">{esc(figure(r["mae"], u))}</b> '
                    f'(MAE; RMSE {esc(figure(r["rmse"]))}) on <b class="app-labelled">{r["labelled"]}</b> answer(s) of '
                    f'{esc(r["model"])} {esc(r["version"])} whose real number is known; the card says MAE '
                    f'{esc(figure(r["card_mae"], u))} on held-out data. One-sided t-test of the absolute errors p = '
                    f'{_p(r["p_value"])} (flagged below {s["alpha"]}; at least {s["min_labels"]} labels needed).</p>'
-                   f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>labelled</th><th>MAE</th>'
-                   f'</tr></thead><tbody>{days}</tbody></table></div>')
+                   + _days_table(r['by_day'], 'labelled', 'MAE', lambda d: esc(figure(d['mae']))) + '</div>')
 
 
 def _labels_html(r: dict, head: str) -> str:
@@ -116,12 +121,10 @@ def _kept_html(r: dict, head: str) -> str:
     if not r['labelled']:
         return head + _none_yet(r, 'judged continuations', f'held-out perplexity {figure(r["card_perplexity"])}',
                                 'answer "Keep this one" or "Not useful" under a continuation in the writer app')
-    days = ''.join(f'<tr><td>{esc(d["day"])}</td><td>{d["n"]}</td><td>{_pct(d["kept"])}</td></tr>' for d in r['by_day'])
     return head + (f'<p class="app-perf-summary">Kept <b class="app-live-kept">{_pct(r["kept_share"])}</b> of '
                    f'<b class="app-labelled">{r["labelled"]}</b> judged continuation(s) of {esc(r["model"])} '
                    f'{esc(r["version"])}; the card says held-out perplexity {figure(r["card_perplexity"])}.</p>'
-                   f'<table class="app-table app-perf-days"><thead><tr><th>day (UTC)</th><th>judged</th><th>kept</th>'
-                   f'</tr></thead><tbody>{days}</tbody></table></div>')
+                   + _days_table(r['by_day'], 'judged', 'kept', lambda d: _pct(d['kept'])) + '</div>')
 
 
 _HTML = {'accuracy': _accuracy_html, 'error': _errors_html, 'labels': _labels_html, 'kept': _kept_html}   # one renderer per measure

@@ -26,8 +26,11 @@ def oip_calls(meta: dict, card: dict, url: str) -> tuple[dict, str, str]:
     """(the infer request's JSON body, its curl, the same with tritonclient) for one row of typical values, each input
     written as the live model metadata `meta` names and types it (an image: the file `photo.jpg`)."""
     name, host = meta['name'], url.split('://')[-1]
-    row, values = kind_of(card).input.oip_row(meta, card)
-    body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=[row[t['name']]]) for t in meta['inputs']]}
+    k = kind_of(card)
+    row, values = k.input.oip_row(meta, card)
+    params = k.example_parameters(card)
+    body = {'inputs': [dict(name=t['name'], shape=[1], datatype=t['datatype'], data=[row[t['name']]]) for t in meta['inputs']],
+            **({'parameters': params} if params else {})}
     curl = (f"curl -s {url}/v2/models/{name}/infer -H {AUTH} \\\n  -H 'Content-Type: application/json' "
             f"-d '{shell_quoted(body)}'").replace(PHOTO, '\'"$(base64 -w0 photo.jpg)"\'')
     types = sorted({t['datatype'] for t in meta['inputs']})
@@ -37,7 +40,7 @@ def oip_calls(meta: dict, card: dict, url: str) -> tuple[dict, str, str]:
              'types = {' + ', '.join(f'{d!r}: {_NUMPY[d]}' for d in types) + '}', 'inputs = []',
              'for name, datatype in tensors:', '    x = tc.InferInput(name, [1], datatype)',
              '    x.set_data_from_numpy(np.array([row[name]], dtype=types[datatype]))', '    inputs.append(x)',
-             f"res = c.infer({name!r}, inputs, headers=h)"]
+             f"res = c.infer({name!r}, inputs, headers=h{f', parameters={params!r}' if params else ''})"]
     lines += [f"print({o['name']!r}, res.as_numpy({o['name']!r}))" for o in meta['outputs']]
     return body, curl, '\n'.join(lines)
 

@@ -75,7 +75,7 @@ class LanguageModelKind(ModelKind):
     def smoke(self, pred):
         c = pred.continuation(SMOKE, words=5, temperature=1.0, seed=0)
         if not c.ok: raise ModelError(c.error)
-        return (f'writes {c.continuation!r} after {SMOKE!r} (seed 0); likeliest next: '
+        return (f'answers {SMOKE!r} with {c.continuation!r} (seed 0); likeliest next: '
                 + ', '.join(f'{n.word} {n.probability:.1%}' for n in c.next[:3]))
 
     def explainer(self, pred):
@@ -112,6 +112,10 @@ class LanguageModelKind(ModelKind):
         return dict(inputs=[dict(name=col, datatype='BYTES', shape=[-1])],
                     outputs=[dict(name='probabilities', datatype='FP32', shape=[-1, (card.get('schema') or {}).get('vocab_size', -1)]),
                              dict(name='error', datatype='BYTES', shape=[-1])])
+
+    def example_parameters(self, card):
+        "A seed: the same words every time."
+        return dict(words=8, seed=42)
 
     def with_parameters(self, inputs, parameters):
         "Each beginning with the request's `words`, `temperature` and `seed` (`parameters`; a row's own come first)."
