@@ -195,7 +195,7 @@ def test_monitoring_feedback_drift_and_two_versions_by_perplexity(lm, tmp_path):
     assert models.feedback('writer', [(i, 'kept' if n % 4 else 'not useful') for n, i in enumerate(ids)]) == [None] * 40
     live = models.live_accuracy('writer')['report']
     assert live['measure'] == 'kept' and live['labelled'] == 40 and live['kept'] == 30
-    assert 'kept 75.0%' in performance_text(live)
+    assert 'kept 75.0%' in performance_text(live) and '40 of 40 answer(s) judged: 100.0%' in performance_text(live)
     from predictors.monitoring.pages import performance_html
     assert '<b class="app-live-kept">75.0%</b>' in performance_html(live)
     drift = models.drift('writer')['report']

@@ -25,7 +25,7 @@ def doors(tmp_path_factory):
                       '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 1}}'], serve=True,
                      env=dict(FASTAI_APPS_LOG=d / 'log.db', FASTAI_APPS_HOSTS='apps.example.org'),
                      log=d / 'serve.log') as srv:
-        srv.wait_for_pools(6)
+        srv.wait_for_pools(7)
         yield srv
 
 

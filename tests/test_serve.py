@@ -37,7 +37,7 @@ def test_health_check_for_a_supervisor(make_serve, store_copy, tmp_path):
     r = run_cli('health', '--url', make_serve, '--json', models=store_copy.root, log=env_log, check=0)
     rep = json.loads(r.stdout)
     names = [c['check'] for c in rep['checks']]
-    assert rep['ok'] and names[0] == f'server {make_serve} answers' and rep['checks'][0]['detail'] == 'lists 4 app(s)'
+    assert rep['ok'] and names[0] == f'server {make_serve} answers' and rep['checks'][0]['detail'] == 'lists 5 app(s)'
     assert 'model adult_income v1 (active): loads and answers' in names
     assert 'model fruits v1 (active): loads and answers' in names and names[-1] == 'prediction log readable'
     # a tampered model file and a server that is down: both reported, exit 1

@@ -210,7 +210,8 @@ class FeedbackOut(BaseModel):
 
 
 class LiveOut(BaseModel):
-    "Live performance, as data: the report (its `measure`: accuracy, error or labels) and the shadow version's."
+    """Live performance, as data: the report (its `measure`: accuracy, error, labels or kept; `answers`: the model's
+    answers in the window, of which `labelled` were labelled) and the shadow version's."""
     report: dict[str, Any]
     shadow: dict[str, Any] | None = None
 

@@ -123,7 +123,9 @@ def _kept_html(r: dict, head: str) -> str:
                                 'answer "Keep this one" or "Not useful" under a continuation in the writer app')
     return head + (f'<p class="app-perf-summary">Kept <b class="app-live-kept">{_pct(r["kept_share"])}</b> of '
                    f'<b class="app-labelled">{r["labelled"]}</b> judged continuation(s) of {esc(r["model"])} '
-                   f'{esc(r["version"])}; the card says held-out perplexity {figure(r["card_perplexity"])}.</p>'
+                   f'{esc(r["version"])}' + (f' (<span class="app-feedback-rate">{_pct(r["labelled"] / r["answers"])}</span> '
+                                             f'of its {r["answers"]} answers judged)' if r.get('answers') else '')
+                   + f'; the card says held-out perplexity {figure(r["card_perplexity"])}.</p>'
                    + _days_table(r['by_day'], 'judged', 'kept', lambda d: _pct(d['kept'])) + '</div>')
 
 

@@ -121,10 +121,16 @@ def _accuracy_text(r: dict) -> str:
     return '\n'.join(lines)
 
 
+def _judged(r: dict) -> str:
+    "The feedback rate: how many of the model's answers in the window were judged (', 40 of 52 answers judged: 77%')."
+    n = r.get('answers')
+    return f'; {r["labelled"]} of {n} answer(s) judged: {_pct(r["labelled"] / n)}' if n else ''
+
+
 def _kept_text(r: dict) -> str:
     "A language model's live feedback as lines for a terminal."
     lines = [f'{r["model"]} {r["version"]}: {r["verdict"]} — kept {_pct(r["kept_share"])} of {r["labelled"]} judged '
-             f'continuation(s) ({r["kept"]} kept); held-out perplexity on the card {figure(r["card_perplexity"])}']
+             f'continuation(s) ({r["kept"]} kept{_judged(r)}); held-out perplexity on the card {figure(r["card_perplexity"])}']
     if r['by_day']: lines.append('  by day: ' + ', '.join(f'{d["day"]} kept {_pct(d["kept"])} ({d["n"]})' for d in r['by_day']))
     return '\n'.join(lines)
 

@@ -114,8 +114,8 @@ class LocalModels:
         log, card, t = self._logged(), self.card(name), _since(since)
         labelled = log.labelled(card['name'], card['version'], since=t)
         pairs = log.shadow_pairs(card['name'], since=t)
-        return plain_json(dict(report=performance_report(labelled, card),
-                               shadow=shadow_report(pairs, card=card) if len(pairs) else None))
+        report = dict(performance_report(labelled, card), answers=log.count(card['name'], since=t, batch=False))
+        return plain_json(dict(report=report, shadow=shadow_report(pairs, card=card) if len(pairs) else None))
 
     def drift(self, name, since=None, traffic='single') -> dict:
         log, card = self._logged(), self.card(name)

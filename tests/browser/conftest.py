@@ -24,7 +24,7 @@ def served(tmp_path_factory):
     with VoilaServer(serve=True, env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
                      log=d / 'voila.log') as srv:
         srv.models, srv.log_db = ModelStore(d / 'models'), d / 'predictions.db'
-        srv.wait_for_pools(6)       # the tests start on a calm machine, not beside 6 pools of kernels starting
+        srv.wait_for_pools(7)       # the tests start on a calm machine, not beside 7 pools of kernels starting
         yield srv
 
 

@@ -116,11 +116,12 @@ class WordsBatch:
 
     def scored(self, df):
         "`df` with `continuation`, `seed`, `next_words` (the likeliest next words, with their probabilities) and `problem`."
+        import pandas as pd
         from predictors.core.csvio import spreadsheet_safe, whole_numbers
         from predictors.core.results import ERROR_PREFIX
         out = spreadsheet_safe(whole_numbers(df))
         out['continuation'] = [None if c.error else c.continuation for c in self.written]
-        out['seed'] = [None if c.error else c.seed for c in self.written]
+        out['seed'] = pd.array([None if c.error else c.seed for c in self.written], dtype='Int64')   # the seed used
         out['next_words'] = ['' if c.error else '; '.join(f'{n.word} {n.probability:.3f}' for n in c.next)
                              for c in self.written]
         out['problem'] = [ERROR_PREFIX + c.error if c.error else '; '.join(c.warnings) for c in self.written]
