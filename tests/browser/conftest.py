@@ -21,7 +21,10 @@ def served(tmp_path_factory):
     from predictors import ModelStore
     d = tmp_path_factory.mktemp('served')
     shutil.copytree(ROOT / 'models', d / 'models')
-    with VoilaServer(serve=True, env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
+    # every page of the suite comes from 127.0.0.1, and a closed page's kernel lives until it is culled: the suite's
+    # ~60 pages would pass the cap of 40 kernels per address meant for one visitor (a later page: HTTP 503)
+    args = ('notebooks', '--CappedKernelManager.max_kernels_per_address=120')
+    with VoilaServer(args, serve=True, env=dict(FASTAI_APPS_MODELS=d / 'models', FASTAI_APPS_LOG=d / 'predictions.db'),
                      log=d / 'voila.log') as srv:
         srv.models, srv.log_db = ModelStore(d / 'models'), d / 'predictions.db'
         srv.wait_for_pools(7)       # the tests start on a calm machine, not beside 7 pools of kernels starting
