@@ -208,7 +208,8 @@ class LMPredictor(AnswersRows):
         gen = torch.Generator().manual_seed(seed)
         logits, state = self._logits(ids, None)
         read = [self.vocab[i] for i in ids.tolist()]       # the beginning as the model read it (xxunk for a new word)
-        said = decode(read, self.sep)
+        ctx = read[-3:]          # what the next token's text depends on: a rule (xxmaj, xxrep n c) reaches 3 tokens on
+        said = decode(ctx, self.sep)
         drawn, first, stopped = [], None, False
         for _ in range(n):
             if stop is not None and stop(): stopped = True; break
@@ -221,7 +222,7 @@ class LMPredictor(AnswersRows):
                 idx = int(torch.multinomial(res, 1, generator=gen).item())
             drawn.append(self.vocab[idx])
             ids = torch.cat([ids, ids.new([idx])])
-            now = decode(read + drawn, self.sep)
+            now = decode(ctx + drawn, self.sep)          # (not the whole beginning again for every token)
             yield Piece(self.vocab[idx], now[len(said):] if now.startswith(said) else ' ' + decode([self.vocab[idx]]))
             said = now
             logits, state = self._logits(ids, state, ids[-1:])
